@@ -1,0 +1,13 @@
+"""Every command of the contract, in the order ``--help`` lists them."""
+
+from __future__ import annotations
+
+from monitor.cli.aoi import aoi
+from monitor.cli.pending import cache, claim, compare, export, rebuild, report, review
+from monitor.cli.run import run
+from monitor.cli.scenes import scenes
+from monitor.cli.simulate import demo, simulate
+from monitor.cli.status import status
+
+ALL = (aoi, scenes, run, compare, export, report, status, rebuild, cache, claim, review,
+       simulate, demo)

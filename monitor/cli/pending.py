@@ -1,0 +1,94 @@
+"""Commands of the contract that later issues build: present, documented, and honest.
+
+Each exits 1 with one line naming the issue that builds it, so scripts written against the
+contract fail loudly rather than silently doing nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from monitor.cli.options import DATE, DATE_RANGE, state_options
+from monitor.errors import NotBuiltYet
+
+__all__ = ["compare", "export", "report", "rebuild", "cache", "claim", "review"]
+
+
+def _not_built(command: str, issue: str) -> NotBuiltYet:
+    return NotBuiltYet(f"monitor {command}: not built yet ({issue})")
+
+
+@click.command()
+@state_options
+@click.option("--before", type=DATE_RANGE, required=True, help="Day or range D/D before.")
+@click.option("--after", type=DATE_RANGE, required=True, help="Day or range D/D after.")
+@click.option("--out", type=click.Path(file_okay=False), required=True,
+              help="Folder for change.tif and changes.geojson.")
+def compare(**_: Any) -> None:
+    """Before/after comparison of one AOI: DIR/change.tif, DIR/changes.geojson."""
+    raise _not_built("compare", "issue 6: change detection")
+
+
+@click.command()
+@state_options
+@click.option("--format", "fmt", required=True, metavar="F",
+              help="gpkg geojson kml kmz fgb parquet shp csv stac; timeline.")
+@click.option("--out", required=True, type=click.Path(), help="Output file (folder for stac).")
+@click.option("--status", default="confirmed",
+              type=click.Choice(["confirmed", "probable", "all", "rejected"]),
+              help="Which detections [confirmed].")
+@click.option("--since", type=DATE, help="Only detections first seen on or after D.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+@click.option("--raster", type=click.Path(file_okay=False), help="Also write rasters to DIR.")
+def export(**_: Any) -> None:
+    """Detections to GIS formats (vectors in EPSG:4326, rasters on the AOI's UTM grid)."""
+    raise _not_built("export", "issue 6 (geojson) and issue 10: GIS export")
+
+
+@click.command()
+@state_options
+def report(**_: Any) -> None:
+    """Rewrite the HTML reports in the reports dir."""
+    raise _not_built("report", "issue 9: offline HTML reports")
+
+
+@click.command()
+@state_options
+@click.option("--from", "from_", type=DATE, help="Recompute from this day on.")
+def rebuild(**_: Any) -> None:
+    """Recompute detections from the chip cache (new detector, late scenes, edited AOI)."""
+    raise _not_built("rebuild", "issue 7: the scheduled job")
+
+
+@click.command()
+@state_options
+@click.option("--prune", is_flag=True, required=True, help="Free chips no detector state needs.")
+def cache(**_: Any) -> None:
+    """Manage the chip cache."""
+    raise _not_built("cache", "issue 7: the scheduled job")
+
+
+@click.command()
+@state_options
+@click.option("--demolished", type=int, help="Buildings claimed demolished (N).")
+@click.option("--total", type=int, help="Buildings in total (M).")
+@click.option("--built-area", type=float, help="Or: a claimed built area in m².")
+@click.option("--by", "by", type=DATE, required=True, help="Date the claim refers to.")
+@click.option("--zone", type=click.Path(dir_okay=False), help="GeoJSON zone within the AOI.")
+def claim(**_: Any) -> None:
+    """Test a claim ("N of M demolished by D") against the built-up timeline."""
+    raise _not_built("claim", "issue 11: claim checks")
+
+
+@click.command()
+@state_options
+@click.option("--id", "detection_id", required=True, help="Detection id.")
+@click.option("--verdict", required=True,
+              type=click.Choice(["verified", "false_alarm", "unsure"]), help="The verdict.")
+@click.option("--note", help="Free text.")
+@click.option("--source", help="URL of the evidence.")
+def review(**_: Any) -> None:
+    """Record an analyst's verdict on a detection."""
+    raise _not_built("review", "issue 11: analyst review")

@@ -1,0 +1,48 @@
+"""``monitor simulate`` and ``monitor demo``: the embedded, offline demo archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from monitor.cli.options import DATE, state_options
+from monitor.config import Settings
+
+__all__ = ["simulate", "demo"]
+
+
+@click.command()
+@state_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for collection.json, the COGs, truth.geojson and truth.tif.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--style", type=click.Choice(["l2a", "c1"]), default="c1", show_default=True,
+              help="Earth Search collection to imitate (how the +1000 offset is stored).")
+@click.option("--start", type=DATE, default="2023-07-01", show_default=True, help="First day.")
+@click.option("--end", type=DATE, default="2026-06-30", show_default=True, help="Last day.")
+@click.option("--quicklook", is_flag=True, help="Also write a PNG of sample dates.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier simulation in --out.")
+def simulate(settings: Settings, aoi: tuple[str, ...], out: Path, seed: int, style: str,
+             start: dt.date, end: dt.date, quicklook: bool, overwrite: bool) -> None:
+    """A simulated Sentinel-2 archive of the given AOIs, with the planted truth."""
+    from monitor.job import simulate_aois
+
+    result = simulate_aois(settings, aoi, out, seed=seed, style=style, start=start, end=end,
+                           quicklook=quicklook, overwrite=overwrite)
+    click.echo(f"SIMULATED archive: {result.n_items} items, {result.n_changes} planted changes, "
+               f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s")
+    click.echo(f"  catalog: {result.collection_path}")
+    click.echo(f"  truth:   {result.truth_geojson}")
+    if result.quicklook:
+        click.echo(f"  quicklook: {result.quicklook}")
+
+
+@click.command()
+@state_options
+def demo(settings: Settings, aoi: tuple[str, ...]) -> int:
+    """Simulate the demo AOIs if needed, run, report and export: no network needed."""
+    from monitor.job import run_demo
+
+    return run_demo(settings, echo=click.echo).exit_code

@@ -1,0 +1,251 @@
+"""Settings: defaults, then ``monitor.toml``, then ``MONITOR_*`` variables, then flags.
+
+This is the only module that reads environment variables. Every setting is declared once in
+``SETTINGS`` with its default and help; ``docs/settings.md`` and ``monitor.toml.example`` are
+checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import ConfigError
+
+__all__ = ["EARTH_SEARCH", "Setting", "SETTINGS", "Settings", "load_settings"]
+
+EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting: its name in ``monitor.toml``, default, parser and help."""
+
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return "MONITOR_" + self.name.upper()
+
+
+def _path(value: Any) -> Path:
+    if not isinstance(value, (str, os.PathLike)) or not str(value):
+        raise ValueError("expected a path")
+    return Path(value).expanduser()
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _str(value)
+
+
+def _positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    number = float(value)
+    if not number > 0:
+        raise ValueError("expected a number above 0")
+    return number
+
+
+def _fraction(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError("expected a number from 0 to 1")
+    return number
+
+
+def _percent(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    number = float(value)
+    if not 0.0 <= number <= 100.0:
+        raise ValueError("expected a number from 0 to 100")
+    return number
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a whole number of 0 or more")
+    return number
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("expected a date YYYY-MM-DD") from None
+
+
+def _sign(value: Any) -> str | None:
+    name = _opt_str(value)
+    if name not in (None, "planetary-computer"):
+        raise ValueError("expected 'planetary-computer' or nothing")
+    return name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("state_dir", Path("imagery"), _path,
+            "Database, detector state, chip cache and demo archive."),
+    Setting("reports_dir", Path("reports"), _path,
+            "HTML reports and the job's own exports."),
+    Setting("aoi_dir", Path("aoi"), _path,
+            "Folder of AOI GeoJSON files (one AOI per file)."),
+    Setting("stac", EARTH_SEARCH, _str,
+            "STAC API URL, or a static catalog/collection file, URL or folder."),
+    Setting("collection", None, _opt_str,
+            "Collection to search. Default: sentinel-2-c1-l2a on a STAC API; every item "
+            "of a static catalog."),
+    Setting("fallback_collection", "sentinel-2-l2a", _opt_str,
+            "On a STAC API, searched for the months in which `collection` has no item "
+            "(sentinel-2-c1-l2a has gaps, 2022 among them). Empty to disable."),
+    Setting("sign", None, _sign,
+            "Sign asset links before reading: 'planetary-computer' (needs the `pc` extra)."),
+    Setting("start_date", dt.date(2022, 1, 1), _date,
+            "First day searched when --since is not given: the history the detector learns "
+            "from (2022 on spans processing baseline 04.00's +1000 offset)."),
+    Setting("max_aoi_area_km2", 100.0, _positive_float,
+            "AOIs larger than this are refused (a typo in a coordinate makes huge AOIs)."),
+    Setting("max_cloud_cover", 95.0, _percent,
+            "Prefilter on the item's eo:cloud_cover (whole tile); the AOI's own clear "
+            "fraction decides whether a scene is used."),
+    Setting("min_clear_fraction", 0.1, _fraction,
+            "A scene whose AOI window is clear for less than this share is skipped "
+            "after reading SCL alone."),
+    Setting("http_timeout_s", 30.0, _positive_float,
+            "Timeout of one HTTP request (catalog and imagery)."),
+    Setting("http_retries", 4, _count,
+            "Retries with backoff on HTTP 5xx, timeouts and connection resets."),
+    Setting("page_size", 100, _count,
+            "Items per page of a STAC API search."),
+)
+
+_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; see ``SETTINGS`` for what each means."""
+
+    state_dir: Path = Path("imagery")
+    reports_dir: Path = Path("reports")
+    aoi_dir: Path = Path("aoi")
+    stac: str = EARTH_SEARCH
+    collection: str | None = None
+    fallback_collection: str | None = "sentinel-2-l2a"
+    sign: str | None = None
+    start_date: dt.date = dt.date(2022, 1, 1)
+    max_aoi_area_km2: float = 100.0
+    max_cloud_cover: float = 95.0
+    min_clear_fraction: float = 0.1
+    http_timeout_s: float = 30.0
+    http_retries: int = 4
+    page_size: int = 100
+    #: Where the settings came from, for ``monitor status`` and error messages.
+    config_file: Path | None = None
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(setting: Setting, value: Any, where: str) -> Any:
+    try:
+        return setting.parse(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {setting.name} = {value!r}: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings file: {exc.strerror}") from None
+    # Settings may sit at the top level or under [monitor].
+    table = data.get("monitor", data) if isinstance(data.get("monitor"), dict) else data
+    return dict(table)
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Resolve settings: defaults, then the settings file, then ``MONITOR_*``, then ``flags``.
+
+    ``flags`` holds only the options the user gave (None values are ignored). The settings
+    file is ``config_file``, else ``MONITOR_CONFIG``, else ``./monitor.toml`` when present;
+    one given explicitly must exist. Unknown keys are errors: a typo must not be ignored.
+    """
+    environ = os.environ if environ is None else environ
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+
+    explicit = config_file if config_file is not None else environ.get("MONITOR_CONFIG")
+    path: Path | None
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_absolute():
+            path = base / path
+        if not path.is_file():
+            raise ConfigError(f"{path}: settings file not found")
+    else:
+        path = base / "monitor.toml"
+        if not path.is_file():
+            path = None
+
+    if path is not None:
+        for key, value in _read_toml(path).items():
+            setting = _BY_NAME.get(key)
+            if setting is None:
+                known = ", ".join(sorted(_BY_NAME))
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+            values[key] = _parse(setting, value, str(path))
+
+    for setting in SETTINGS:
+        raw = environ.get(setting.env_var)
+        if raw is not None:
+            values[setting.name] = _parse(setting, raw, setting.env_var)
+
+    for key, value in (flags or {}).items():
+        if value is None:
+            continue
+        setting = _BY_NAME.get(key)
+        if setting is None:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = _parse(setting, value, "--" + key.replace("_", "-"))
+
+    # Relative paths are relative to where the command runs.
+    for key in ("state_dir", "reports_dir", "aoi_dir"):
+        p = values[key]
+        if not p.is_absolute():
+            values[key] = base / p
+    return Settings(**values, config_file=path)

@@ -1,0 +1,393 @@
+"""Wiring of the stages: AOI → catalog → imagery → (detect) → store → (report/export).
+
+Only this module wires stages together; the CLI calls one function here per command and
+prints. Heavy libraries (rasterio, pystac) are imported by the stages, lazily, so that
+``monitor --help`` and a run with nothing new stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings
+from monitor.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    MonitorError,
+    ReadError,
+)
+from monitor.models import Aoi, Observation, Scene
+
+__all__ = [
+    "AoiEntry", "AddResult", "SceneRow", "SceneListing", "JobResult",
+    "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
+    "simulate_aois", "run_demo", "DEMO_AOIS",
+]
+
+Echo = Callable[[str], None]
+
+#: The AOIs the demo simulates and runs; kk-park-east is read from kk-park's ground.
+DEMO_AOIS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- AOIs
+
+@dataclass(frozen=True)
+class AoiEntry:
+    aoi: Aoi
+    facts: Mapping[str, Any]
+    registered: bool
+
+
+@dataclass(frozen=True)
+class AddResult:
+    aoi: Aoi
+    path: Path
+    geometry_changed: bool
+
+
+def _resolve_aois(settings: Settings, selectors: Sequence[str]) -> list[Aoi]:
+    from monitor.aoi import resolve_aois
+
+    return resolve_aois(list(selectors), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
+
+
+def _open_store(settings: Settings, create: bool = True) -> Any:
+    from monitor.store import Store
+
+    return Store.open(settings.state_dir, create=create)
+
+
+def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntry]:
+    """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
+    from monitor.aoi import check_report
+
+    aois = _resolve_aois(settings, selectors)
+    registered: dict[str, str] = {}
+    if (settings.state_dir / "state.db").exists():
+        with _open_store(settings, create=False) as store:
+            registered = {a.id: a.geometry_hash for a in store.list_aois()}
+    return [AoiEntry(aoi, check_report(aoi), registered.get(aoi.id) == aoi.geometry_hash)
+            for aoi in aois]
+
+
+def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddResult:
+    """Validate ``path``, copy it into the AOI folder and register it in the state."""
+    from monitor.aoi import add_aoi as add_aoi_file
+    from monitor.aoi import load_aoi
+
+    # Validate first and open the state before copying: a bad file or unusable state
+    # leaves both the AOI folder and the state untouched.
+    load_aoi(path, max_area_km2=settings.max_aoi_area_km2)
+    with _open_store(settings) as store:
+        written = add_aoi_file(path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2,
+                               overwrite=overwrite)
+        aoi = load_aoi(written, max_area_km2=settings.max_aoi_area_km2)
+        changed = store.put_aoi(aoi)
+    return AddResult(aoi, Path(written), changed)
+
+
+# --------------------------------------------------------------------------- scenes
+
+def _period(settings: Settings, since: dt.date | None,
+            until: dt.date | None) -> tuple[dt.date, dt.date]:
+    start = since or settings.start_date
+    end = until or dt.datetime.now(dt.UTC).date()
+    if end < start:
+        raise MonitorError(f"--until {end} is before --since {start}")
+    return start, end
+
+
+def _open_catalog(settings: Settings) -> Any:
+    from monitor.catalog import open_catalog
+
+    return open_catalog(settings.stac, collection=settings.collection,
+                        fallback_collection=settings.fallback_collection, sign=settings.sign,
+                        timeout_s=settings.http_timeout_s, retries=settings.http_retries,
+                        page_size=settings.page_size)
+
+
+@dataclass(frozen=True)
+class SceneRow:
+    date: dt.date
+    scene_id: str
+    collection: str
+    cloud_cover: float | None
+    clear_fraction: float | None
+    rule: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SceneListing:
+    aoi_id: str
+    start: dt.date
+    end: dt.date
+    rows: tuple[SceneRow, ...]
+    n_acquisitions: int
+    monthly_counts: Mapping[str, Mapping[str, int]]
+    monthly_clear: Mapping[str, int]
+    fallback_months: tuple[str, ...]
+    simulated: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        for row in data["rows"]:
+            row["date"] = row["date"].isoformat()
+        return data
+
+
+def _listing(aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt.date,
+             end: dt.date) -> SceneListing:
+    rows: list[SceneRow] = []
+    clear_by_month: Counter[str] = Counter()
+    for scene in search.scenes:
+        obs = stored.get(scene.id)
+        status = "new" if obs is None or obs.status == "pending" else obs.status
+        reason = "not read yet" if status == "new" else obs.reason  # type: ignore[union-attr]
+        rule = obs.rule if obs is not None and obs.rule is not None else scene.rule
+        clear = obs.clear_fraction if obs is not None else None
+        if status == "used":
+            clear_by_month[scene.date.strftime("%Y-%m")] += 1
+        rows.append(SceneRow(scene.date, scene.id, scene.collection, scene.cloud_cover, clear,
+                             rule.label, status, reason))
+    for scene, why in search.duplicates:
+        rows.append(SceneRow(scene.date, scene.id, scene.collection, scene.cloud_cover, None,
+                             scene.rule.label, "skipped", why))
+    rows.sort(key=lambda r: (r.date, r.status != "skipped" and r.status, r.scene_id))
+    months = {m: dict(c) for m, c in search.monthly_counts.items()}
+    return SceneListing(
+        aoi_id=aoi.id, start=start, end=end, rows=tuple(rows),
+        n_acquisitions=len(search.scenes), monthly_counts=months,
+        monthly_clear={m: clear_by_month.get(m, 0) for m in months},
+        fallback_months=tuple(search.fallback_months),
+        simulated=any(s.simulated for s in search.scenes),
+    )
+
+
+def list_scenes(settings: Settings, selectors: Sequence[str] = (), *,
+                since: dt.date | None = None, until: dt.date | None = None) -> list[SceneListing]:
+    """Scenes found per AOI, merged with what the state knows of each (``monitor scenes``).
+
+    Read-only for the catalog; registers the AOIs in the state. One AOI that no scene covers
+    is an error; with several AOIs, such an AOI is listed empty.
+    """
+    from monitor.catalog import find_scenes
+
+    start, end = _period(settings, since, until)
+    aois = _resolve_aois(settings, selectors)
+    catalog = _open_catalog(settings)
+    listings = []
+    with _open_store(settings) as store:
+        for aoi in aois:
+            search = find_scenes(catalog, aoi, start, end,
+                                 max_cloud_cover=settings.max_cloud_cover)
+            if not search.scenes and len(aois) == 1:
+                raise MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
+                                   f"between {start} and {end}")
+            store.put_aoi(aoi)
+            stored = {o.scene_id: o for o in store.observations(aoi.id)}
+            listings.append(_listing(aoi, search, stored, start, end))
+    return listings
+
+
+# --------------------------------------------------------------------------- run
+
+@dataclass
+class JobResult:
+    exit_code: int
+    run_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    per_aoi: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _observation(aoi: Aoi, scene: Scene, status: str, reason: str, *,
+                 clear_fraction: float | None = None, rule: Any = None,
+                 attempts: int = 0) -> Observation:
+    return Observation(aoi_id=aoi.id, scene_id=scene.id, acquisition=scene.acquisition,
+                       datetime=scene.datetime, collection=scene.collection,
+                       status=status,  # type: ignore[arg-type]
+                       reason=reason, clear_fraction=clear_fraction,
+                       rule=rule if rule is not None else scene.rule,
+                       simulated=scene.simulated, attempts=attempts)
+
+
+def _process_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: Any,
+                 gdal: Any, start: dt.date, end: dt.date, echo: Echo) -> dict[str, Any]:
+    """Search, read and record one AOI; returns its counts. Raises on AOI-level failure."""
+    from monitor.catalog import find_scenes
+    from monitor.imagery import load_chip
+
+    store.put_aoi(aoi)
+    search = find_scenes(catalog, aoi, start, end, max_cloud_cover=settings.max_cloud_cover)
+    if not search.scenes:
+        raise MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
+                           f"between {start} and {end}")
+    store.put_scenes([*search.scenes, *(s for s, _ in search.duplicates)])
+    stored = {o.scene_id: o for o in store.observations(aoi.id)}
+    store.put_observations(
+        _observation(aoi, scene, "skipped", why) for scene, why in search.duplicates
+        if scene.id not in stored)
+    todo = [s for s in search.scenes
+            if s.id not in stored or stored[s.id].status in ("pending", "failed")]
+    counts: Counter[str] = Counter(found=len(search.scenes), new=len(todo))
+    reasons: Counter[str] = Counter()
+    for scene in sorted(todo, key=lambda s: s.datetime):
+        attempts = stored[scene.id].attempts + 1 if scene.id in stored else 1
+        try:
+            outcome = load_chip(scene, aoi, cache, env=gdal,
+                                min_clear_fraction=settings.min_clear_fraction)
+        except ReadError as exc:
+            # A scene that cannot be read as it is (not a GeoTIFF, wrong CRS): recorded as
+            # failed with the reason, and retried next run in case upstream fixes it.
+            obs = _observation(aoi, scene, "failed", str(exc), attempts=attempts)
+        else:
+            obs = _observation(aoi, scene, outcome.status, outcome.reason,
+                               clear_fraction=outcome.clear_fraction, rule=outcome.rule,
+                               attempts=attempts)
+        store.put_observations([obs])
+        counts[obs.status] += 1
+        if obs.status != "used":
+            reasons[obs.reason.split(":")[0] if obs.status == "failed" else obs.status] += 1
+        echo(f"  {aoi.id} {scene.date} {scene.id}: {obs.status}"
+             + (f" ({obs.reason})" if obs.status != "used" else
+                f" ({obs.clear_fraction:.0%} clear)" if obs.clear_fraction is not None else ""))
+    return {"counts": dict(counts), "fallback_months": list(search.fallback_months)}
+
+
+def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
+            until: dt.date | None = None, argv: Sequence[str] = (),
+            echo: Echo = _noop) -> JobResult:
+    """One run of the incremental job over the AOIs (``monitor run``).
+
+    Finds scenes not yet processed (new ones, and ones that failed before), reads their AOI
+    windows through the chip cache, and records each as used, skipped or failed with the
+    reason. One AOI's failure never stops the others; any failure makes the exit code 3.
+    """
+    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.store import state_lock
+
+    start, end = _period(settings, since, until)
+    aois = _resolve_aois(settings, selectors)
+    holder = "monitor run"
+    result = JobResult(exit_code=EXIT_OK)
+    with _open_store(settings) as store, state_lock(settings.state_dir, holder):
+        result.run_id = store.start_run("run", list(argv))
+        catalog = _open_catalog(settings)
+        cache = ChipCache(settings.state_dir)
+        gdal = GdalSettings.from_settings(settings)
+        totals: Counter[str] = Counter()
+        for aoi in aois:
+            echo(f"{aoi.id}: searching {catalog.source} {start} → {end}")
+            try:
+                info = _process_aoi(settings, aoi, catalog, store, cache, gdal, start, end, echo)
+            except MonitorError as exc:
+                result.errors.append(f"{aoi.id}: {exc}")
+                result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
+                echo(f"{aoi.id}: FAILED: {exc}")
+                continue
+            result.per_aoi[aoi.id] = {"status": "ok", **info}
+            totals.update(info["counts"])
+            if info["counts"].get("failed"):
+                result.errors.append(f"{aoi.id}: {info['counts']['failed']} scene(s) failed; "
+                                     "retried next run")
+        result.counts = dict(totals)
+        if result.errors:
+            result.exit_code = EXIT_PARTIAL
+        store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
+                         per_aoi=result.per_aoi, errors=result.errors)
+    echo(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
+         f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
+    echo("change detection: not built yet (issue 6); reports and exports: not built yet "
+         "(issues 9 and 10)")
+    for error in result.errors:
+        echo(f"error: {error}")
+    return result
+
+
+# --------------------------------------------------------------------------- status
+
+def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
+    """The last run and, per AOI in the state, scene counts and the last clear observation."""
+    db = settings.state_dir / "state.db"
+    report: dict[str, Any] = {"state_dir": str(settings.state_dir), "last_run": None, "aois": []}
+    if not db.exists():
+        return report
+    with _open_store(settings, create=False) as store:
+        last = store.last_run()
+        if last is not None:
+            report["last_run"] = {
+                "run_id": last.run_id, "command": last.command,
+                "started_at": last.started_at.isoformat(),
+                "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+                "exit_code": last.exit_code, "counts": dict(last.counts),
+                "per_aoi": {k: dict(v) for k, v in last.per_aoi.items()},
+                "errors": list(last.errors),
+            }
+        wanted = set(selectors)
+        for aoi in store.list_aois():
+            if wanted and aoi.id not in wanted and (aoi.path not in wanted):
+                continue
+            observations = store.observations(aoi.id)
+            by_status = Counter(o.status for o in observations)
+            used = [o for o in observations if o.status == "used"]
+            report["aois"].append({
+                "id": aoi.id, "name": aoi.name,
+                "last_clear_observation": used[-1].datetime.date().isoformat() if used else None,
+                "scenes_used": by_status.get("used", 0),
+                "scenes_skipped": by_status.get("skipped", 0),
+                "scenes_failed": by_status.get("failed", 0),
+                "scenes_pending": by_status.get("pending", 0),
+                "simulated": any(o.simulated for o in observations),
+            })
+    return report
+
+
+# --------------------------------------------------------------------------- demo
+
+def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **options: Any) -> Any:
+    """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none)."""
+    from monitor.simulate import simulate_archive
+
+    return simulate_archive(_resolve_aois(settings, selectors), out, **options)
+
+
+def run_demo(settings: Settings, echo: Echo = _noop) -> JobResult:
+    """``monitor demo``: simulate the demo AOIs once, then run them through the real code path."""
+    from monitor.aoi import resolve_aois
+
+    archive = settings.state_dir / "demo-archive"
+    aois = resolve_aois(list(DEMO_AOIS), settings.aoi_dir,
+                        max_area_km2=settings.max_aoi_area_km2)
+    collection = archive / "collection.json"
+    if collection.exists():
+        echo(f"demo archive already simulated: {collection}")
+    else:
+        from monitor.simulate import simulate_archive
+
+        echo(f"simulating the demo archive (SIMULATED DATA) in {archive} ...")
+        result = simulate_archive(aois, archive, progress=echo)
+        echo(f"  {result.n_items} items, {result.n_changes} planted changes, "
+             f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s")
+    demo_settings = settings.replace(stac=str(collection), collection=None)
+    start = dt.date(2023, 7, 1)
+    end = dt.date(2026, 6, 30)
+    job = run_job(demo_settings, DEMO_AOIS, since=start, until=end, argv=["demo"], echo=echo)
+    echo(f"state: {settings.state_dir}")
+    echo(f"reports: {settings.reports_dir} (HTML reports: not built yet, issue 9)")
+    echo("exports: not built yet (issue 10)")
+    return job
+

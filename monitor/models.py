@@ -1,0 +1,286 @@
+"""Frozen records that cross stage boundaries.
+
+pystac Items, rasterio datasets and sqlite rows never leave their stage: each stage converts
+them into these records once, at its edge. Standard library, numpy and shapely only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CHIP_BANDS",
+    "CHIP_SCALE",
+    "CHIP_OFFSET",
+    "REQUIRED_BANDS",
+    "OPTIONAL_BANDS",
+    "SCL_MASKED",
+    "Grid",
+    "Aoi",
+    "AssetRef",
+    "ReflectanceRule",
+    "Scene",
+    "ObservationStatus",
+    "Observation",
+    "Chip",
+    "Detection",
+    "RunSummary",
+]
+
+#: Asset keys (common band names) a scene must have to be usable.
+REQUIRED_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir")
+#: Asset keys used when present.
+OPTIONAL_BANDS: tuple[str, ...] = (
+    "swir16", "swir22", "scl", "nir08", "rededge1", "rededge2", "rededge3",
+)
+#: Bands of a chip, in order: B02 B03 B04 B08 (10 m) and B11 B12 (20 m, resampled to 10 m).
+CHIP_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
+#: Chips store reflectance as uint16 ``v`` with reflectance = v * CHIP_SCALE + CHIP_OFFSET and
+#: 0 meaning no data: the encoding of baseline 04.00, so slightly negative surface
+#: reflectance (down to -0.0999) survives.
+CHIP_SCALE = 0.0001
+CHIP_OFFSET = -0.1
+#: SCL classes that are never clear: no data, saturated/defective, cloud shadow,
+#: cloud medium/high probability, thin cirrus.
+SCL_MASKED: frozenset[int] = frozenset({0, 1, 3, 8, 9, 10})
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up pixel grid: the AOI's UTM zone at ``res_m``, edges snapped to 20 m.
+
+    ``left``/``top`` are the outer edges of the top-left pixel in metres of ``epsg``.
+    """
+
+    epsg: int
+    left: float
+    top: float
+    width: int
+    height: int
+    res_m: float = 10.0
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width * self.res_m
+
+    @property
+    def bottom(self) -> float:
+        return self.top - self.height * self.res_m
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in metres."""
+        return (self.left, self.bottom, self.right, self.top)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return (self.height, self.width)
+
+    @property
+    def transform(self) -> tuple[float, float, float, float, float, float]:
+        """GDAL-order affine coefficients (a, b, c, d, e, f) as ``affine.Affine`` takes them."""
+        return (self.res_m, 0.0, self.left, 0.0, -self.res_m, self.top)
+
+    @property
+    def crs(self) -> str:
+        return f"EPSG:{self.epsg}"
+
+
+@dataclass(frozen=True)
+class Aoi:
+    """An area of interest as validated from its GeoJSON file.
+
+    ``geometry`` is a shapely Polygon or MultiPolygon in EPSG:4326 (lon, lat);
+    ``geometry_hash`` is the sha256 of its normalised WKB: an edited outline is a new grid.
+    """
+
+    id: str
+    name: str
+    geometry: Any
+    geometry_hash: str
+    grid: Grid
+    kind: str | None = None
+    description: str | None = None
+    sources: tuple[Mapping[str, Any], ...] = ()
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """One band's file as the item declares it."""
+
+    band: str
+    href: str
+    res_m: float | None = None
+    nodata: float | None = None
+    data_type: str | None = None
+    #: ``raster:bands`` scale and offset as declared (which may be wrong, see ReflectanceRule).
+    declared_scale: float | None = None
+    declared_offset: float | None = None
+
+
+@dataclass(frozen=True)
+class ReflectanceRule:
+    """How digital numbers become surface reflectance: ``DN * scale + offset``.
+
+    ``offset`` is -0.1 when the pixels still carry baseline 04.00's +1000, else 0.
+    ``decided_by`` says whether item metadata or the pixels themselves set it.
+    """
+
+    scale: float = 0.0001
+    offset: float = 0.0
+    decided_by: Literal["metadata", "pixels"] = "metadata"
+    reason: str = ""
+
+    @property
+    def offset_in_pixels(self) -> bool:
+        return self.offset != 0.0
+
+    @property
+    def label(self) -> str:
+        """Short form for tables: ``DN*0.0001`` or ``DN*0.0001-0.1``."""
+        text = f"DN*{self.scale:g}"
+        if self.offset:
+            text += f"{self.offset:+g}"
+        return text
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One STAC item as the monitor uses it.
+
+    ``acquisition`` identifies the acquisition (platform and sensing start, or the
+    datatake): items sharing it are the same pixels (tile overlap, reprocessing), and
+    each AOI takes one observation per acquisition. ``footprint`` is a shapely geometry
+    in EPSG:4326 or None. ``assets`` maps common band names to their files.
+    """
+
+    id: str
+    collection: str
+    datetime: dt.datetime
+    platform: str
+    acquisition: str
+    assets: Mapping[str, AssetRef]
+    rule: ReflectanceRule
+    mgrs_tile: str | None = None
+    epsg: int | None = None
+    processing_baseline: str | None = None
+    cloud_cover: float | None = None
+    simulated: bool = False
+    item_href: str | None = None
+    source: str = ""
+    footprint: Any = None
+    updated: dt.datetime | None = None
+
+    @property
+    def date(self) -> dt.date:
+        return self.datetime.astimezone(dt.UTC).date()
+
+    @property
+    def has_scl(self) -> bool:
+        return "scl" in self.assets
+
+
+ObservationStatus = Literal["pending", "used", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What became of one scene for one AOI: the scene serving an acquisition, or why not."""
+
+    aoi_id: str
+    scene_id: str
+    acquisition: str
+    datetime: dt.datetime
+    collection: str
+    status: ObservationStatus
+    reason: str = ""
+    clear_fraction: float | None = None
+    rule: ReflectanceRule | None = None
+    simulated: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Chip:
+    """Cloud-masked surface reflectance of one AOI from one scene, on the AOI's grid.
+
+    Arrays
+    ------
+    reflectance : uint16 (len(bands), rows, cols); reflectance = v * CHIP_SCALE + CHIP_OFFSET,
+        0 = no data.
+    valid : bool (rows, cols); has data in every band and is clear by SCL (or by nodata
+        alone when the scene has no SCL).
+    scl : uint8 (rows, cols) on the 10 m grid (nearest), or None without SCL. Kept raw so the
+        detector can tell bright roofs called cloud from cloud.
+    """
+
+    aoi_id: str
+    scene_id: str
+    datetime: dt.datetime
+    grid: Grid
+    reflectance: npt.NDArray[np.uint16]
+    valid: npt.NDArray[np.bool_]
+    scl: npt.NDArray[np.uint8] | None
+    rule: ReflectanceRule
+    bands: tuple[str, ...] = CHIP_BANDS
+    simulated: bool = False
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def clear_fraction(self) -> float:
+        return float(self.valid.mean()) if self.valid.size else 0.0
+
+    def to_float(self) -> npt.NDArray[np.float32]:
+        """Reflectance as float32 (bands, rows, cols), NaN where not valid."""
+        out = self.reflectance.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+        out[:, ~self.valid] = np.nan
+        out[self.reflectance == 0] = np.nan
+        return out
+
+
+ChangeType = Literal["new_construction", "demolition", "rebuilding", "roof_change", "land_clearing"]
+DetectionStatus = Literal["probable", "confirmed", "rejected"]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A flagged change, as the contract names its fields. ``geometry`` is EPSG:4326."""
+
+    id: str
+    aoi: str
+    change_type: ChangeType
+    status: DetectionStatus
+    first_seen: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    area_m2: float
+    n_pixels: int
+    confidence: float
+    n_obs: int
+    geometry: Any
+    confirmed_on: dt.date | None = None
+    evidence_before: tuple[str, ...] = ()
+    evidence_after: tuple[str, ...] = ()
+    simulated: bool = False
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run did, as stored in the state and printed by ``monitor status --json``."""
+
+    run_id: int
+    command: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    exit_code: int | None
+    counts: Mapping[str, int] = field(default_factory=dict)
+    per_aoi: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()

@@ -1,0 +1,494 @@
+"""The state database: ``<state_dir>/state.db``, SQLite in WAL mode.
+
+``Store`` is the only holder of a ``sqlite3`` connection in the monitor; everything it returns
+is a ``monitor.models`` dataclass. The connection runs in autocommit mode
+(``isolation_level=None``) and every write goes through ``Store.transaction()``
+(``BEGIN IMMEDIATE`` ... ``COMMIT``), so a crash, even ``kill -9``, leaves the database at its
+last commit and never half of a logical change. Foreign keys are on and a busy timeout lets
+a short write of another process (``monitor review`` during a run) wait instead of failing.
+
+Example
+-------
+>>> with Store.open(Path("imagery")) as store:            # doctest: +SKIP
+...     changed = store.put_aoi(aoi)
+...     store.put_scenes(scenes)
+...     store.put_observations(observations)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, get_args
+
+from monitor.errors import StateError
+from monitor.models import Aoi, Grid, Observation, ObservationStatus, RunSummary, Scene
+from monitor.store import _rows
+from monitor.store._paths import DB_NAME, ensure_state_dir
+from monitor.store.migrations import MIGRATIONS, Migration, current_version, migrate
+
+__all__ = ["Store", "DEFAULT_BUSY_TIMEOUT_S"]
+
+#: How long a write waits for another process's write to finish before failing.
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_STATUSES: frozenset[str] = frozenset(get_args(ObservationStatus))
+
+_SCENE_COLUMNS = ("id", "collection", "datetime", "date", "platform", "acquisition", "mgrs_tile",
+                  "epsg", "processing_baseline", "cloud_cover", "assets_json", "rule_json",
+                  "simulated", "item_href", "source", "footprint_wkt", "updated")
+_OBSERVATION_COLUMNS = ("aoi_id", "scene_id", "acquisition", "datetime", "collection", "status",
+                        "reason", "clear_fraction", "rule_json", "simulated", "attempts")
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str],
+                extra_insert: Sequence[str], extra_update: Sequence[str]) -> str:
+    """``INSERT ... ON CONFLICT(key) DO UPDATE`` over named parameters.
+
+    ``extra_insert`` columns are set only on insert (first-seen times), ``extra_update`` on
+    both (last-stored times).
+    """
+    all_columns = [*columns, *extra_insert, *extra_update]
+    updates = [c for c in (*columns, *extra_update) if c not in key]
+    return (
+        f"INSERT INTO {table} ({', '.join(all_columns)}) "
+        f"VALUES ({', '.join(':' + c for c in all_columns)}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in updates)
+    )
+
+
+_SCENE_UPSERT = _upsert_sql("scenes", _SCENE_COLUMNS, ("id", "collection"),
+                            ("first_seen_at",), ("stored_at",))
+_OBSERVATION_UPSERT = _upsert_sql("observations", _OBSERVATION_COLUMNS, ("aoi_id", "scene_id"),
+                                  (), ("updated_at",))
+
+
+def _check_database_file(db_path: Path) -> None:
+    """Refuse a state.db that is not a regular file or not SQLite, before SQLite touches it."""
+    try:
+        if not db_path.is_file():
+            raise StateError(f"{db_path}: the state database is not a regular file")
+        with db_path.open("rb") as fh:
+            header = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise StateError(f"{db_path}: cannot read the state database: {exc.strerror}") from None
+    # An empty file is what SQLite itself leaves when creation was interrupted: a new database.
+    if header and header != _SQLITE_HEADER:
+        raise StateError(f"{db_path}: not a SQLite database (left untouched; move it aside "
+                         "to start a new state)")
+
+
+class Store:
+    """The monitor's state: AOIs and their grid history, scenes, observations, runs.
+
+    Open with ``Store.open(state_dir)``; use as a context manager to close it. One ``Store``
+    belongs to one thread.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        # Use Store.open(): it checks the folder and file and migrates first.
+        self._conn = conn
+        self._conn.row_factory = sqlite3.Row
+        self.path = path
+        self._depth = 0
+
+    # --- opening and closing ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, state_dir: Path, *, create: bool = True,
+             busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+             migrations: Sequence[Migration] = MIGRATIONS) -> Store:
+        """Open (and when ``create``, make) the state under ``state_dir`` and migrate it.
+
+        Parameters
+        ----------
+        state_dir
+            Folder holding ``state.db``; created with its parents when ``create`` is true.
+        create
+            False to require an existing state (for commands that only read it).
+        busy_timeout_s
+            How long a write waits for another process's write lock.
+        migrations
+            The schema steps to apply; tests pass their own, others keep the default.
+
+        Raises
+        ------
+        StateError
+            Naming the path: the folder is a file, cannot be created or written, the database
+            is missing (``create=False``), not SQLite, not the monitor's, corrupt, or was
+            written by a newer monitor. Nothing is created or changed in these cases.
+        """
+        folder = ensure_state_dir(Path(state_dir), create=create)
+        db_path = folder / DB_NAME
+        if db_path.exists() or db_path.is_symlink():
+            _check_database_file(db_path)
+        elif not create:
+            raise StateError(f"{db_path}: no state database here (nothing has run with this "
+                             "state yet)")
+        try:
+            conn = sqlite3.connect(os.fspath(db_path), timeout=busy_timeout_s,
+                                   isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(f"{db_path}: cannot open the state database: {exc}") from None
+        try:
+            store = cls._configure_and_migrate(conn, db_path, busy_timeout_s, migrations)
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def _configure_and_migrate(cls, conn: sqlite3.Connection, db_path: Path,
+                               busy_timeout_s: float, migrations: Sequence[Migration]) -> Store:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            # Reading the schema is the first real read: a corrupt file fails here, unchanged.
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "schema_migrations" not in tables:
+                raise StateError(f"{db_path}: a SQLite database, but not the monitor's state "
+                                 f"(tables {', '.join(sorted(tables)[:5])}); left untouched")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StateError(f"{db_path}: cannot switch the state database to WAL mode "
+                                 f"(got {mode}); is the folder on a network share?")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, db_path, migrations)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{db_path}: cannot use the state database: {exc}") from None
+        return cls(conn, db_path)
+
+    def close(self) -> None:
+        """Close the connection (SQLite checkpoints the WAL when the last one closes)."""
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def schema_version(self) -> int:
+        """The highest migration recorded in the database."""
+        with self._errors("reading the schema version"):
+            return current_version(self._conn)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn SQLite's own failures (locked, corrupt, disk full) into one-line StateErrors."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"{self.path}: {doing}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic change: ``BEGIN IMMEDIATE`` ... ``COMMIT``, ``ROLLBACK`` on any error.
+
+        Re-entrant: only the outermost level begins and commits. An inner level is a
+        SAVEPOINT, so an error raised inside it undoes just that level's writes; if the caller
+        lets the error propagate, the outer level rolls back everything.
+        """
+        depth = self._depth
+        savepoint = f"store_level_{depth}"
+        with self._errors("starting a transaction"):
+            self._conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            with self._errors("rolling back"):
+                if depth == 0:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                else:
+                    self._conn.execute(f"ROLLBACK TO {savepoint}")
+                    self._conn.execute(f"RELEASE {savepoint}")
+            raise
+        self._depth -= 1
+        try:
+            with self._errors("committing"):
+                self._conn.execute("COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+        except BaseException:
+            if depth == 0 and self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    def _execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> sqlite3.Cursor:
+        with self._errors("querying"):
+            return self._conn.execute(sql, params)
+
+    # --- AOIs ---------------------------------------------------------------------------------
+
+    def put_aoi(self, aoi: Aoi) -> bool:
+        """Store or update ``aoi``; True when it is new or its outline (hence grid) changed.
+
+        A changed ``geometry_hash`` or grid appends a row to the AOI's version history
+        (``aoi_versions``); name, description and other properties are simply updated.
+        Storing an identical AOI writes nothing.
+        """
+        row = _rows.aoi_to_row(aoi)
+        now = _rows.to_iso(_rows.utc_now())
+        with self.transaction():
+            old = self._execute("SELECT * FROM aois WHERE id = ?", (aoi.id,)).fetchone()
+            if old is None:
+                self._execute(
+                    "INSERT INTO aois (id, name, kind, description, sources_json, "
+                    "geometry_geojson, geometry_hash, grid_json, path, added_at, updated_at) "
+                    "VALUES (:id, :name, :kind, :description, :sources_json, :geometry_geojson, "
+                    ":geometry_hash, :grid_json, :path, :now, :now)", {**row, "now": now})
+                geometry_changed = True
+            else:
+                geometry_changed = (old["geometry_hash"] != row["geometry_hash"]
+                                    or _rows.grid_from_json(old["grid_json"]) != aoi.grid)
+                if any(old[key] != value for key, value in row.items()):
+                    self._execute(
+                        "UPDATE aois SET name = :name, kind = :kind, description = :description, "
+                        "sources_json = :sources_json, geometry_geojson = :geometry_geojson, "
+                        "geometry_hash = :geometry_hash, grid_json = :grid_json, path = :path, "
+                        "updated_at = :now WHERE id = :id", {**row, "now": now})
+            if geometry_changed:
+                self._execute(
+                    "INSERT INTO aoi_versions (aoi_id, geometry_hash, grid_json, first_seen_at) "
+                    "VALUES (?, ?, ?, ?)", (aoi.id, row["geometry_hash"], row["grid_json"], now))
+        return geometry_changed
+
+    def get_aoi(self, aoi_id: str) -> Aoi | None:
+        """The stored AOI ``aoi_id``, or None."""
+        row = self._execute("SELECT * FROM aois WHERE id = ?", (aoi_id,)).fetchone()
+        return None if row is None else _rows.aoi_from_row(row)
+
+    def list_aois(self) -> list[Aoi]:
+        """Every stored AOI, by id."""
+        rows = self._execute("SELECT * FROM aois ORDER BY id").fetchall()
+        return [_rows.aoi_from_row(row) for row in rows]
+
+    def aoi_versions(self, aoi_id: str) -> list[tuple[str, Grid, dt.datetime]]:
+        """The AOI's outline history, oldest first: ``(geometry_hash, grid, first_seen_at)``."""
+        rows = self._execute(
+            "SELECT geometry_hash, grid_json, first_seen_at FROM aoi_versions "
+            "WHERE aoi_id = ? ORDER BY version_id", (aoi_id,)).fetchall()
+        return [(r["geometry_hash"], _rows.grid_from_json(r["grid_json"]),
+                 _rows.from_iso(r["first_seen_at"])) for r in rows]
+
+    # --- scenes -------------------------------------------------------------------------------
+
+    def put_scenes(self, scenes: Iterable[Scene]) -> int:
+        """Insert or update scenes by (id, collection), in one transaction.
+
+        Returns
+        -------
+        int
+            How many of them were not stored before (``first_seen_at`` is kept for the others).
+        """
+        now = _rows.to_iso(_rows.utc_now())
+        new = 0
+        with self.transaction():
+            for scene in scenes:
+                row = _rows.scene_to_row(scene)
+                known = self._execute("SELECT 1 FROM scenes WHERE id = ? AND collection = ?",
+                                      (scene.id, scene.collection)).fetchone()
+                new += known is None
+                self._execute(_SCENE_UPSERT, {**row, "first_seen_at": now, "stored_at": now})
+        return new
+
+    def get_scene(self, scene_id: str, collection: str | None = None) -> Scene | None:
+        """The stored scene ``scene_id`` (in ``collection`` when given), or None.
+
+        Raises
+        ------
+        LookupError
+            Without ``collection``, when two collections hold an item of that id.
+        """
+        if collection is None:
+            rows = self._execute("SELECT * FROM scenes WHERE id = ? ORDER BY collection",
+                                 (scene_id,)).fetchall()
+        else:
+            rows = self._execute("SELECT * FROM scenes WHERE id = ? AND collection = ?",
+                                 (scene_id, collection)).fetchall()
+        if len(rows) > 1:
+            names = ", ".join(r["collection"] for r in rows)
+            raise LookupError(f"scene {scene_id} is in several collections ({names}); "
+                              "pass collection=")
+        return _rows.scene_from_row(rows[0]) if rows else None
+
+    def scenes(self, since: dt.date | None = None, until: dt.date | None = None,
+               *, collection: str | None = None) -> list[Scene]:
+        """Stored scenes whose UTC day lies in ``[since, until]``, by datetime then id."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("date >= ?")
+            params.append(_as_day(since).isoformat())
+        if until is not None:
+            clauses.append("date <= ?")
+            params.append(_as_day(until).isoformat())
+        if collection is not None:
+            clauses.append("collection = ?")
+            params.append(collection)
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        rows = self._execute(f"SELECT * FROM scenes {where}ORDER BY datetime, id, collection",
+                             params).fetchall()
+        return [_rows.scene_from_row(row) for row in rows]
+
+    # --- observations -------------------------------------------------------------------------
+
+    def put_observations(self, observations: Iterable[Observation]) -> None:
+        """Insert or replace observations by (aoi_id, scene_id), in one transaction.
+
+        Raises
+        ------
+        ValueError
+            An unknown status, or an observation whose AOI or scene is not stored (store them
+            with ``put_aoi``/``put_scenes`` first); nothing is written then.
+        """
+        now = _rows.to_iso(_rows.utc_now())
+        with self.transaction():
+            for obs in observations:
+                if obs.status not in _STATUSES:
+                    raise ValueError(f"observation {obs.aoi_id}/{obs.scene_id}: status "
+                                     f"{obs.status!r} is not one of {sorted(_STATUSES)}")
+                try:
+                    self._execute(_OBSERVATION_UPSERT,
+                                  {**_rows.observation_to_row(obs), "updated_at": now})
+                except sqlite3.IntegrityError as exc:
+                    raise ValueError(
+                        f"observation {obs.aoi_id}/{obs.scene_id}: AOI {obs.aoi_id!r} or scene "
+                        f"{obs.scene_id!r} in {obs.collection!r} is not stored ({exc})") from None
+
+    def observations(self, aoi_id: str, *, since: dt.date | None = None,
+                     until: dt.date | None = None,
+                     status: str | Iterable[str] | None = None) -> list[Observation]:
+        """The AOI's observations ordered by datetime (then scene id).
+
+        ``since``/``until`` are inclusive UTC days (a ``datetime`` is an exact inclusive
+        instant); ``status`` is one status or several.
+        """
+        clauses, params = ["aoi_id = ?"], [aoi_id]
+        if since is not None:
+            text, _ = _rows.bound_iso(since, upper=False)
+            clauses.append("datetime >= ?")
+            params.append(text)
+        if until is not None:
+            text, strict = _rows.bound_iso(until, upper=True)
+            clauses.append("datetime < ?" if strict else "datetime <= ?")
+            params.append(text)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            unknown = set(wanted) - _STATUSES
+            if unknown:
+                raise ValueError(f"unknown observation status {sorted(unknown)}; "
+                                 f"known: {sorted(_STATUSES)}")
+            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        rows = self._execute(
+            f"SELECT * FROM observations WHERE {' AND '.join(clauses)} ORDER BY datetime, scene_id",
+            params).fetchall()
+        return [_rows.observation_from_row(row) for row in rows]
+
+    def observation(self, aoi_id: str, scene_id: str) -> Observation | None:
+        """The observation of ``scene_id`` for ``aoi_id``, or None."""
+        row = self._execute("SELECT * FROM observations WHERE aoi_id = ? AND scene_id = ?",
+                            (aoi_id, scene_id)).fetchone()
+        return None if row is None else _rows.observation_from_row(row)
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, command: str, argv: Sequence[str]) -> int:
+        """Record the start of a run (time, host, pid); return its id for ``finish_run``.
+
+        A run that never finishes (killed) keeps ``finished_at`` and ``exit_code`` None.
+        """
+        with self.transaction():
+            cursor = self._execute(
+                "INSERT INTO runs (command, argv_json, started_at, host, pid) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (command, _rows.dumps([str(a) for a in argv]), _rows.to_iso(_rows.utc_now()),
+                 socket.gethostname(), os.getpid()))
+            run_id = cursor.lastrowid
+        assert run_id is not None
+        return int(run_id)
+
+    def finish_run(self, run_id: int, *, exit_code: int, counts: Mapping[str, int],
+                   per_aoi: Mapping[str, Mapping[str, Any]],
+                   errors: Sequence[str]) -> RunSummary:
+        """Record how run ``run_id`` ended and return its summary.
+
+        ``per_aoi`` values are stored as JSON: numpy scalars, dates and paths become plain
+        numbers and strings.
+
+        Raises
+        ------
+        ValueError
+            No run ``run_id`` was started in this state.
+        """
+        with self.transaction():
+            cursor = self._execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ?, counts_json = ?, "
+                "per_aoi_json = ?, "
+                "errors_json = ? WHERE id = ?",
+                (_rows.to_iso(_rows.utc_now()), int(exit_code),
+                 _rows.dumps({str(k): int(v) for k, v in counts.items()}),
+                 _rows.dumps({str(k): dict(v) for k, v in per_aoi.items()}),
+                 _rows.dumps([str(e) for e in errors]), run_id))
+            if cursor.rowcount != 1:
+                raise ValueError(f"{self.path}: no run {run_id} to finish")
+        summary = self._run(run_id)
+        assert summary is not None
+        return summary
+
+    def _run(self, run_id: int) -> RunSummary | None:
+        row = self._execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run_from_row(row)
+
+    def last_run(self) -> RunSummary | None:
+        """The most recently started run (finished or not), or None."""
+        runs = self.runs(limit=1)
+        return runs[0] if runs else None
+
+    def runs(self, limit: int = 20) -> list[RunSummary]:
+        """The last ``limit`` runs, newest first."""
+        rows = self._execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?",
+                             (int(limit),)).fetchall()
+        return [_run_from_row(row) for row in rows]
+
+
+def _as_day(value: dt.date) -> dt.date:
+    # A datetime given as a day bound means its UTC day.
+    if isinstance(value, dt.datetime):
+        return value.astimezone(_rows.UTC).date() if value.tzinfo else value.date()
+    return value
+
+
+def _run_from_row(row: Mapping[str, Any]) -> RunSummary:
+    return RunSummary(
+        run_id=int(row["id"]),
+        command=row["command"],
+        started_at=_rows.from_iso(row["started_at"]),
+        finished_at=_rows.from_iso_or_none(row["finished_at"]),
+        exit_code=row["exit_code"],
+        counts={k: int(v) for k, v in _rows.loads(row["counts_json"]).items()},
+        per_aoi=_rows.loads(row["per_aoi_json"]),
+        errors=tuple(_rows.loads(row["errors_json"])),
+    )

@@ -1,0 +1,1 @@
+"""Range-capable COG HTTP server fixture with fault injection: being written."""

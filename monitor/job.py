@@ -92,7 +92,9 @@ def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddRe
         written = add_aoi_file(path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2,
                                overwrite=overwrite)
         aoi = load_aoi(written, max_area_km2=settings.max_aoi_area_km2)
-        changed = store.put_aoi(aoi)
+        before = store.get_aoi(aoi.id)
+        store.put_aoi(aoi)
+    changed = before is not None and before.geometry_hash != aoi.geometry_hash
     return AddResult(aoi, Path(written), changed)
 
 

@@ -110,12 +110,9 @@ def _period(settings: Settings, since: dt.date | None,
 
 
 def _open_catalog(settings: Settings) -> Any:
-    from monitor.catalog import open_catalog
+    from monitor.catalog import catalog_from_settings
 
-    return open_catalog(settings.stac, collection=settings.collection,
-                        fallback_collection=settings.fallback_collection, sign=settings.sign,
-                        timeout_s=settings.http_timeout_s, retries=settings.http_retries,
-                        page_size=settings.page_size)
+    return catalog_from_settings(settings)
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ class SceneListing:
     rows: tuple[SceneRow, ...]
     n_acquisitions: int
     monthly_counts: Mapping[str, Mapping[str, int]]
-    monthly_clear: Mapping[str, int]
+    monthly_clear: Mapping[str, int | None]
     fallback_months: tuple[str, ...]
     simulated: bool
 
@@ -155,14 +152,18 @@ def _listing(aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt
              end: dt.date) -> SceneListing:
     rows: list[SceneRow] = []
     clear_by_month: Counter[str] = Counter()
+    read_months: set[str] = set()
     for scene in search.scenes:
         obs = stored.get(scene.id)
         status = "new" if obs is None or obs.status == "pending" else obs.status
         reason = "not read yet" if status == "new" else obs.reason  # type: ignore[union-attr]
         rule = obs.rule if obs is not None and obs.rule is not None else scene.rule
         clear = obs.clear_fraction if obs is not None else None
+        month = scene.date.strftime("%Y-%m")
+        if status in ("used", "skipped"):
+            read_months.add(month)
         if status == "used":
-            clear_by_month[scene.date.strftime("%Y-%m")] += 1
+            clear_by_month[month] += 1
         rows.append(SceneRow(scene.date, scene.id, scene.collection, scene.cloud_cover, clear,
                              rule.label, status, reason))
     for scene, why in search.duplicates:
@@ -173,7 +174,9 @@ def _listing(aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt
     return SceneListing(
         aoi_id=aoi.id, start=start, end=end, rows=tuple(rows),
         n_acquisitions=len(search.scenes), monthly_counts=months,
-        monthly_clear={m: clear_by_month.get(m, 0) for m in months},
+        # Clear acquisitions per month; None where nothing of that month was read yet.
+        monthly_clear={m: clear_by_month.get(m, 0) if m in read_months else None
+                       for m in months},
         fallback_months=tuple(search.fallback_months),
         simulated=any(s.simulated for s in search.scenes),
     )

@@ -49,7 +49,8 @@ def scenes(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
         print_table(f"{listing.aoi_id}: acquisitions per month",
                     ("month", *collections, "clear"),
                     [(m, *(listing.monthly_counts[m].get(c, 0) for c in collections),
-                      listing.monthly_clear.get(m, "-")) for m in months])
+                      "-" if listing.monthly_clear.get(m) is None else listing.monthly_clear[m])
+                     for m in months])
         if listing.fallback_months:
             click.echo(f"{listing.aoi_id}: months taken from the fallback collection: "
                        + ", ".join(listing.fallback_months))

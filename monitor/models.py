@@ -31,6 +31,8 @@ __all__ = [
     "Chip",
     "Detection",
     "RunSummary",
+    "DetectorSnapshot",
+    "DetectionChanges",
 ]
 
 #: Asset keys (common band names) a scene must have to be usable.
@@ -284,3 +286,32 @@ class RunSummary:
     counts: Mapping[str, int] = field(default_factory=dict)
     per_aoi: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class DetectorSnapshot:
+    """An AOI's detector state as stored: the per-pixel arrays after ``n_scenes`` scenes.
+
+    ``arrays`` maps names to numpy arrays (whatever ``DetectorState.to_arrays`` gives);
+    ``geometry_hash`` ties the state to the AOI outline (an edited AOI is a new grid) and
+    ``detector_version`` to the code that made it (a new detector rebuilds).
+    """
+
+    aoi_id: str
+    geometry_hash: str
+    detector_version: str
+    params: Mapping[str, Any]
+    last_datetime: dt.datetime | None
+    n_scenes: int
+    arrays: Mapping[str, npt.NDArray[Any]]
+
+
+@dataclass(frozen=True)
+class DetectionChanges:
+    """What one ``put_detections`` changed, by detection id."""
+
+    new: tuple[str, ...] = ()
+    confirmed: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    withdrawn: tuple[str, ...] = ()

@@ -20,7 +20,15 @@ import shapely
 from shapely.geometry import mapping as geometry_to_geojson
 from shapely.geometry import shape as geometry_from_geojson
 
-from monitor.models import Aoi, AssetRef, Grid, Observation, ReflectanceRule, Scene
+from monitor.models import (
+    Aoi,
+    AssetRef,
+    Detection,
+    Grid,
+    Observation,
+    ReflectanceRule,
+    Scene,
+)
 
 UTC = dt.UTC
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -287,4 +295,73 @@ def observation_from_row(row: Mapping[str, Any]) -> Observation:
         rule=rule_from_json(row["rule_json"]),
         simulated=bool(row["simulated"]),
         attempts=int(row["attempts"]),
+    )
+
+
+# --- detector state and detections -----------------------------------------------------------
+
+def arrays_to_npz(arrays: Mapping[str, Any]) -> bytes:
+    """The arrays as a compressed ``.npz`` (no pickles: plain numeric arrays only)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    return buffer.getvalue()
+
+
+def arrays_from_npz(blob: bytes) -> dict[str, Any]:
+    import io
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _day_from(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
+
+
+def detection_to_row(det: Detection) -> dict[str, Any]:
+    """The detections row of ``det`` without timestamps."""
+    return {
+        "id": det.id,
+        "aoi_id": det.aoi,
+        "change_type": det.change_type,
+        "status": det.status,
+        "first_seen": _day(det.first_seen),
+        "confirmed_on": _day(det.confirmed_on),
+        "window_start": _day(det.window_start),
+        "window_end": _day(det.window_end),
+        "area_m2": float(det.area_m2),
+        "n_pixels": int(det.n_pixels),
+        "confidence": float(det.confidence),
+        "n_obs": int(det.n_obs),
+        "evidence_before_json": dumps(list(det.evidence_before)),
+        "evidence_after_json": dumps(list(det.evidence_after)),
+        "simulated": int(bool(det.simulated)),
+        "geometry_wkt": geometry_to_wkt(det.geometry),
+    }
+
+
+def detection_from_row(row: Mapping[str, Any]) -> Detection:
+    return Detection(
+        id=row["id"],
+        aoi=row["aoi_id"],
+        change_type=row["change_type"],
+        status=row["status"],
+        first_seen=dt.date.fromisoformat(row["first_seen"]),
+        confirmed_on=_day_from(row["confirmed_on"]),
+        window_start=dt.date.fromisoformat(row["window_start"]),
+        window_end=dt.date.fromisoformat(row["window_end"]),
+        area_m2=float(row["area_m2"]),
+        n_pixels=int(row["n_pixels"]),
+        confidence=float(row["confidence"]),
+        n_obs=int(row["n_obs"]),
+        evidence_before=tuple(loads(row["evidence_before_json"]) or ()),
+        evidence_after=tuple(loads(row["evidence_after_json"]) or ()),
+        simulated=bool(row["simulated"]),
+        geometry=geometry_from_wkt(row["geometry_wkt"]),
     )

@@ -28,7 +28,17 @@ from types import TracebackType
 from typing import Any, get_args
 
 from monitor.errors import StateError
-from monitor.models import Aoi, Grid, Observation, ObservationStatus, RunSummary, Scene
+from monitor.models import (
+    Aoi,
+    Detection,
+    DetectionChanges,
+    DetectorSnapshot,
+    Grid,
+    Observation,
+    ObservationStatus,
+    RunSummary,
+    Scene,
+)
 from monitor.store import _rows
 from monitor.store._paths import DB_NAME, ensure_state_dir
 from monitor.store.migrations import MIGRATIONS, Migration, current_version, migrate
@@ -44,6 +54,21 @@ _STATUSES: frozenset[str] = frozenset(get_args(ObservationStatus))
 _SCENE_COLUMNS = ("id", "collection", "datetime", "date", "platform", "acquisition", "mgrs_tile",
                   "epsg", "processing_baseline", "cloud_cover", "assets_json", "rule_json",
                   "simulated", "item_href", "source", "footprint_wkt", "updated")
+_DETECTION_UPSERT = (
+    "INSERT INTO detections (id, aoi_id, change_type, status, first_seen, confirmed_on, "
+    "window_start, window_end, area_m2, n_pixels, confidence, n_obs, evidence_before_json, "
+    "evidence_after_json, simulated, geometry_wkt, created_at, updated_at) VALUES (:id, "
+    ":aoi_id, :change_type, :status, :first_seen, :confirmed_on, :window_start, :window_end, "
+    ":area_m2, :n_pixels, :confidence, :n_obs, :evidence_before_json, :evidence_after_json, "
+    ":simulated, :geometry_wkt, :now, :now) ON CONFLICT (id) DO UPDATE SET "
+    "change_type = excluded.change_type, status = excluded.status, "
+    "first_seen = excluded.first_seen, confirmed_on = excluded.confirmed_on, "
+    "window_start = excluded.window_start, window_end = excluded.window_end, "
+    "area_m2 = excluded.area_m2, n_pixels = excluded.n_pixels, "
+    "confidence = excluded.confidence, n_obs = excluded.n_obs, "
+    "evidence_before_json = excluded.evidence_before_json, "
+    "evidence_after_json = excluded.evidence_after_json, simulated = excluded.simulated, "
+    "geometry_wkt = excluded.geometry_wkt, updated_at = excluded.updated_at")
 _OBSERVATION_COLUMNS = ("aoi_id", "scene_id", "acquisition", "datetime", "collection", "status",
                         "reason", "clear_fraction", "rule_json", "simulated", "attempts")
 
@@ -412,6 +437,148 @@ class Store:
         row = self._execute("SELECT * FROM observations WHERE aoi_id = ? AND scene_id = ?",
                             (aoi_id, scene_id)).fetchone()
         return None if row is None else _rows.observation_from_row(row)
+
+    # --- detector state -----------------------------------------------------------------------
+
+    def put_detector_state(self, snapshot: DetectorSnapshot) -> None:
+        """Store (replace) the AOI's detector state; the AOI must be stored.
+
+        Call it inside the same ``transaction()`` as the observations and detections of the
+        scenes the state has seen, so a crash leaves all three at the same scene.
+        """
+        import hashlib
+
+        blob = _rows.arrays_to_npz(snapshot.arrays)
+        with self.transaction():
+            self._execute(
+                "INSERT INTO detector_state (aoi_id, geometry_hash, detector_version, "
+                "params_json, last_datetime, n_scenes, arrays, sha256, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (aoi_id) DO UPDATE SET "
+                "geometry_hash = excluded.geometry_hash, "
+                "detector_version = excluded.detector_version, "
+                "params_json = excluded.params_json, last_datetime = excluded.last_datetime, "
+                "n_scenes = excluded.n_scenes, arrays = excluded.arrays, "
+                "sha256 = excluded.sha256, updated_at = excluded.updated_at",
+                (snapshot.aoi_id, snapshot.geometry_hash, snapshot.detector_version,
+                 _rows.dumps(dict(snapshot.params)),
+                 _rows.to_iso_or_none(snapshot.last_datetime), int(snapshot.n_scenes), blob,
+                 hashlib.sha256(blob).hexdigest(), _rows.to_iso(_rows.utc_now())))
+
+    def get_detector_state(self, aoi_id: str) -> DetectorSnapshot | None:
+        """The AOI's stored detector state, or None.
+
+        Raises
+        ------
+        StateError
+            The stored arrays do not match their checksum (never used: rebuild the AOI).
+        """
+        import hashlib
+
+        row = self._execute("SELECT * FROM detector_state WHERE aoi_id = ?",
+                            (aoi_id,)).fetchone()
+        if row is None:
+            return None
+        blob = bytes(row["arrays"])
+        if hashlib.sha256(blob).hexdigest() != row["sha256"]:
+            raise StateError(f"{self.path}: detector state of AOI {aoi_id} is corrupt "
+                             "(checksum mismatch); run `monitor rebuild --aoi "
+                             f"{aoi_id}`")
+        return DetectorSnapshot(
+            aoi_id=row["aoi_id"], geometry_hash=row["geometry_hash"],
+            detector_version=row["detector_version"],
+            params=_rows.loads(row["params_json"]) or {},
+            last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
+            n_scenes=int(row["n_scenes"]), arrays=_rows.arrays_from_npz(blob))
+
+    def delete_detector_state(self, aoi_id: str) -> None:
+        """Forget the AOI's detector state and detections (before a rebuild)."""
+        with self.transaction():
+            self._execute("DELETE FROM detector_state WHERE aoi_id = ?", (aoi_id,))
+            self._execute("DELETE FROM detections WHERE aoi_id = ?", (aoi_id,))
+
+    # --- detections -----------------------------------------------------------------------------
+
+    def put_detections(self, aoi_id: str, detections: Iterable[Detection], *,
+                       run_id: int | None = None) -> DetectionChanges:
+        """Make the AOI's stored detections equal ``detections``; return what changed.
+
+        Detections keep their ids across runs (ids derive from content), so a stored
+        detection whose status or type differs is updated and its history gets a row; one
+        no longer produced is withdrawn (deleted, with a history row saying so).
+        """
+        now = _rows.to_iso(_rows.utc_now())
+        changes: dict[str, list[str]] = {k: [] for k in
+                                         ("new", "confirmed", "rejected", "changed", "withdrawn")}
+        with self.transaction():
+            old = {row["id"]: row for row in self._execute(
+                "SELECT * FROM detections WHERE aoi_id = ?", (aoi_id,)).fetchall()}
+            seen: set[str] = set()
+            for det in detections:
+                if det.aoi != aoi_id:
+                    raise ValueError(f"detection {det.id} belongs to AOI {det.aoi}, "
+                                     f"not {aoi_id}")
+                row = _rows.detection_to_row(det)
+                seen.add(det.id)
+                before = old.get(det.id)
+                if before is None:
+                    changes["new"].append(det.id)
+                    if det.status == "confirmed":
+                        changes["confirmed"].append(det.id)
+                elif before["status"] != det.status:
+                    key = det.status if det.status in ("confirmed", "rejected") else "changed"
+                    changes[key].append(det.id)
+                elif before["change_type"] != det.change_type:
+                    changes["changed"].append(det.id)
+                if before is not None and all(before[k] == v for k, v in row.items()):
+                    continue
+                self._execute(_DETECTION_UPSERT, {**row, "now": now})
+                if before is None or (before["status"], before["change_type"]) != (
+                        det.status, det.change_type):
+                    self._execute(
+                        "INSERT INTO detection_history (detection_id, aoi_id, run_id, status, "
+                        "change_type, at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (det.id, aoi_id, run_id, det.status, det.change_type, now))
+            for gone in sorted(set(old) - seen):
+                changes["withdrawn"].append(gone)
+                self._execute("DELETE FROM detections WHERE id = ?", (gone,))
+                self._execute(
+                    "INSERT INTO detection_history (detection_id, aoi_id, run_id, status, "
+                    "change_type, at) VALUES (?, ?, ?, 'withdrawn', ?, ?)",
+                    (gone, aoi_id, run_id, old[gone]["change_type"], now))
+        return DetectionChanges(**{k: tuple(v) for k, v in changes.items()})
+
+    def detections(self, *, aoi_id: str | None = None,
+                   status: str | Iterable[str] | None = None,
+                   since: dt.date | None = None) -> list[Detection]:
+        """Stored detections by AOI, then first-seen date, then id.
+
+        ``status`` is one status or several; ``since`` keeps those first seen on or after it.
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if aoi_id is not None:
+            clauses.append("aoi_id = ?")
+            params.append(aoi_id)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
+        if since is not None:
+            clauses.append("first_seen >= ?")
+            params.append(since.isoformat())
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._execute(f"SELECT * FROM detections {where} "
+                             "ORDER BY aoi_id, first_seen, id", params).fetchall()
+        return [_rows.detection_from_row(row) for row in rows]
+
+    def detection_history(self, detection_id: str) -> list[tuple[str, str, int | None,
+                                                                 dt.datetime]]:
+        """``(status, change_type, run_id, at)`` of every change to a detection, oldest first."""
+        rows = self._execute(
+            "SELECT status, change_type, run_id, at FROM detection_history "
+            "WHERE detection_id = ? ORDER BY history_id", (detection_id,)).fetchall()
+        return [(r["status"], r["change_type"], r["run_id"], _rows.from_iso(r["at"]))
+                for r in rows]
 
     # --- runs ---------------------------------------------------------------------------------
 

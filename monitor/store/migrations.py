@@ -142,8 +142,62 @@ CREATE TABLE runs (
 );
 """
 
+_V2_DETECTION = """
+-- One row per AOI: the detector's per-pixel state after the scenes it has seen, saved
+-- atomically with the observations and detections of the same scenes.
+CREATE TABLE detector_state (
+    aoi_id TEXT PRIMARY KEY REFERENCES aois(id) ON DELETE CASCADE,
+    geometry_hash TEXT NOT NULL,
+    detector_version TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    last_datetime TEXT,
+    n_scenes INTEGER NOT NULL,
+    -- numpy .npz (compressed) of the state's arrays, and its sha256 to catch corruption.
+    arrays BLOB NOT NULL,
+    sha256 TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE detections (
+    id TEXT PRIMARY KEY,
+    aoi_id TEXT NOT NULL REFERENCES aois(id) ON DELETE CASCADE,
+    change_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    confirmed_on TEXT,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    area_m2 REAL NOT NULL,
+    n_pixels INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    n_obs INTEGER NOT NULL,
+    evidence_before_json TEXT NOT NULL,
+    evidence_after_json TEXT NOT NULL,
+    simulated INTEGER NOT NULL,
+    -- EPSG:4326
+    geometry_wkt TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX detections_aoi ON detections (aoi_id, first_seen);
+CREATE INDEX detections_status ON detections (status);
+
+-- Every status or type a detection has had, and the run that set it.
+CREATE TABLE detection_history (
+    history_id INTEGER PRIMARY KEY,
+    detection_id TEXT NOT NULL,
+    aoi_id TEXT NOT NULL,
+    run_id INTEGER,
+    status TEXT NOT NULL,
+    change_type TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX detection_history_id ON detection_history (detection_id, history_id);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: aois, aoi_versions, scenes, observations, runs", _V1_INITIAL),
+    (2, "detection: detector_state, detections, detection_history", _V2_DETECTION),
 ]
 
 _CREATE_RECORD_TABLE = """

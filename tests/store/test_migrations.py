@@ -34,15 +34,16 @@ def test_appended_migrations_apply_in_order_with_records(tmp_path: Path) -> None
     def add_index(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE INDEX reviews_detection ON reviews (detection_id)")
 
+    n = latest_version()
     later = [*MIGRATIONS,
-             (2, "reviews", "CREATE TABLE reviews (detection_id TEXT, verdict TEXT, "
-                            "note TEXT DEFAULT 'a; b');\n-- trailing comment\n"),
-             (3, "reviews index", add_index)]
+             (n + 1, "reviews", "CREATE TABLE reviews (detection_id TEXT, verdict TEXT, "
+                                "note TEXT DEFAULT 'a; b');\n-- trailing comment\n"),
+             (n + 2, "reviews index", add_index)]
     with Store.open(tmp_path, migrations=later) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == n + 2
         names = store._conn.execute(
             "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-    assert [tuple(r) for r in names][1:] == [(2, "reviews"), (3, "reviews index")]
+    assert [tuple(r) for r in names][n:] == [(n + 1, "reviews"), (n + 2, "reviews index")]
     assert "reviews" in _tables(tmp_path)
 
 

@@ -1,0 +1,256 @@
+"""Changed pixels into objects: connected groups, split by date, minimum mapping unit, polygons.
+
+Objects are :class:`ChangeObject` records with a shapely polygon in the AOI grid's UTM metres
+(``geometry_utm``); :meth:`ChangeObject.to_detection` makes the contract's
+:class:`~monitor.models.Detection` once the caller has projected the polygon to EPSG:4326
+(the detector knows no projections). Numpy, scipy, scikit-image and shapely only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from scipy import ndimage
+
+from monitor.detect.classify import CODE_NAMES
+from monitor.detect.ids import detection_id
+from monitor.detect.params import date_of
+from monitor.models import ChangeType, Detection, DetectionStatus, Grid
+
+__all__ = ["ChangeObject", "label_objects", "pixels_polygon", "build_objects"]
+
+
+@dataclass(frozen=True)
+class ChangeObject:
+    """A detection before projection: the contract's fields plus a UTM polygon.
+
+    ``geometry_utm`` is a shapely Polygon/MultiPolygon in metres of ``epsg`` (the AOI grid's
+    UTM zone), the union of the object's pixel squares. ``pixels`` holds the flat pixel
+    indices (row * cols + col) on the AOI grid, for rasters and tests.
+    """
+
+    id: str
+    aoi: str
+    change_type: ChangeType
+    status: DetectionStatus
+    first_seen: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    confirmed_on: dt.date | None
+    area_m2: float
+    n_pixels: int
+    confidence: float
+    n_obs: int
+    evidence_before: tuple[str, ...]
+    evidence_after: tuple[str, ...]
+    simulated: bool
+    geometry_utm: Any
+    epsg: int
+    mean_score: float
+    pixels: npt.NDArray[np.intp]
+
+    def to_detection(self, geometry_wgs84: Any) -> Detection:
+        """The contract's record, given this object's polygon projected to EPSG:4326."""
+        return Detection(
+            id=self.id,
+            aoi=self.aoi,
+            change_type=self.change_type,
+            status=self.status,
+            first_seen=self.first_seen,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            area_m2=self.area_m2,
+            n_pixels=self.n_pixels,
+            confidence=self.confidence,
+            n_obs=self.n_obs,
+            geometry=geometry_wgs84,
+            confirmed_on=self.confirmed_on,
+            evidence_before=self.evidence_before,
+            evidence_after=self.evidence_after,
+            simulated=self.simulated,
+        )
+
+
+def label_objects(
+    mask: npt.NDArray[np.bool_], first_day: npt.NDArray[np.integer], merge_days: int
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Label touching changed pixels whose first-seen days lie within ``merge_days``.
+
+    Parameters
+    ----------
+    mask : bool (rows, cols) changed pixels.
+    first_day : int (rows, cols) day number each pixel was first seen changed.
+    merge_days : touching pixels seen more than this far apart (after sorting the
+        component's days, a gap larger than this) are separate objects.
+
+    Returns
+    -------
+    labels : int32 (rows, cols), 0 outside objects; ``count``.
+    """
+    structure = np.ones((3, 3), dtype=bool)
+    coarse, n_coarse = ndimage.label(mask, structure=structure)
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    count = 0
+    if n_coarse == 0:
+        return labels, 0
+    for index, window in enumerate(ndimage.find_objects(coarse), start=1):
+        if window is None:
+            continue
+        inside = coarse[window] == index
+        days = first_day[window][inside]
+        unique = np.unique(days)
+        # Break the component's sorted days at gaps wider than merge_days.
+        breaks = np.flatnonzero(np.diff(unique) > merge_days)
+        groups = np.split(unique, breaks + 1)
+        for group in groups:
+            part = inside & np.isin(first_day[window], group)
+            sub, n_sub = ndimage.label(part, structure=structure)
+            view = labels[window]
+            view[sub > 0] = sub[sub > 0] + count
+            count += n_sub
+    return labels, count
+
+
+def pixels_polygon(rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp], grid: Grid) -> Any:
+    """Union of the pixel squares (rows, cols) of ``grid``, in the grid's metres."""
+    left = grid.left + cols * grid.res_m
+    top = grid.top - rows * grid.res_m
+    boxes = shapely.box(left, top - grid.res_m, left + grid.res_m, top)
+    # Pixel squares share edges exactly: a coverage union is fast and leaves no slivers.
+    return shapely.coverage_union_all(boxes)
+
+
+def _object_type(codes: npt.NDArray[np.uint8]) -> int:
+    """Type of an object from its pixels' types: the majority, with chains favoured.
+
+    A rebuilt block's edge pixels (half roof, half garden) often show only the demolition,
+    and a site's edges only the clearing: where part of an object completed the chain
+    (rebuilding, or clearing that became construction) the whole object did.
+    """
+    if codes.size == 0:
+        return 1
+    counts = np.bincount(codes, minlength=7).astype(np.float64)
+    counts[3] *= 3.0  # rebuilding: demolition pixels are its first half
+    if counts[5] > 0:
+        counts[1] *= 2.0  # construction: clearing pixels are its first half
+    return int(counts.argmax())
+
+
+def _dates(days: npt.NDArray[np.integer]) -> list[dt.date]:
+    return [date_of(int(d)) for d in days]
+
+
+def build_objects(
+    labels: npt.NDArray[np.int32],
+    count: int,
+    *,
+    grid: Grid,
+    aoi_id: str,
+    status_of: npt.NDArray[np.uint8],
+    code: npt.NDArray[np.uint8],
+    first_day: npt.NDArray[np.integer],
+    window_start: npt.NDArray[np.integer],
+    confirm_day: npt.NDArray[np.integer],
+    n_obs: npt.NDArray[np.integer],
+    score: npt.NDArray[np.floating],
+    scene_before: npt.NDArray[np.integer],
+    scene_first: npt.NDArray[np.integer],
+    scene_ids: Sequence[str],
+    min_pixels: int,
+    simulated: bool,
+    kind: str,
+    confidence_of: Any,
+) -> list[ChangeObject]:
+    """Objects from labelled pixels; per-pixel attribute arrays are (rows, cols).
+
+    ``status_of`` per pixel: 1 probable, 2 confirmed, 3 rejected. An object is confirmed
+    when at least ``min_pixels`` of its pixels are; otherwise the most common status wins.
+    """
+    out: list[ChangeObject] = []
+    if count == 0:
+        return out
+    cols_total = grid.width
+    flat_labels = labels.ravel()
+    order = np.argsort(flat_labels, kind="stable")
+    sorted_labels = flat_labels[order]
+    starts = np.searchsorted(sorted_labels, np.arange(1, count + 1), side="left")
+    ends = np.searchsorted(sorted_labels, np.arange(1, count + 1), side="right")
+    for start, end in zip(starts, ends, strict=True):
+        pix = np.sort(order[start:end])
+        if pix.size < min_pixels:
+            continue
+        status_px = status_of.ravel()[pix]
+        n_confirmed = int((status_px == 2).sum())
+        if n_confirmed >= min_pixels:
+            status: DetectionStatus = "confirmed"
+        else:
+            counts = np.bincount(status_px, minlength=4)
+            status = cast(
+                DetectionStatus,
+                {1: "probable", 2: "confirmed", 3: "rejected"}[int(np.argmax(counts[1:]) + 1)],
+            )
+            if status == "confirmed":
+                status = "probable"  # too few confirmed pixels to stand alone
+        days = first_day.ravel()[pix]
+        first = int(days.min())
+        # Anchor: the north-westernmost pixel among those seen first (row-major order).
+        anchor = int(pix[days == first][0])
+        row, col = divmod(anchor, cols_total)
+        x = grid.left + (col + 0.5) * grid.res_m
+        y = grid.top - (row + 0.5) * grid.res_m
+        codes = code.ravel()[pix]
+        codes = codes[codes > 0]
+        type_code = _object_type(codes)
+        change_type = cast(ChangeType, CODE_NAMES.get(type_code, "new_construction"))
+        # The window is that of the pixels seen first: the last clear view before them.
+        starts_px = window_start.ravel()[pix][days == first]
+        known_start = starts_px[starts_px >= 0]
+        win_start = int(known_start.max()) if known_start.size else first
+        conf_px = confirm_day.ravel()[pix]
+        conf_px = conf_px[(conf_px >= 0) & (status_px == 2)]
+        confirmed_on = (
+            _dates(np.array([conf_px.min()]))[0]
+            if (status == "confirmed" and conf_px.size)
+            else None
+        )
+        nobs = int(np.median(n_obs.ravel()[pix]))
+        mean_score = float(np.mean(score.ravel()[pix]))
+        before = sorted(
+            {scene_ids[i] for i in scene_before.ravel()[pix] if 0 <= i < len(scene_ids)}
+        )
+        after = sorted({scene_ids[i] for i in scene_first.ravel()[pix] if 0 <= i < len(scene_ids)})
+        rows_px, cols_px = np.divmod(pix, cols_total)
+        geometry = pixels_polygon(rows_px, cols_px, grid)
+        first_date = _dates(np.array([first]))[0]
+        out.append(
+            ChangeObject(
+                id=detection_id(aoi_id, first_date, x, y, kind=kind),
+                aoi=aoi_id,
+                change_type=change_type,
+                status=status,
+                first_seen=first_date,
+                window_start=_dates(np.array([win_start]))[0],
+                window_end=first_date,
+                confirmed_on=confirmed_on,
+                area_m2=float(pix.size * grid.res_m**2),
+                n_pixels=int(pix.size),
+                confidence=float(
+                    confidence_of(mean_score, int(pix.size), nobs, status == "confirmed")
+                ),
+                n_obs=nobs,
+                evidence_before=tuple(before[-3:]),
+                evidence_after=tuple(after[:3]),
+                simulated=simulated,
+                geometry_utm=geometry,
+                epsg=grid.epsg,
+                mean_score=mean_score,
+                pixels=pix,
+            )
+        )
+    return out

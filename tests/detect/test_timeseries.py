@@ -1,0 +1,197 @@
+"""Time-series mode on the synthetic archive: distractors, change types, tiers, increments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from synth import (
+    GRID,
+    ROOF_BLUE,
+    ROOF_RED,
+    ROOF_WHITE,
+    RUBBLE,
+    SITE,
+    SOIL,
+    Planted,
+    SynthConfig,
+    scenes,
+)
+
+from monitor.detect import (
+    DetectorParams,
+    DetectorState,
+    coverage,
+    detections_from_state,
+    new_state,
+    run_series,
+    update,
+)
+from monitor.errors import StateError
+
+D = dt.date
+PARAMS = DetectorParams()
+# Dry-season days of 2021 and 2022, every 35 days, on the 5-day scene calendar.
+DRY = tuple(D(2021, 1, 2) + dt.timedelta(days=35 * k) for k in range(9)) + tuple(
+    D(2021, 11, 13) + dt.timedelta(days=35 * k) for k in range(5)
+)
+
+
+def _run(config: SynthConfig, params: DetectorParams = PARAMS):
+    state = new_state(GRID.shape, params)
+    state, _ = run_series(state, scenes(config), params)
+    return state, detections_from_state(
+        state, aoi_id="test", grid=GRID, simulated=True, params=params
+    )
+
+
+DISTRACTORS = {
+    "paddy, scrub and river seasons": SynthConfig(seed=1),
+    "smoke haze, six scenes running, two years": SynthConfig(
+        seed=2,
+        haze_days=tuple(D(2021, 3, 3) + dt.timedelta(days=5 * k) for k in range(6))
+        + tuple(D(2022, 3, 3) + dt.timedelta(days=5 * k) for k in range(6)),
+    ),
+    "clouds and shadows SCL missed": SynthConfig(seed=3, scl_miss_days=DRY),
+    "bright roofs called cloud": SynthConfig(seed=4, bright_roofs_cloud_rate=0.3),
+    "sub-pixel misregistration": SynthConfig(seed=5, subpixel_sigma=0.25),
+    "one-pixel misregistration": SynthConfig(seed=6, slip_days=DRY),
+    "radiometric wobble": SynthConfig(seed=7, wobble_gain=0.02, wobble_offset=0.003),
+    "mis-set +0.1 offset": SynthConfig(
+        seed=8, offset_days=(D(2021, 2, 1), D(2021, 2, 6), D(2022, 1, 2))
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(DISTRACTORS))
+def test_each_distractor_alone_raises_no_alarm(name: str) -> None:
+    _, detections = _run(DISTRACTORS[name])
+    alarms = [
+        (d.status, d.change_type, d.first_seen, d.n_pixels)
+        for d in detections
+        if d.status in ("confirmed", "probable")
+    ]
+    assert alarms == []
+
+
+CHANGES = {
+    "new_construction": [Planted(slice(30, 36), slice(5, 11), D(2021, 12, 10), ROOF_BLUE)],
+    "demolition": [Planted(slice(4, 8), slice(4, 10), D(2022, 1, 20), RUBBLE)],
+    "land_clearing": [Planted(slice(20, 26), slice(5, 10), D(2022, 2, 5), SOIL)],
+    "roof_change": [Planted(slice(10, 14), slice(12, 18), D(2022, 1, 10), ROOF_WHITE)],
+    "rebuilding": [
+        Planted(
+            slice(10, 13),
+            slice(4, 9),
+            D(2021, 12, 1),
+            RUBBLE,
+            D(2022, 2, 20),
+            ROOF_BLUE,
+            before=ROOF_RED,
+        )
+    ],
+    # Clearing first, a roof weeks later: one detection, typed by its end.
+    "clearing then roof": [
+        Planted(slice(20, 25), slice(4, 10), D(2021, 11, 20), SITE, D(2022, 1, 15), ROOF_WHITE)
+    ],
+}
+EXPECTED = {"clearing then roof": "new_construction"}
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+def test_each_change_type_is_found_dated_and_typed(name: str) -> None:
+    planted = CHANGES[name]
+    _, detections = _run(SynthConfig(seed=11, planted=planted))
+    confirmed = [d for d in detections if d.status == "confirmed"]
+    assert len(confirmed) == 1, [(d.status, d.change_type, d.n_pixels) for d in detections]
+    found = confirmed[0]
+    assert found.change_type == EXPECTED.get(name, name)
+    start = planted[0].day
+    assert start <= found.first_seen <= start + dt.timedelta(days=30)
+    assert found.window_start < start <= found.window_end
+    assert found.confirmed_on is not None and found.confirmed_on >= found.first_seen
+    truth_px = (planted[0].rows.stop - planted[0].rows.start) * (
+        planted[0].cols.stop - planted[0].cols.start
+    )
+    assert 0.6 * truth_px <= found.n_pixels <= 1.5 * truth_px
+    assert found.area_m2 == found.n_pixels * 100.0
+    assert found.evidence_before and found.evidence_after and found.simulated
+    assert 0.5 < found.confidence <= 1.0
+    assert found.geometry_utm.area == pytest.approx(found.area_m2)
+
+
+def _planted_archive():
+    return scenes(SynthConfig(seed=12, planted=CHANGES["new_construction"] + CHANGES["demolition"]))
+
+
+def test_one_at_a_time_through_storage_equals_one_batch() -> None:
+    archive = _planted_archive()
+    batch = new_state(GRID.shape, PARAMS)
+    batch, _ = run_series(batch, archive, PARAMS)
+    stepwise = new_state(GRID.shape, PARAMS)
+    for refl, valid, scl, day, scene_id in archive:
+        stepwise = DetectorState.from_arrays(stepwise.to_arrays())  # stored between runs
+        stepwise, _ = update(stepwise, refl, valid, scl, day, scene_id, PARAMS)
+    for name, array in batch.to_arrays().items():
+        np.testing.assert_array_equal(array, stepwise.to_arrays()[name], err_msg=name)
+    one = detections_from_state(batch, aoi_id="a", grid=GRID, simulated=True, params=PARAMS)
+    two = detections_from_state(stepwise, aoi_id="a", grid=GRID, simulated=True, params=PARAMS)
+    assert [(d.id, d.status, d.change_type, d.first_seen) for d in one] == [
+        (d.id, d.status, d.change_type, d.first_seen) for d in two
+    ]
+    assert len({d.id for d in one if d.status == "confirmed"}) == 2
+
+
+def test_probable_then_confirmed_keeps_its_id() -> None:
+    archive = _planted_archive()
+    state = new_state(GRID.shape, PARAMS)
+    seen: dict[str, list[str]] = {}
+    for refl, valid, scl, day, scene_id in archive:
+        state, _ = update(state, refl, valid, scl, day, scene_id, PARAMS)
+        if D(2021, 12, 1) <= day <= D(2022, 1, 10):
+            for d in detections_from_state(
+                state, aoi_id="a", grid=GRID, simulated=False, params=PARAMS
+            ):
+                seen.setdefault(d.id, []).append(d.status)
+    tiers = [statuses for statuses in seen.values() if "confirmed" in statuses]
+    assert tiers and all(s[0] == "probable" for s in tiers)
+
+
+def test_pixels_without_a_year_of_clear_history_are_never_flagged() -> None:
+    config = SynthConfig(
+        seed=13,
+        end=D(2020, 10, 1),
+        planted=[Planted(slice(30, 36), slice(5, 11), D(2020, 6, 10), ROOF_WHITE)],
+    )
+    state, detections = _run(config)
+    assert detections == []
+    notes = coverage(state, PARAMS).notes()
+    assert notes[0].startswith("not enough clear observations to model 100.0 %")
+
+
+def test_gaps_without_clear_observations_are_reported() -> None:
+    archive = [
+        s
+        for s in scenes(SynthConfig(seed=14, end=D(2021, 3, 1)))
+        if not D(2020, 6, 2) < s[3] < D(2020, 9, 28)
+    ]
+    state = new_state(GRID.shape, PARAMS)
+    state, _ = run_series(state, archive, PARAMS)
+    gaps = [g.reason for g in coverage(state, PARAMS).gaps]
+    assert any(g.startswith("no clear observation 2020-0") and "→ 2020-09-" in g for g in gaps)
+
+
+def test_state_refuses_foreign_arrays_and_old_scenes() -> None:
+    state = new_state((4, 5), PARAMS)
+    arrays = state.to_arrays()
+    del arrays["coef"]
+    with pytest.raises(StateError, match="coef"):
+        DetectorState.from_arrays(arrays)
+    refl = np.full((6, 4, 5), 0.1, dtype=np.float32)
+    valid = np.ones((4, 5), dtype=bool)
+    update(state, refl, valid, None, D(2022, 1, 5), "s1", PARAMS)
+    with pytest.raises(StateError, match="older than"):
+        update(state, refl, valid, None, D(2022, 1, 1), "s0", PARAMS)
+    with pytest.raises(StateError, match="do not fit"):
+        update(state, refl[:, :3], valid[:3], None, D(2022, 1, 9), "s2", PARAMS)

@@ -26,7 +26,8 @@ from monitor.models import Aoi, Observation, Scene
 __all__ = [
     "AoiEntry", "AddResult", "SceneRow", "SceneListing", "JobResult",
     "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
-    "simulate_aois", "run_demo", "DEMO_AOIS",
+    "simulate_aois", "run_demo", "DEMO_AOIS", "ExportResult", "export_detections",
+    "CompareOutput", "compare_aoi", "detector_version",
 ]
 
 Echo = Callable[[str], None]
@@ -230,9 +231,13 @@ def _observation(aoi: Aoi, scene: Scene, status: str, reason: str, *,
                        simulated=scene.simulated, attempts=attempts)
 
 
-def _process_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: Any,
-                 gdal: Any, start: dt.date, end: dt.date, echo: Echo) -> dict[str, Any]:
-    """Search, read and record one AOI; returns its counts. Raises on AOI-level failure."""
+def _read_new_scenes(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: Any,
+                     gdal: Any, start: dt.date, end: dt.date, echo: Echo) -> dict[str, Any]:
+    """Search and read one AOI's new (or earlier failed) scenes; record each observation.
+
+    Returns the AOI's counts. Raises ``MonitorError`` on AOI-level failure (no scene, catalog
+    error); a scene that cannot be read is recorded as failed and retried next run.
+    """
     from monitor.catalog import find_scenes
     from monitor.imagery import load_chip
 
@@ -249,7 +254,6 @@ def _process_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: 
     todo = [s for s in search.scenes
             if s.id not in stored or stored[s.id].status in ("pending", "failed")]
     counts: Counter[str] = Counter(found=len(search.scenes), new=len(todo))
-    reasons: Counter[str] = Counter()
     for scene in sorted(todo, key=lambda s: s.datetime):
         attempts = stored[scene.id].attempts + 1 if scene.id in stored else 1
         try:
@@ -265,12 +269,91 @@ def _process_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: 
                                attempts=attempts)
         store.put_observations([obs])
         counts[obs.status] += 1
-        if obs.status != "used":
-            reasons[obs.reason.split(":")[0] if obs.status == "failed" else obs.status] += 1
         echo(f"  {aoi.id} {scene.date} {scene.id}: {obs.status}"
              + (f" ({obs.reason})" if obs.status != "used" else
                 f" ({obs.clear_fraction:.0%} clear)" if obs.clear_fraction is not None else ""))
     return {"counts": dict(counts), "fallback_months": list(search.fallback_months)}
+
+
+def detector_version(params: Any) -> str:
+    """The detector's code and parameters in one string: a change means a rebuild."""
+    import hashlib
+    import json
+
+    from monitor.detect.timeseries import STATE_VERSION
+
+    text = json.dumps(asdict(params), sort_keys=True, default=str)
+    return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
+                settings: Settings, echo: Echo) -> dict[str, Any]:
+    """Feed the AOI's used observations that its detector has not seen, then store the
+    detector state, and the detections derived from it, in one transaction.
+
+    The stored state lists the scenes it has seen, so observations recorded by a run that was
+    killed before this step are fed on the next run. A scene older than the state's last
+    (a late arrival), an edited AOI or a new detector version replays every used
+    observation from the chip cache, in date order.
+    """
+    from monitor.aoi import to_wgs84
+    from monitor.detect import (
+        DetectorParams,
+        DetectorState,
+        coverage,
+        detections_from_state,
+        new_state,
+    )
+    from monitor.detect import update as update_detector
+    from monitor.imagery import load_chip
+    from monitor.models import DetectorSnapshot
+
+    params = DetectorParams()
+    version = detector_version(params)
+    used = store.observations(aoi.id, status="used")
+    snapshot = store.get_detector_state(aoi.id)
+    state = None
+    if (snapshot is not None and snapshot.geometry_hash == aoi.geometry_hash
+            and snapshot.detector_version == version):
+        state = DetectorState.from_arrays(snapshot.arrays)
+        seen = set(state.scene_ids)
+        fresh = [o for o in used if o.scene_id not in seen]
+        last = snapshot.last_datetime
+        if fresh and last is not None and min(o.datetime for o in fresh) <= last:
+            echo(f"{aoi.id}: a late scene arrived: replaying the history from the chip cache")
+            state = None
+    if state is None:
+        state = new_state(aoi.grid.shape, params)
+        fresh = used
+    for obs in fresh:
+        scene = store.get_scene(obs.scene_id, obs.collection)
+        outcome = load_chip(scene, aoi, cache, env=gdal,
+                            min_clear_fraction=settings.min_clear_fraction)
+        if outcome.chip is None:
+            raise MonitorError(f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
+                               f"cannot be read again: {outcome.reason}")
+        chip = outcome.chip
+        update_detector(state, chip.to_float(), chip.valid, chip.scl,
+                        chip.datetime.date(), chip.scene_id, params)
+    simulated = any(o.simulated for o in used)
+    objects = detections_from_state(state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated,
+                                    params=params)
+    detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
+    last_seen = max((o.datetime for o in used), default=None)
+    with store.transaction():
+        if fresh or snapshot is None:
+            store.put_detector_state(DetectorSnapshot(
+                aoi_id=aoi.id, geometry_hash=aoi.geometry_hash, detector_version=version,
+                params=asdict(params), last_datetime=last_seen, n_scenes=len(state.scene_ids),
+                arrays=state.to_arrays()))
+        changes = store.put_detections(aoi.id, detections, run_id=run_id)
+    by_status = Counter(d.status for d in detections)
+    notes = coverage(state, params).notes()
+    for note in notes:
+        echo(f"{aoi.id}: {note}")
+    return {"scenes_fed": len(fresh), "detections": dict(by_status), "coverage": notes,
+            "detections_new": len(changes.new), "detections_confirmed": len(changes.confirmed),
+            "detections_rejected": len(changes.rejected)}
 
 
 def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
@@ -298,7 +381,9 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
         for aoi in aois:
             echo(f"{aoi.id}: searching {catalog.source} {start} → {end}")
             try:
-                info = _process_aoi(settings, aoi, catalog, store, cache, gdal, start, end, echo)
+                info = _read_new_scenes(settings, aoi, catalog, store, cache, gdal, start, end,
+                                        echo)
+                info.update(_detect_aoi(aoi, store, cache, gdal, result.run_id, settings, echo))
             except MonitorError as exc:
                 result.errors.append(f"{aoi.id}: {exc}")
                 result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
@@ -306,6 +391,9 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                 continue
             result.per_aoi[aoi.id] = {"status": "ok", **info}
             totals.update(info["counts"])
+            totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
+            for key in ("detections_new", "detections_confirmed", "detections_rejected"):
+                totals[key.replace("detections_", "detections_newly_")] += info[key]
             if info["counts"].get("failed"):
                 result.errors.append(f"{aoi.id}: {info['counts']['failed']} scene(s) failed; "
                                      "retried next run")
@@ -316,8 +404,15 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                          per_aoi=result.per_aoi, errors=result.errors)
     echo(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
          f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
-    echo("change detection: not built yet (issue 6); reports and exports: not built yet "
-         "(issues 9 and 10)")
+    echo(f"detections: {totals.get('detections_newly_new', 0)} new, "
+         f"{totals.get('detections_newly_confirmed', 0)} newly confirmed, "
+         f"{totals.get('detections_newly_rejected', 0)} newly rejected; open: "
+         f"{totals.get('detections_confirmed', 0)} confirmed, "
+         f"{totals.get('detections_probable', 0)} probable")
+    from monitor.detect import stated_limits_note
+
+    echo(stated_limits_note())
+    echo("reports and exports: not built yet (issues 9 and 10)")
     for error in result.errors:
         echo(f"error: {error}")
     return result
@@ -396,3 +491,133 @@ def run_demo(settings: Settings, echo: Echo = _noop) -> JobResult:
     echo("exports: not built yet (issue 10)")
     return job
 
+
+
+# --------------------------------------------------------------------------- export
+
+_STATUS_SELECTION: dict[str, tuple[str, ...]] = {
+    "confirmed": ("confirmed",),
+    "probable": ("probable",),
+    "all": ("probable", "confirmed"),
+    "rejected": ("rejected",),
+}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    n_written: int
+    status: str
+
+
+def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str, out: Path,
+                      status: str = "confirmed", since: dt.date | None = None,
+                      overwrite: bool = False) -> ExportResult:
+    """``monitor export``: the stored detections of the AOIs, in ``fmt``.
+
+    ``status`` follows the contract: confirmed (default), probable, all (probable and
+    confirmed) or rejected. An empty selection writes a valid empty file.
+    """
+    from monitor.detect import stated_limits_note
+    from monitor.export import VECTOR_FORMATS, write_detections
+
+    if fmt not in VECTOR_FORMATS:
+        raise MonitorError(f"--format {fmt}: not built yet (issue 10: GIS export); "
+                           f"available now: {', '.join(VECTOR_FORMATS)}")
+    if status not in _STATUS_SELECTION:
+        raise MonitorError(f"--status {status}: expected one of "
+                           f"{', '.join(_STATUS_SELECTION)}")
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    wanted = {a.id for a in _resolve_aois(settings, selectors)} if selectors else None
+    with _open_store(settings, create=False) as store:
+        detections = [d for d in store.detections(status=_STATUS_SELECTION[status], since=since)
+                      if wanted is None or d.aoi in wanted]
+    metadata = {"status": status, "since": since.isoformat() if since else None,
+                "limits": stated_limits_note(),
+                "simulated": any(d.simulated for d in detections)}
+    n = write_detections(detections, fmt, out, overwrite=overwrite, metadata=metadata)
+    return ExportResult(out, n, status)
+
+
+# --------------------------------------------------------------------------- compare
+
+@dataclass(frozen=True)
+class CompareOutput:
+    aoi_id: str
+    change_tif: Path
+    changes_geojson: Path
+    n_before: int
+    n_after: int
+    n_objects: int
+    simulated: bool
+
+
+def compare_aoi(settings: Settings, selectors: Sequence[str], *,
+                before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date], out: Path,
+                overwrite: bool = True, echo: Echo = _noop) -> CompareOutput:
+    """``monitor compare``: median composites of two windows of one AOI, compared.
+
+    Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
+    ``out/change.tif`` (the contract's codes on the AOI grid) and ``out/changes.geojson``.
+    """
+    from monitor.aoi import aoi_mask, to_wgs84
+    from monitor.catalog import find_scenes
+    from monitor.detect import CompareParams, compare_objects, compare_windows
+    from monitor.export import write_class_raster, write_geojson
+    from monitor.imagery import ChipCache, GdalSettings, load_chip
+
+    aois = _resolve_aois(settings, selectors)
+    if len(aois) != 1:
+        raise MonitorError(f"compare works on one AOI; {len(aois)} given "
+                           "(choose one with --aoi)")
+    [aoi] = aois
+    if before[1] >= after[0]:
+        raise MonitorError(f"the before window ({before[0]}/{before[1]}) must end before the "
+                           f"after window ({after[0]}/{after[1]}) starts")
+    catalog = _open_catalog(settings)
+    gdal = GdalSettings.from_settings(settings)
+    with _open_store(settings) as store:
+        store.put_aoi(aoi)
+        cache = ChipCache(settings.state_dir)
+        windows: list[list[Any]] = []
+        for first, last in (before, after):
+            search = find_scenes(catalog, aoi, first, last,
+                                 max_cloud_cover=settings.max_cloud_cover)
+            chips = []
+            for scene in search.scenes:
+                outcome = load_chip(scene, aoi, cache, env=gdal,
+                                    min_clear_fraction=settings.min_clear_fraction)
+                echo(f"  {scene.date} {scene.id}: {outcome.status} ({outcome.reason})")
+                if outcome.chip is not None:
+                    chips.append(outcome.chip)
+            if not chips:
+                raise MonitorError(f"AOI {aoi.id}: not enough clear observations between "
+                                   f"{first} and {last} ({len(search.scenes)} scenes found, "
+                                   "none clear enough)")
+            windows.append(chips)
+    before_chips, after_chips = windows
+    params = CompareParams()
+    result = compare_windows([c.to_float() for c in before_chips],
+                             [c.to_float() for c in after_chips], params,
+                             outside=~aoi_mask(aoi))
+    simulated = any(c.simulated for c in (*before_chips, *after_chips))
+    objects = compare_objects(
+        result, aoi_id=aoi.id, grid=aoi.grid,
+        before_last=max(c.datetime for c in before_chips).date(),
+        after_first=min(c.datetime for c in after_chips).date(),
+        before_ids=[c.scene_id for c in before_chips],
+        after_ids=[c.scene_id for c in after_chips], simulated=simulated, params=params)
+    detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
+    change_tif = out / "change.tif"
+    changes = out / "changes.geojson"
+    write_class_raster(result.codes, aoi.grid, change_tif, overwrite=overwrite)
+    from monitor.detect import stated_limits_note
+
+    write_geojson(detections, changes, overwrite=overwrite,
+                  metadata={"before": f"{before[0]}/{before[1]}",
+                            "after": f"{after[0]}/{after[1]}",
+                            "threshold": float(result.threshold),
+                            "limits": stated_limits_note(), "simulated": simulated})
+    return CompareOutput(aoi.id, change_tif, changes, len(before_chips), len(after_chips),
+                         len(detections), simulated)

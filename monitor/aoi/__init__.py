@@ -16,7 +16,15 @@ Examples
 from __future__ import annotations
 
 from monitor.aoi.geometry import aoi_area_m2, aoi_bbox, aoi_mask, geometry_hash
-from monitor.aoi.grid import RES_M, SNAP_M, grid_for_geometry, grid_mask, to_utm, utm_epsg_for
+from monitor.aoi.grid import (
+    RES_M,
+    SNAP_M,
+    grid_for_geometry,
+    grid_mask,
+    to_utm,
+    to_wgs84,
+    utm_epsg_for,
+)
 from monitor.aoi.load import (
     add_aoi,
     aoi_from_geojson,
@@ -42,6 +50,7 @@ __all__ = [
     "grid_for_geometry",
     "grid_mask",
     "to_utm",
+    "to_wgs84",
     "utm_epsg_for",
     "RES_M",
     "SNAP_M",

@@ -17,7 +17,8 @@ from pyproj import CRS, Transformer
 
 from monitor.models import Grid
 
-__all__ = ["SNAP_M", "RES_M", "utm_epsg_for", "to_utm", "grid_for_geometry", "grid_mask"]
+__all__ = ["SNAP_M", "RES_M", "utm_epsg_for", "to_utm", "to_wgs84", "grid_for_geometry",
+           "grid_mask"]
 
 SNAP_M = 20.0
 RES_M = 10.0
@@ -35,6 +36,12 @@ def to_utm(geometry_wgs84: Any, epsg: int) -> Any:
     # shapely.transform hands pyproj whole coordinate arrays at once; shapely.ops.transform
     # is deprecated since shapely 2.1. A z coordinate, if any, is dropped.
     return shapely.transform(geometry_wgs84, transformer.transform, interleaved=False)
+
+
+def to_wgs84(geometry: Any, epsg: int) -> Any:
+    """Project a shapely geometry from ``epsg`` to EPSG:4326 (lon, lat)."""
+    transformer = Transformer.from_crs(CRS.from_epsg(epsg), CRS.from_epsg(4326), always_xy=True)
+    return shapely.transform(geometry, transformer.transform, interleaved=False)
 
 
 def grid_for_geometry(geometry_wgs84: Any, epsg: int | None = None) -> Grid:

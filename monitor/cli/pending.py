@@ -10,41 +10,14 @@ from typing import Any
 
 import click
 
-from monitor.cli.options import DATE, DATE_RANGE, state_options
+from monitor.cli.options import DATE, state_options
 from monitor.errors import NotBuiltYet
 
-__all__ = ["compare", "export", "report", "rebuild", "cache", "claim", "review"]
+__all__ = ["report", "rebuild", "cache", "claim", "review"]
 
 
 def _not_built(command: str, issue: str) -> NotBuiltYet:
     return NotBuiltYet(f"monitor {command}: not built yet ({issue})")
-
-
-@click.command()
-@state_options
-@click.option("--before", type=DATE_RANGE, required=True, help="Day or range D/D before.")
-@click.option("--after", type=DATE_RANGE, required=True, help="Day or range D/D after.")
-@click.option("--out", type=click.Path(file_okay=False), required=True,
-              help="Folder for change.tif and changes.geojson.")
-def compare(**_: Any) -> None:
-    """Before/after comparison of one AOI: DIR/change.tif, DIR/changes.geojson."""
-    raise _not_built("compare", "issue 6: change detection")
-
-
-@click.command()
-@state_options
-@click.option("--format", "fmt", required=True, metavar="F",
-              help="gpkg geojson kml kmz fgb parquet shp csv stac; timeline.")
-@click.option("--out", required=True, type=click.Path(), help="Output file (folder for stac).")
-@click.option("--status", default="confirmed",
-              type=click.Choice(["confirmed", "probable", "all", "rejected"]),
-              help="Which detections [confirmed].")
-@click.option("--since", type=DATE, help="Only detections first seen on or after D.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-@click.option("--raster", type=click.Path(file_okay=False), help="Also write rasters to DIR.")
-def export(**_: Any) -> None:
-    """Detections to GIS formats (vectors in EPSG:4326, rasters on the AOI's UTM grid)."""
-    raise _not_built("export", "issue 6 (geojson) and issue 10: GIS export")
 
 
 @click.command()

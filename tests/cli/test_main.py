@@ -51,8 +51,6 @@ def test_state_commands_take_the_contract_flags(command: str) -> None:
 
 
 @pytest.mark.parametrize("argv, issue", [
-    (["compare", "--before", "2025-01-01", "--after", "2025-12-01", "--out", "x"], "issue 6"),
-    (["export", "--format", "gpkg", "--out", "x.gpkg"], "issue 10"),
     (["report"], "issue 9"),
     (["rebuild"], "issue 7"),
     (["cache", "--prune"], "issue 7"),

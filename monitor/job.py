@@ -351,8 +351,9 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
     notes = coverage(state, params).notes()
     for note in notes:
         echo(f"{aoi.id}: {note}")
+    rejected = set(changes.rejected) | {d.id for d in detections if d.status == "rejected"}
     return {"scenes_fed": len(fresh), "detections": dict(by_status), "coverage": notes,
-            "detections_new": len(changes.new), "detections_confirmed": len(changes.confirmed),
+            "detections_new": len(set(changes.new) - rejected), "detections_confirmed": len(changes.confirmed),
             "detections_rejected": len(changes.rejected)}
 
 

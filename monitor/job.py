@@ -353,7 +353,8 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
         echo(f"{aoi.id}: {note}")
     rejected = set(changes.rejected) | {d.id for d in detections if d.status == "rejected"}
     return {"scenes_fed": len(fresh), "detections": dict(by_status), "coverage": notes,
-            "detections_new": len(set(changes.new) - rejected), "detections_confirmed": len(changes.confirmed),
+            "detections_new": len(set(changes.new) - rejected),
+            "detections_confirmed": len(changes.confirmed),
             "detections_rejected": len(changes.rejected)}
 
 
@@ -413,10 +414,22 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     from monitor.detect import stated_limits_note
 
     echo(stated_limits_note())
-    echo("reports and exports: not built yet (issues 9 and 10)")
+    if totals.get("new", 0) or not (settings.reports_dir / "detections.geojson").exists():
+        path = _post_run_exports(settings)
+        echo(f"exports: {path} (probable and confirmed detections); other formats and the "
+             "HTML reports: not built yet (issues 9 and 10)")
+    else:
+        echo("nothing new: reports and exports left as they are")
     for error in result.errors:
         echo(f"error: {error}")
     return result
+
+
+def _post_run_exports(settings: Settings) -> Path:
+    """The job's own exports, replaced atomically: ``<reports-dir>/detections.geojson``."""
+    path = settings.reports_dir / "detections.geojson"
+    export_detections(settings, (), fmt="geojson", out=path, status="all", overwrite=True)
+    return path
 
 
 # --------------------------------------------------------------------------- status
@@ -488,8 +501,8 @@ def run_demo(settings: Settings, echo: Echo = _noop) -> JobResult:
     end = dt.date(2026, 6, 30)
     job = run_job(demo_settings, DEMO_AOIS, since=start, until=end, argv=["demo"], echo=echo)
     echo(f"state: {settings.state_dir}")
-    echo(f"reports: {settings.reports_dir} (HTML reports: not built yet, issue 9)")
-    echo("exports: not built yet (issue 10)")
+    echo(f"detections (GeoJSON, SIMULATED): {settings.reports_dir / 'detections.geojson'}")
+    echo("HTML reports: not built yet (issue 9); other export formats: not built yet (issue 10)")
     return job
 
 

@@ -100,7 +100,7 @@ class DetectorParams:
     min_change: float = 0.07
     band_weights: tuple[float, ...] = (0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
     n_probable: int = 1
-    n_confirm: int = 3
+    n_confirm: int = 4
     agree_fraction: float = 0.6
     revert_window_obs: int = 6
     chain_days: int = 240

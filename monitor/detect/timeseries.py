@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.detect import harmonic
-from monitor.detect.align import estimate_shift, fit_gain_offset, shift_image
+from monitor.detect.align import bilinear_at, estimate_shift_sampled, fit_gain_offset_fast
 from monitor.detect.classify import chain_types, type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.objects import ChangeObject, build_objects, label_objects
@@ -137,6 +137,21 @@ def decode_reflectance(values: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32
     return values.astype(np.float32) * _SCALE + _OFFSET
 
 
+# Storage narrows what loses nothing: the model is fitted at float16 precision, and day
+# numbers and scene indices fit int16 (day 32767 is in 2104). Rebuilt exactly on loading.
+_NARROW: dict[str, np.dtype[Any]] = {"f4": np.dtype(np.float16), "i4": np.dtype(np.int16)}
+_NARROWED_FLOATS = ("coef", "sigma")
+
+
+def _storage_dtype(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A copy of one per-pixel array in its (narrower, lossless) storage dtype."""
+    if value.dtype == np.float32 and name in _NARROWED_FLOATS:
+        return value.astype(np.float16)
+    if value.dtype == np.int32 and (value.size == 0 or (value.min() >= -32768 and value.max() <= 32767)):
+        return value.astype(np.int16)
+    return value.copy()
+
+
 @dataclass(eq=False)
 class DetectorState:
     """Everything the detector remembers of one AOI: per-pixel arrays and the scene list.
@@ -174,13 +189,19 @@ class DetectorState:
         """Memory held by the per-pixel arrays."""
         return int(sum(a.nbytes for a in self.pixels.values()))
 
+    def stored_nbytes(self) -> int:
+        """Uncompressed bytes of the per-pixel arrays as :meth:`to_arrays` gives them."""
+        return int(sum(_storage_dtype(k, v).nbytes for k, v in self.pixels.items()))
+
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
         """Plain arrays for storage (``np.savez`` or one BLOB each); see :meth:`from_arrays`.
 
         Per-pixel arrays keep their names; the scene list and metadata are prefixed
         ``meta_``. Arrays are copies, safe to write from another thread.
         """
-        out: dict[str, npt.NDArray[Any]] = {k: v.copy() for k, v in self.pixels.items()}
+        out: dict[str, npt.NDArray[Any]] = {
+            k: _storage_dtype(k, v) for k, v in self.pixels.items()
+        }
         out["meta_version"] = np.array([STATE_VERSION], dtype=np.int32)
         out["meta_shape"] = np.array(self.shape, dtype=np.int32)
         out["meta_buffer_size"] = np.array([self.buffer_size], dtype=np.int32)
@@ -210,6 +231,8 @@ class DetectorState:
             )
             for name, template in state.pixels.items():
                 value = np.asarray(arrays[name])
+                if value.dtype != template.dtype and value.dtype in _NARROW.values():
+                    value = value.astype(template.dtype)  # narrowed for storage
                 if value.shape != template.shape or value.dtype != template.dtype:
                     raise StateError(
                         f"detector state array {name} is {value.dtype}{value.shape}, "
@@ -338,6 +361,16 @@ def _model_part(
     n_model = state["buf_n"][idx].astype(np.intp) - state["cand_n"][idx].astype(np.intp)
     used = np.arange(state.buffer_size)[None, :] < n_model[:, None]
     return refl, days, used
+
+
+def _learning_reference(state: DetectorState, idx: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
+    """Median (6, P) of the model part of the buffers of pixels learning a new cover."""
+    refl = decode_reflectance(state["buf_refl"][:, :, idx])  # (B, 6, P)
+    n_model = state["buf_n"][idx].astype(np.intp) - state["cand_n"][idx].astype(np.intp)
+    unused = np.arange(state.buffer_size)[:, None] >= n_model[None, :]  # (B, P)
+    refl[np.broadcast_to(unused[:, None, :], refl.shape)] = np.inf
+    med = harmonic.median_of_used(refl.transpose(2, 0, 1), n_model)  # (P, 6)
+    return np.ascontiguousarray(med.T, dtype=np.float32)
 
 
 def _candidate_mean(state: DetectorState, idx: npt.NDArray[np.intp]) -> npt.NDArray[np.float32]:
@@ -530,59 +563,70 @@ def update(
         state.scene_flags.append(1)
         return state, outcome("no clear pixel")
 
-    # 1. The reference for every modelled pixel: harmonic prediction, or for a pixel
-    # learning its new cover, the median of what it has seen since the change.
+    # 1. The reference for every judged pixel (modelled and clear): the harmonic
+    # prediction, or for a pixel learning its new cover, the median of what it has seen
+    # since the change. Everything below works on the judged pixels only; the prediction
+    # is computed for the whole AOI in one pass (contiguous coefficients, no gather) since
+    # the shift estimate needs it as an image.
     monitoring = phase == MONITORING
-    learning = phase == LEARNING_NEW_COVER
-    pred = np.full((N_BANDS, n), np.nan, dtype=np.float32)
-    mon_idx = np.flatnonzero(monitoring)
-    if mon_idx.size:
-        pred[:, mon_idx] = harmonic.predict(state["coef"][:, :, mon_idx], day, state.harmonics)
-    learn_idx = np.flatnonzero(learning)
-    if learn_idx.size:
-        values, _, used = _model_part(state, learn_idx)
-        masked = np.where(used[:, :, None], values, np.nan)
-        pred[:, learn_idx] = np.nanmedian(masked, axis=1).T
-    sigma = np.empty((N_BANDS, n), dtype=np.float32)
-    sigma[:] = np.asarray(params.post_sigma, dtype=np.float32)[:, None]
-    sigma[:, mon_idx] = state["sigma"][:, mon_idx]
+    judged = np.flatnonzero(ok & (phase != TRAINING))
+    pred = harmonic.predict(state["coef"], day, state.harmonics)
+    learn_j = phase[judged] == LEARNING_NEW_COVER
+    if learn_j.any():
+        pred[:, judged[learn_j]] = _learning_reference(state, judged[learn_j])
+    sigma_j = state["sigma"][:, judged]
+    if learn_j.any():
+        sigma_j[:, learn_j] = np.asarray(params.post_sigma, dtype=np.float32)[:, None]
+    obs_j = obs[:, judged]
+    pred_j = pred[:, judged]
 
     # 2. Align the scene to the model with pixels that are modelled, clear and settled.
-    reference = monitoring & ok & (state["cand_n"] == 0)
-    if reference.sum() >= params.min_reference_pixels:
+    ref_j = monitoring[judged] & (state["cand_n"][judged] == 0)
+    if int(ref_j.sum()) >= params.min_reference_pixels:
         if params.register:
-            image_obs = obs.reshape(N_BANDS, rows, cols)
-            image_pred = pred.reshape(N_BANDS, rows, cols)
-            shift = estimate_shift(
-                image_obs,
-                image_pred,
+            # Pixels without a prediction of their own take the observation (or 0), so
+            # the gradients at the edge of the modelled area stay sane.
+            other = ~monitoring
+            other[judged[learn_j]] = False
+            pred[:, other] = np.where(ok[other], obs[:, other], 0.0)
+            reference = np.zeros(n, dtype=bool)
+            reference[judged[ref_j]] = True
+            pred_sum = pred.sum(axis=0).reshape(rows, cols)
+            obs_sum = obs_j.sum(axis=0)[ref_j]
+            shift = estimate_shift_sampled(
+                obs_sum,
+                pred_sum,
                 reference.reshape(rows, cols),
                 max_shift_px=params.max_shift_px,
             )
             if np.hypot(*shift) >= 0.1:
-                modelled = np.asarray(np.isfinite(pred).all(axis=0), dtype=bool)
-                filled = np.where(np.isfinite(pred), pred, np.where(np.isfinite(obs), obs, 0.0))
-                moved = shift_image(filled.reshape(N_BANDS, rows, cols).astype(np.float32), shift)
-                pred = np.where(modelled[None, :], moved.reshape(N_BANDS, n), np.nan).astype(
-                    np.float32
+                # out(x) = pred(x - shift), at the judged pixels only.
+                jr = (judged // cols).astype(np.float64)
+                jc = (judged % cols).astype(np.float64)
+                pred_j = bilinear_at(
+                    pred.reshape(N_BANDS, rows, cols), jr - shift[0], jc - shift[1]
                 )
             else:
                 shift = (0.0, 0.0)
         if params.normalise:
-            gain, offset = fit_gain_offset(
-                obs[:, reference], pred[:, reference], 1.0 / sigma[:, reference] ** 2
+            ref_pos = np.flatnonzero(ref_j)
+            ref_pos = ref_pos[:: max(1, ref_pos.size // 5000)]
+            gain, offset = fit_gain_offset_fast(
+                obs_j[:, ref_pos], pred_j[:, ref_pos], 1.0 / sigma_j[:, ref_pos] ** 2
             )
-            obs = ((obs - offset[:, None]) / gain[:, None]).astype(np.float32)
+            obs_j -= offset.astype(np.float32)[:, None]
+            obs_j /= gain.astype(np.float32)[:, None]
+    # The rest reads obs/pred by pixel index: write the judged columns back.
+    obs[:, judged] = obs_j
+    pred[:, judged] = pred_j
 
     # 3. Judge every modelled clear pixel.
-    judged = np.flatnonzero(ok & (monitoring | learning))
-    resid = obs[:, judged] - pred[:, judged]
-    score, magnitude = _score(resid, sigma[:, judged], params)
+    score, magnitude = _score(obs_j - pred_j, sigma_j, params)
     departs = (score >= params.z_anomaly) & (magnitude >= params.min_change)
     code = np.zeros(judged.size, dtype=np.uint8)
     if departs.any():
         gone = judged[departs]
-        code[departs] = type_changes(pred[:, gone].T, obs[:, gone].T, _seasonal(state, gone))
+        code[departs] = type_changes(pred_j[:, departs].T, obs_j[:, departs].T, _seasonal(state, gone))
     anomalous = departs & (code > 0)
     settled = (state["cand_n"][judged] == 0) & (phase[judged] == MONITORING)
     if (
@@ -601,7 +645,13 @@ def update(
     # 4. Untrained pixels collect observations; fit those that now have a year of them.
     training = np.flatnonzero(ok & (phase == TRAINING))
     _make_room(state, training)
-    _append(state, training, encode_reflectance(obs[:, training]), day)
+    obs_t = obs[:, training]
+    if params.normalise:
+        obs_t = np.asarray(
+            (obs_t - offset[:, None].astype(np.float32)) / gain[:, None].astype(np.float32),
+            dtype=np.float32,
+        )
+    _append(state, training, encode_reflectance(obs_t), day)
     newly = _fit_ready(state, training, params, day)
 
     # 5. Soon after a confirmed change, observations matching the old model again undo it.
@@ -973,8 +1023,7 @@ def _pending_codes(state: DetectorState) -> npt.NDArray[np.uint8]:
             )
     learn = ~mon
     if learn.any():
-        values, _, used = _model_part(state, idx[learn])
-        before[:, learn] = np.nanmedian(np.where(used[:, :, None], values, np.nan), axis=1).T
+        before[:, learn] = _learning_reference(state, idx[learn])
     del day
     codes[idx] = type_changes(before.T, first.T, _seasonal(state, idx))
     return codes

@@ -1,0 +1,15 @@
+"""A simulated Sentinel-2 archive of the border compounds, with the truth of planted changes.
+
+``simulate_archive`` writes, for AOIs inside tile 47QMU, a static STAC collection and COGs in
+Earth Search's form (``sentinel-2-c1-l2a`` or ``sentinel-2-l2a`` style), plus
+``truth.geojson`` and per-AOI ``truth.tif``. Modules: ``schedule`` (overpasses, weather, sun),
+``land`` (the ground and its seasons), ``changes`` (planted changes and truth), ``sensor``
+(sky, sensor, SCL errors, offsets), ``cogs`` (the one user of rasterio here), ``stac``,
+``quicklook``, ``archive`` (the orchestration). Never imports ``monitor.detect``.
+"""
+
+from __future__ import annotations
+
+from monitor.simulate.archive import MARKER, SimulationResult, demo_aois, simulate_archive
+
+__all__ = ["MARKER", "SimulationResult", "demo_aois", "simulate_archive"]

@@ -1,0 +1,310 @@
+"""From surface reflectance to what Earth Search serves: sky, sensor, L2A processing.
+
+One acquisition over one ground: the surface is blurred by the sensor's point spread, shifted
+by the scene's misregistration (sub-pixel, with an occasional one-pixel slip), seen through
+smoke haze, thin cirrus and cumulus with their shadows, wobbled radiometrically per scene,
+noised per pixel, averaged to 20 m for SWIR, quantised to uint16 with or without baseline
+04.00's +1000, and classified into an SCL layer that makes the errors real SCL makes.
+
+The constants below fix the difficulty of the simulated archive; ``docs/simulator.md`` gives
+the reason for each value. Changing one later needs a reason written there. Numpy and scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from monitor.simulate.schedule import Weather
+
+__all__ = [
+    "NOISE_SIGMA",
+    "PSF_SIGMA_PX",
+    "MISREGISTRATION_SIGMA_PX",
+    "SLIP_RATE",
+    "GAIN_WOBBLE_SIGMA",
+    "OFFSET_WOBBLE_SIGMA",
+    "SCL_CLOUD_EDGE_ALPHA",
+    "SHADOW_MISS_RATE",
+    "CIRRUS_FLAG_RATE",
+    "BRIGHT_ROOF_CLOUD_RATE",
+    "SWATH_EDGE_RATE",
+    "BOA_ADD_OFFSET",
+    "Observed",
+    "observe",
+]
+
+#: Per-pixel noise (reflectance units, 1 sigma) of B02 B03 B04 B08 B11 B12 after L2A.
+NOISE_SIGMA: tuple[float, ...] = (0.0006, 0.0005, 0.0005, 0.0008, 0.0006, 0.0006)
+#: Gaussian sigma (10 m pixels) of the point spread: edges of a building spill into neighbours.
+PSF_SIGMA_PX = 0.45
+#: Per-scene misregistration, each axis, 1 sigma, in 10 m pixels.
+MISREGISTRATION_SIGMA_PX = 0.2
+#: Share of scenes that slip by a whole pixel on top of the sub-pixel error.
+SLIP_RATE = 0.02
+#: Per-scene, per-band gain and offset wobble (atmospheric correction, BRDF), 1 sigma.
+GAIN_WOBBLE_SIGMA = 0.015
+OFFSET_WOBBLE_SIGMA = 0.002
+#: SCL calls a pixel cloud only where cloud covers at least this share of it: thinner cloud
+#: edges pass as clear.
+SCL_CLOUD_EDGE_ALPHA = 0.35
+#: Share of cloud-shadow pixels that SCL fails to flag.
+SHADOW_MISS_RATE = 0.35
+#: Share of cirrus scenes in which SCL flags the cirrus (class 10); otherwise it passes as clear.
+CIRRUS_FLAG_RATE = 0.5
+#: Share of scenes in which SCL calls bright (white metal, concrete) roofs cloud.
+BRIGHT_ROOF_CLOUD_RATE = 0.3
+#: Share of acquisitions cut by a swath (datastrip) edge, leaving nodata over part of a ground.
+SWATH_EDGE_RATE = 0.04
+#: Baseline 04.00's offset in digital numbers (reflectance = (DN - 1000) / 10000).
+BOA_ADD_OFFSET = 1000
+
+# Smoke haze: additive path reflectance and transmission loss per band at full strength.
+_HAZE_PATH = np.array([0.055, 0.040, 0.028, 0.012, 0.004, 0.002], dtype=np.float32)
+_HAZE_LOSS = np.array([0.12, 0.09, 0.07, 0.04, 0.015, 0.010], dtype=np.float32)
+# Cloud top reflectance relative to the visible, per band (ice/water absorb in SWIR).
+_CLOUD_SHAPE = np.array([1.0, 1.0, 1.0, 1.0, 0.72, 0.50], dtype=np.float32)
+_CIRRUS_SHAPE = np.array([1.0, 1.0, 1.0, 0.95, 0.60, 0.40], dtype=np.float32)
+_COARSE = 8  # cloud fields are drawn at 80 m and interpolated
+
+
+@dataclass(frozen=True, eq=False)
+class Observed:
+    """One acquisition over one ground, as stored.
+
+    bands10 : uint16 (4, rows, cols): B02 B03 B04 B08 at 10 m, 0 = nodata.
+    bands20 : uint16 (2, rows/2, cols/2): B11 B12 at 20 m.
+    scl : uint8 (rows/2, cols/2) at 20 m.
+    """
+
+    bands10: npt.NDArray[np.uint16]
+    bands20: npt.NDArray[np.uint16]
+    scl: npt.NDArray[np.uint8]
+    cloud_fraction: float
+    nodata_fraction: float
+    shift_px: tuple[float, float]
+    slipped: bool
+    bright_roofs_called_cloud: bool
+    cirrus_flagged: bool
+
+
+def _coarse_field(rng: np.random.Generator, shape: tuple[int, int], sigmas: tuple[float, ...],
+                  weights: tuple[float, ...]) -> npt.NDArray[np.float32]:
+    out = np.zeros(shape, dtype=np.float32)
+    for sigma, weight in zip(sigmas, weights, strict=True):
+        layer = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma,
+                                        mode="wrap")
+        layer /= max(float(layer.std()), 1e-6)
+        out += weight * layer
+    return out / max(float(out.std()), 1e-6)
+
+
+def _sample(field: npt.NDArray[np.float32], rows: npt.NDArray[np.float32],
+            cols: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Bilinear samples of a coarse field on the separable lattice ``rows`` x ``cols``.
+
+    ``rows`` and ``cols`` are 1-D fractional positions (edges clamped): one interpolation
+    per axis, much cheaper than ``map_coordinates`` on a full coordinate grid.
+    """
+    def weights(pos: npt.NDArray[np.float32], size: int
+                ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        pos = np.clip(pos, 0.0, size - 1.0)
+        if size < 2:
+            lo = np.zeros(pos.shape, np.intp)
+        else:
+            lo = np.minimum(np.floor(pos).astype(np.intp), size - 2)
+        hi = np.minimum(lo + 1, size - 1)
+        return lo, hi, (pos - lo).astype(np.float32)
+
+    r_lo, r_hi, r_f = weights(np.asarray(rows, dtype=np.float32), field.shape[0])
+    c_lo, c_hi, c_f = weights(np.asarray(cols, dtype=np.float32), field.shape[1])
+    along_rows = field[r_lo] * (1.0 - r_f)[:, None] + field[r_hi] * r_f[:, None]
+    return (along_rows[:, c_lo] * (1.0 - c_f)[None, :]
+            + along_rows[:, c_hi] * c_f[None, :]).astype(np.float32)
+
+
+def _shifted_psf(shift_px: float) -> npt.NDArray[np.float64]:
+    """1-D weights of the point spread centred ``shift_px`` away (ndimage.correlate1d form).
+
+    Blurring with a Gaussian displaced by the scene's shift does the PSF and the
+    misregistration in one separable pass: out[i] = sum_j w[j] in[i + j] puts the kernel's
+    centre at j = -shift, so the image moves by +shift pixels as ``ndimage.shift`` would.
+    """
+    radius = int(math.ceil(abs(shift_px) + 4.0 * PSF_SIGMA_PX))
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    weights = np.exp(-0.5 * ((offsets + shift_px) / PSF_SIGMA_PX) ** 2)
+    return weights / weights.sum()
+
+
+def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator, *,
+            sun_elevation_deg: float, sun_azimuth_deg: float, offset_in_pixels: bool,
+            nodata: npt.NDArray[np.bool_] | None = None) -> Observed:
+    """Turn surface reflectance into one acquisition's stored pixels.
+
+    Parameters
+    ----------
+    surface : float32 (6, rows, cols) at 10 m, bands B02 B03 B04 B08 B11 B12; rows and
+        cols even (the ground is on the 20 m lattice).
+    weather : the acquisition's sky.
+    rng : generator for this acquisition and ground.
+    sun_elevation_deg, sun_azimuth_deg : where cloud shadows fall.
+    offset_in_pixels : store baseline 04.00's +1000 in the DNs.
+    nodata : bool (rows, cols), pixels outside the swath.
+    """
+    n_bands, rows, cols = surface.shape
+    # Sensor: point spread, then the scene's misregistration.
+    shift_r, shift_c = rng.normal(0.0, MISREGISTRATION_SIGMA_PX, 2)
+    slipped = bool(rng.random() < SLIP_RATE)
+    if slipped:
+        axis = int(rng.integers(2))
+        step = 1.0 if rng.random() < 0.5 else -1.0
+        shift_r, shift_c = (shift_r + step, shift_c) if axis == 0 else (shift_r, shift_c + step)
+    # Point spread and misregistration in one pass: a Gaussian displaced by the shift
+    # (sampled at whole pixels, as gaussian_filter samples it; no extra interpolation blur).
+    seen = ndimage.correlate1d(surface, _shifted_psf(float(shift_r)), axis=1, mode="nearest")
+    seen = ndimage.correlate1d(seen, _shifted_psf(float(shift_c)), axis=2, mode="nearest")
+
+    # Sky: haze, cirrus, cloud and cloud shadow, all from smooth fields drawn at 80 m and
+    # sampled bilinearly on the 10 m lattice (1-D positions: the lattice is separable).
+    coarse_shape = (rows // _COARSE + 8, cols // _COARSE + 8)
+    grid_r = (np.arange(rows, dtype=np.float32) + 0.5) / _COARSE + 4.0
+    grid_c = (np.arange(cols, dtype=np.float32) + 0.5) / _COARSE + 4.0
+    if weather.haze > 0:
+        haze_field = 1.0 + 0.25 * _sample(_coarse_field(rng, coarse_shape, (6.0,), (1.0,)),
+                                          grid_r, grid_c)
+        strength = weather.haze * haze_field
+        seen *= 1.0 - _HAZE_LOSS[:, None, None] * strength[None]
+        seen += _HAZE_PATH[:, None, None] * strength[None]
+    cirrus_alpha = np.zeros((rows, cols), dtype=np.float32)
+    if weather.cirrus > 0:
+        cirrus_field = _sample(_coarse_field(rng, coarse_shape, (10.0, 3.0), (0.8, 0.2)),
+                               grid_r, grid_c)
+        cirrus_alpha = (weather.cirrus * 0.22 * np.clip(cirrus_field * 0.5 + 0.6, 0.0, 1.0)
+                        ).astype(np.float32)
+        seen *= (1.0 - 0.4 * cirrus_alpha)[None]
+        seen += 0.35 * _CIRRUS_SHAPE[:, None, None] * cirrus_alpha[None]
+
+    cloud_alpha = np.zeros((rows, cols), dtype=np.float32)
+    shadow_alpha = np.zeros((rows, cols), dtype=np.float32)
+    local_fraction = 0.0
+    if weather.cloud_fraction > 0:
+        # The field extends beyond the ground by the shadow's reach.
+        zenith = math.radians(90.0 - max(sun_elevation_deg, 10.0))
+        reach_px = weather.cloud_height_m * math.tan(zenith) / 10.0
+        away = math.radians(sun_azimuth_deg + 180.0)
+        d_row, d_col = -math.cos(away) * reach_px, math.sin(away) * reach_px
+        pad = int(math.ceil(reach_px / _COARSE)) + 8
+        big_shape = (rows // _COARSE + 2 * pad, cols // _COARSE + 2 * pad)
+        cloud_field = _coarse_field(rng, big_shape, (4.0, 1.5, 0.7), (0.6, 0.3, 0.1))
+        base_r, base_c = grid_r + pad - 4.0, grid_c + pad - 4.0
+        smooth = _sample(cloud_field, base_r, base_c)
+        # Pixel-scale detail rags the cloud's edges only; the tops themselves stay smooth.
+        detail = ndimage.gaussian_filter(rng.standard_normal((rows, cols)).astype(np.float32), 1.2)
+        here = smooth + 0.15 * detail / max(float(detail.std()), 1e-6)
+        # The ground sees the tile's cloud share give or take local variation.
+        local_fraction = float(np.clip(weather.cloud_fraction + rng.normal(0, 0.08), 0.0, 1.0))
+        if local_fraction > 0:
+            threshold = (float(np.quantile(here, 1.0 - local_fraction)) if local_fraction < 1
+                         else -1e9)
+            cloud_alpha = np.clip((here - threshold) / 0.45, 0.0, 1.0).astype(np.float32)
+            # Cloud that casts a shadow here sits sun-wards, reach_px away.
+            there = _sample(cloud_field, base_r - d_row / _COARSE, base_c - d_col / _COARSE)
+            shadow_alpha = np.clip((there - threshold) / 0.45, 0.0, 1.0).astype(np.float32)
+        # Cloud tops are smooth at 10 m (and compress like real ones): their brightness
+        # follows the smooth field, not the edge detail.
+        thickness = np.clip(smooth - (threshold if local_fraction > 0 else 0.0), 0.0, 2.0)
+        # Optically thick cloud saturates: from 0.34 at the thin edge to a plateau of 0.58
+        # (smoothstep); real tops are that flat at 10 m, and flat tops compress to little.
+        ramp = np.clip(thickness / 0.6, 0.0, 1.0)
+        top = (0.34 + 0.24 * ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
+        # Shadow where no cloud hides the ground, then the cloud over it (one pass each).
+        clear_sky = 1.0 - cloud_alpha
+        seen *= ((1.0 - 0.72 * shadow_alpha * clear_sky) * clear_sky)[None]
+        seen += (cloud_alpha * top)[None] * _CLOUD_SHAPE[:, None, None]
+
+    # Processing: per-scene wobble, then noise.
+    gain = (1.0 + rng.normal(0.0, GAIN_WOBBLE_SIGMA)
+            + rng.normal(0.0, GAIN_WOBBLE_SIGMA / 2, n_bands)).astype(np.float32)
+    offset = rng.normal(0.0, OFFSET_WOBBLE_SIGMA, n_bands).astype(np.float32)
+    seen *= gain[:, None, None]
+    seen += offset[:, None, None]
+    noise_sigma = np.asarray(NOISE_SIGMA, dtype=np.float32)
+    # Inside thick cloud (20 m cells SCL always flags as cloud, class 9) the ground is gone
+    # and the noise fades out: such pixels are never passed as clear, so the difficulty is
+    # untouched, and smooth cloud tops compress to a fraction of noisy ones (disk budget).
+    # Wherever SCL could pass a pixel (cell cloud share below 0.7) the noise is in full.
+    full20 = np.clip((0.95 - _to20(cloud_alpha)) / 0.25, 0.0, 1.0).astype(np.float32)
+    full10 = np.repeat(np.repeat(full20, 2, axis=0), 2, axis=1)
+    tenm = seen[:4] + (rng.standard_normal((4, rows, cols), dtype=np.float32)
+                       * noise_sigma[:4, None, None] * full10[None])
+    twenty = _to20(seen[4:])
+    twenty = twenty + (rng.standard_normal(twenty.shape, dtype=np.float32)
+                       * noise_sigma[4:, None, None] * full20[None])
+
+    add = BOA_ADD_OFFSET if offset_in_pixels else 0
+    bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
+    bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
+
+    scl, bright_called, cirrus_flagged = _classify(seen, cloud_alpha, shadow_alpha, cirrus_alpha,
+                                                   rng)
+    nodata_fraction = 0.0
+    if nodata is not None and nodata.any():
+        bands10[:, nodata] = 0
+        nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
+        bands20[:, nodata20] = 0
+        scl[nodata20] = 0
+        nodata_fraction = float(nodata.mean())
+    return Observed(bands10=bands10, bands20=bands20, scl=scl,
+                    cloud_fraction=float(local_fraction), nodata_fraction=nodata_fraction,
+                    shift_px=(float(shift_r), float(shift_c)), slipped=slipped,
+                    bright_roofs_called_cloud=bright_called, cirrus_flagged=cirrus_flagged)
+
+
+def _to20(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Mean of each 2 x 2 block of the last two axes (10 m to 20 m)."""
+    total = (array[..., 0::2, 0::2] + array[..., 1::2, 0::2]
+             + array[..., 0::2, 1::2] + array[..., 1::2, 1::2])
+    return (total * 0.25).astype(np.float32, copy=False)
+
+
+def _classify(seen: npt.NDArray[np.float32], cloud_alpha: npt.NDArray[np.float32],
+              shadow_alpha: npt.NDArray[np.float32], cirrus_alpha: npt.NDArray[np.float32],
+              rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], bool, bool]:
+    """A scene classification at 20 m with the errors of Sen2Cor's SCL.
+
+    Classes: 2 dark, 3 cloud shadow, 4 vegetation, 5 not vegetated, 6 water, 7 unclassified,
+    8 cloud medium, 9 cloud high, 10 thin cirrus. Haze is never flagged; cloud edges below
+    SCL_CLOUD_EDGE_ALPHA pass as clear; SHADOW_MISS_RATE of shadow goes unflagged; cirrus is
+    flagged in CIRRUS_FLAG_RATE of cirrus scenes; in BRIGHT_ROOF_CLOUD_RATE of scenes bright
+    roofs are called cloud.
+    """
+    refl = _to20(seen)
+    blue, red, nir = refl[0], refl[2], refl[3]
+    ndvi = (nir - red) / np.maximum(nir + red, 1e-4)
+    scl = np.full(blue.shape, 5, dtype=np.uint8)
+    scl[ndvi > 0.35] = 4
+    scl[(ndvi < 0.05) & (nir < 0.09) & (blue < 0.12)] = 6
+    scl[(refl[:4].max(axis=0) < 0.045)] = 2
+    scl[rng.random(blue.shape) < 0.004] = 7
+    cloud = _to20(cloud_alpha)
+    shadow = _to20(shadow_alpha)
+    cirrus = _to20(cirrus_alpha)
+    # Bright roofs: white metal and concrete read as cloud in some scenes.
+    bright_called = bool(rng.random() < BRIGHT_ROOF_CLOUD_RATE)
+    if bright_called:
+        bright = (blue > 0.24) & (ndvi < 0.2) & (cloud < SCL_CLOUD_EDGE_ALPHA)
+        scl[bright] = np.where(blue[bright] > 0.34, 9, 8).astype(np.uint8)
+    # Shadows: flagged in patches; the rest pass as dark land.
+    missed = ndimage.gaussian_filter(rng.standard_normal(blue.shape).astype(np.float32), 3.0)
+    flag_shadow = (shadow > 0.4) & (missed > np.quantile(missed, SHADOW_MISS_RATE))
+    scl[flag_shadow & (cloud < SCL_CLOUD_EDGE_ALPHA)] = 3
+    cirrus_flagged = bool(cirrus.max() > 0 and rng.random() < CIRRUS_FLAG_RATE)
+    if cirrus_flagged:
+        scl[cirrus > 0.08] = 10
+    scl[cloud >= SCL_CLOUD_EDGE_ALPHA] = 8
+    scl[cloud >= 0.7] = 9
+    return scl, bright_called, cirrus_flagged

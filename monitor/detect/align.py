@@ -14,95 +14,11 @@ import numpy.typing as npt
 from scipy import ndimage
 
 __all__ = [
-    "estimate_shift",
-    "shift_image",
     "fit_gain_offset",
     "bilinear_at",
     "estimate_shift_sampled",
     "fit_gain_offset_fast",
 ]
-
-
-def estimate_shift(
-    observed: npt.NDArray[np.float32],
-    predicted: npt.NDArray[np.float32],
-    usable: npt.NDArray[np.bool_],
-    *,
-    iterations: int = 2,
-    max_shift_px: float = 1.6,
-) -> tuple[float, float]:
-    """Shift (rows, cols), in pixels, that best moves ``predicted`` onto ``observed``.
-
-    Gauss-Newton on the image gradients (Lucas-Kanade) of the band sum, a few iterations,
-    pixels whose residual is large (real change, cloud) left out.
-
-    Parameters
-    ----------
-    observed, predicted : float32 (6, rows, cols); NaN where unknown.
-    usable : bool (rows, cols) pixels to estimate from.
-
-    Returns
-    -------
-    (dy, dx) such that ``shift_image(predicted, (dy, dx))`` matches ``observed``; (0, 0)
-    when the estimate is not trusted.
-    """
-    pred_sum = predicted.sum(axis=0)
-    obs_sum = observed.sum(axis=0)
-    known = usable & np.isfinite(pred_sum) & np.isfinite(obs_sum)
-    # Edge pixels have one-sided gradients and shifted-in borders: leave them out.
-    known = ndimage.binary_erosion(known, iterations=2)
-    if known.sum() < 50:
-        return (0.0, 0.0)
-    filled = np.where(np.isfinite(pred_sum), pred_sum, 0.0).astype(np.float32)
-    obs = obs_sum[known].astype(np.float64)
-    total = np.zeros(2)
-    current = filled
-    for _ in range(iterations):
-        grad_r, grad_c = (np.asarray(g, dtype=np.float32) for g in np.gradient(current))
-        gr = grad_r[known].astype(np.float64)
-        gc = grad_c[known].astype(np.float64)
-        err = obs - current[known]
-        err -= np.median(err)  # offsets are not shifts
-        keep = np.abs(err) < 0.25
-        gr, gc, err = gr[keep], gc[keep], err[keep]
-        a = np.array([[gr @ gr, gr @ gc], [gr @ gc, gc @ gc]])
-        b = np.array([gr @ err, gc @ err])
-        if not np.isfinite(a).all() or np.linalg.cond(a) > 1e6:
-            return (0.0, 0.0)
-        # observed ~ current(x - s) ~ current - s . grad  =>  s = -solve(a, b)
-        step = -np.linalg.solve(a, b)
-        total += step
-        if np.hypot(*total) > max_shift_px:
-            return (0.0, 0.0)
-        if np.hypot(*step) < 0.03:
-            break
-        current = shift_image(filled[None], (float(total[0]), float(total[1])))[0]
-    return (float(total[0]), float(total[1]))
-
-
-def shift_image(
-    image: npt.NDArray[np.float32], shift: tuple[float, float]
-) -> npt.NDArray[np.float32]:
-    """Bands of ``image`` (bands, rows, cols) moved by (dy, dx) pixels, bilinear, edges held.
-
-    ``out[r, c] = image[r - dy, c - dx]`` (as ``scipy.ndimage.shift`` with ``order=1,
-    mode="nearest"``), in plain numpy slicing: several times faster for small shifts.
-    """
-    dy, dx = shift
-    iy, ix = int(np.floor(dy)), int(np.floor(dx))
-    fy, fx = np.float32(dy - iy), np.float32(dx - ix)
-    pad = max(abs(iy), abs(ix)) + 2
-    padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode="edge")
-    rows, cols = image.shape[1:]
-
-    def window(oy: int, ox: int) -> npt.NDArray[np.float32]:
-        r0, c0 = pad - oy, pad - ox
-        return padded[:, r0 : r0 + rows, c0 : c0 + cols]
-
-    # out(x) = image(x - s): x - s = x - i - f lies between x - i - 1 and x - i.
-    top = window(iy, ix) * (1 - fx) + window(iy, ix + 1) * fx
-    bottom = window(iy + 1, ix) * (1 - fx) + window(iy + 1, ix + 1) * fx
-    return np.asarray(top * (1 - fy) + bottom * fy, dtype=np.float32)
 
 
 def fit_gain_offset(

@@ -116,6 +116,11 @@ def _open_catalog(settings: Settings) -> Any:
     return catalog_from_settings(settings)
 
 
+def _no_scene(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
+    return MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
+                        f"between {start} and {end}")
+
+
 @dataclass(frozen=True)
 class SceneRow:
     date: dt.date
@@ -201,8 +206,7 @@ def list_scenes(settings: Settings, selectors: Sequence[str] = (), *,
             search = find_scenes(catalog, aoi, start, end,
                                  max_cloud_cover=settings.max_cloud_cover)
             if not search.scenes and len(aois) == 1:
-                raise MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
-                                   f"between {start} and {end}")
+                raise _no_scene(aoi, catalog, start, end)
             store.put_aoi(aoi)
             stored = {o.scene_id: o for o in store.observations(aoi.id)}
             listings.append(_listing(aoi, search, stored, start, end))
@@ -244,8 +248,7 @@ def _read_new_scenes(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cac
     store.put_aoi(aoi)
     search = find_scenes(catalog, aoi, start, end, max_cloud_cover=settings.max_cloud_cover)
     if not search.scenes:
-        raise MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
-                           f"between {start} and {end}")
+        raise _no_scene(aoi, catalog, start, end)
     store.put_scenes([*search.scenes, *(s for s, _ in search.duplicates)])
     stored = {o.scene_id: o for o in store.observations(aoi.id)}
     store.put_observations(

@@ -8,9 +8,11 @@ prints. Heavy libraries (rasterio, pystac) are imported by the stages, lazily, s
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -235,15 +237,29 @@ def _observation(aoi: Aoi, scene: Scene, status: str, reason: str, *,
                        simulated=scene.simulated, attempts=attempts)
 
 
-def _read_new_scenes(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cache: Any,
-                     gdal: Any, start: dt.date, end: dt.date, echo: Echo) -> dict[str, Any]:
-    """Search and read one AOI's new (or earlier failed) scenes; record each observation.
+#: AOIs whose new scenes are read at the same time (each reads a scene's bands in threads
+#: too); the store and the detector stay in the main thread.
+AOIS_READ_AT_ONCE = 2
 
-    Returns the AOI's counts. Raises ``MonitorError`` on AOI-level failure (no scene, catalog
-    error); a scene that cannot be read is recorded as failed and retried next run.
+
+@dataclass
+class _AoiPlan:
+    """One AOI's scenes to read this run, decided in the main thread before any read."""
+
+    aoi: Aoi
+    todo: list[Scene]
+    stored: dict[str, Observation]
+    found: int
+    fallback_months: list[str]
+
+
+def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.date,
+              end: dt.date) -> _AoiPlan:
+    """Search one AOI's scenes and record them; the new (or earlier failed) ones are to read.
+
+    Raises ``MonitorError`` on AOI-level failure (no scene, catalog error).
     """
     from monitor.catalog import find_scenes
-    from monitor.imagery import load_chip
 
     store.put_aoi(aoi)
     search = find_scenes(catalog, aoi, start, end, max_cloud_cover=settings.max_cloud_cover)
@@ -254,18 +270,49 @@ def _read_new_scenes(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cac
     store.put_observations(
         _observation(aoi, scene, "skipped", why) for scene, why in search.duplicates
         if scene.id not in stored)
-    todo = [s for s in search.scenes
-            if s.id not in stored or stored[s.id].status in ("pending", "failed")]
-    counts: Counter[str] = Counter(found=len(search.scenes), new=len(todo))
-    for scene in sorted(todo, key=lambda s: s.datetime):
-        attempts = stored[scene.id].attempts + 1 if scene.id in stored else 1
+    todo = sorted((s for s in search.scenes
+                   if s.id not in stored or stored[s.id].status in ("pending", "failed")),
+                  key=lambda s: s.datetime)
+    return _AoiPlan(aoi, todo, stored, len(search.scenes), list(search.fallback_months))
+
+
+def _read_scenes(plan: _AoiPlan, cache: Any, gdal: Any, settings: Settings,
+                 stop: threading.Event) -> list[tuple[Scene, Any]]:
+    """Read one AOI's planned scenes into the chip cache, in date order (a reader thread).
+
+    Touches only GDAL and the chip cache, never the store. Returns each scene with its
+    ``ReadOutcome`` (chip arrays dropped: the detector takes them from the cache) or the
+    ``ReadError`` of a scene that cannot be read as it is.
+    """
+    from monitor.imagery import load_chip
+
+    results: list[tuple[Scene, Any]] = []
+    for scene in plan.todo:
+        if stop.is_set():
+            break
         try:
-            outcome = load_chip(scene, aoi, cache, env=gdal,
+            outcome = load_chip(scene, plan.aoi, cache, env=gdal,
                                 min_clear_fraction=settings.min_clear_fraction)
         except ReadError as exc:
-            # A scene that cannot be read as it is (not a GeoTIFF, wrong CRS): recorded as
-            # failed with the reason, and retried next run in case upstream fixes it.
-            obs = _observation(aoi, scene, "failed", str(exc), attempts=attempts)
+            results.append((scene, exc))
+        else:
+            results.append((scene, replace(outcome, chip=None)))
+    return results
+
+
+def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: Any,
+                  echo: Echo) -> dict[str, Any]:
+    """Record each read scene as used, skipped or failed with the reason; the AOI's counts.
+
+    A scene that cannot be read (not a GeoTIFF, wrong CRS, transient errors past the
+    retries) is recorded as failed and retried next run, in case upstream fixes it.
+    """
+    aoi = plan.aoi
+    counts: Counter[str] = Counter(found=plan.found, new=len(plan.todo))
+    for scene, outcome in results:
+        attempts = plan.stored[scene.id].attempts + 1 if scene.id in plan.stored else 1
+        if isinstance(outcome, ReadError):
+            obs = _observation(aoi, scene, "failed", str(outcome), attempts=attempts)
         else:
             obs = _observation(aoi, scene, outcome.status, outcome.reason,
                                clear_fraction=outcome.clear_fraction, rule=outcome.rule,
@@ -275,7 +322,7 @@ def _read_new_scenes(settings: Settings, aoi: Aoi, catalog: Any, store: Any, cac
         echo(f"  {aoi.id} {scene.date} {scene.id}: {obs.status}"
              + (f" ({obs.reason})" if obs.status != "used" else
                 f" ({obs.clear_fraction:.0%} clear)" if obs.clear_fraction is not None else ""))
-    return {"counts": dict(counts), "fallback_months": list(search.fallback_months)}
+    return {"counts": dict(counts), "fallback_months": plan.fallback_months}
 
 
 def detector_version(params: Any) -> str:
@@ -383,25 +430,45 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
         cache = ChipCache(settings.state_dir)
         gdal = GdalSettings.from_settings(settings)
         totals: Counter[str] = Counter()
+        plans: dict[str, _AoiPlan] = {}
+        failures: dict[str, MonitorError] = {}
         for aoi in aois:
             echo(f"{aoi.id}: searching {catalog.source} {start} → {end}")
             try:
-                info = _read_new_scenes(settings, aoi, catalog, store, cache, gdal, start, end,
-                                        echo)
-                info.update(_detect_aoi(aoi, store, cache, gdal, result.run_id, settings, echo))
+                plans[aoi.id] = _plan_aoi(settings, aoi, catalog, store, start, end)
             except MonitorError as exc:
-                result.errors.append(f"{aoi.id}: {exc}")
-                result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
-                echo(f"{aoi.id}: FAILED: {exc}")
-                continue
-            result.per_aoi[aoi.id] = {"status": "ok", **info}
-            totals.update(info["counts"])
-            totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
-            for key in ("detections_new", "detections_confirmed", "detections_rejected"):
-                totals[key.replace("detections_", "detections_newly_")] += info[key]
-            if info["counts"].get("failed"):
-                result.errors.append(f"{aoi.id}: {info['counts']['failed']} scene(s) failed; "
-                                     "retried next run")
+                failures[aoi.id] = exc
+        stop = threading.Event()
+        readers = ThreadPoolExecutor(max_workers=AOIS_READ_AT_ONCE,
+                                     thread_name_prefix="monitor-aoi")
+        try:
+            reads = {aoi_id: readers.submit(_read_scenes, plan, cache, gdal, settings, stop)
+                     for aoi_id, plan in plans.items()}
+            for aoi in aois:
+                try:
+                    if aoi.id in failures:
+                        raise failures[aoi.id]
+                    plan = plans[aoi.id]
+                    info = _record_reads(plan, reads[aoi.id].result(), store, echo)
+                    info.update(_detect_aoi(aoi, store, cache, gdal, result.run_id, settings,
+                                            echo))
+                except MonitorError as exc:
+                    result.errors.append(f"{aoi.id}: {exc}")
+                    result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
+                    echo(f"{aoi.id}: FAILED: {exc}")
+                    continue
+                result.per_aoi[aoi.id] = {"status": "ok", **info}
+                totals.update(info["counts"])
+                totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
+                for key in ("detections_new", "detections_confirmed", "detections_rejected"):
+                    totals[key.replace("detections_", "detections_newly_")] += info[key]
+                if info["counts"].get("failed"):
+                    result.errors.append(f"{aoi.id}: {info['counts']['failed']} scene(s) "
+                                         "failed; retried next run")
+        finally:
+            # An interrupted run must not wait for the other AOIs' reads to finish.
+            stop.set()
+            readers.shutdown(wait=True, cancel_futures=True)
         result.counts = dict(totals)
         if result.errors:
             result.exit_code = EXIT_PARTIAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy.typing as npt
 import shapely
 
 from monitor.aoi.grid import grid_mask, to_utm
-from monitor.models import Aoi
+from monitor.models import Aoi, Grid
 
 __all__ = ["HASH_DECIMALS", "geometry_hash", "aoi_area_m2", "aoi_bbox", "aoi_mask"]
 
@@ -62,5 +63,15 @@ def aoi_bbox(aoi: Aoi) -> tuple[float, float, float, float]:
 
 
 def aoi_mask(aoi: Aoi) -> npt.NDArray[np.bool_]:
-    """Pixels of the AOI's grid whose centre lies inside its polygon: bool (rows, cols)."""
-    return grid_mask(aoi.geometry, aoi.grid)
+    """Pixels of the AOI's grid whose centre lies inside its polygon: bool (rows, cols).
+
+    Read-only and computed once per outline and grid: every chip of a run asks for it.
+    """
+    return _mask_of(aoi.geometry_hash, aoi.grid, aoi.geometry)
+
+
+@functools.lru_cache(maxsize=64)
+def _mask_of(geometry_hash: str, grid: Grid, geometry: Any) -> npt.NDArray[np.bool_]:
+    mask = grid_mask(geometry, grid)
+    mask.flags.writeable = False
+    return mask

@@ -77,6 +77,8 @@ class GdalSettings:
         Wait before the first outer retry; doubled each time.
     extra
         Further GDAL options as (name, value) pairs; they win over the defaults.
+    band_threads
+        Assets of one scene read at the same time (1 reads them one after the other).
 
     Examples
     --------
@@ -91,6 +93,7 @@ class GdalSettings:
     outer_retries: int = 2
     outer_backoff_s: float = 1.0
     extra: tuple[tuple[str, str], ...] = ()
+    band_threads: int = 6
 
     @classmethod
     def from_settings(cls, settings: "Settings", **changes: Any) -> "GdalSettings":

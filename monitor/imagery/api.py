@@ -44,7 +44,7 @@ def load_chips(
             for scene in ordered]
 
 
-def chips_to_xarray(chips: Sequence[Chip]) -> "xarray.Dataset":
+def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
     """Stack chips of one AOI grid into a Dataset.
 
     Variables
@@ -108,4 +108,4 @@ def chips_to_xarray(chips: Sequence[Chip]) -> "xarray.Dataset":
 def _utc() -> Any:
     import datetime as dt
 
-    return dt.timezone.utc
+    return dt.UTC

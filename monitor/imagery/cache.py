@@ -161,7 +161,7 @@ class ChipCache:
         )
 
     def get(self, scene: Scene, aoi: Aoi, *, min_clear_fraction: float = 0.1
-            ) -> "ReadOutcome | None":
+            ) -> ReadOutcome | None:
         """The cached outcome of ``scene`` over ``aoi``, or None to read it (again).
 
         A cached skip counts only for the same AOI outline and while its clear fraction is
@@ -202,7 +202,7 @@ class ChipCache:
                            scene.id, aoi.id, 1, from_cache=True)
 
     # -- writing -------------------------------------------------------------------------
-    def put(self, chip: Chip, outcome: "ReadOutcome") -> Chip:
+    def put(self, chip: Chip, outcome: ReadOutcome) -> Chip:
         """Store a chip and its sidecar atomically; returns the chip with the final
         provenance (sha256 and file size included)."""
         chip_path, side_path = self.paths(chip.aoi_id, chip.grid, chip.scene_id)
@@ -224,7 +224,7 @@ class ChipCache:
             chip_file=chip_path.name,
             chip_sha256=hashlib.sha256(payload).hexdigest(),
             chip_bytes=len(payload),
-            written_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         try:
             _atomic_write(chip_path, payload)
@@ -241,14 +241,14 @@ class ChipCache:
                     scl=chip.scl, rule=chip.rule, bands=chip.bands, simulated=chip.simulated,
                     provenance=side)
 
-    def put_skipped(self, scene: Scene, aoi: Aoi, outcome: "ReadOutcome",
+    def put_skipped(self, scene: Scene, aoi: Aoi, outcome: ReadOutcome,
                     provenance: Mapping[str, Any]) -> None:
         """Record a skip (a sidecar without chip) so the scene is not read again."""
         _, side_path = self.paths(aoi.id, aoi.grid, scene.id)
         self._mkdir(side_path.parent)
         side = dict(provenance)
         side.update(cache_format=CACHE_FORMAT, status="skipped",
-                    written_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                    written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         try:
             _atomic_write(side_path, _dumps(side))
         except OSError as exc:

@@ -28,14 +28,14 @@ settings; ``gdal_env`` turns it into a ``rasterio.Env`` around every ``rasterio.
 
 from __future__ import annotations
 
-import math
 import ctypes
 import ctypes.util
 import functools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class GdalSettings:
     band_threads: int = 6
 
     @classmethod
-    def from_settings(cls, settings: "Settings", **changes: Any) -> "GdalSettings":
+    def from_settings(cls, settings: Settings, **changes: Any) -> GdalSettings:
         """Take the timeout and retries from ``monitor.config.Settings``."""
         values: dict[str, Any] = {
             "http_timeout_s": settings.http_timeout_s,

@@ -387,7 +387,7 @@ def _rule_dict(rule: ReflectanceRule) -> dict[str, Any]:
 def load_chip(
     scene: Scene,
     aoi: Aoi,
-    cache: "ChipCache",
+    cache: ChipCache,
     *,
     env: GdalSettings | None = None,
     min_clear_fraction: float = 0.1,

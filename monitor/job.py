@@ -28,7 +28,7 @@ from monitor.models import Aoi, Observation, Scene
 __all__ = [
     "AoiEntry", "AddResult", "SceneRow", "SceneListing", "JobResult",
     "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
-    "simulate_aois", "run_demo", "DEMO_AOIS", "ExportResult", "export_detections",
+    "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult", "export_detections",
     "CompareOutput", "compare_aoi", "detector_version",
 ]
 
@@ -549,32 +549,70 @@ def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **opt
     return simulate_archive(_resolve_aois(settings, selectors), out, **options)
 
 
-def run_demo(settings: Settings, echo: Echo = _noop) -> JobResult:
-    """``monitor demo``: simulate the demo AOIs once, then run them through the real code path."""
+#: The demo's period: the 2025 construction at KK Park, the October 2025 raid and the
+#: demolitions that followed, with two years of history before.
+DEMO_PERIOD = (dt.date(2023, 7, 1), dt.date(2026, 6, 30))
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    """Where ``monitor demo`` keeps things. The demo has its own state and reports, so its
+    simulated detections never mix with a real run's for AOIs of the same id."""
+
+    archive: Path
+    state_dir: Path
+    reports_dir: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> DemoPaths:
+        return cls(archive=settings.state_dir / "demo-archive",
+                   state_dir=settings.state_dir / "demo-state",
+                   reports_dir=settings.reports_dir / "demo")
+
+
+def run_demo(settings: Settings, echo: Echo = _noop, *,
+             aoi_ids: Sequence[str] = DEMO_AOIS,
+             period: tuple[dt.date, dt.date] = DEMO_PERIOD) -> JobResult:
+    """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
+
+    The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
+    own state and reports, derived from the old archive, are then removed first.
+    """
+    import shutil
+
     from monitor.aoi import resolve_aois
+    from monitor.errors import StateError
+    from monitor.simulate import MARKER, simulate_archive
 
-    archive = settings.state_dir / "demo-archive"
-    aois = resolve_aois(list(DEMO_AOIS), settings.aoi_dir,
-                        max_area_km2=settings.max_aoi_area_km2)
-    collection = archive / "collection.json"
-    if collection.exists():
-        echo(f"demo archive already simulated: {collection}")
+    paths = DemoPaths.of(settings)
+    aois = resolve_aois(list(aoi_ids), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
+    if paths.archive.exists() and any(paths.archive.iterdir()) \
+            and not (paths.archive / MARKER).is_file():
+        raise StateError(f"{paths.archive} exists and is not a demo archive; move it away "
+                         "(monitor demo keeps its simulated archive there)")
+    echo(f"demo archive (SIMULATED DATA): {paths.archive}")
+    # Our own folder: a different (older) simulation in it is replaced, not refused.
+    sim = simulate_archive(aois, paths.archive, start=period[0], end=period[1],
+                           overwrite=True, progress=lambda line: echo(f"  {line}"))
+    if sim.reused:
+        echo("  simulated before with this simulator and these AOIs: reused")
     else:
-        from monitor.simulate import simulate_archive
-
-        echo(f"simulating the demo archive (SIMULATED DATA) in {archive} ...")
-        result = simulate_archive(aois, archive, progress=echo)
-        echo(f"  {result.n_items} items, {result.n_changes} planted changes, "
-             f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s")
-    demo_settings = settings.replace(stac=str(collection), collection=None)
-    start = dt.date(2023, 7, 1)
-    end = dt.date(2026, 6, 30)
-    job = run_job(demo_settings, DEMO_AOIS, since=start, until=end, argv=["demo"], echo=echo)
-    echo(f"state: {settings.state_dir}")
-    echo(f"detections (GeoJSON, SIMULATED): {settings.reports_dir / 'detections.geojson'}")
+        echo(f"  {sim.n_items} items, {sim.n_changes} planted changes, "
+             f"{sim.bytes_written / 1e6:.0f} MB in {sim.seconds:.0f} s")
+        for derived in (paths.state_dir, paths.reports_dir):
+            if derived.exists():
+                echo(f"  removing {derived}: derived from an earlier demo archive")
+                shutil.rmtree(derived)
+    demo_settings = settings.replace(stac=str(sim.collection_path), collection=None,
+                                     state_dir=paths.state_dir,
+                                     reports_dir=paths.reports_dir)
+    job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
+                  argv=["demo"], echo=echo)
+    echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
+    echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
+    echo(f"planted truth: {sim.truth_geojson}")
     echo("HTML reports: not built yet (issue 9); other export formats: not built yet (issue 10)")
     return job
-
 
 
 # --------------------------------------------------------------------------- export

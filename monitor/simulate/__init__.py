@@ -10,6 +10,12 @@ Earth Search's form (``sentinel-2-c1-l2a`` or ``sentinel-2-l2a`` style), plus
 
 from __future__ import annotations
 
-from monitor.simulate.archive import MARKER, SimulationResult, demo_aois, simulate_archive
+from monitor.simulate.archive import (
+    MARKER,
+    SIMULATOR_VERSION,
+    SimulationResult,
+    demo_aois,
+    simulate_archive,
+)
 
-__all__ = ["MARKER", "SimulationResult", "demo_aois", "simulate_archive"]
+__all__ = ["MARKER", "SIMULATOR_VERSION", "SimulationResult", "demo_aois", "simulate_archive"]

@@ -74,6 +74,10 @@ __all__ = [
 #: The marker file that makes a folder recognisably a simulation.
 MARKER = "simulation.json"
 _MARKER_FORMAT = 1
+#: Version of what the simulator draws. Bump it with any change that alters the output for
+#: a given seed: a folder holding an earlier version's output is then simulated again
+#: (``monitor demo`` also forgets what it derived from it).
+SIMULATOR_VERSION = 2
 #: Margin around the AOIs' grids, metres: misregistration and blur never leave the raster.
 MARGIN_M = 100.0
 #: Style ``l2a``: items per year whose flag says the offset was removed while the pixels keep
@@ -97,7 +101,8 @@ class SimulationResult:
     """What :func:`simulate_archive` wrote.
 
     ``truth_tif`` is the first AOI's truth raster; ``truth_tifs`` gives every AOI's.
-    ``seconds`` is 0-ish when an identical earlier simulation was reused.
+    ``reused`` says an identical earlier simulation was found and nothing was written
+    (``seconds`` is then 0-ish).
     """
 
     out_dir: Path
@@ -163,6 +168,7 @@ def _params(aois: Sequence[Aoi], seed: int, style: str, start: dt.date, end: dt.
 
     return {"seed": seed, "style": style, "start": start.isoformat(), "end": end.isoformat(),
             "scenario": scenario, "monitor_version": __version__,
+            "simulator_version": SIMULATOR_VERSION,
             "aois": [[a.id, a.geometry_hash, a.kind] for a in aois]}
 
 

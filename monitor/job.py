@@ -28,8 +28,10 @@ from monitor.models import Aoi, Observation, Scene
 __all__ = [
     "AoiEntry", "AddResult", "SceneRow", "SceneListing", "JobResult",
     "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
-    "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult", "export_detections",
-    "CompareOutput", "compare_aoi", "detector_version",
+    "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult",
+    "export_detections",
+    "CompareOutput", "compare_aoi", "detector_version", "rebuild_aois", "CacheUse",
+    "cache_use",
 ]
 
 Echo = Callable[[str], None]
@@ -336,15 +338,27 @@ def detector_version(params: Any) -> str:
     return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
+def _nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: str) -> bool:
+    """Whether the stored state has seen exactly the AOI's used scenes, with this outline and
+    detector: then there is nothing to feed, and the state's arrays need not even be read."""
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    return (info is not None and info.geometry_hash == aoi.geometry_hash
+            and info.detector_version == version and info.n_scenes == len(used)
+            and info.last_datetime == max((o.datetime for o in used), default=None))
+
+
 def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
-                settings: Settings, echo: Echo) -> dict[str, Any]:
+                settings: Settings, echo: Echo, *, rebuild: bool = False,
+                keep_before: dt.date | None = None) -> dict[str, Any]:
     """Feed the AOI's used observations that its detector has not seen, then store the
     detector state, and the detections derived from it, in one transaction.
 
     The stored state lists the scenes it has seen, so observations recorded by a run that was
     killed before this step are fed on the next run. A scene older than the state's last
-    (a late arrival), an edited AOI or a new detector version replays every used
-    observation from the chip cache, in date order.
+    (a late arrival), an edited AOI, a new detector version or ``rebuild`` replays every used
+    observation from the chip cache, in date order (a chip no longer cached is read again).
+    With ``keep_before``, stored detections first seen before that day are kept as they are
+    and only later ones are replaced.
     """
     from monitor.aoi import to_wgs84
     from monitor.detect import (
@@ -361,7 +375,13 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
     params = DetectorParams()
     version = detector_version(params)
     used = store.observations(aoi.id, status="used")
-    snapshot = store.get_detector_state(aoi.id)
+    if not rebuild and _nothing_to_feed(aoi, store, used, version):
+        stored = store.detections(aoi_id=aoi.id)
+        info = store.get_detector_state(aoi.id, with_arrays=False)
+        return {"scenes_fed": 0, "detections": dict(Counter(d.status for d in stored)),
+                "coverage": list(info.coverage.get("notes", [])), "detections_new": 0,
+                "detections_confirmed": 0, "detections_rejected": 0}
+    snapshot = None if rebuild else store.get_detector_state(aoi.id)
     state = None
     if (snapshot is not None and snapshot.geometry_hash == aoi.geometry_hash
             and snapshot.detector_version == version):
@@ -372,9 +392,14 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
         if fresh and last is not None and min(o.datetime for o in fresh) <= last:
             echo(f"{aoi.id}: a late scene arrived: replaying the history from the chip cache")
             state = None
+    elif snapshot is not None:
+        why = ("the AOI's outline changed" if snapshot.geometry_hash != aoi.geometry_hash
+               else "the detector changed")
+        echo(f"{aoi.id}: {why}: replaying the history from the chip cache")
     if state is None:
         state = new_state(aoi.grid.shape, params)
         fresh = used
+    read_again = 0
     for obs in fresh:
         scene = store.get_scene(obs.scene_id, obs.collection)
         outcome = load_chip(scene, aoi, cache, env=gdal,
@@ -382,27 +407,38 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
         if outcome.chip is None:
             raise MonitorError(f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
                                f"cannot be read again: {outcome.reason}")
+        read_again += not outcome.from_cache
         chip = outcome.chip
         update_detector(state, chip.to_float(), chip.valid, chip.scl,
                         chip.datetime.date(), chip.scene_id, params)
+    if read_again:
+        echo(f"{aoi.id}: {read_again} chip(s) were no longer cached and were read again")
     simulated = any(o.simulated for o in used)
     objects = detections_from_state(state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated,
                                     params=params)
     detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
+    if keep_before is not None:
+        kept = [d for d in store.detections(aoi_id=aoi.id) if d.first_seen < keep_before]
+        detections = kept + [d for d in detections if d.first_seen >= keep_before]
+    covered = coverage(state, params)
+    notes = covered.notes()
     last_seen = max((o.datetime for o in used), default=None)
     with store.transaction():
-        if fresh or snapshot is None:
-            store.put_detector_state(DetectorSnapshot(
-                aoi_id=aoi.id, geometry_hash=aoi.geometry_hash, detector_version=version,
-                params=asdict(params), last_datetime=last_seen, n_scenes=len(state.scene_ids),
-                arrays=state.to_arrays()))
+        store.put_detector_state(DetectorSnapshot(
+            aoi_id=aoi.id, geometry_hash=aoi.geometry_hash, detector_version=version,
+            params=asdict(params), last_datetime=last_seen, n_scenes=len(state.scene_ids),
+            arrays=state.to_arrays(),
+            coverage={"modelled_fraction": round(covered.modelled_fraction, 4),
+                      "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
+                                "days": g.days} for g in covered.gaps],
+                      "notes": notes}))
         changes = store.put_detections(aoi.id, detections, run_id=run_id)
     by_status = Counter(d.status for d in detections)
-    notes = coverage(state, params).notes()
     for note in notes:
         echo(f"{aoi.id}: {note}")
     rejected = set(changes.rejected) | {d.id for d in detections if d.status == "rejected"}
     return {"scenes_fed": len(fresh), "detections": dict(by_status), "coverage": notes,
+            "chips_read_again": read_again,
             "detections_new": len(set(changes.new) - rejected),
             "detections_confirmed": len(changes.confirmed),
             "detections_rejected": len(changes.rejected)}
@@ -426,7 +462,26 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     result = JobResult(exit_code=EXIT_OK)
     with _open_store(settings) as store, state_lock(settings.state_dir, holder):
         result.run_id = store.start_run("run", list(argv))
-        catalog = _open_catalog(settings)
+        try:
+            catalog = _open_catalog(settings)
+        except MonitorError as exc:
+            from monitor.catalog.source import is_url
+
+            if not is_url(settings.stac):
+                # A local catalog that cannot be read is bad input, not a passing fault.
+                store.finish_run(result.run_id, exit_code=1, counts={}, per_aoi={},
+                                 errors=[f"catalog: {exc}"])
+                raise
+            # The catalog is down or unreachable: a partial failure like any other, recorded
+            # for every AOI, so cron sees exit 3 and the next run simply tries again.
+            for aoi in aois:
+                result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
+            result.errors.append(f"catalog: {exc}")
+            result.exit_code = EXIT_PARTIAL
+            store.finish_run(result.run_id, exit_code=result.exit_code, counts={},
+                             per_aoi=result.per_aoi, errors=result.errors)
+            echo(f"FAILED: {exc}")
+            return result
         cache = ChipCache(settings.state_dir)
         gdal = GdalSettings.from_settings(settings)
         totals: Counter[str] = Counter()
@@ -502,25 +557,190 @@ def _post_run_exports(settings: Settings) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- rebuild
+
+def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
+                 since: dt.date | None = None, argv: Sequence[str] = (),
+                 echo: Echo = _noop) -> JobResult:
+    """``monitor rebuild``: recompute each AOI's detector state and detections from the chip
+    cache, without asking the catalog (after a new detector, late scenes, an edited AOI).
+
+    The per-pixel model needs the whole clear history, so every used scene is replayed;
+    ``since`` keeps the stored detections first seen before it as they are and replaces only
+    later ones. A chip no longer cached is read again from its source. AOIs default to those
+    of the AOI folder that the state knows.
+    """
+    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.store import state_lock
+
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    aois = _resolve_aois(settings, selectors)
+    result = JobResult(exit_code=EXIT_OK)
+    with _open_store(settings, create=False) as store, \
+            state_lock(settings.state_dir, "monitor rebuild"):
+        known = {a.id for a in store.list_aois()}
+        if selectors:
+            unknown = [a.id for a in aois if a.id not in known]
+            if unknown:
+                raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
+                                   "(run `monitor run` first)")
+        aois = [a for a in aois if a.id in known]
+        result.run_id = store.start_run("rebuild", list(argv))
+        cache = ChipCache(settings.state_dir)
+        gdal = GdalSettings.from_settings(settings)
+        totals: Counter[str] = Counter()
+        for aoi in aois:
+            try:
+                store.put_aoi(aoi)
+                if not store.observations(aoi.id, status="used"):
+                    raise MonitorError("no scene used yet: nothing to rebuild")
+                echo(f"{aoi.id}: rebuilding from the chip cache"
+                     + (f" (detections first seen before {since} kept)" if since else ""))
+                info = _detect_aoi(aoi, store, cache, gdal, result.run_id, settings, echo,
+                                   rebuild=True, keep_before=since)
+            except MonitorError as exc:
+                result.errors.append(f"{aoi.id}: {exc}")
+                result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
+                echo(f"{aoi.id}: FAILED: {exc}")
+                continue
+            result.per_aoi[aoi.id] = {"status": "ok", **info}
+            totals["scenes_fed"] += info["scenes_fed"]
+            totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
+            echo(f"{aoi.id}: {info['scenes_fed']} scenes replayed; "
+                 + ", ".join(f"{n} {k}" for k, n in sorted(info["detections"].items())))
+        result.counts = dict(totals)
+        if result.errors:
+            result.exit_code = EXIT_PARTIAL
+        store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
+                         per_aoi=result.per_aoi, errors=result.errors)
+    if not aois:
+        echo("no AOI of the state to rebuild")
+    elif len(result.errors) < len(aois):
+        path = _post_run_exports(settings)
+        echo(f"exports: {path}")
+    return result
+
+
+# --------------------------------------------------------------------------- cache
+
+@dataclass(frozen=True)
+class CacheUse:
+    """The chip cache: bytes per AOI, and what a prune removed."""
+
+    root: Path
+    bytes_by_aoi: dict[str, int]
+    freed_bytes: int = 0
+    removed_files: int = 0
+    removed: tuple[str, ...] = ()
+
+
+def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool = False,
+              echo: Echo = _noop) -> CacheUse:
+    """``monitor cache [--prune]``: the chip cache's size, and with ``prune`` free the chips
+    no detector state needs.
+
+    A chip is needed while a replay (rebuild, late scene, new detector) could ask for it:
+    a chip of a scene the state records as used for that AOI, on the AOI's current grid.
+    Pruned: chips of AOIs the state does not hold, of an AOI's earlier grids (edited
+    outlines), of scenes not used, and temporary files of interrupted writes. Records of
+    skipped scenes (small sidecars) stay: they spare reading those scenes again. With
+    ``selectors``, only those AOIs' chips are listed and pruned.
+    """
+    from monitor.imagery import ChipCache
+    from monitor.imagery.cache import grid_hash, safe_name
+    from monitor.store import state_lock
+
+    cache = ChipCache(settings.state_dir)
+    only = ({safe_name(a.id) for a in _resolve_aois(settings, selectors)}
+            if selectors else None)
+    freed = files = 0
+    removed: list[str] = []
+    if prune:
+        if not (settings.state_dir / "state.db").exists():
+            raise MonitorError(f"{settings.state_dir}: no state here; nothing to prune "
+                               "against (a chip cache without a state is never pruned)")
+        with _open_store(settings, create=False) as store, \
+                state_lock(settings.state_dir, "monitor cache --prune"):
+            needed: dict[str, tuple[str, set[str]]] = {}
+            for aoi in store.list_aois():
+                used = {o.scene_id for o in store.observations(aoi.id, status="used")}
+                needed[cache.folder(aoi.id, aoi.grid).parent.name] = (grid_hash(aoi.grid), used)
+            for path, why in _prunable(cache, needed, only):
+                size = path.stat().st_size
+                path.unlink()
+                freed += size
+                files += 1
+                removed.append(f"{path.relative_to(cache.root)} ({why})")
+            for folder in sorted(cache.root.glob("*/*"), reverse=True) + sorted(
+                    cache.root.glob("*"), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+    sizes: dict[str, int] = {}
+    if cache.root.is_dir():
+        for folder in sorted(p for p in cache.root.iterdir() if p.is_dir()):
+            if only is not None and folder.name not in only:
+                continue
+            sizes[folder.name] = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return CacheUse(cache.root, sizes, freed, files, tuple(removed))
+
+
+def _prunable(cache: Any, needed: Mapping[str, tuple[str, set[str]]],
+              only: set[str] | None = None) -> list[tuple[Path, str]]:
+    """Files of the chip cache that no detector state needs, with the reason."""
+    out: list[tuple[Path, str]] = []
+    if not cache.root.is_dir():
+        return out
+    for path in sorted(p for p in cache.root.rglob("*") if p.is_file()):
+        parts = path.relative_to(cache.root).parts
+        if only is not None and parts[0] not in only:
+            continue
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            out.append((path, "left by an interrupted write"))
+            continue
+        if len(parts) != 3:
+            continue  # not ours: leave it
+        aoi_folder, grid_folder, name = parts
+        if aoi_folder not in needed:
+            out.append((path, "AOI not in the state"))
+            continue
+        current_grid, used = needed[aoi_folder]
+        if grid_folder != current_grid:
+            out.append((path, "an earlier outline's grid"))
+            continue
+        if path.suffix == ".npz":
+            side = cache.sidecar(path.with_suffix(".json"))
+            if side is None or side.get("status") != "used":
+                out.append((path, "no sidecar vouches for it"))
+            elif side.get("scene_id") not in used:
+                out.append((path, "scene not used"))
+                out.append((path.with_suffix(".json"), "scene not used"))
+    return out
+
+
 # --------------------------------------------------------------------------- status
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
-    """The last run and, per AOI in the state, scene counts and the last clear observation."""
+    """``monitor status``: the last run and, per AOI in the state, what the monitor knows.
+
+    Per AOI: the last clear observation, scenes used/skipped/failed/not read (failed ones
+    by id, with the reason), the detector (version, scenes fed, modelled share, periods
+    without a clear observation), open detections by status and type, and the chip cache's
+    size. Reads no detector arrays and no chips: cheap enough for a monitoring probe.
+    """
+    from monitor.imagery import ChipCache
+
     db = settings.state_dir / "state.db"
-    report: dict[str, Any] = {"state_dir": str(settings.state_dir), "last_run": None, "aois": []}
+    report: dict[str, Any] = {"state_dir": str(settings.state_dir), "last_run": None,
+                              "last_complete_run": None, "aois": [], "cache_bytes": 0}
     if not db.exists():
         return report
+    cache = ChipCache(settings.state_dir)
     with _open_store(settings, create=False) as store:
-        last = store.last_run()
-        if last is not None:
-            report["last_run"] = {
-                "run_id": last.run_id, "command": last.command,
-                "started_at": last.started_at.isoformat(),
-                "finished_at": last.finished_at.isoformat() if last.finished_at else None,
-                "exit_code": last.exit_code, "counts": dict(last.counts),
-                "per_aoi": {k: dict(v) for k, v in last.per_aoi.items()},
-                "errors": list(last.errors),
-            }
+        runs = store.runs(limit=50)
+        report["last_run"] = _run_dict(runs[0]) if runs else None
+        complete = next((r for r in runs if r.finished_at is not None), None)
+        report["last_complete_run"] = _run_dict(complete) if complete else None
         wanted = set(selectors)
         for aoi in store.list_aois():
             if wanted and aoi.id not in wanted and (aoi.path not in wanted):
@@ -528,6 +748,24 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
             observations = store.observations(aoi.id)
             by_status = Counter(o.status for o in observations)
             used = [o for o in observations if o.status == "used"]
+            detections = store.detections(aoi_id=aoi.id)
+            by_type: dict[str, dict[str, int]] = {}
+            for det in detections:
+                row = by_type.setdefault(det.status, {})
+                row[det.change_type] = row.get(det.change_type, 0) + 1
+            info = store.get_detector_state(aoi.id, with_arrays=False)
+            detector = None
+            if info is not None:
+                detector = {
+                    "version": info.detector_version,
+                    "current": info.detector_version == detector_version(_detector_params())
+                    and info.geometry_hash == aoi.geometry_hash,
+                    "scenes_fed": info.n_scenes,
+                    "last_scene": info.last_datetime.isoformat() if info.last_datetime else None,
+                    "modelled_fraction": info.coverage.get("modelled_fraction"),
+                    "data_gaps": list(info.coverage.get("gaps", [])),
+                    "notes": list(info.coverage.get("notes", [])),
+                }
             report["aois"].append({
                 "id": aoi.id, "name": aoi.name,
                 "last_clear_observation": used[-1].datetime.date().isoformat() if used else None,
@@ -535,9 +773,36 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
                 "scenes_skipped": by_status.get("skipped", 0),
                 "scenes_failed": by_status.get("failed", 0),
                 "scenes_pending": by_status.get("pending", 0),
+                "failed": [{"scene_id": o.scene_id, "attempts": o.attempts, "reason": o.reason}
+                           for o in observations if o.status == "failed"],
+                "detector": detector,
+                "detections": {status: dict(sorted(types.items()))
+                               for status, types in sorted(by_type.items())},
+                "cache_bytes": cache.size_bytes(aoi.id),
                 "simulated": any(o.simulated for o in observations),
             })
+    report["cache_bytes"] = cache.size_bytes()
     return report
+
+
+def _detector_params() -> Any:
+    from monitor.detect import DetectorParams
+
+    return DetectorParams()
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    seconds = ((run.finished_at - run.started_at).total_seconds()
+               if run.finished_at is not None else None)
+    return {
+        "run_id": run.run_id, "command": run.command,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "exit_code": run.exit_code, "counts": dict(run.counts),
+        "per_aoi": {k: dict(v) for k, v in run.per_aoi.items()},
+        "errors": list(run.errors),
+    }
 
 
 # --------------------------------------------------------------------------- demo

@@ -304,6 +304,8 @@ class DetectorSnapshot:
     last_datetime: dt.datetime | None
     n_scenes: int
     arrays: Mapping[str, npt.NDArray[Any]]
+    #: What the state can speak for (modelled share, data gaps), as plain JSON data.
+    coverage: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

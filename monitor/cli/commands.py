@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from monitor.cli.aoi import aoi
 from monitor.cli.export import compare, export
-from monitor.cli.pending import cache, claim, rebuild, report, review
-from monitor.cli.run import run
+from monitor.cli.pending import claim, report, review
+from monitor.cli.run import cache, rebuild, run
 from monitor.cli.scenes import scenes
 from monitor.cli.simulate import demo, simulate
 from monitor.cli.status import status

@@ -13,7 +13,7 @@ import click
 from monitor.cli.options import DATE, state_options
 from monitor.errors import NotBuiltYet
 
-__all__ = ["report", "rebuild", "cache", "claim", "review"]
+__all__ = ["report", "claim", "review"]
 
 
 def _not_built(command: str, issue: str) -> NotBuiltYet:
@@ -25,22 +25,6 @@ def _not_built(command: str, issue: str) -> NotBuiltYet:
 def report(**_: Any) -> None:
     """Rewrite the HTML reports in the reports dir."""
     raise _not_built("report", "issue 9: offline HTML reports")
-
-
-@click.command()
-@state_options
-@click.option("--from", "from_", type=DATE, help="Recompute from this day on.")
-def rebuild(**_: Any) -> None:
-    """Recompute detections from the chip cache (new detector, late scenes, edited AOI)."""
-    raise _not_built("rebuild", "issue 7: the scheduled job")
-
-
-@click.command()
-@state_options
-@click.option("--prune", is_flag=True, required=True, help="Free chips no detector state needs.")
-def cache(**_: Any) -> None:
-    """Manage the chip cache."""
-    raise _not_built("cache", "issue 7: the scheduled job")
 
 
 @click.command()

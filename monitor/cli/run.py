@@ -10,7 +10,7 @@ import click
 from monitor.cli.options import DATE, state_options
 from monitor.config import Settings
 
-__all__ = ["run"]
+__all__ = ["run", "rebuild", "cache"]
 
 
 @click.command()
@@ -29,3 +29,40 @@ def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
     result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
                      echo=click.echo)
     return result.exit_code
+
+
+@click.command()
+@state_options
+@click.option("--from", "from_", type=DATE,
+              help="Keep detections first seen before this day as stored; replace later ones.")
+def rebuild(settings: Settings, aoi: tuple[str, ...], from_: dt.date | None) -> int:
+    """Recompute detections from the chip cache, without asking the catalog (after a new
+    detector, late scenes or an edited AOI).
+
+    The whole clear history of each AOI is replayed (the per-pixel model needs it); a chip
+    no longer cached is read again from its source. Exit 3 when some AOIs failed.
+    """
+    from monitor.job import rebuild_aois
+
+    result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:], echo=click.echo)
+    return result.exit_code
+
+
+@click.command()
+@state_options
+@click.option("--prune", is_flag=True,
+              help="Free chips no detector state needs (see `monitor cache --help`).")
+def cache(settings: Settings, aoi: tuple[str, ...], prune: bool) -> int:
+    """The chip cache's size per AOI; with --prune, free the chips no detector state needs:
+    those of AOIs not in the state, of an AOI's earlier outlines, of scenes not used, and
+    files of interrupted writes. Chips a rebuild would replay are kept.
+    """
+    from monitor.job import cache_use
+
+    use = cache_use(settings, aoi, prune=prune, echo=click.echo)
+    if prune:
+        click.echo(f"freed {use.freed_bytes / 1e6:.1f} MB ({use.removed_files} files)")
+    for aoi_id, size in use.bytes_by_aoi.items():
+        click.echo(f"  {aoi_id}: {size / 1e6:.1f} MB")
+    click.echo(f"chip cache {use.root}: {sum(use.bytes_by_aoi.values()) / 1e6:.1f} MB")
+    return 0

@@ -51,8 +51,11 @@ def grid_hash(grid: Grid) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` as a file or folder name of the cache (AOI ids, scene ids)."""
     return _UNSAFE.sub("_", name)
+
+
 
 
 def _sha256(path: Path) -> str:
@@ -103,12 +106,12 @@ class ChipCache:
 
     # -- paths ---------------------------------------------------------------------------
     def folder(self, aoi_id: str, grid: Grid) -> Path:
-        return self.root / _safe(aoi_id) / grid_hash(grid)
+        return self.root / safe_name(aoi_id) / grid_hash(grid)
 
     def paths(self, aoi_id: str, grid: Grid, scene_id: str) -> tuple[Path, Path]:
         """(chip file, sidecar) of one scene on one AOI grid."""
         folder = self.folder(aoi_id, grid)
-        name = _safe(scene_id)
+        name = safe_name(scene_id)
         return folder / f"{name}.npz", folder / f"{name}.json"
 
     def _mkdir(self, folder: Path) -> None:
@@ -119,6 +122,10 @@ class ChipCache:
                              f"{exc.strerror}") from None
 
     # -- reading -------------------------------------------------------------------------
+    def sidecar(self, path: Path) -> dict[str, Any] | None:
+        """The sidecar at ``path`` when it is readable and of this cache format, else None."""
+        return self._sidecar(path)
+
     def _sidecar(self, path: Path) -> dict[str, Any] | None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -257,7 +264,7 @@ class ChipCache:
     # -- queries and upkeep --------------------------------------------------------------
     def sidecars(self, aoi_id: str | None = None) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Every readable sidecar (of one AOI when given), with its path."""
-        base = self.root / _safe(aoi_id) if aoi_id is not None else self.root
+        base = self.root / safe_name(aoi_id) if aoi_id is not None else self.root
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*.json")):
@@ -268,7 +275,7 @@ class ChipCache:
     def offset_history(self, aoi_id: str, grid: Grid | None = None, *,
                        before: dt.datetime | None = None, n: int = 10) -> OffsetHistory:
         """Dark levels (as read) of the AOI's last ``n`` used chips before ``before``."""
-        folder = self.folder(aoi_id, grid) if grid is not None else self.root / _safe(aoi_id)
+        folder = self.folder(aoi_id, grid) if grid is not None else self.root / safe_name(aoi_id)
         rows = [row for row in self._dark_levels(folder)
                 if before is None or row[0] < before]
         rows.sort()
@@ -305,18 +312,18 @@ class ChipCache:
 
     def size_bytes(self, aoi_id: str | None = None) -> int:
         """Bytes on disk of the cache (of one AOI when given)."""
-        base = self.root / _safe(aoi_id) if aoi_id is not None else self.root
+        base = self.root / safe_name(aoi_id) if aoi_id is not None else self.root
         if not base.is_dir():
             return 0
         return sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
 
     def remove(self, aoi_id: str, scene_id: str) -> int:
         """Remove a scene's chip and sidecar from every grid of the AOI; returns files removed."""
-        base = self.root / _safe(aoi_id)
+        base = self.root / safe_name(aoi_id)
         removed = 0
         if not base.is_dir():
             return 0
-        name = _safe(scene_id)
+        name = safe_name(scene_id)
         with self._dark_lock:
             for index in self._dark_index.values():
                 index.pop(scene_id, None)

@@ -452,20 +452,27 @@ class Store:
         with self.transaction():
             self._execute(
                 "INSERT INTO detector_state (aoi_id, geometry_hash, detector_version, "
-                "params_json, last_datetime, n_scenes, arrays, sha256, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (aoi_id) DO UPDATE SET "
+                "params_json, last_datetime, n_scenes, arrays, sha256, updated_at, "
+                "coverage_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (aoi_id) DO UPDATE SET "
                 "geometry_hash = excluded.geometry_hash, "
                 "detector_version = excluded.detector_version, "
                 "params_json = excluded.params_json, last_datetime = excluded.last_datetime, "
                 "n_scenes = excluded.n_scenes, arrays = excluded.arrays, "
-                "sha256 = excluded.sha256, updated_at = excluded.updated_at",
+                "sha256 = excluded.sha256, updated_at = excluded.updated_at, "
+                "coverage_json = excluded.coverage_json",
                 (snapshot.aoi_id, snapshot.geometry_hash, snapshot.detector_version,
                  _rows.dumps(dict(snapshot.params)),
                  _rows.to_iso_or_none(snapshot.last_datetime), int(snapshot.n_scenes), blob,
-                 hashlib.sha256(blob).hexdigest(), _rows.to_iso(_rows.utc_now())))
+                 hashlib.sha256(blob).hexdigest(), _rows.to_iso(_rows.utc_now()),
+                 _rows.dumps(dict(snapshot.coverage))))
 
-    def get_detector_state(self, aoi_id: str) -> DetectorSnapshot | None:
+    def get_detector_state(self, aoi_id: str, *, with_arrays: bool = True
+                           ) -> DetectorSnapshot | None:
         """The AOI's stored detector state, or None.
+
+        ``with_arrays=False`` leaves the per-pixel arrays unread (``arrays`` is empty): what
+        a run with nothing new needs to see that it has nothing to do.
 
         Raises
         ------
@@ -474,6 +481,20 @@ class Store:
         """
         import hashlib
 
+        if not with_arrays:
+            row = self._execute(
+                "SELECT aoi_id, geometry_hash, detector_version, params_json, last_datetime, "
+                "n_scenes, coverage_json FROM detector_state WHERE aoi_id = ?",
+                (aoi_id,)).fetchone()
+            if row is None:
+                return None
+            return DetectorSnapshot(
+                aoi_id=row["aoi_id"], geometry_hash=row["geometry_hash"],
+                detector_version=row["detector_version"],
+                params=_rows.loads(row["params_json"]) or {},
+                last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
+                n_scenes=int(row["n_scenes"]), arrays={},
+                coverage=_rows.loads(row["coverage_json"]) or {})
         row = self._execute("SELECT * FROM detector_state WHERE aoi_id = ?",
                             (aoi_id,)).fetchone()
         if row is None:
@@ -488,7 +509,8 @@ class Store:
             detector_version=row["detector_version"],
             params=_rows.loads(row["params_json"]) or {},
             last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
-            n_scenes=int(row["n_scenes"]), arrays=_rows.arrays_from_npz(blob))
+            n_scenes=int(row["n_scenes"]), arrays=_rows.arrays_from_npz(blob),
+            coverage=_rows.loads(row["coverage_json"]) or {})
 
     def delete_detector_state(self, aoi_id: str) -> None:
         """Forget the AOI's detector state and detections (before a rebuild)."""

@@ -195,9 +195,16 @@ CREATE TABLE detection_history (
 CREATE INDEX detection_history_id ON detection_history (detection_id, history_id);
 """
 
+_V3_COVERAGE = """
+-- What the detector can speak for, derived from the state when it is stored (modelled share,
+-- periods without a clear observation), so `monitor status` need not load the arrays.
+ALTER TABLE detector_state ADD COLUMN coverage_json TEXT NOT NULL DEFAULT '{}';
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: aois, aoi_versions, scenes, observations, runs", _V1_INITIAL),
     (2, "detection: detector_state, detections, detection_history", _V2_DETECTION),
+    (3, "detector_state.coverage_json", _V3_COVERAGE),
 ]
 
 _CREATE_RECORD_TABLE = """

@@ -52,8 +52,6 @@ def test_state_commands_take_the_contract_flags(command: str) -> None:
 
 @pytest.mark.parametrize("argv, issue", [
     (["report"], "issue 9"),
-    (["rebuild"], "issue 7"),
-    (["cache", "--prune"], "issue 7"),
     (["claim", "--demolished", "631", "--total", "635", "--by", "2026-01-15"], "issue 11"),
     (["review", "--id", "x", "--verdict", "unsure"], "issue 11"),
 ])

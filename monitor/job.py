@@ -360,9 +360,20 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
     With ``keep_before``, stored detections first seen before that day are kept as they are
     and only later ones are replaced.
     """
+    params = _detector_params()
+    version = detector_version(params)
+    used = store.observations(aoi.id, status="used")
+    if not rebuild and _nothing_to_feed(aoi, store, used, version):
+        # The common daily case: answered from the database alone (no detector import).
+        info = store.get_detector_state(aoi.id, with_arrays=False)
+        counts = store.detection_counts(aoi.id)
+        return {"scenes_fed": 0,
+                "detections": {status: sum(types.values()) for status, types in counts.items()},
+                "coverage": list(info.coverage.get("notes", [])), "detections_new": 0,
+                "detections_confirmed": 0, "detections_rejected": 0}
+
     from monitor.aoi import to_wgs84
     from monitor.detect import (
-        DetectorParams,
         DetectorState,
         coverage,
         detections_from_state,
@@ -372,15 +383,6 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
     from monitor.imagery import load_chip
     from monitor.models import DetectorSnapshot
 
-    params = DetectorParams()
-    version = detector_version(params)
-    used = store.observations(aoi.id, status="used")
-    if not rebuild and _nothing_to_feed(aoi, store, used, version):
-        stored = store.detections(aoi_id=aoi.id)
-        info = store.get_detector_state(aoi.id, with_arrays=False)
-        return {"scenes_fed": 0, "detections": dict(Counter(d.status for d in stored)),
-                "coverage": list(info.coverage.get("notes", [])), "detections_new": 0,
-                "detections_confirmed": 0, "detections_rejected": 0}
     snapshot = None if rebuild else store.get_detector_state(aoi.id)
     state = None
     if (snapshot is not None and snapshot.geometry_hash == aoi.geometry_hash
@@ -748,11 +750,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
             observations = store.observations(aoi.id)
             by_status = Counter(o.status for o in observations)
             used = [o for o in observations if o.status == "used"]
-            detections = store.detections(aoi_id=aoi.id)
-            by_type: dict[str, dict[str, int]] = {}
-            for det in detections:
-                row = by_type.setdefault(det.status, {})
-                row[det.change_type] = row.get(det.change_type, 0) + 1
+            by_type = store.detection_counts(aoi.id)
             info = store.get_detector_state(aoi.id, with_arrays=False)
             detector = None
             if info is not None:
@@ -776,8 +774,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
                 "failed": [{"scene_id": o.scene_id, "attempts": o.attempts, "reason": o.reason}
                            for o in observations if o.status == "failed"],
                 "detector": detector,
-                "detections": {status: dict(sorted(types.items()))
-                               for status, types in sorted(by_type.items())},
+                "detections": by_type,
                 "cache_bytes": cache.size_bytes(aoi.id),
                 "simulated": any(o.simulated for o in observations),
             })
@@ -786,7 +783,8 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
 
 
 def _detector_params() -> Any:
-    from monitor.detect import DetectorParams
+    # monitor.detect.params alone: importing monitor.detect pulls in scipy and scikit-image.
+    from monitor.detect.params import DetectorParams
 
     return DetectorParams()
 

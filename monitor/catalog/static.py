@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -101,21 +102,19 @@ class StaticCatalog(Catalog):
         import pystac
 
         loaded: list[dict[str, Any]] = []
+        stac_io = _static_io(self._stac_io) or pystac.StacIO.default()
+        root_href = self._root.get_self_href() or self.source
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                items = list(self._root.get_items(recursive=True))
-            for item in items:
-                item_dict = item.to_dict(include_self_link=False, transform_hrefs=False)
-                self_href = item.get_self_href()
+            # Item files are read as plain JSON, not through pystac objects: pystac deep-copies
+            # every dict twice on the way, which made reading a 787-item archive take 4 s.
+            for href, item_dict, parent in _linked_items(root_href, self._root.to_dict(
+                    include_self_link=False, transform_hrefs=False), stac_io):
                 links = [link for link in item_dict.get("links", [])
                          if link.get("rel") != "self"]
-                if self_href:
-                    links.insert(0, {"rel": "self", "href": self_href,
-                                     "type": "application/geo+json"})
+                links.insert(0, {"rel": "self", "href": href, "type": "application/geo+json"})
                 item_dict["links"] = links
-                if not item_dict.get("collection") and item.collection_id:
-                    item_dict["collection"] = item.collection_id
+                if not item_dict.get("collection") and parent:
+                    item_dict["collection"] = parent
                 if self._modifier is not None:
                     self._modifier(item_dict)
                 loaded.append(item_dict)
@@ -147,6 +146,28 @@ class StaticCatalog(Catalog):
                 continue
             if item_matches(item, bbox, start, end, max_cloud_cover):
                 yield item
+
+
+def _linked_items(href: str, document: Mapping[str, Any], stac_io: pystac.StacIO,
+                  depth: int = 0) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    """(absolute href, item dict, id of the collection above it) of every item below a
+    catalog document, via its ``item`` and ``child`` links (relative to its own href)."""
+    if depth > 16:
+        raise SourceError(f"{href}: catalog nested more than 16 levels deep (a link loop?)")
+    collection = document.get("id") if document.get("type") == "Collection" else None
+    for link in document.get("links", []):
+        rel, target = link.get("rel"), link.get("href")
+        if rel not in ("item", "child") or not isinstance(target, str):
+            continue
+        absolute = urllib.parse.urljoin(href, target)
+        child = json.loads(stac_io.read_text(absolute))
+        if not isinstance(child, dict):
+            raise SourceError(f"{absolute}: not a STAC {rel} (a JSON {type(child).__name__})")
+        if rel == "item":
+            yield absolute, child, collection
+        else:
+            for found in _linked_items(absolute, child, stac_io, depth + 1):
+                yield found[0], found[1], found[2] or collection
 
 
 def _static_io(api_io: StacApiIO | None) -> pystac.StacIO | None:

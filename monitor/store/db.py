@@ -593,6 +593,16 @@ class Store:
                              "ORDER BY aoi_id, first_seen, id", params).fetchall()
         return [_rows.detection_from_row(row) for row in rows]
 
+    def detection_counts(self, aoi_id: str) -> dict[str, dict[str, int]]:
+        """``{status: {change_type: n}}`` of the AOI's stored detections, without reading them."""
+        rows = self._execute(
+            "SELECT status, change_type, COUNT(*) AS n FROM detections WHERE aoi_id = ? "
+            "GROUP BY status, change_type ORDER BY status, change_type", (aoi_id,)).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for row in rows:
+            counts.setdefault(row["status"], {})[row["change_type"]] = int(row["n"])
+        return counts
+
     def detection_history(self, detection_id: str) -> list[tuple[str, str, int | None,
                                                                  dt.datetime]]:
         """``(status, change_type, run_id, at)`` of every change to a detection, oldest first."""

@@ -8,11 +8,9 @@ prints. Heavy libraries (rasterio, pystac) are imported by the stages, lazily, s
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ __all__ = [
     "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
     "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult",
     "export_detections",
-    "CompareOutput", "compare_aoi", "detector_version", "rebuild_aois", "CacheUse",
+    "CompareOutput", "compare_aoi", "rebuild_aois", "CacheUse",
     "cache_use",
 ]
 
@@ -228,20 +226,10 @@ class JobResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _observation(aoi: Aoi, scene: Scene, status: str, reason: str, *,
-                 clear_fraction: float | None = None, rule: Any = None,
-                 attempts: int = 0) -> Observation:
-    return Observation(aoi_id=aoi.id, scene_id=scene.id, acquisition=scene.acquisition,
-                       datetime=scene.datetime, collection=scene.collection,
-                       status=status,  # type: ignore[arg-type]
-                       reason=reason, clear_fraction=clear_fraction,
-                       rule=rule if rule is not None else scene.rule,
-                       simulated=scene.simulated, attempts=attempts)
+def _observation(aoi: Aoi, scene: Scene, status: str, reason: str, **fields: Any) -> Observation:
+    from monitor.runner import make_observation
 
-
-#: AOIs whose new scenes are read at the same time (each reads a scene's bands in threads
-#: too); the store and the detector stay in the main thread.
-AOIS_READ_AT_ONCE = 2
+    return make_observation(aoi, scene, status, reason, **fields)
 
 
 @dataclass
@@ -278,30 +266,6 @@ def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.
     return _AoiPlan(aoi, todo, stored, len(search.scenes), list(search.fallback_months))
 
 
-def _read_scenes(plan: _AoiPlan, cache: Any, gdal: Any, settings: Settings,
-                 stop: threading.Event) -> list[tuple[Scene, Any]]:
-    """Read one AOI's planned scenes into the chip cache, in date order (a reader thread).
-
-    Touches only GDAL and the chip cache, never the store. Returns each scene with its
-    ``ReadOutcome`` (chip arrays dropped: the detector takes them from the cache) or the
-    ``ReadError`` of a scene that cannot be read as it is.
-    """
-    from monitor.imagery import load_chip
-
-    results: list[tuple[Scene, Any]] = []
-    for scene in plan.todo:
-        if stop.is_set():
-            break
-        try:
-            outcome = load_chip(scene, plan.aoi, cache, env=gdal,
-                                min_clear_fraction=settings.min_clear_fraction)
-        except ReadError as exc:
-            results.append((scene, exc))
-        else:
-            results.append((scene, replace(outcome, chip=None)))
-    return results
-
-
 def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: Any,
                   echo: Echo) -> dict[str, Any]:
     """Record each read scene as used, skipped or failed with the reason; the AOI's counts.
@@ -327,120 +291,28 @@ def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: A
     return {"counts": dict(counts), "fallback_months": plan.fallback_months}
 
 
-def detector_version(params: Any) -> str:
-    """The detector's code and parameters in one string: a change means a rebuild."""
-    import hashlib
-    import json
-
-    from monitor.detect.timeseries import STATE_VERSION
-
-    text = json.dumps(asdict(params), sort_keys=True, default=str)
-    return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
-
-
-def _nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: str) -> bool:
-    """Whether the stored state has seen exactly the AOI's used scenes, with this outline and
-    detector: then there is nothing to feed, and the state's arrays need not even be read."""
-    info = store.get_detector_state(aoi.id, with_arrays=False)
-    return (info is not None and info.geometry_hash == aoi.geometry_hash
-            and info.detector_version == version and info.n_scenes == len(used)
-            and info.last_datetime == max((o.datetime for o in used), default=None))
-
-
-def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
-                settings: Settings, echo: Echo, *, rebuild: bool = False,
-                keep_before: dt.date | None = None) -> dict[str, Any]:
-    """Feed the AOI's used observations that its detector has not seen, then store the
-    detector state, and the detections derived from it, in one transaction.
-
-    The stored state lists the scenes it has seen, so observations recorded by a run that was
-    killed before this step are fed on the next run. A scene older than the state's last
-    (a late arrival), an edited AOI, a new detector version or ``rebuild`` replays every used
-    observation from the chip cache, in date order (a chip no longer cached is read again).
-    With ``keep_before``, stored detections first seen before that day are kept as they are
-    and only later ones are replaced.
-    """
-    params = _detector_params()
-    version = detector_version(params)
-    used = store.observations(aoi.id, status="used")
-    if not rebuild and _nothing_to_feed(aoi, store, used, version):
-        # The common daily case: answered from the database alone (no detector import).
+def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
+                   echo: Echo) -> dict[str, Any]:
+    """Store a computed detector state and its detections in one transaction; the AOI's
+    figures for the run summary. ``computed`` None: nothing was fed (the daily case),
+    answered from the database alone."""
+    if computed is None:
         info = store.get_detector_state(aoi.id, with_arrays=False)
         counts = store.detection_counts(aoi.id)
         return {"scenes_fed": 0,
                 "detections": {status: sum(types.values()) for status, types in counts.items()},
-                "coverage": list(info.coverage.get("notes", [])), "detections_new": 0,
-                "detections_confirmed": 0, "detections_rejected": 0}
-
-    from monitor.aoi import to_wgs84
-    from monitor.detect import (
-        DetectorState,
-        coverage,
-        detections_from_state,
-        new_state,
-    )
-    from monitor.detect import update as update_detector
-    from monitor.imagery import load_chip
-    from monitor.models import DetectorSnapshot
-
-    snapshot = None if rebuild else store.get_detector_state(aoi.id)
-    state = None
-    if (snapshot is not None and snapshot.geometry_hash == aoi.geometry_hash
-            and snapshot.detector_version == version):
-        state = DetectorState.from_arrays(snapshot.arrays)
-        seen = set(state.scene_ids)
-        fresh = [o for o in used if o.scene_id not in seen]
-        last = snapshot.last_datetime
-        if fresh and last is not None and min(o.datetime for o in fresh) <= last:
-            echo(f"{aoi.id}: a late scene arrived: replaying the history from the chip cache")
-            state = None
-    elif snapshot is not None:
-        why = ("the AOI's outline changed" if snapshot.geometry_hash != aoi.geometry_hash
-               else "the detector changed")
-        echo(f"{aoi.id}: {why}: replaying the history from the chip cache")
-    if state is None:
-        state = new_state(aoi.grid.shape, params)
-        fresh = used
-    read_again = 0
-    for obs in fresh:
-        scene = store.get_scene(obs.scene_id, obs.collection)
-        outcome = load_chip(scene, aoi, cache, env=gdal,
-                            min_clear_fraction=settings.min_clear_fraction)
-        if outcome.chip is None:
-            raise MonitorError(f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
-                               f"cannot be read again: {outcome.reason}")
-        read_again += not outcome.from_cache
-        chip = outcome.chip
-        update_detector(state, chip.to_float(), chip.valid, chip.scl,
-                        chip.datetime.date(), chip.scene_id, params)
-    if read_again:
-        echo(f"{aoi.id}: {read_again} chip(s) were no longer cached and were read again")
-    simulated = any(o.simulated for o in used)
-    objects = detections_from_state(state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated,
-                                    params=params)
-    detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
-    if keep_before is not None:
-        kept = [d for d in store.detections(aoi_id=aoi.id) if d.first_seen < keep_before]
-        detections = kept + [d for d in detections if d.first_seen >= keep_before]
-    covered = coverage(state, params)
-    notes = covered.notes()
-    last_seen = max((o.datetime for o in used), default=None)
+                "coverage": list(info.coverage.get("notes", [])) if info else [],
+                "detections_new": 0, "detections_confirmed": 0, "detections_rejected": 0}
     with store.transaction():
-        store.put_detector_state(DetectorSnapshot(
-            aoi_id=aoi.id, geometry_hash=aoi.geometry_hash, detector_version=version,
-            params=asdict(params), last_datetime=last_seen, n_scenes=len(state.scene_ids),
-            arrays=state.to_arrays(),
-            coverage={"modelled_fraction": round(covered.modelled_fraction, 4),
-                      "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
-                                "days": g.days} for g in covered.gaps],
-                      "notes": notes}))
-        changes = store.put_detections(aoi.id, detections, run_id=run_id)
-    by_status = Counter(d.status for d in detections)
-    for note in notes:
+        store.put_detector_state(computed.snapshot)
+        changes = store.put_detections(aoi.id, computed.detections, run_id=run_id)
+    for note in computed.notes:
         echo(f"{aoi.id}: {note}")
+    detections = computed.detections
     rejected = set(changes.rejected) | {d.id for d in detections if d.status == "rejected"}
-    return {"scenes_fed": len(fresh), "detections": dict(by_status), "coverage": notes,
-            "chips_read_again": read_again,
+    return {"scenes_fed": computed.scenes_fed,
+            "detections": dict(Counter(d.status for d in detections)),
+            "coverage": computed.notes, "chips_read_again": computed.read_again,
             "detections_new": len(set(changes.new) - rejected),
             "detections_confirmed": len(changes.confirmed),
             "detections_rejected": len(changes.rejected)}
@@ -448,14 +320,25 @@ def _detect_aoi(aoi: Aoi, store: Any, cache: Any, gdal: Any, run_id: int | None,
 
 def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
             until: dt.date | None = None, argv: Sequence[str] = (),
-            echo: Echo = _noop) -> JobResult:
+            echo: Echo = _noop, workers: int = 1, scheduler: str | None = None) -> JobResult:
     """One run of the incremental job over the AOIs (``monitor run``).
 
     Finds scenes not yet processed (new ones, and ones that failed before), reads their AOI
     windows through the chip cache, and records each as used, skipped or failed with the
-    reason. One AOI's failure never stops the others; any failure makes the exit code 3.
+    reason; feeds each AOI's detector and stores its state and detections. One AOI's
+    failure never stops the others; any failure makes the exit code 3. ``workers`` > 1 runs
+    AOIs in that many processes, ``scheduler`` on a Dask cluster (see ``monitor.runner``);
+    the results are the same as a serial run's.
     """
-    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.imagery import GdalSettings
+    from monitor.runner import (
+        AoiTask,
+        connect,
+        detector_params,
+        detector_version,
+        nothing_to_feed,
+        run_tasks,
+    )
     from monitor.store import state_lock
 
     start, end = _period(settings, since, until)
@@ -464,27 +347,34 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     result = JobResult(exit_code=EXIT_OK)
     with _open_store(settings) as store, state_lock(settings.state_dir, holder):
         result.run_id = store.start_run("run", list(argv))
+        client = None
+        step = "scheduler"
         try:
+            if scheduler is not None:
+                client = connect(scheduler, settings.http_timeout_s)
+            step = "catalog"
             catalog = _open_catalog(settings)
         except MonitorError as exc:
             from monitor.catalog.source import is_url
 
-            if not is_url(settings.stac):
+            if client is not None:
+                client.close()
+            if step == "catalog" and not is_url(settings.stac):
                 # A local catalog that cannot be read is bad input, not a passing fault.
                 store.finish_run(result.run_id, exit_code=1, counts={}, per_aoi={},
                                  errors=[f"catalog: {exc}"])
                 raise
-            # The catalog is down or unreachable: a partial failure like any other, recorded
-            # for every AOI, so cron sees exit 3 and the next run simply tries again.
+            # The STAC API or the Dask cluster is down or unreachable: a partial failure like
+            # any other, recorded for every AOI, so cron sees exit 3 and the next run tries
+            # again.
             for aoi in aois:
                 result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
-            result.errors.append(f"catalog: {exc}")
+            result.errors.append(f"{step}: {exc}")
             result.exit_code = EXIT_PARTIAL
             store.finish_run(result.run_id, exit_code=result.exit_code, counts={},
                              per_aoi=result.per_aoi, errors=result.errors)
             echo(f"FAILED: {exc}")
             return result
-        cache = ChipCache(settings.state_dir)
         gdal = GdalSettings.from_settings(settings)
         totals: Counter[str] = Counter()
         plans: dict[str, _AoiPlan] = {}
@@ -495,20 +385,43 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                 plans[aoi.id] = _plan_aoi(settings, aoi, catalog, store, start, end)
             except MonitorError as exc:
                 failures[aoi.id] = exc
-        stop = threading.Event()
-        readers = ThreadPoolExecutor(max_workers=AOIS_READ_AT_ONCE,
-                                     thread_name_prefix="monitor-aoi")
+        # AOIs with nothing to read and nothing to feed are answered here, from the database;
+        # the others go to the runner (this process, worker processes or a Dask cluster).
+        version = detector_version(detector_params())
+        tasks = []
+        for aoi_id, plan in plans.items():
+            if not plan.todo and nothing_to_feed(
+                    plan.aoi, store, store.observations(aoi_id, status="used"), version):
+                continue
+            tasks.append(AoiTask(plan.aoi, tuple(plan.todo), settings.state_dir, gdal,
+                                 settings.min_clear_fraction))
+        works: dict[str, Any] = {}
+        done = run_tasks(tasks, workers=workers, client=client)
         try:
-            reads = {aoi_id: readers.submit(_read_scenes, plan, cache, gdal, settings, stop)
-                     for aoi_id, plan in plans.items()}
             for aoi in aois:
                 try:
                     if aoi.id in failures:
                         raise failures[aoi.id]
                     plan = plans[aoi.id]
-                    info = _record_reads(plan, reads[aoi.id].result(), store, echo)
-                    info.update(_detect_aoi(aoi, store, cache, gdal, result.run_id, settings,
-                                            echo))
+                    if any(t.aoi.id == aoi.id for t in tasks):
+                        while aoi.id not in works:
+                            task, work = next(done, (None, None))
+                            if task is None:
+                                raise MonitorError("the runner stopped before this AOI")
+                            works[task.aoi.id] = work
+                        work = works.pop(aoi.id)
+                        if isinstance(work, BaseException):
+                            raise work
+                        for line in work.messages:
+                            echo(line)
+                        info = _record_reads(plan, work.reads, store, echo)
+                        if work.error is not None:
+                            raise MonitorError(work.error)
+                        info.update(_store_computed(aoi, store, work.computed, result.run_id,
+                                                    echo))
+                    else:
+                        info = _record_reads(plan, [], store, echo)
+                        info.update(_store_computed(aoi, store, None, result.run_id, echo))
                 except MonitorError as exc:
                     result.errors.append(f"{aoi.id}: {exc}")
                     result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
@@ -523,9 +436,10 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                     result.errors.append(f"{aoi.id}: {info['counts']['failed']} scene(s) "
                                          "failed; retried next run")
         finally:
-            # An interrupted run must not wait for the other AOIs' reads to finish.
-            stop.set()
-            readers.shutdown(wait=True, cancel_futures=True)
+            # An interrupted run cancels the AOIs not started yet.
+            done.close()
+            if client is not None:
+                client.close()
         result.counts = dict(totals)
         if result.errors:
             result.exit_code = EXIT_PARTIAL
@@ -599,8 +513,12 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                     raise MonitorError("no scene used yet: nothing to rebuild")
                 echo(f"{aoi.id}: rebuilding from the chip cache"
                      + (f" (detections first seen before {since} kept)" if since else ""))
-                info = _detect_aoi(aoi, store, cache, gdal, result.run_id, settings, echo,
-                                   rebuild=True, keep_before=since)
+                from monitor.runner import compute_detections
+
+                computed = compute_detections(
+                    aoi, store, cache, gdal, store.observations(aoi.id, status="used"),
+                    settings.min_clear_fraction, rebuild=True, keep_before=since, say=echo)
+                info = _store_computed(aoi, store, computed, result.run_id, echo)
             except MonitorError as exc:
                 result.errors.append(f"{aoi.id}: {exc}")
                 result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
@@ -731,6 +649,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     size. Reads no detector arrays and no chips: cheap enough for a monitoring probe.
     """
     from monitor.imagery import ChipCache
+    from monitor.runner import detector_params, detector_version
 
     db = settings.state_dir / "state.db"
     report: dict[str, Any] = {"state_dir": str(settings.state_dir), "last_run": None,
@@ -756,7 +675,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
             if info is not None:
                 detector = {
                     "version": info.detector_version,
-                    "current": info.detector_version == detector_version(_detector_params())
+                    "current": info.detector_version == detector_version(detector_params())
                     and info.geometry_hash == aoi.geometry_hash,
                     "scenes_fed": info.n_scenes,
                     "last_scene": info.last_datetime.isoformat() if info.last_datetime else None,
@@ -780,13 +699,6 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
             })
     report["cache_bytes"] = cache.size_bytes()
     return report
-
-
-def _detector_params() -> Any:
-    # monitor.detect.params alone: importing monitor.detect pulls in scipy and scikit-image.
-    from monitor.detect.params import DetectorParams
-
-    return DetectorParams()
 
 
 def _run_dict(run: Any) -> dict[str, Any]:
@@ -869,8 +781,10 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     demo_settings = settings.replace(stac=str(sim.collection_path), collection=None,
                                      state_dir=paths.state_dir,
                                      reports_dir=paths.reports_dir)
+    import os
+
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
-                  argv=["demo"], echo=echo)
+                  argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)))
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")

@@ -17,8 +17,13 @@ __all__ = ["run", "rebuild", "cache"]
 @state_options
 @click.option("--since", type=DATE, help="First day (UTC) to search [settings: start_date].")
 @click.option("--until", type=DATE, help="Last day (UTC) to search [today].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="AOIs processed at once, each in its own process.")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="Run the AOIs on this Dask distributed cluster (workers must share the "
+                   "state dir's filesystem).")
 def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
-        until: dt.date | None) -> int:
+        until: dt.date | None, workers: int, scheduler: str | None) -> int:
     """The incremental job: find scenes not yet processed, read their AOI windows, record
     what was used, skipped or failed and why, and print a summary.
 
@@ -27,7 +32,7 @@ def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
     from monitor.job import run_job
 
     result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
-                     echo=click.echo)
+                     echo=click.echo, workers=workers, scheduler=scheduler)
     return result.exit_code
 
 

@@ -41,6 +41,7 @@ from monitor.catalog import find_scenes, open_catalog
 from monitor.detect import (
     DetectorParams,
     date_of,
+    day_number,
     detections_from_state,
     new_state,
     stated_limits_note,
@@ -55,28 +56,43 @@ DEMO = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
 
 
 def features(mean_score: float, n_pixels: int, n_obs: int) -> list[float]:
-    """The confidence model's features (its ``confirmed`` term is constant here)."""
-    return [1.0, math.log(max(mean_score, 1e-3)), math.log(max(n_pixels, 1)), min(n_obs, 12)]
+    """The confidence model's fitted features (its ``confirmed`` term is constant here).
+
+    ``n_obs`` is left out of the fit: a confirmed change's count keeps growing with every
+    later view of the new cover, so it measures age, not the evidence for the change (on
+    seeds 0-1 its fitted weight came out negative and large, an artefact).
+    """
+    del n_obs
+    return [1.0, math.log(max(mean_score, 1e-3)), math.log(max(n_pixels, 1))]
 
 
-def fit_confidence(paths: list[Path]) -> None:
-    """Logistic regression (Newton, small ridge) of 'right' on the features; prints a model."""
+def fit_confidence(paths: list[Path], ridge: float = 1.0) -> None:
+    """Logistic regression (Newton, ridge on the slopes) of 'right' on the features.
+
+    Prints the model to put in ``monitor/detect/confidence.py`` and its reliability table
+    on the fitted rows, then on each file alone.
+    """
     rows = [r for p in paths for r in json.loads(p.read_text())]
     x = np.array([features(r["mean_score"], r["n_pixels"], r["n_obs"]) for r in rows])
     y = np.array([float(r["right"]) for r in rows])
     beta = np.zeros(x.shape[1])
-    for _ in range(50):
+    penalty = ridge * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
+    for _ in range(100):
         p = 1 / (1 + np.exp(-(x @ beta)))
-        grad = x.T @ (y - p) - 1e-3 * beta
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(x.shape[1])
+        grad = x.T @ (y - p) - penalty @ beta
+        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + 1e-6 * np.eye(x.shape[1])
         beta += np.linalg.solve(hess, grad)
     print(f"{len(rows)} confirmed detections, {int(y.sum())} right")
+    confirmed = DEFAULT_CONFIDENCE.confirmed
+    model = ConfidenceModel(beta[0] - confirmed, beta[1], beta[2], 0.0, confirmed)
     print(
-        f"ConfidenceModel(intercept={beta[0] - 0.0:.3f}, per_log_score={beta[1]:.3f}, "
-        f"per_log_pixels={beta[2]:.3f}, per_obs={beta[3]:.3f}, confirmed=<add to intercept "
-        f"minus this>)"
+        f"ConfidenceModel(intercept={model.intercept:.3f}, per_log_score={beta[1]:.3f}, "
+        f"per_log_pixels={beta[2]:.3f}, per_obs=0.0, confirmed={confirmed})"
     )
-    reliability(rows, ConfidenceModel(beta[0], beta[1], beta[2], beta[3], 0.0))
+    reliability(rows, model)
+    for path in paths:
+        print(path)
+        reliability(json.loads(path.read_text()), model)
 
 
 def reliability(rows: list[dict], model: ConfidenceModel) -> None:
@@ -101,12 +117,128 @@ def reliability(rows: list[dict], model: ConfidenceModel) -> None:
                   f"{right[sel].mean():.2f}")
 
 
+class MissTracer:
+    """Per-scene trace of the planted pixels, to say why a change was missed (``--diagnose``).
+
+    Before each scene it scores the planted pixels against their reference (the harmonic
+    prediction, or a learning pixel's median) without the scene alignment, so its
+    "departs" is close to, not exactly, the detector's; after each scene it copies the
+    pixels' tracker and current change.
+    """
+
+    def __init__(self, pixels: np.ndarray, params: DetectorParams) -> None:
+        self.pix = pixels
+        self.params = params
+        self.days: list[int] = []
+        self.ok: list[np.ndarray] = []
+        self.phase: list[np.ndarray] = []
+        self.departs: list[np.ndarray] = []
+        self.typed: list[np.ndarray] = []
+        self.cand: list[np.ndarray] = []
+        self.c_status: list[np.ndarray] = []
+        self.c_first: list[np.ndarray] = []
+        self.p_status: list[np.ndarray] = []
+        self.p_first: list[np.ndarray] = []
+
+    def before(self, state, refl: np.ndarray, valid: np.ndarray, day: int) -> None:
+        from monitor.detect import harmonic
+        from monitor.detect import timeseries as ts
+        from monitor.detect.classify import type_changes
+
+        pix = self.pix
+        n = state.n_pixels
+        obs = refl.reshape(6, n)[:, pix].astype(np.float32)
+        ok = valid.reshape(n)[pix] & np.isfinite(obs).all(axis=0)
+        phase = state["phase"][pix].copy()
+        pred = harmonic.predict(state["coef"][:, :, pix], day, state.harmonics)
+        sigma = state["sigma"][:, pix].copy()
+        learn = phase == ts.LEARNING_NEW_COVER
+        if learn.any():
+            pred[:, learn] = ts._learning_reference(state, pix[learn])
+            sigma[:, learn] = np.asarray(self.params.post_sigma, dtype=np.float32)[:, None]
+        obs = np.where(np.isfinite(obs), obs, 0.0)
+        score, mag = ts._score(obs - pred, np.maximum(sigma, 1e-6), self.params)
+        departs = ok & (phase != ts.TRAINING) & (score >= self.params.z_anomaly) & (
+            mag >= self.params.min_change)
+        code = np.zeros(pix.size, dtype=np.uint8)
+        if departs.any():
+            code[departs] = type_changes(pred[:, departs].T, obs[:, departs].T,
+                                         ts._seasonal(state, pix[departs]))
+        self.days.append(day)
+        self.ok.append(ok)
+        self.phase.append(phase)
+        self.departs.append(departs)
+        self.typed.append(departs & (code > 0))
+
+    def after(self, state) -> None:
+        pix = self.pix
+        self.cand.append(state["cand_n"][pix].copy())
+        self.c_status.append(state["c_status"][pix].copy())
+        self.c_first.append(state["c_first_day"][pix].copy())
+        self.p_status.append(state["p_status"][pix].copy())
+        self.p_first.append(state["p_first_day"][pix].copy())
+
+    def explain(self, positions: np.ndarray, begin_day: int) -> dict:
+        """Where the pixels of one planted change stopped; the first stage that fails."""
+        from monitor.detect import timeseries as ts
+
+        p = self.params
+        days = np.array(self.days)
+        lo, hi = begin_day - 120, begin_day + 150
+        after_begin = np.flatnonzero(days >= begin_day)
+        win = np.flatnonzero((days >= begin_day) & (days <= hi))
+        get = lambda arrs, i: arrs[i][positions]  # noqa: E731
+        first = after_begin[0] if after_begin.size else len(days) - 1
+        phase0 = get(self.phase, first)
+        modelled = float((phase0 != ts.TRAINING).mean())
+        n_clear = np.sum([get(self.ok, i) for i in win], axis=0) if win.size else np.zeros(1)
+        dep = max((int(get(self.departs, i).sum()) for i in win), default=0)
+        typed = max((int(get(self.typed, i).sum()) for i in win), default=0)
+        n_dep_px = np.sum([get(self.departs, i) for i in win], axis=0) if win.size else np.zeros(1)
+        cand = max((int((get(self.cand, i) > 0).sum()) for i in win), default=0)
+        max_cand = max((int(get(self.cand, i).max()) for i in win), default=0)
+        ever_conf = np.zeros(positions.size, dtype=bool)
+        for i in range(first, len(days)):
+            cs, cf = get(self.c_status, i), get(self.c_first, i)
+            ever_conf |= (cs == 2) & (cf >= lo) & (cf <= hi)
+        cs, cf = self.c_status[-1][positions], self.c_first[-1][positions]
+        ps, pf = self.p_status[-1][positions], self.p_first[-1][positions]
+        final = ((cs == 2) & (cf >= lo) & (cf <= hi)) | ((ps == 2) & (pf >= lo) & (pf <= hi))
+        info = dict(
+            modelled=modelled,
+            phase=["train", "monitor", "learning"][int(np.bincount(phase0, minlength=3).argmax())],
+            clear_med=float(np.median(n_clear)), dep_px=dep, typed_px=typed,
+            dep_obs_med=float(np.median(n_dep_px)), cand_px=cand, max_cand=max_cand,
+            ever_conf_px=int(ever_conf.sum()), final_conf_px=int(final.sum()),
+        )
+        if modelled < 0.5:
+            why = "not modelled at start"
+        elif info["clear_med"] < 1:
+            why = "no clear obs in +150 d"
+        elif dep < p.min_pixels:
+            why = "never departs"
+        elif typed < p.min_pixels:
+            why = "departs, typed no-change"
+        elif info["ever_conf_px"] < p.min_pixels:
+            why = "candidate never confirmed"
+        elif info["final_conf_px"] < p.min_pixels:
+            why = "confirmed, later undone/overwritten"
+        else:
+            why = "objects (merge/min_pixels/first-seen)"
+        info["why"] = why
+        return info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sim", type=Path, nargs="?")
     parser.add_argument("--aoi", action="append", default=None)
     parser.add_argument("--cache", type=Path, default=None, help="chip cache state dir")
     parser.add_argument("--dump", type=Path, default=None)
+    parser.add_argument("--diagnose", action="store_true",
+                        help="say why each missed change >= 900 m2 was missed")
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="write every planted change's outcome (JSON)")
     parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
     parser.add_argument(
         "--set", action="append", default=[],
@@ -134,6 +266,14 @@ def main() -> None:
         grid = aoi.grid
         found_scenes = find_scenes(catalog, aoi, dt.date(2015, 6, 23), dt.date(2030, 1, 1))
         state = new_state(grid.shape, params)
+        changes = [f for f in truth_all if aoi_id in f["properties"].get("aois", [])]
+        masks = [grid_mask(to_shape(f["geometry"]), grid).ravel() for f in changes]
+        tracer = None
+        if args.diagnose:
+            union = np.zeros(grid.shape[0] * grid.shape[1], dtype=bool)
+            for m in masks:
+                union |= m
+            tracer = MissTracer(np.flatnonzero(union), params)
         read_s = detect_s = 0.0
         n_obs = 0
         for scene in found_scenes.scenes:
@@ -145,24 +285,30 @@ def main() -> None:
             if chip is None:
                 continue
             n_obs += int(chip.valid.sum())
+            refl = chip.to_float()
+            if tracer is not None:
+                tracer.before(state, refl, chip.valid, day_number(chip.datetime.date()))
             state, _ = update(
-                state, chip.to_float(), chip.valid, chip.scl, chip.datetime.date(),
+                state, refl, chip.valid, chip.scl, chip.datetime.date(),
                 chip.scene_id, params,
             )
+            if tracer is not None:
+                tracer.after(state)
             detect_s += time.perf_counter() - t1
         objects = detections_from_state(
             state, aoi_id=aoi_id, grid=grid, simulated=True, params=params
         )
         inside = grid_mask(aoi.geometry, grid)
-        changes = [f for f in truth_all if aoi_id in f["properties"].get("aois", [])]
         grown = []
-        for f in changes:
-            mask = grid_mask(to_shape(f["geometry"]), grid)
-            grown.append(ndimage.binary_dilation(mask, structure=np.ones((3, 3), bool)).ravel())
+        for m in masks:
+            grown.append(ndimage.binary_dilation(
+                m.reshape(grid.shape), structure=np.ones((3, 3), bool)).ravel())
         any_truth = np.zeros(grid.shape[0] * grid.shape[1], dtype=bool)
         for g in grown:
             any_truth |= g
         confirmed = [o for o in objects if o.status == "confirmed"]
+        probable = [o for o in objects if o.status == "probable"]
+        probable_real = sum(bool(any_truth[o.pixels].any()) for o in probable)
         fit_days = state["fit_day"][state["fit_day"] >= 0]
         model_from = date_of(int(np.median(fit_days))) if fit_days.size else None
         end = date_of(max(state.scene_days))
@@ -172,8 +318,9 @@ def main() -> None:
             false += not right
             dump.append(dict(aoi=aoi_id, mean_score=o.mean_score, n_pixels=o.n_pixels,
                              n_obs=o.n_obs, confidence=o.confidence, right=right,
+                             change_type=o.change_type,
                              first_seen=str(o.first_seen)))
-        for f, g in zip(changes, grown, strict=True):
+        for f, g, m in zip(changes, grown, masks, strict=True):
             p = f["properties"]
             begin = dt.date.fromisoformat(p["start"][:10])
             hits = [
@@ -189,8 +336,15 @@ def main() -> None:
                 monitored=model_from is not None and begin > model_from,
                 found=bool(hits), typed=any(o.change_type == p["change_type"] for o in hits),
                 got=sorted({o.change_type for o in hits}), latency=latency,
-                dry=begin.month in (11, 12, 1, 2, 3, 4),
+                dry=begin.month in (11, 12, 1, 2, 3, 4), tag=p.get("tag", ""),
+                id=p.get("id", ""),
             ))
+            touching = [o for o in confirmed if g[o.pixels].any()]
+            rows[-1]["near"] = sorted(
+                (str(o.first_seen), o.change_type, o.n_pixels) for o in touching)[:3]
+            if tracer is not None and m.any():
+                positions = np.flatnonzero(m[tracer.pix])
+                rows[-1].update(tracer.explain(positions, day_number(begin)))
         area_km2 = inside.sum() * 1e-4
         years = (end - model_from).days / 365.25 if model_from else 0.0
         totals["read"] += read_s
@@ -198,11 +352,14 @@ def main() -> None:
         totals["obs"] += n_obs
         totals["km2y"] += area_km2 * years
         totals["false"] += false
+        totals["probable"] = totals.get("probable", 0) + len(probable)
+        totals["probable_real"] = totals.get("probable_real", 0) + probable_real
+        totals["km2"] = totals.get("km2", 0.0) + area_km2
         print(
             f"{aoi_id}: {len(found_scenes.scenes)} scenes, read {read_s:.0f} s, detect "
             f"{detect_s:.1f} s ({n_obs / max(detect_s, 1e-9):,.0f} px-obs/s), state "
             f"{state.nbytes() / state.n_pixels:.0f} B/px, model from ~{model_from}, "
-            f"{len(confirmed)} confirmed, {false} false = "
+            f"{len(confirmed)} confirmed, {len(probable)} probable, {false} false = "
             f"{false / max(area_km2 * years, 1e-9):.2f} per km2 per year "
             f"({area_km2:.1f} km2 x {years:.2f} y)"
         )
@@ -216,6 +373,9 @@ def main() -> None:
     print(f"total: read {totals['read']:.0f} s, detect {totals['detect']:.0f} s "
           f"({totals['obs'] / max(totals['detect'], 1e-9):,.0f} px-obs/s); false alarms "
           f"{totals['false']} = {totals['false'] / max(totals['km2y'], 1e-9):.2f} per km2 per year")
+    print(f"open probable objects at the end: {totals.get('probable', 0)} "
+          f"({totals.get('probable', 0) / max(totals.get('km2', 0.0), 1e-9):.1f} per km2), "
+          f"{totals.get('probable_real', 0)} on a planted change")
     print("recall <400:", recall(0, 400), " 400-899:", recall(400, 900),
           " 900-1999:", recall(900, 2000), " >=2000:", recall(2000, 1e9))
     found = [r for r in mon if r["found"]]
@@ -227,8 +387,26 @@ def main() -> None:
     print("misses >= 900 m2:")
     for r in mon:
         if not r["found"] and r["area"] >= 900:
-            print(f"   {r['aoi']} {r['type']} {r['area']:.0f} m2 began {r['begin']}")
-    print("mistyped:", [(r["type"], r["got"]) for r in found if not r["typed"]])
+            extra = ""
+            if "why" in r:
+                extra = (f" | {r['why']}: phase {r['phase']} modelled {r['modelled']:.2f} "
+                         f"clear {r['clear_med']:.0f} dep_px {r['dep_px']} typed_px "
+                         f"{r['typed_px']} dep_obs {r['dep_obs_med']:.0f} cand_px "
+                         f"{r['cand_px']} max_cand {r['max_cand']} conf_px "
+                         f"{r['ever_conf_px']}/{r['final_conf_px']} near {r['near']}")
+            print(f"   {r['aoi']} {r['type']} {r['tag']} {r['area']:.0f} m2 began "
+                  f"{r['begin']}{extra}")
+    if args.diagnose:
+        from collections import Counter
+        big = [r for r in mon if r["area"] >= 900 and not r["found"]]
+        print("miss breakdown (>= 900 m2):", dict(Counter(r["why"] for r in big)))
+        print("   by type:", dict(Counter((r["type"], r["why"]) for r in big)))
+        print("   by season:", dict(Counter(("dry" if r["dry"] else "wet", r["why"])
+                                          for r in big)))
+    if args.rows:
+        args.rows.write_text(json.dumps(rows, default=str))
+    print("mistyped:", [(r["type"], r["tag"], r["area"], r["got"]) for r in found
+                        if not r["typed"]])
     lat = [r["latency"] for r in found if r["dry"] and r["latency"] is not None]
     print(f"median days change->confirmation (dry season): "
           f"{np.median(lat) if lat else float('nan'):.0f} (n={len(lat)})")

@@ -18,7 +18,8 @@ from typing import Any
 
 from monitor.errors import ConfigError
 
-__all__ = ["EARTH_SEARCH", "Setting", "SETTINGS", "Settings", "load_settings"]
+__all__ = ["EARTH_SEARCH", "Setting", "SETTINGS", "Settings", "load_settings",
+           "ALERT_SMTP_USER_ENV", "ALERT_SMTP_PASSWORD_ENV", "smtp_credentials"]
 
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
 
@@ -109,6 +110,32 @@ def _sign(value: Any) -> str | None:
     return name
 
 
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("expected a port number")
+    number = int(value)
+    if not 1 <= number <= 65535:
+        raise ValueError("expected a port number from 1 to 65535")
+    return number
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """E-mail addresses, comma-separated in a string or as a list; none when empty."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+        raise ValueError("expected addresses separated by commas")
+    addresses = tuple(i.strip() for i in items if i.strip())
+    for address in addresses:
+        # One plain address each: whitespace or line breaks would let a value add headers.
+        local, at, domain = address.rpartition("@")
+        if not (at and local and "." in domain) or any(c.isspace() or c in "<>,;"
+                                                       for c in address):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    return addresses
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("state_dir", Path("imagery"), _path,
             "Database, detector state, chip cache and demo archive."),
@@ -143,6 +170,25 @@ SETTINGS: tuple[Setting, ...] = (
             "Retries with backoff on HTTP 5xx, timeouts and connection resets."),
     Setting("page_size", 100, _count,
             "Items per page of a STAC API search."),
+    Setting("alert_webhook_url", None, _opt_str,
+            "Webhook that receives each run's alerts as JSON (a Slack-compatible `text` and the "
+            "GeoJSON). A secret: prefer the environment variable to the settings file."),
+    Setting("alert_smtp_host", None, _opt_str,
+            "SMTP server that sends alert e-mail (STARTTLS when it offers it). User and "
+            "password come only from MONITOR_ALERT_SMTP_USER and MONITOR_ALERT_SMTP_PASSWORD."),
+    Setting("alert_smtp_port", 587, _port,
+            "Port of `alert_smtp_host`; 465 means TLS from the start."),
+    Setting("alert_email_from", None, _opt_str,
+            "Sender address of alert e-mail."),
+    Setting("alert_email_to", (), _addresses,
+            "Recipients of alert e-mail, separated by commas."),
+    Setting("alert_timeout_s", 10.0, _positive_float,
+            "Timeout of one attempt to deliver alerts (webhook request, SMTP session)."),
+    Setting("alert_retries", 2, _count,
+            "Retries with backoff when delivering alerts fails for a passing reason."),
+    Setting("alert_max_seconds", 30.0, _positive_float,
+            "Most time alert delivery may add to a run; what is not delivered by then is "
+            "reported as failed."),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -166,6 +212,15 @@ class Settings:
     http_timeout_s: float = 30.0
     http_retries: int = 4
     page_size: int = 100
+    #: A secret (the token is in the URL): kept out of ``repr`` so printing settings cannot leak it.
+    alert_webhook_url: str | None = dataclasses.field(default=None, repr=False)
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 587
+    alert_email_from: str | None = None
+    alert_email_to: tuple[str, ...] = ()
+    alert_timeout_s: float = 10.0
+    alert_retries: int = 2
+    alert_max_seconds: float = 30.0
     #: Where the settings came from, for ``monitor status`` and error messages.
     config_file: Path | None = None
 
@@ -249,3 +304,21 @@ def load_settings(
         if not p.is_absolute():
             values[key] = base / p
     return Settings(**values, config_file=path)
+
+
+#: SMTP credentials are read from these variables only, never from ``monitor.toml`` (a settings
+#: file is often shared or committed, and ``load_settings`` refuses unknown keys there).
+ALERT_SMTP_USER_ENV = "MONITOR_ALERT_SMTP_USER"
+ALERT_SMTP_PASSWORD_ENV = "MONITOR_ALERT_SMTP_PASSWORD"
+
+
+def smtp_credentials(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(user, password) for alert e-mail from the environment, or None when no user is set.
+
+    A user without a password logs in with an empty password.
+    """
+    environ = os.environ if environ is None else environ
+    user = environ.get(ALERT_SMTP_USER_ENV, "")
+    if not user:
+        return None
+    return user, environ.get(ALERT_SMTP_PASSWORD_ENV, "")

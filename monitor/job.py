@@ -267,7 +267,7 @@ def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.
 
 
 def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: Any,
-                  echo: Echo) -> dict[str, Any]:
+                  detail: Echo, alert: Echo) -> dict[str, Any]:
     """Record each read scene as used, skipped or failed with the reason; the AOI's counts.
 
     A scene that cannot be read (not a GeoTIFF, wrong CRS, transient errors past the
@@ -285,7 +285,8 @@ def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: A
                                attempts=attempts)
         store.put_observations([obs])
         counts[obs.status] += 1
-        echo(f"  {aoi.id} {scene.date} {scene.id}: {obs.status}"
+        (alert if obs.status == "failed" else detail)(
+            f"  {aoi.id} {scene.date} {scene.id}: {obs.status}"
              + (f" ({obs.reason})" if obs.status != "used" else
                 f" ({obs.clear_fraction:.0%} clear)" if obs.clear_fraction is not None else ""))
     return {"counts": dict(counts), "fallback_months": plan.fallback_months}
@@ -320,7 +321,8 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
 
 def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
             until: dt.date | None = None, argv: Sequence[str] = (),
-            echo: Echo = _noop, workers: int = 1, scheduler: str | None = None) -> JobResult:
+            echo: Echo = _noop, workers: int = 1, scheduler: str | None = None,
+            detail: Echo = _noop, alert: Echo | None = None) -> JobResult:
     """One run of the incremental job over the AOIs (``monitor run``).
 
     Finds scenes not yet processed (new ones, and ones that failed before), reads their AOI
@@ -329,7 +331,11 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     failure never stops the others; any failure makes the exit code 3. ``workers`` > 1 runs
     AOIs in that many processes, ``scheduler`` on a Dask cluster (see ``monitor.runner``);
     the results are the same as a serial run's.
+
+    Lines go to ``echo`` (progress), ``detail`` (one per scene read) and ``alert`` (failures
+    and the final summary; ``echo`` when not given).
     """
+    alert = alert or echo
     from monitor.imagery import GdalSettings
     from monitor.runner import (
         AoiTask,
@@ -373,7 +379,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             result.exit_code = EXIT_PARTIAL
             store.finish_run(result.run_id, exit_code=result.exit_code, counts={},
                              per_aoi=result.per_aoi, errors=result.errors)
-            echo(f"FAILED: {exc}")
+            alert(f"FAILED: {exc}")
             return result
         gdal = GdalSettings.from_settings(settings)
         totals: Counter[str] = Counter()
@@ -414,18 +420,18 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                             raise work
                         for line in work.messages:
                             echo(line)
-                        info = _record_reads(plan, work.reads, store, echo)
+                        info = _record_reads(plan, work.reads, store, detail, alert)
                         if work.error is not None:
                             raise MonitorError(work.error)
                         info.update(_store_computed(aoi, store, work.computed, result.run_id,
                                                     echo))
                     else:
-                        info = _record_reads(plan, [], store, echo)
+                        info = _record_reads(plan, [], store, detail, alert)
                         info.update(_store_computed(aoi, store, None, result.run_id, echo))
                 except MonitorError as exc:
                     result.errors.append(f"{aoi.id}: {exc}")
                     result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
-                    echo(f"{aoi.id}: FAILED: {exc}")
+                    alert(f"{aoi.id}: FAILED: {exc}")
                     continue
                 result.per_aoi[aoi.id] = {"status": "ok", **info}
                 totals.update(info["counts"])
@@ -445,16 +451,16 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             result.exit_code = EXIT_PARTIAL
         store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                          per_aoi=result.per_aoi, errors=result.errors)
-    echo(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
+    alert(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
          f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
-    echo(f"detections: {totals.get('detections_newly_new', 0)} new, "
+    alert(f"detections: {totals.get('detections_newly_new', 0)} new, "
          f"{totals.get('detections_newly_confirmed', 0)} newly confirmed, "
          f"{totals.get('detections_newly_rejected', 0)} newly rejected; open: "
          f"{totals.get('detections_confirmed', 0)} confirmed, "
          f"{totals.get('detections_probable', 0)} probable")
     from monitor.detect import stated_limits_note
 
-    echo(stated_limits_note())
+    alert(stated_limits_note())
     if totals.get("new", 0) or not (settings.reports_dir / "detections.geojson").exists():
         path = _post_run_exports(settings)
         echo(f"exports: {path} (probable and confirmed detections); other formats and the "
@@ -462,7 +468,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     else:
         echo("nothing new: reports and exports left as they are")
     for error in result.errors:
-        echo(f"error: {error}")
+        alert(f"error: {error}")
     return result
 
 
@@ -747,7 +753,8 @@ class DemoPaths:
 
 def run_demo(settings: Settings, echo: Echo = _noop, *,
              aoi_ids: Sequence[str] = DEMO_AOIS,
-             period: tuple[dt.date, dt.date] = DEMO_PERIOD) -> JobResult:
+             period: tuple[dt.date, dt.date] = DEMO_PERIOD,
+             detail: Echo = _noop, alert: Echo | None = None) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
     The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
@@ -784,7 +791,8 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     import os
 
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
-                  argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)))
+                  argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
+                  detail=detail, alert=alert)
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")

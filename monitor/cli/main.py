@@ -26,7 +26,11 @@ EPILOG = (
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
              epilog=EPILOG)
 @click.version_option(__version__, "--version", prog_name="monitor")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Only failures and the final summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also a line per scene.")
+@click.option("--log-json", is_flag=True, help="Progress as JSON lines, for log collectors.")
+@click.pass_context
+def cli(context: click.Context, quiet: bool, verbose: bool, log_json: bool) -> None:
     """Sentinel-2 change monitor for the compounds on the Myanmar-Thailand border.
 
     Finds Sentinel-2 L2A scenes over each area of interest (AOI) through STAC, reads only the
@@ -34,6 +38,9 @@ def cli() -> None:
     against the AOI's own history. 10 m pixels: rooftop equipment such as Starlink dishes
     (about 0.5 m) is far below what Sentinel-2 can see.
     """
+    from monitor.cli.output import Log
+
+    context.obj = Log(quiet=quiet, verbose=verbose, log_json=log_json)
 
 
 def _register() -> None:

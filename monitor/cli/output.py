@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["console", "print_table", "print_json"]
+__all__ = ["console", "print_table", "print_json", "Log", "current_log"]
 
 
 def console(stderr: bool = False) -> Any:
@@ -33,3 +35,51 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@dataclass(frozen=True)
+class Log:
+    """How a command reports as it goes (root options ``-q``, ``-v``, ``--log-json``).
+
+    ``info`` lines are shown unless ``quiet``; ``detail`` lines (one per scene) only with
+    ``verbose``; ``warn`` lines (failures) always. Piped output (cron mail) gets a UTC
+    timestamp on every line; ``log_json`` prints one JSON object per line instead, for log
+    collectors. The final summary of a command is printed with ``click.echo`` as usual.
+    """
+
+    quiet: bool = False
+    verbose: bool = False
+    log_json: bool = False
+
+    def _emit(self, level: str, line: str) -> None:
+        import click
+
+        now = dt.datetime.now(dt.UTC)
+        if self.log_json:
+            click.echo(json.dumps({"time": now.isoformat(timespec="seconds"),
+                                   "level": level, "message": line}, ensure_ascii=False))
+        elif sys.stdout.isatty():
+            click.echo(line)
+        else:
+            click.echo(f"{now:%Y-%m-%dT%H:%M:%SZ} {line}")
+
+    def info(self, line: str) -> None:
+        if not self.quiet:
+            self._emit("info", line)
+
+    def detail(self, line: str) -> None:
+        if self.verbose and not self.quiet:
+            self._emit("detail", line)
+
+    def warn(self, line: str) -> None:
+        self._emit("warning", line)
+
+
+def current_log() -> Log:
+    """The ``Log`` of the running command (defaults outside a click context)."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    root = context.find_root() if context is not None else None
+    found = getattr(root, "obj", None) if root is not None else None
+    return found if isinstance(found, Log) else Log()

@@ -29,10 +29,13 @@ def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
 
     Exit 3 when some AOIs or scenes failed: they are recorded and retried on the next run.
     """
+    from monitor.cli.output import current_log
     from monitor.job import run_job
 
+    log = current_log()
     result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
-                     echo=click.echo, workers=workers, scheduler=scheduler)
+                     echo=log.info, detail=log.detail, alert=log.warn, workers=workers,
+                     scheduler=scheduler)
     return result.exit_code
 
 
@@ -47,9 +50,11 @@ def rebuild(settings: Settings, aoi: tuple[str, ...], from_: dt.date | None) -> 
     The whole clear history of each AOI is replayed (the per-pixel model needs it); a chip
     no longer cached is read again from its source. Exit 3 when some AOIs failed.
     """
+    from monitor.cli.output import current_log
     from monitor.job import rebuild_aois
 
-    result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:], echo=click.echo)
+    result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:],
+                          echo=current_log().info)
     return result.exit_code
 
 

@@ -43,6 +43,8 @@ def simulate(settings: Settings, aoi: tuple[str, ...], out: Path, seed: int, sty
 @state_options
 def demo(settings: Settings, aoi: tuple[str, ...]) -> int:
     """Simulate the demo AOIs if needed, run, report and export: no network needed."""
+    from monitor.cli.output import current_log
     from monitor.job import run_demo
 
-    return run_demo(settings, echo=click.echo).exit_code
+    log = current_log()
+    return run_demo(settings, echo=log.info, detail=log.detail, alert=log.warn).exit_code

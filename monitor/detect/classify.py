@@ -29,6 +29,7 @@ __all__ = [
     "MATERIAL_KIND",
     "Kind",
     "unmix",
+    "swap",
     "type_changes",
     "chain_types",
     "ndvi",
@@ -74,6 +75,7 @@ class Material(IntEnum):
     ASPHALT = 9
     DARK_OR_BURNT = 10
     DRY_VEGETATION = 11
+    DAMP_SOIL = 12
 
 
 #: Library spectra, float32 (n_materials, 6).
@@ -91,6 +93,7 @@ MATERIAL_SPECTRA: npt.NDArray[np.float32] = np.array(
         (0.080, 0.090, 0.100, 0.130, 0.160, 0.140),  # asphalt, dark roofing
         (0.040, 0.040, 0.045, 0.060, 0.070, 0.060),  # burnt, charred, deep shadow
         (0.060, 0.085, 0.110, 0.220, 0.300, 0.220),  # dry grass, scrub, stubble
+        (0.070, 0.095, 0.135, 0.210, 0.270, 0.220),  # laterite darkened by rain
     ],
     dtype=np.float32,
 )
@@ -110,6 +113,7 @@ MATERIAL_KIND: npt.NDArray[np.uint8] = np.array(
         Kind.BUILT,
         Kind.DARK,
         Kind.VEGETATION,
+        Kind.SOIL,
     ],
     dtype=np.uint8,
 )
@@ -139,6 +143,11 @@ _CHAINS: dict[tuple[int, int], int] = {
     (_REBUILDING, _ROOF): _REBUILDING,
     (_REBUILDING, _NEW): _REBUILDING,
     (_ROOF, _ROOF): _ROOF,
+    # A roof "changed" to rubble that looks like concrete, then bare ground, then a roof:
+    # the bare stage shows the first step was a demolition.
+    (_ROOF, _DEMOLITION): _DEMOLITION,
+    (_ROOF, _NEW): _REBUILDING,
+    (_REBUILDING, _DEMOLITION): _REBUILDING,
 }
 _CHAIN_TABLE = np.zeros((7, 7), dtype=np.uint8)
 for (_first, _second), _code in _CHAINS.items():
@@ -190,12 +199,110 @@ def unmix(
     return appeared, went, fraction
 
 
+# Every ordered pair of distinct library materials: (went, appeared) and the spectral step
+# replacing one by the other makes.
+_N_MATERIALS = MATERIAL_SPECTRA.shape[0]
+_PAIR_WENT = np.repeat(np.arange(_N_MATERIALS), _N_MATERIALS)
+_PAIR_APPEARED = np.tile(np.arange(_N_MATERIALS), _N_MATERIALS)
+# Ground bared by a demolition is often damp. Damp soil only ever appears where a roof
+# went: as what went, it would be confused with the red roofs it resembles, and where
+# vegetation went, with a scrub or paddy browning in an unusually dry spell.
+_DISTINCT = (
+    (_PAIR_WENT != _PAIR_APPEARED)
+    & (_PAIR_WENT != Material.DAMP_SOIL)
+    & ((_PAIR_APPEARED != Material.DAMP_SOIL) | (MATERIAL_KIND[_PAIR_WENT] == Kind.BUILT))
+)
+_PAIR_WENT, _PAIR_APPEARED = _PAIR_WENT[_DISTINCT], _PAIR_APPEARED[_DISTINCT]
+_PAIR_STEP = (MATERIAL_SPECTRA[_PAIR_APPEARED] - MATERIAL_SPECTRA[_PAIR_WENT]).astype(np.float32)
+_PAIR_NORM2 = np.maximum((_PAIR_STEP**2).sum(axis=1), np.float32(1e-8))
+_WENT_SPECTRA = MATERIAL_SPECTRA[_PAIR_WENT]
+_NEW_SPECTRA = MATERIAL_SPECTRA[_PAIR_APPEARED]
+#: Reflectance by which a material's share may exceed the spectrum that holds it (noise).
+_FIT_TOLERANCE = np.float32(0.02)
+#: Misfit per unit of such excess: a material cannot cover more than the pixel shows.
+_EXCESS_PENALTY = np.float32(2.0)
+#: Misfit per unit of unchanged share: between two equally good explanations, the one
+#: replacing more of the pixel (a whole plot cleared, not a sliver of metal roof) wins.
+_PARTIAL_PENALTY = np.float32(0.01)
+_SWAP_CHUNK = 4096
+
+
+def swap(
+    before: npt.NDArray[np.floating],
+    after: npt.NDArray[np.floating],
+    *,
+    min_fraction: float = 0.1,
+    misfit_out: npt.NDArray[np.float32] | None = None,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+    """Which library material replaced which on part of each pixel.
+
+    A 10 m pixel is rarely one surface: a roof torn down in a garden changes the roof's
+    share only, so ``after - before = f * (appeared - went)`` whatever else the pixel
+    holds. The pair and share ``f`` (in ``[min_fraction, 1]``) best fitting the step are
+    chosen, with a penalty where ``f * went`` would be brighter than ``before`` or
+    ``f * appeared`` brighter than ``after`` in some band (a share cannot exceed the pixel).
+
+    Parameters
+    ----------
+    before, after : float (P, 6) reflectance of the same pixels.
+    min_fraction : smallest pixel share a swap may take.
+    misfit_out : float32 (P,) or None; receives the distance between the step and the
+        chosen swap (reflectance), to judge how well it explains the change.
+
+    Returns
+    -------
+    appeared, went : intp (P,) indices into :data:`MATERIAL_SPECTRA`.
+    fraction : float32 (P,) share of the pixel that changed.
+    """
+    b = np.asarray(before, dtype=np.float32).reshape(-1, 6)
+    a = np.asarray(after, dtype=np.float32).reshape(-1, 6)
+    appeared = np.zeros(b.shape[0], dtype=np.intp)
+    went = np.zeros(b.shape[0], dtype=np.intp)
+    share = np.zeros(b.shape[0], dtype=np.float32)
+    # In chunks; the squared misfit |step - f d|^2 = |step|^2 - 2 f step.d + f^2 |d|^2 needs
+    # no (P, pairs, 6) array; the share checks take one band at a time.
+    for start in range(0, b.shape[0], _SWAP_CHUNK):
+        bb, aa = b[start : start + _SWAP_CHUNK], a[start : start + _SWAP_CHUNK]
+        step = aa - bb
+        dot = step @ _PAIR_STEP.T  # (P, pairs)
+        f = np.clip(dot / _PAIR_NORM2, min_fraction, 1.0).astype(np.float32)
+        sq = (step**2).sum(axis=1)[:, None] - 2.0 * f * dot + f**2 * _PAIR_NORM2
+        misfit = np.sqrt(np.maximum(sq, 0.0))
+        plain = misfit.copy() if misfit_out is not None else None
+        excess_went = np.full(f.shape, -np.inf, dtype=np.float32)
+        excess_new = np.full(f.shape, -np.inf, dtype=np.float32)
+        for band in range(6):
+            went_b = f * _WENT_SPECTRA[:, band] - bb[:, band : band + 1]
+            new_b = f * _NEW_SPECTRA[:, band] - aa[:, band : band + 1]
+            np.maximum(excess_went, went_b, out=excess_went)
+            np.maximum(excess_new, new_b, out=excess_new)
+        misfit += _EXCESS_PENALTY * (
+            np.maximum(excess_went - _FIT_TOLERANCE, 0) + np.maximum(excess_new - _FIT_TOLERANCE, 0)
+        )
+        misfit += _PARTIAL_PENALTY * (1.0 - f)
+        best = np.argmin(misfit, axis=1)
+        appeared[start : start + bb.shape[0]] = _PAIR_APPEARED[best]
+        went[start : start + bb.shape[0]] = _PAIR_WENT[best]
+        share[start : start + bb.shape[0]] = np.take_along_axis(f, best[:, None], axis=1)[:, 0]
+        if misfit_out is not None and plain is not None:
+            misfit_out[start : start + bb.shape[0]] = np.take_along_axis(
+                plain, best[:, None], axis=1
+            )[:, 0]
+    return appeared, went, share
+
+
 def type_changes(
     before: npt.NDArray[np.floating],
     after: npt.NDArray[np.floating],
     seasonal: npt.NDArray[np.bool_] | None = None,
+    *,
+    max_misfit_ratio: float | None = None,
 ) -> npt.NDArray[np.uint8]:
     """Change code (1-5, or 0 for changes we do not report) of each before/after pair.
+
+    The pair of materials that swapped (:func:`swap`) types the change: a roof appearing
+    where vegetation or soil went is construction, soil or rubble where a roof went is
+    demolition, and so on.
 
     Parameters
     ----------
@@ -203,6 +310,9 @@ def type_changes(
     seasonal : bool (P,) or None; pixels whose history greens and browns with the seasons.
         What went there was vegetation, whatever its spectrum on the day (dry scrub and
         stubble look like soil or red tiles in March).
+    max_misfit_ratio : when given, a pair whose best swap leaves more than this share of
+        the step unexplained is typed 0: a small step any swap fits badly is noise, not a
+        change of material (before/after mode, where no history vouches for the step).
 
     Returns
     -------
@@ -216,7 +326,10 @@ def type_changes(
     >>> int(type_changes(forest, roof)[0]), int(type_changes(roof, forest)[0])
     (1, 0)
     """
-    appeared, went, _ = unmix(before, after)
+    if np.asarray(before).size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    misfit = np.zeros(np.asarray(before).reshape(-1, 6).shape[0], dtype=np.float32)
+    appeared, went, _ = swap(before, after, misfit_out=misfit)
     went_kind = MATERIAL_KIND[went]
     if seasonal is not None:
         went_kind = np.where(
@@ -224,7 +337,15 @@ def type_changes(
             np.uint8(Kind.VEGETATION),
             went_kind,
         )
-    return _RULE_TABLE[MATERIAL_KIND[appeared], went_kind]
+    codes: npt.NDArray[np.uint8] = _RULE_TABLE[MATERIAL_KIND[appeared], went_kind]
+    if max_misfit_ratio is not None:
+        step = np.linalg.norm(
+            np.asarray(after, dtype=np.float32).reshape(-1, 6)
+            - np.asarray(before, dtype=np.float32).reshape(-1, 6),
+            axis=1,
+        )
+        codes = np.where(misfit > max_misfit_ratio * step, np.uint8(0), codes).astype(np.uint8)
+    return codes
 
 
 def chain_types(

@@ -172,7 +172,9 @@ def compare_windows(
         changed &= absolute >= params.min_change
     codes = np.zeros((rows, cols), dtype=np.uint8)
     if changed.any():
-        typed = type_changes(b[:, changed].T, a[:, changed].T)
+        typed = type_changes(
+            b[:, changed].T, a[:, changed].T, max_misfit_ratio=params.max_misfit_ratio
+        )
         codes[changed] = np.where(typed > 0, typed, 0 if params.typed_only else UNKNOWN_CODE)
     # Minimum mapping unit on the typed change.
     labels, count = ndimage.label(codes > 0, structure=np.ones((3, 3), dtype=bool))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["n_terms", "design", "fit_robust", "predict", "median_of_used", "solve_spd", "fit_robust_last"]
+__all__ = [
+    "n_terms", "design", "fit_robust", "predict", "median_of_used", "solve_spd", "fit_robust_last",
+]
 
 _YEAR_DAYS = 365.25
 

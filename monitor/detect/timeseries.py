@@ -65,7 +65,7 @@ __all__ = [
     "change_raster",
 ]
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: typing by material swap (stored types differ)
 #: Pixel phases.
 TRAINING, MONITORING, LEARNING_NEW_COVER = 0, 1, 2
 #: Day number meaning "none".
@@ -147,7 +147,8 @@ def _storage_dtype(name: str, value: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """A copy of one per-pixel array in its (narrower, lossless) storage dtype."""
     if value.dtype == np.float32 and name in _NARROWED_FLOATS:
         return value.astype(np.float16)
-    if value.dtype == np.int32 and (value.size == 0 or (value.min() >= -32768 and value.max() <= 32767)):
+    fits_int16 = value.size == 0 or (value.min() >= -32768 and value.max() <= 32767)
+    if value.dtype == np.int32 and fits_int16:
         return value.astype(np.int16)
     return value.copy()
 
@@ -626,7 +627,9 @@ def update(
     code = np.zeros(judged.size, dtype=np.uint8)
     if departs.any():
         gone = judged[departs]
-        code[departs] = type_changes(pred_j[:, departs].T, obs_j[:, departs].T, _seasonal(state, gone))
+        code[departs] = type_changes(
+            pred_j[:, departs].T, obs_j[:, departs].T, _seasonal(state, gone)
+        )
     anomalous = departs & (code > 0)
     settled = (state["cand_n"][judged] == 0) & (phase[judged] == MONITORING)
     if (

@@ -75,3 +75,36 @@ def test_confidence_grows_with_evidence() -> None:
     weak = confidence(5.5, 4, 3, False)
     strong = confidence(12.0, 40, 10, True)
     assert 0.0 < weak < strong < 1.0
+
+
+GARDEN = np.array((0.035, 0.070, 0.050, 0.285, 0.200, 0.100))
+GREY_ROOF = (0.175, 0.185, 0.195, 0.225, 0.235, 0.205)
+DAMP_SOIL = (0.068, 0.092, 0.130, 0.200, 0.265, 0.215)
+
+
+@pytest.mark.parametrize("roof", [BLUE_ROOF, WHITE_ROOF, GREY_ROOF])
+@pytest.mark.parametrize("share", [1.0, 0.6])
+def test_a_roof_torn_down_in_a_garden_is_demolition(roof: tuple[float, ...], share: float) -> None:
+    # Only the roof's share of the pixel changes: rubble, or soil darkened by rain, where
+    # the roof was. The pair that swapped types it, not the pixel's whole spectrum.
+    for ground in (RUBBLE, DAMP_SOIL, SOIL):
+        before = share * np.array(roof) + (1 - share) * GARDEN
+        after = share * np.array(ground) + (1 - share) * GARDEN
+        assert int(type_changes(before[None], after[None])[0]) == 2, ground
+
+
+def test_one_roof_replaced_by_another_in_a_garden_is_roof_change() -> None:
+    before = 0.6 * np.array(BLUE_ROOF) + 0.4 * GARDEN
+    after = 0.6 * np.array(WHITE_ROOF) + 0.4 * GARDEN
+    assert int(type_changes(before[None], after[None])[0]) == 4
+
+
+def test_swap_reports_the_share_that_changed() -> None:
+    from monitor.detect.classify import Material, swap
+
+    before = 0.5 * np.array(FOREST) + 0.5 * GARDEN
+    after = 0.5 * np.array(FOREST) + 0.5 * np.array(WHITE_ROOF)
+    appeared, went, share = swap(before[None], after[None])
+    assert appeared[0] == Material.BRIGHT_METAL
+    assert went[0] == Material.GREEN_VEGETATION
+    assert share[0] == pytest.approx(0.5, abs=0.1)

@@ -195,3 +195,22 @@ def test_state_refuses_foreign_arrays_and_old_scenes() -> None:
         update(state, refl, valid, None, D(2022, 1, 1), "s0", PARAMS)
     with pytest.raises(StateError, match="do not fit"):
         update(state, refl[:, :3], valid[:3], None, D(2022, 1, 9), "s2", PARAMS)
+
+
+def test_one_departing_observation_is_not_yet_a_probable_object() -> None:
+    # A lone departure (a haze patch SCL missed, the last scene before the monsoon) stays
+    # a pixel-level candidate; only agreeing departures make a probable object. Pending
+    # candidates of one observation each made over 1,500 probable polygons on the demo.
+    planted = [Planted(slice(30, 36), slice(5, 11), D(2022, 1, 10), ROOF_WHITE)]
+    state = new_state(GRID.shape, PARAMS)
+    statuses_after_clear: list[list[str]] = []
+    for refl, valid, scl, day, scene_id in scenes(SynthConfig(seed=15, planted=planted)):
+        state, _ = update(state, refl, valid, scl, day, scene_id, PARAMS)
+        if day >= D(2022, 1, 10) and valid[30:36, 5:11].all() and len(statuses_after_clear) < 2:
+            found = detections_from_state(
+                state, aoi_id="a", grid=GRID, simulated=True, params=PARAMS
+            )
+            statuses_after_clear.append([d.status for d in found])
+    assert PARAMS.n_probable == 2
+    assert statuses_after_clear[0] == []
+    assert statuses_after_clear[1] == ["probable"]

@@ -292,6 +292,13 @@ def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: A
     return {"counts": dict(counts), "fallback_months": plan.fallback_months}
 
 
+def _aoi_failed(result: JobResult, aoi_id: str, exc: MonitorError, say: Echo) -> None:
+    """Record one AOI's failure in the run's result (the others go on) and say it."""
+    result.errors.append(f"{aoi_id}: {exc}")
+    result.per_aoi[aoi_id] = {"status": "failed", "error": str(exc)}
+    say(f"{aoi_id}: FAILED: {exc}")
+
+
 def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
                    echo: Echo) -> dict[str, Any]:
     """Store a computed detector state and its detections in one transaction; the AOI's
@@ -429,9 +436,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                         info = _record_reads(plan, [], store, detail, alert)
                         info.update(_store_computed(aoi, store, None, result.run_id, echo))
                 except MonitorError as exc:
-                    result.errors.append(f"{aoi.id}: {exc}")
-                    result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
-                    alert(f"{aoi.id}: FAILED: {exc}")
+                    _aoi_failed(result, aoi.id, exc, alert)
                     continue
                 result.per_aoi[aoi.id] = {"status": "ok", **info}
                 totals.update(info["counts"])
@@ -526,9 +531,7 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                     settings.min_clear_fraction, rebuild=True, keep_before=since, say=echo)
                 info = _store_computed(aoi, store, computed, result.run_id, echo)
             except MonitorError as exc:
-                result.errors.append(f"{aoi.id}: {exc}")
-                result.per_aoi[aoi.id] = {"status": "failed", "error": str(exc)}
-                echo(f"{aoi.id}: FAILED: {exc}")
+                _aoi_failed(result, aoi.id, exc, echo)
                 continue
             result.per_aoi[aoi.id] = {"status": "ok", **info}
             totals["scenes_fed"] += info["scenes_fed"]

@@ -273,12 +273,7 @@ def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
                                mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = [pool.submit(aoi_work, task) for task in tasks]
-        for task, future in zip(tasks, futures, strict=True):
-            try:
-                yield task, future.result()
-            except MonitorError as exc:
-                yield task, exc
+        yield from _in_order(tasks, [pool.submit(aoi_work, task) for task in tasks])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -288,10 +283,16 @@ def _run_on_dask(tasks: Sequence[AoiTask], client: Any
     # pure=False: the same task twice (a retried run) must run again, not be reused.
     futures = [client.submit(aoi_work, task, pure=False) for task in tasks]
     try:
-        for task, future in zip(tasks, futures, strict=True):
-            try:
-                yield task, future.result()
-            except MonitorError as exc:
-                yield task, exc
+        yield from _in_order(tasks, futures)
     finally:
         client.cancel([f for f in futures if not f.done()])
+
+
+def _in_order(tasks: Sequence[AoiTask], futures: Sequence[Any]
+              ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
+    """Each task with its future's result, in task order; a MonitorError is a result."""
+    for task, future in zip(tasks, futures, strict=True):
+        try:
+            yield task, future.result()
+        except MonitorError as exc:
+            yield task, exc

@@ -127,6 +127,14 @@ class StaticCatalog(Catalog):
         except pystac.STACError as exc:
             raise SourceError(f"{self.source}: a linked file is not STAC "
                               f"({' '.join(str(exc).split())})") from None
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - APIError/requests errors for URLs
+            if not is_url(root_href):
+                raise
+            # A 500, reset or stall on one item file: a passing fault of this AOI's search
+            # (recorded, exit 3, retried next run), not a traceback.
+            raise describe_http_error(root_href, exc, what="an item or child link") from None
         self._items = loaded
         return loaded
 

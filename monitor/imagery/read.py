@@ -314,6 +314,11 @@ def read_asset(asset: AssetRef, grid: Grid, expected_epsg: int | None = None,
             # (and the next run in this worker) would fail without asking the server.
             forget_cached(asset.href)
             continue
+        except ReadError:
+            # A 404 or a broken file is this scene's failure for now, not for the process's
+            # life: a later run in the same process (a Dask worker) must ask the server again.
+            forget_cached(asset.href)
+            raise
         return AssetRead(result.href, result.data, result.bytes_estimate, result.warped,
                          attempts=attempt + 1)
     assert last is not None
@@ -487,7 +492,8 @@ def load_chip(
 
     if clear_fraction < min_clear_fraction:
         # Only without SCL (or when the bands lack data where SCL was clear).
-        label = "clear by SCL and with data" if scl is not None else "with data (no SCL: nodata masked only)"
+        label = ("clear by SCL and with data" if scl is not None
+                 else "with data (no SCL: nodata masked only)")
         reason = f"AOI {_percent(clear_fraction)} {label} (< {_percent(min_clear_fraction)})"
         outcome = ReadOutcome("skipped", reason, None, clear_fraction, rule, tally.bytes_read,
                               scene.id, aoi.id, tally.attempts)

@@ -166,10 +166,6 @@ def test_one_aoi_whose_scenes_all_fail_does_not_stop_the_other(
     assert _observed(state, "mae-test") == _observed(clean_pair, "mae-test")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GDAL caches the HTTP 404 of an asset for the process's life and read_asset forgets "
-    "cached failures only after transient errors: a later run in the same process (a Dask "
-    "worker, a long-lived caller of run_job) fails the scene again without asking"))
 def test_a_404_scene_is_asked_again_by_the_next_run_in_the_same_process(
         pair_archive: SimArchive, cog_server: Any) -> None:
     url = _served(pair_archive, cog_server)
@@ -187,17 +183,11 @@ def test_a_404_scene_is_asked_again_by_the_next_run_in_the_same_process(
 
 # --------------------------------------------------------------------------- static catalog
 
-_ITEM_FAULT_ESCAPES = pytest.mark.xfail(strict=True, reason=(
-    "static.py StaticCatalog._load_items catches FileNotFoundError, JSONDecodeError and "
-    "STACError but not pystac_client's APIError raised by the HTTP StacIO for a failed "
-    "item request: the run ends in a traceback instead of exit 3"))
-
-
 @pytest.mark.parametrize(("kind", "where"), [
     ("500", "collection.json"),
     ("stall", "collection.json"),
-    pytest.param("500", "item", marks=_ITEM_FAULT_ESCAPES),
-    pytest.param("reset", "item", marks=_ITEM_FAULT_ESCAPES),
+    ("500", "item"),
+    ("reset", "item"),
 ])
 def test_static_catalog_faults_exit_3_and_the_next_run_succeeds(
         pair_archive: SimArchive, clean_pair: Path, cog_server: Any, kind: str, where: str,

@@ -311,9 +311,17 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
                 "detections": {status: sum(types.values()) for status, types in counts.items()},
                 "coverage": list(info.coverage.get("notes", [])) if info else [],
                 "detections_new": 0, "detections_confirmed": 0, "detections_rejected": 0}
+    from monitor.alerts import alert_events
+
+    # The records as stored before: a retraction is told only of what was confirmed.
+    before = store.detections(aoi_id=aoi.id)
     with store.transaction():
         store.put_detector_state(computed.snapshot)
         changes = store.put_detections(aoi.id, computed.detections, run_id=run_id)
+        # Owed from this commit on: a run killed before its exports and alerts leaves them
+        # owed to the next run, not lost (the outbox and the pending mark share the commit).
+        store.queue_alerts(run_id, alert_events(changes, computed.detections, before))
+        store.mark_pending(EXPORTS_STEP, run_id)
     for note in computed.notes:
         echo(f"{aoi.id}: {note}")
     detections = computed.detections
@@ -329,7 +337,8 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
 def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
             until: dt.date | None = None, argv: Sequence[str] = (),
             echo: Echo = _noop, workers: int = 1, scheduler: str | None = None,
-            detail: Echo = _noop, alert: Echo | None = None) -> JobResult:
+            detail: Echo = _noop, alert: Echo | None = None,
+            deliver_alerts: bool = True) -> JobResult:
     """One run of the incremental job over the AOIs (``monitor run``).
 
     Finds scenes not yet processed (new ones, and ones that failed before), reads their AOI
@@ -454,8 +463,11 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
         result.counts = dict(totals)
         if result.errors:
             result.exit_code = EXIT_PARTIAL
+        # After the exit code is decided: alerts never fail a run.
+        _send_owed_alerts(settings, store, result, aois, deliver_alerts, alert)
         store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                          per_aoi=result.per_aoi, errors=result.errors)
+        exports = _owed_exports(settings, store)
     alert(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
          f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
     alert(f"detections: {totals.get('detections_newly_new', 0)} new, "
@@ -466,9 +478,8 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     from monitor.detect import stated_limits_note
 
     alert(stated_limits_note())
-    if totals.get("new", 0) or not (settings.reports_dir / "detections.geojson").exists():
-        path = _post_run_exports(settings)
-        echo(f"exports: {path} (probable and confirmed detections); other formats and the "
+    if exports is not None:
+        echo(f"exports: {exports} (probable and confirmed detections); other formats and the "
              "HTML reports: not built yet (issues 9 and 10)")
     else:
         echo("nothing new: reports and exports left as they are")
@@ -477,18 +488,55 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     return result
 
 
-def _post_run_exports(settings: Settings) -> Path:
-    """The job's own exports, replaced atomically: ``<reports-dir>/detections.geojson``."""
+#: The ``pending_steps`` name of the job's own exports.
+EXPORTS_STEP = "exports"
+
+
+def _owed_exports(settings: Settings, store: Any) -> Path | None:
+    """The job's own exports, replaced atomically, when owed (detections stored since they
+    were last written, by this run or one killed before writing them) or missing:
+    ``<reports-dir>/detections.geojson``. None when nothing was owed."""
     path = settings.reports_dir / "detections.geojson"
+    if not store.pending(EXPORTS_STEP) and path.exists():
+        return None
     export_detections(settings, (), fmt="geojson", out=path, status="all", overwrite=True)
+    store.clear_pending(EXPORTS_STEP)
     return path
+
+
+def _send_owed_alerts(settings: Settings, store: Any, result: JobResult, aois: Sequence[Aoi],
+                      deliver: bool, say: Echo) -> None:
+    """Write and deliver the alert events in the outbox: this run's, and any a run killed
+    before its alerts left there. The outbox is emptied once the alerts file is written
+    (delivery failures are the run's errors, not retried by later runs: they were retried
+    already, and a late alert about an old run would mislead). A kill between writing and
+    emptying repeats the alerts in the next run: at least once, never lost."""
+    from monitor.alerts import alerts_for_run, merge_events
+
+    queued = store.queued_alerts()
+    names = {a.id: a.name for a in aois}
+    events = merge_events(event for _seq, _run, event in queued)
+    earlier = sorted({run for _seq, run, _event in queued
+                      if run is not None and run != result.run_id})
+    if earlier:
+        say(f"alerts: {sum(1 for q in queued if q[1] in earlier)} owed by interrupted run(s) "
+            + ", ".join(str(r) for r in earlier))
+    sent = alerts_for_run(settings, run_id=result.run_id or 0,
+                          run_at=dt.datetime.now(dt.UTC), events=events, aoi_names=names,
+                          deliver=deliver)
+    if queued and sent.path is not None:
+        store.clear_alerts(queued[-1][0])
+    result.counts["alerts"] = sent.n_alerts
+    result.errors.extend(sent.failures)
+    for line in sent.lines():
+        say(line)
 
 
 # --------------------------------------------------------------------------- rebuild
 
 def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                  since: dt.date | None = None, argv: Sequence[str] = (),
-                 echo: Echo = _noop) -> JobResult:
+                 echo: Echo = _noop, deliver_alerts: bool = True) -> JobResult:
     """``monitor rebuild``: recompute each AOI's detector state and detections from the chip
     cache, without asking the catalog (after a new detector, late scenes, an edited AOI).
 
@@ -541,13 +589,14 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
         result.counts = dict(totals)
         if result.errors:
             result.exit_code = EXIT_PARTIAL
+        _send_owed_alerts(settings, store, result, aois, deliver_alerts, echo)
         store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                          per_aoi=result.per_aoi, errors=result.errors)
+        exports = _owed_exports(settings, store)
     if not aois:
         echo("no AOI of the state to rebuild")
-    elif len(result.errors) < len(aois):
-        path = _post_run_exports(settings)
-        echo(f"exports: {path}")
+    if exports is not None:
+        echo(f"exports: {exports}")
     return result
 
 
@@ -757,7 +806,8 @@ class DemoPaths:
 def run_demo(settings: Settings, echo: Echo = _noop, *,
              aoi_ids: Sequence[str] = DEMO_AOIS,
              period: tuple[dt.date, dt.date] = DEMO_PERIOD,
-             detail: Echo = _noop, alert: Echo | None = None) -> JobResult:
+             detail: Echo = _noop, alert: Echo | None = None,
+            deliver_alerts: bool = True) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
     The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
@@ -795,7 +845,7 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
 
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
                   argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
-                  detail=detail, alert=alert)
+                  detail=detail, alert=alert, deliver_alerts=False)
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")

@@ -274,6 +274,33 @@ class Detection:
     simulated: bool = False
 
 
+AlertKind = Literal["confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn"]
+
+#: Every kind of alert, in the order a message lists them (see ``monitor.alerts.events``).
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn",
+)
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One thing to tell: a detection and what happened to it in the run.
+
+    ``detection`` is the record as stored after the run (for ``withdrawn``: the last record
+    stored before it). ``previous_status`` and ``previous_change_type`` are what the analyst
+    was told before (None for a detection new this run).
+    """
+
+    kind: AlertKind
+    detection: Detection
+    previous_status: str | None = None
+    previous_change_type: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.detection.simulated)
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What one run did, as stored in the state and printed by ``monitor status --json``."""

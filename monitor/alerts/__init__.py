@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from monitor.alerts.delivery import Delivery, RetryPolicy, redact_url
 from monitor.alerts.dispatch import ALERTS_FOLDER, AlertsResult, alerts_for_run, alerts_path
-from monitor.alerts.events import ALERT_KINDS, AlertEvent, AlertKind, alert_events
+from monitor.alerts.events import ALERT_KINDS, AlertEvent, AlertKind, alert_events, merge_events
 from monitor.alerts.message import slack_escape
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "alert_events",
     "alerts_for_run",
     "alerts_path",
+    "merge_events",
     "redact_url",
     "slack_escape",
 ]

@@ -30,39 +30,10 @@ told: nobody heard of them. Telling them apart needs the records stored *before*
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Literal
 
-from monitor.models import Detection, DetectionChanges
+from monitor.models import ALERT_KINDS, AlertEvent, AlertKind, Detection, DetectionChanges
 
-__all__ = ["ALERT_KINDS", "AlertKind", "AlertEvent", "alert_events"]
-
-AlertKind = Literal["confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn"]
-
-#: Every kind of alert, in the order a message lists them.
-ALERT_KINDS: tuple[AlertKind, ...] = (
-    "confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn",
-)
-
-
-@dataclass(frozen=True)
-class AlertEvent:
-    """One thing to tell: a detection and what happened to it in the run.
-
-    ``detection`` is the record as stored after the run (for ``withdrawn``: the last record
-    stored before it). ``previous_status`` and ``previous_change_type`` are what the analyst
-    was told before (None for a detection new this run).
-    """
-
-    kind: AlertKind
-    detection: Detection
-    previous_status: str | None = None
-    previous_change_type: str | None = None
-
-    @property
-    def simulated(self) -> bool:
-        return bool(self.detection.simulated)
-
+__all__ = ["ALERT_KINDS", "AlertKind", "AlertEvent", "alert_events", "merge_events"]
 
 def _by_id(detections: Iterable[Detection] | Mapping[str, Detection]) -> dict[str, Detection]:
     if isinstance(detections, Mapping):
@@ -126,4 +97,30 @@ def alert_events(changes: DetectionChanges,
 
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
     return tuple(sorted(events.values(), key=lambda e: (
+        order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id)))
+
+
+def merge_events(events: Iterable[AlertEvent]) -> tuple[AlertEvent, ...]:
+    """One event per detection from events queued in order, possibly by several runs (a run
+    killed before writing its alerts leaves them to the next run).
+
+    The last event of a detection wins, with what the analyst was told before taken from
+    its first event. A detection first told ``confirmed`` in the same batch stays
+    ``confirmed`` (with its latest record) when later events only changed its type: the
+    analyst never heard the old type. Order as ``alert_events`` gives.
+    """
+    first: dict[str, AlertEvent] = {}
+    last: dict[str, AlertEvent] = {}
+    for event in events:
+        first.setdefault(event.detection.id, event)
+        last[event.detection.id] = event
+    merged: list[AlertEvent] = []
+    for det_id, event in last.items():
+        head = first[det_id]
+        kind = "confirmed" if head.kind == "confirmed" and event.kind == "type_changed" \
+            else event.kind
+        merged.append(AlertEvent(kind, event.detection, head.previous_status,
+                                 head.previous_change_type))
+    order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
+    return tuple(sorted(merged, key=lambda e: (
         order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id)))

@@ -29,6 +29,7 @@ from typing import Any, get_args
 
 from monitor.errors import StateError
 from monitor.models import (
+    AlertEvent,
     Aoi,
     Detection,
     DetectionChanges,
@@ -611,6 +612,52 @@ class Store:
             "WHERE detection_id = ? ORDER BY history_id", (detection_id,)).fetchall()
         return [(r["status"], r["change_type"], r["run_id"], _rows.from_iso(r["at"]))
                 for r in rows]
+
+    # --- what a run still owes: exports and alerts ---------------------------------------------
+
+    def mark_pending(self, step: str, run_id: int | None) -> None:
+        """Record that ``step`` (``"exports"``) is owed; call in the transaction that stores
+        what makes it owed, so a kill before the step leaves it owed for the next run."""
+        with self.transaction():
+            self._execute("INSERT INTO pending_steps (step, run_id, at) VALUES (?, ?, ?) "
+                          "ON CONFLICT (step) DO UPDATE SET run_id = excluded.run_id, "
+                          "at = excluded.at", (step, run_id, _rows.to_iso(_rows.utc_now())))
+
+    def pending(self, step: str) -> bool:
+        """Whether ``step`` is owed (marked and not cleared since)."""
+        row = self._execute("SELECT 1 FROM pending_steps WHERE step = ?", (step,)).fetchone()
+        return row is not None
+
+    def clear_pending(self, step: str) -> None:
+        """``step`` was done: nothing of it is owed any more."""
+        with self.transaction():
+            self._execute("DELETE FROM pending_steps WHERE step = ?", (step,))
+
+    def queue_alerts(self, run_id: int | None, events: Iterable[AlertEvent]) -> int:
+        """Put alert events in the outbox (in the detections' transaction); return how many."""
+        n = 0
+        with self.transaction():
+            for event in events:
+                row = _rows.detection_to_row(event.detection)
+                self._execute(
+                    "INSERT INTO alert_outbox (run_id, kind, detection_json, previous_status, "
+                    "previous_change_type) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, event.kind, _rows.dumps(row), event.previous_status,
+                     event.previous_change_type))
+                n += 1
+        return n
+
+    def queued_alerts(self) -> list[tuple[int, int | None, AlertEvent]]:
+        """The outbox, oldest first: ``(seq, run_id, event)``; ``seq`` for ``clear_alerts``."""
+        rows = self._execute("SELECT * FROM alert_outbox ORDER BY seq").fetchall()
+        return [(int(r["seq"]), r["run_id"], AlertEvent(
+            r["kind"], _rows.detection_from_row(_rows.loads(r["detection_json"])),
+            r["previous_status"], r["previous_change_type"])) for r in rows]
+
+    def clear_alerts(self, up_to_seq: int) -> None:
+        """Empty the outbox up to ``up_to_seq`` (the events were written to an alerts file)."""
+        with self.transaction():
+            self._execute("DELETE FROM alert_outbox WHERE seq <= ?", (int(up_to_seq),))
 
     # --- runs ---------------------------------------------------------------------------------
 

@@ -201,10 +201,31 @@ _V3_COVERAGE = """
 ALTER TABLE detector_state ADD COLUMN coverage_json TEXT NOT NULL DEFAULT '{}';
 """
 
+_V4_POST_RUN = """
+-- Post-run steps owed to the analyst, written in the same transaction as the detections they
+-- follow from, so a run killed before its exports or alerts leaves them owed, not lost.
+CREATE TABLE pending_steps (
+    step TEXT PRIMARY KEY,     -- 'exports'
+    run_id INTEGER,            -- the run that made the step owed
+    at TEXT NOT NULL
+);
+
+-- Alert events not yet written to an alerts file (the transactional outbox).
+CREATE TABLE alert_outbox (
+    seq INTEGER PRIMARY KEY,
+    run_id INTEGER,
+    kind TEXT NOT NULL,
+    detection_json TEXT NOT NULL,  -- the record as told (a withdrawn one is no longer stored)
+    previous_status TEXT,
+    previous_change_type TEXT
+);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: aois, aoi_versions, scenes, observations, runs", _V1_INITIAL),
     (2, "detection: detector_state, detections, detection_history", _V2_DETECTION),
     (3, "detector_state.coverage_json", _V3_COVERAGE),
+    (4, "post-run outbox: pending_steps, alert_outbox", _V4_POST_RUN),
 ]
 
 _CREATE_RECORD_TABLE = """

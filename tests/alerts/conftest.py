@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ from shapely.geometry import box
 from monitor.alerts import AlertEvent
 from monitor.config import Settings
 from monitor.models import Detection
-from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 
 RUN_AT = dt.datetime(2026, 11, 23, 6, 30, 5, tzinfo=dt.UTC)
 
@@ -47,17 +45,3 @@ def settings(tmp_path: Path) -> Settings:
     return dataclasses.replace(Settings(), reports_dir=tmp_path / "reports",
                                state_dir=tmp_path / "state", alert_timeout_s=1.0,
                                alert_retries=2, alert_max_seconds=5.0)
-
-
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver.start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    receiver = SmtpReceiver.start()
-    yield receiver
-    receiver.stop()

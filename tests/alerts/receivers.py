@@ -11,10 +11,13 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 __all__ = ["WebhookReceiver", "Received", "SmtpReceiver", "free_port", "self_signed_tls"]
 
@@ -154,3 +157,21 @@ def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server.load_cert_chain(cert_path, key_path)
     client = ssl.create_default_context(cafile=str(cert_path))
     return server, client
+
+
+# Fixtures (registered for every test through ``pytest_plugins`` in tests/conftest.py).
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1 for one test."""
+    receiver = WebhookReceiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 for one test."""
+    receiver = SmtpReceiver.start()
+    yield receiver
+    receiver.stop()

@@ -78,6 +78,8 @@ class Score:
     false_alarms: int = 0
     false_alarms_per_km2_year: float = 0.0
     days_to_confirm: list[int] = field(default_factory=list)
+    #: (planted area m2, found) of every scored change: the stated limits are fitted to it.
+    sizes: list[tuple[float, bool]] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -147,6 +149,7 @@ def score(detections: Iterable[Found], truths: Sequence[Truth], *, area_km2: flo
                 if best is None or overlap > best[0]:
                     best = (overlap, d_index)
         found = best is not None
+        result.sizes.append((truth.area_m2, found))
         bin_name = size_bin(truth.area_m2)
         hit, total = result.recall_by_size[bin_name]
         result.recall_by_size[bin_name] = (hit + found, total + 1)
@@ -176,6 +179,14 @@ def format_score(label: str, s: Score) -> str:
              f"{int(np.percentile(s.days_to_confirm, 90))} d") if s.days_to_confirm else "n/a"
     lines.append(f"  type accuracy {acc}; false alarms {s.false_alarms} "
                  f"({s.false_alarms_per_km2_year:.2f} per km2 per year); to confirmation {delay}")
+    if s.sizes:
+        from monitor.detect.limits import size_at_probability
+
+        areas = np.array([a for a, _ in s.sizes])
+        found = np.array([f for _, f in s.sizes])
+        p50, p90 = (size_at_probability(areas, found, p) for p in (0.5, 0.9))
+        lines.append(f"  size found with 50 % / 90 % probability (logistic fit on log area, "
+                     f"n={len(areas)}): {p50:,.0f} / {p90:,.0f} m2")
     return "\n".join(lines)
 
 
@@ -324,6 +335,7 @@ def pooled(runs: Sequence[AoiRun], detections_of: Any = None) -> Score:
         type_hits += round((s.type_accuracy or 0.0) * s.n_found)
         total.false_alarms += s.false_alarms
         total.days_to_confirm.extend(s.days_to_confirm)
+        total.sizes.extend(s.sizes)
         exposure += run.area_km2 * run.years
     total.type_accuracy = type_hits / total.n_found if total.n_found else None
     total.false_alarms_per_km2_year = total.false_alarms / exposure if exposure else float("nan")

@@ -33,12 +33,20 @@ __all__ = [
 ]
 
 Echo = Callable[[str], None]
+#: Progress of a run: ``tick(what, done, total)``, ``what`` one of the names below.
+Tick = Callable[[str, int, int], None]
+PROGRESS_AOIS = "AOIs"
+PROGRESS_SCENES = "scenes read"
 
 #: The AOIs the demo simulates and runs; kk-park-east is read from kk-park's ground.
 DEMO_AOIS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
 
 
 def _noop(_: str) -> None:
+    return None
+
+
+def _no_tick(_what: str, _done: int, _total: int) -> None:
     return None
 
 
@@ -338,7 +346,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             until: dt.date | None = None, argv: Sequence[str] = (),
             echo: Echo = _noop, workers: int = 1, scheduler: str | None = None,
             detail: Echo = _noop, alert: Echo | None = None,
-            deliver_alerts: bool = True) -> JobResult:
+            deliver_alerts: bool = True, progress: Tick | None = None) -> JobResult:
     """One run of the incremental job over the AOIs (``monitor run``).
 
     Finds scenes not yet processed (new ones, and ones that failed before), reads their AOI
@@ -418,9 +426,23 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             tasks.append(AoiTask(plan.aoi, tuple(plan.todo), settings.state_dir, gdal,
                                  settings.min_clear_fraction))
         works: dict[str, Any] = {}
-        done = run_tasks(tasks, workers=workers, client=client)
+        tick = progress or _no_tick
+        n_scenes = sum(len(t.todo) for t in tasks)
+        counted = {"scenes": 0, "planned": 0, "aois": 0}
+
+        def scene_read() -> None:
+            counted["scenes"] += 1
+            tick(PROGRESS_SCENES, counted["scenes"], n_scenes)
+
+        tick(PROGRESS_AOIS, 0, len(aois))
+        tick(PROGRESS_SCENES, 0, n_scenes)
+        done = run_tasks(tasks, workers=workers, client=client,
+                         on_scene=scene_read if progress else None)
         try:
             for aoi in aois:
+                if aoi.id in plans:
+                    # Scenes read elsewhere (worker processes, Dask) are known per AOI only.
+                    counted["planned"] += len(plans[aoi.id].todo)
                 try:
                     if aoi.id in failures:
                         raise failures[aoi.id]
@@ -447,6 +469,11 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                 except MonitorError as exc:
                     _aoi_failed(result, aoi.id, exc, alert)
                     continue
+                finally:
+                    counted["aois"] += 1
+                    counted["scenes"] = max(counted["scenes"], counted["planned"])
+                    tick(PROGRESS_SCENES, counted["scenes"], n_scenes)
+                    tick(PROGRESS_AOIS, counted["aois"], len(aois))
                 result.per_aoi[aoi.id] = {"status": "ok", **info}
                 totals.update(info["counts"])
                 totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
@@ -807,7 +834,7 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
              aoi_ids: Sequence[str] = DEMO_AOIS,
              period: tuple[dt.date, dt.date] = DEMO_PERIOD,
              detail: Echo = _noop, alert: Echo | None = None,
-            deliver_alerts: bool = True) -> JobResult:
+             progress: Tick | None = None) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
     The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
@@ -845,7 +872,7 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
 
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
                   argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
-                  detail=detail, alert=alert, deliver_alerts=False)
+                  detail=detail, alert=alert, deliver_alerts=False, progress=progress)
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")

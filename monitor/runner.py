@@ -107,12 +107,13 @@ def nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: 
 
 
 def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
-                min_clear_fraction: float, stop: threading.Event | None = None
-                ) -> list[tuple[Scene, Any]]:
+                min_clear_fraction: float, stop: threading.Event | None = None,
+                on_scene: Callable[[], None] | None = None) -> list[tuple[Scene, Any]]:
     """Read the scenes into the chip cache, in date order; each with its outcome.
 
     Returns ``ReadOutcome``s without chip arrays (the detector takes chips from the cache),
-    or the ``ReadError`` of a scene that cannot be read as it is.
+    or the ``ReadError`` of a scene that cannot be read as it is. ``on_scene`` is called
+    after each scene (progress, when the work runs in this process).
     """
     from monitor.imagery import load_chip
 
@@ -127,6 +128,8 @@ def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
             results.append((scene, exc))
         else:
             results.append((scene, replace(outcome, chip=None)))
+        if on_scene is not None:
+            on_scene()
     return results
 
 
@@ -206,14 +209,16 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
     return Computed(snapshot, detections, notes, len(fresh), read_again)
 
 
-def aoi_work(task: AoiTask) -> AoiWork:
-    """One AOI's reads and detector step (see the module docstring); runs anywhere."""
+def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWork:
+    """One AOI's reads and detector step (see the module docstring); runs anywhere.
+    ``on_scene`` (in this process only) is called after each scene read."""
     from monitor.imagery import ChipCache
     from monitor.store import Store
 
     aoi = task.aoi
     cache = ChipCache(task.state_dir)
-    reads = read_scenes(aoi, task.todo, cache, task.gdal, task.min_clear_fraction)
+    reads = read_scenes(aoi, task.todo, cache, task.gdal, task.min_clear_fraction,
+                        on_scene=on_scene)
     messages: list[str] = []
     with Store.open(task.state_dir, create=False) as store:
         newly_used = [make_observation(aoi, scene, "used", outcome.reason)
@@ -244,14 +249,16 @@ def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
                            f"({' '.join(str(exc).split())})") from None
 
 
-def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None
+def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None,
+              on_scene: Callable[[], None] | None = None
               ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
     """Run ``aoi_work`` on every task; yield each task with its work (or the MonitorError it
     raised), in the order of ``tasks``, as soon as that one is done.
 
     ``workers`` > 1 runs them in that many worker processes; ``client`` (from
     :func:`connect`) on a Dask distributed cluster. Closing the iterator early cancels what
-    has not started.
+    has not started. ``on_scene`` is called after each scene read when the tasks run in
+    this process (elsewhere, progress is known per AOI only).
     """
     if workers < 1:
         raise ConfigError(f"--workers {workers}: need at least 1")
@@ -261,7 +268,7 @@ def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None
     if workers == 1 or len(tasks) <= 1:
         for task in tasks:
             try:
-                yield task, aoi_work(task)
+                yield task, aoi_work(task, on_scene)
             except MonitorError as exc:
                 yield task, exc
         return

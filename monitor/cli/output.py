@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["console", "print_table", "print_json", "Log", "current_log"]
+__all__ = ["console", "print_table", "print_json", "Log", "current_log", "progress_bars"]
 
 
 def console(stderr: bool = False) -> Any:
@@ -83,3 +84,35 @@ def current_log() -> Log:
     root = context.find_root() if context is not None else None
     found = getattr(root, "obj", None) if root is not None else None
     return found if isinstance(found, Log) else Log()
+
+
+@contextmanager
+def progress_bars(log: Log) -> Iterator[Callable[[str, int, int], None] | None]:
+    """Progress bars (rich) for ``tick(what, done, total)`` calls, on a terminal only.
+
+    Yields None when stdout is not a terminal (cron mail gets the timestamped lines alone),
+    with ``-q`` or with ``--log-json``. The bars are drawn on stdout and vanish at the end;
+    lines printed meanwhile appear above them.
+    """
+    if log.quiet or log.log_json or not sys.stdout.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    bars = Progress(TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console(), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def tick(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bars.add_task(what, total=total)
+        bars.update(tasks[what], completed=done, total=total)
+
+    with bars:
+        yield tick

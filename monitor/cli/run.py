@@ -29,13 +29,14 @@ def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
 
     Exit 3 when some AOIs or scenes failed: they are recorded and retried on the next run.
     """
-    from monitor.cli.output import current_log
+    from monitor.cli.output import current_log, progress_bars
     from monitor.job import run_job
 
     log = current_log()
-    result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
-                     echo=log.info, detail=log.detail, alert=log.warn, workers=workers,
-                     scheduler=scheduler)
+    with progress_bars(log) as tick:
+        result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
+                         echo=log.info, detail=log.detail, alert=log.warn, workers=workers,
+                         scheduler=scheduler, progress=tick)
     return result.exit_code
 
 

@@ -43,8 +43,10 @@ def simulate(settings: Settings, aoi: tuple[str, ...], out: Path, seed: int, sty
 @state_options
 def demo(settings: Settings, aoi: tuple[str, ...]) -> int:
     """Simulate the demo AOIs if needed, run, report and export: no network needed."""
-    from monitor.cli.output import current_log
+    from monitor.cli.output import current_log, progress_bars
     from monitor.job import run_demo
 
     log = current_log()
-    return run_demo(settings, echo=log.info, detail=log.detail, alert=log.warn).exit_code
+    with progress_bars(log) as tick:
+        return run_demo(settings, echo=log.info, detail=log.detail, alert=log.warn,
+                        progress=tick).exit_code

@@ -265,13 +265,38 @@ def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.
         raise _no_scene(aoi, catalog, start, end)
     store.put_scenes([*search.scenes, *(s for s, _ in search.duplicates)])
     stored = {o.scene_id: o for o in store.observations(aoi.id)}
-    store.put_observations(
-        _observation(aoi, scene, "skipped", why) for scene, why in search.duplicates
-        if scene.id not in stored)
+    # A duplicate recorded as anything but skipped was the acquisition's item until now:
+    # an item reprocessed upstream supersedes it. Recorded skipped, it leaves the used
+    # scenes, so the detector replays the history with the new item in its place.
+    losers = [_observation(aoi, scene, "skipped", why) for scene, why in search.duplicates
+              if scene.id not in stored or stored[scene.id].status != "skipped"]
+    # An item gone from the catalog whose acquisition has another item now (the reprocessed
+    # one withdrawn, the old one back): one observation per acquisition, always.
+    winners = {s.acquisition: s for s in search.scenes}
+    listed = {s.id for s in search.scenes} | {s.id for s, _ in search.duplicates}
+    for obs in stored.values():
+        winner = winners.get(obs.acquisition)
+        if (winner is not None and obs.scene_id not in listed and obs.status != "skipped"):
+            scene = store.get_scene(obs.scene_id)
+            if scene is not None:
+                losers.append(_observation(aoi, scene, "skipped", (
+                    f"same acquisition as {winner.id} (this item is no longer in the "
+                    "catalog)")))
+    store.put_observations(losers)
+    stored.update({o.scene_id: o for o in losers})
     todo = sorted((s for s in search.scenes
-                   if s.id not in stored or stored[s.id].status in ("pending", "failed")),
+                   if s.id not in stored or stored[s.id].status in ("pending", "failed")
+                   or _lost_as_duplicate(stored[s.id])),
                   key=lambda s: s.datetime)
     return _AoiPlan(aoi, todo, stored, len(search.scenes), list(search.fallback_months))
+
+
+def _lost_as_duplicate(obs: Any) -> bool:
+    """An observation skipped because another item of its acquisition won (the catalog's
+    duplicate reasons); when it wins again (the other item withdrawn), it is read."""
+    from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
+
+    return obs.status == "skipped" and obs.reason.startswith(DUPLICATE_REASON_PREFIXES)
 
 
 def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: Any,

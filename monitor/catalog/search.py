@@ -83,6 +83,11 @@ def _updated_key(scene: Scene) -> float:
     return scene.updated.timestamp() if scene.updated is not None else float("-inf")
 
 
+#: How every reason ``_why_not`` gives begins: a scene skipped for one of these lost to
+#: another item of its acquisition.
+DUPLICATE_REASON_PREFIXES: tuple[str, ...] = ("same acquisition as ", "superseded by reprocessed ")
+
+
 def _why_not(loser: Scene, loser_share: float, winner: Scene, winner_share: float) -> str:
     """The reason a duplicate lost, in the terms that decided it."""
     if round(loser_share, 6) != round(winner_share, 6):

@@ -12,16 +12,16 @@ import pytest
 
 import monitor.detect.timeseries
 from monitor.store import Store
-from tests.cli.conftest import EAST_AOI, FULL_PERIOD, RunState, SimArchive
-from tests.cli.conftest import export_all, run_cli, status_json
+from tests.cli import conftest as cli
+from tests.cli.conftest import RunState, SimArchive
 
 pytestmark = pytest.mark.slow
 
 
 def _run(stac: Path, aoi_file: Path, where: RunState) -> int:
-    return run_cli(["run", "--stac", stac, "--aoi", aoi_file, "--state-dir", where.state,
-                    "--reports-dir", where.reports, "--since", FULL_PERIOD[0],
-                    "--until", FULL_PERIOD[1]])
+    return cli.run_cli(["run", "--stac", stac, "--aoi", aoi_file, "--state-dir", where.state,
+                    "--reports-dir", where.reports, "--since", cli.FULL_PERIOD[0],
+                    "--until", cli.FULL_PERIOD[1]])
 
 
 def _catalog_without(archive: SimArchive, name: str, drop: set[str],
@@ -73,8 +73,8 @@ def test_scenes_that_arrive_late_are_read_and_replayed(east_archive: SimArchive,
         per_aoi = store.last_run().per_aoi["east-test"]  # type: ignore[union-attr]
     assert per_aoi["counts"]["new"] == len(late)
     assert per_aoi["scenes_fed"] == len(_used(where.state)), "a late scene replays the history"
-    assert export_all(where.state, tmp_path / "got.geojson") == \
-        export_all(east_reference.state, tmp_path / "want.geojson")
+    assert cli.export_all(where.state, tmp_path / "got.geojson") == \
+        cli.export_all(east_reference.state, tmp_path / "want.geojson")
 
 
 def test_an_item_reprocessed_upstream_replaces_the_one_used(east_archive: SimArchive,
@@ -98,8 +98,8 @@ def test_an_item_reprocessed_upstream_replaces_the_one_used(east_archive: SimArc
         replacement = store.observation("east-test", new["id"])
         assert replacement is not None and replacement.status == "used"
     # Same pixels: the same changes; only the evidence names the new item.
-    got = export_all(where.state, tmp_path / "got.geojson")
-    assert _essentials(got) == _essentials(export_all(east_reference.state,
+    got = cli.export_all(where.state, tmp_path / "got.geojson")
+    assert _essentials(got) == _essentials(cli.export_all(east_reference.state,
                                                       tmp_path / "want.geojson"))
     evidence = {s for d in got for s in d["evidence_before"] + d["evidence_after"]}
     assert old_id not in evidence
@@ -115,8 +115,8 @@ def test_an_item_reprocessed_upstream_replaces_the_one_used(east_archive: SimArc
         gone = store.observation("east-test", new["id"])
         assert gone is not None and gone.status == "skipped"
         assert "no longer in the catalog" in gone.reason
-    assert export_all(where.state, tmp_path / "again.geojson") == \
-        export_all(east_reference.state, tmp_path / "want.geojson")
+    assert cli.export_all(where.state, tmp_path / "again.geojson") == \
+        cli.export_all(east_reference.state, tmp_path / "want.geojson")
 
 
 def test_an_edited_aoi_is_modelled_on_its_new_grid(east_archive: SimArchive,
@@ -127,14 +127,14 @@ def test_an_edited_aoi_is_modelled_on_its_new_grid(east_archive: SimArchive,
         import shutil
 
         shutil.copytree(getattr(east_reference, name), getattr(where, name))
-    edited = copy.deepcopy(EAST_AOI)
+    edited = copy.deepcopy(cli.EAST_AOI)
     ring = edited["geometry"]["coordinates"][0]
     # 0.001 degree (about 100 m) narrower in the east: a new outline, a new grid.
     edited["geometry"]["coordinates"][0] = [[min(x, 98.573), y] for x, y in ring]
     aoi_file = tmp_path / "east-test.geojson"
     aoi_file.write_text(json.dumps(edited))
     assert _run(east_archive.sim / "collection.json", aoi_file, where) == 0
-    report = status_json(where.state, capsys)
+    report = cli.status_json(where.state, capsys)
     [aoi] = report["aois"]
     assert aoi["detector"]["current"] is True
     assert aoi["detector"]["scenes_fed"] == aoi["scenes_used"]
@@ -162,14 +162,14 @@ def test_a_new_detector_version_replays_on_the_next_run(east_archive: SimArchive
         shutil.copytree(getattr(east_reference, name), getattr(where, name))
     monkeypatch.setattr(monitor.detect.timeseries, "STATE_VERSION",
                         monitor.detect.timeseries.STATE_VERSION + 100)
-    [before] = status_json(where.state, capsys)["aois"]
+    [before] = cli.status_json(where.state, capsys)["aois"]
     assert before["detector"]["current"] is False
     assert _run(east_archive.sim / "collection.json", east_archive.aoi_files["east-test"],
                 where) == 0
-    [after] = status_json(where.state, capsys)["aois"]
+    [after] = cli.status_json(where.state, capsys)["aois"]
     assert after["detector"]["current"] is True
     assert after["detector"]["version"] != before["detector"]["version"]
     assert after["detector"]["scenes_fed"] == after["scenes_used"]
     # The same code under a new name: the same detections.
-    assert export_all(where.state, tmp_path / "got.geojson") == \
-        export_all(east_reference.state, tmp_path / "want.geojson")
+    assert cli.export_all(where.state, tmp_path / "got.geojson") == \
+        cli.export_all(east_reference.state, tmp_path / "want.geojson")

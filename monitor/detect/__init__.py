@@ -16,25 +16,61 @@ Before/after mode (``monitor compare``): :func:`compare_windows`.
 
 from __future__ import annotations
 
-from monitor.detect.classify import CHANGE_CODES, NODATA_CODE, UNKNOWN_CODE, type_changes
-from monitor.detect.compare import CompareResult, compare_objects, compare_windows, composite
-from monitor.detect.confidence import ConfidenceModel, confidence
-from monitor.detect.ids import detection_id
-from monitor.detect.limits import STATED_LIMITS, stated_limits_note
-from monitor.detect.objects import ChangeObject
-from monitor.detect.params import CompareParams, DetectorParams, date_of, day_number
-from monitor.detect.timeseries import (
-    Coverage,
-    DataGap,
-    DetectorState,
-    SceneOutcome,
-    change_raster,
-    coverage,
-    detections_from_state,
-    new_state,
-    run_series,
-    update,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.detect.classify import CHANGE_CODES, NODATA_CODE, UNKNOWN_CODE, type_changes
+    from monitor.detect.compare import (
+        CompareResult,
+        compare_objects,
+        compare_windows,
+        composite,
+    )
+    from monitor.detect.confidence import ConfidenceModel, confidence
+    from monitor.detect.ids import detection_id
+    from monitor.detect.limits import STATED_LIMITS, stated_limits_note
+    from monitor.detect.objects import ChangeObject
+    from monitor.detect.params import CompareParams, DetectorParams, date_of, day_number
+    from monitor.detect.timeseries import (
+        Coverage,
+        DataGap,
+        DetectorState,
+        SceneOutcome,
+        change_raster,
+        coverage,
+        detections_from_state,
+        new_state,
+        run_series,
+        update,
+    )
+
+# Names load on first use (PEP 562): a run with nothing new, or one that only needs the
+# parameters or the stated limits, must not import scikit-image and the whole detector.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(("CHANGE_CODES", "NODATA_CODE", "UNKNOWN_CODE", "type_changes"),
+                    "classify"),
+    **dict.fromkeys(("CompareResult", "compare_windows", "compare_objects", "composite"),
+                    "compare"),
+    **dict.fromkeys(("ConfidenceModel", "confidence"), "confidence"),
+    "detection_id": "ids",
+    **dict.fromkeys(("STATED_LIMITS", "stated_limits_note"), "limits"),
+    "ChangeObject": "objects",
+    **dict.fromkeys(("CompareParams", "DetectorParams", "date_of", "day_number"), "params"),
+    **dict.fromkeys(("Coverage", "DataGap", "DetectorState", "SceneOutcome", "change_raster",
+                     "coverage", "detections_from_state", "new_state", "run_series",
+                     "update"), "timeseries"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'monitor.detect' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"monitor.detect.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHANGE_CODES",

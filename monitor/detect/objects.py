@@ -95,26 +95,42 @@ def label_objects(
     """
     structure = np.ones((3, 3), dtype=bool)
     coarse, n_coarse = ndimage.label(mask, structure=structure)
-    labels = np.zeros(mask.shape, dtype=np.int32)
-    count = 0
     if n_coarse == 0:
-        return labels, 0
-    for index, window in enumerate(ndimage.find_objects(coarse), start=1):
-        if window is None:
-            continue
-        inside = coarse[window] == index
-        days = first_day[window][inside]
-        unique = np.unique(days)
+        return np.zeros(mask.shape, dtype=np.int32), 0
+    index = np.arange(1, n_coarse + 1)
+    days_all = np.asarray(first_day)
+    span = (np.asarray(ndimage.maximum(days_all, coarse, index))
+            - np.asarray(ndimage.minimum(days_all, coarse, index)))
+    # Most components were seen within merge_days (or are one pixel): they are one object
+    # each and are labelled all at once; only the others are split by day, one by one.
+    # (Looping over every component made this grow with the history of changes.)
+    n_parts = np.ones(n_coarse, dtype=np.int64)
+    split: dict[int, tuple[tuple[slice, ...], npt.NDArray[np.bool_], npt.NDArray[np.int32]]] = {}
+    windows = ndimage.find_objects(coarse)
+    for i in np.flatnonzero(span > merge_days):
+        window = windows[i]
+        assert window is not None
+        inside = coarse[window] == i + 1
+        days = days_all[window]
+        unique = np.unique(days[inside])
         # Break the component's sorted days at gaps wider than merge_days.
         breaks = np.flatnonzero(np.diff(unique) > merge_days)
-        groups = np.split(unique, breaks + 1)
-        for group in groups:
-            part = inside & np.isin(first_day[window], group)
-            sub, n_sub = ndimage.label(part, structure=structure)
-            view = labels[window]
-            view[sub > 0] = sub[sub > 0] + count
-            count += n_sub
-    return labels, count
+        parts = np.zeros(inside.shape, dtype=np.int32)
+        n = 0
+        for group in np.split(unique, breaks + 1):
+            sub, n_sub = ndimage.label(inside & np.isin(days, group), structure=structure)
+            parts[sub > 0] = sub[sub > 0] + n
+            n += n_sub
+        n_parts[i] = n
+        split[int(i)] = (window, inside, parts)
+    first_label = np.concatenate([[0], np.cumsum(n_parts)[:-1]]) + 1
+    lookup = np.zeros(n_coarse + 1, dtype=np.int32)
+    lookup[1:] = first_label
+    labels = lookup[coarse]
+    for i, (window, inside, parts) in split.items():
+        view = labels[window]
+        view[inside] = parts[inside] + first_label[i] - 1
+    return labels, int(n_parts.sum())
 
 
 def pixels_polygon(rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp], grid: Grid) -> Any:

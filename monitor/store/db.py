@@ -449,7 +449,7 @@ class Store:
         """
         import hashlib
 
-        blob = _rows.arrays_to_npz(snapshot.arrays)
+        blob = _rows.arrays_to_blob(snapshot.arrays)
         with self.transaction():
             self._execute(
                 "INSERT INTO detector_state (aoi_id, geometry_hash, detector_version, "
@@ -510,7 +510,7 @@ class Store:
             detector_version=row["detector_version"],
             params=_rows.loads(row["params_json"]) or {},
             last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
-            n_scenes=int(row["n_scenes"]), arrays=_rows.arrays_from_npz(blob),
+            n_scenes=int(row["n_scenes"]), arrays=_rows.arrays_from_blob(blob),
             coverage=_rows.loads(row["coverage_json"]) or {})
 
     def delete_detector_state(self, aoi_id: str) -> None:

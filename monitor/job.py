@@ -898,6 +898,15 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
                   argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
                   detail=detail, alert=alert, deliver_alerts=False, progress=progress)
+    # The demo's chips are copies of windows of its own local archive: dropped once the
+    # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
+    # A rebuild, or a late scene's replay, reads them again from the archive.
+    chips = paths.state_dir / "chips"
+    if chips.is_dir():
+        freed = sum(p.stat().st_size for p in chips.rglob("*") if p.is_file())
+        shutil.rmtree(chips)
+        echo(f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
+             "its local archive, read again if a rebuild needs them")
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")

@@ -11,7 +11,7 @@ import pytest
 import monitor.simulate.archive as archive
 from monitor.config import load_settings
 from monitor.errors import StateError
-from monitor.job import DemoPaths, run_demo
+from monitor.job import DemoPaths, rebuild_aois, run_demo
 
 #: 40 x 40 px in KK Park's eastern section.
 SMALL_AOI = {"type": "Feature", "properties": {"id": "demo-test", "name": "Demo <test>"},
@@ -48,6 +48,18 @@ def test_demo_keeps_its_own_state_and_reuses_its_archive(settings, monkeypatch) 
     assert not (settings.state_dir / "state.db").exists()
     assert not (settings.reports_dir / "detections.geojson").exists()
     assert any("SIMULATED" in line for line in lines)
+    # Its chips are copies of its local archive: dropped (disk budget); a rebuild reads
+    # them again and ends where the run ended.
+    assert not (paths.state_dir / "chips").exists()
+    before = json.loads((paths.reports_dir / "detections.geojson").read_text())["features"]
+    rebuilt = rebuild_aois(settings.replace(state_dir=paths.state_dir,
+                                            reports_dir=paths.reports_dir,
+                                            stac=str(paths.archive / "collection.json")),
+                           ["demo-test"], deliver_alerts=False)
+    assert rebuilt.exit_code == 0
+    assert rebuilt.per_aoi["demo-test"]["scenes_fed"] > 0, "every used scene replayed"
+    after = json.loads((paths.reports_dir / "detections.geojson").read_text())["features"]
+    assert after == before
 
     code, lines = _demo(settings)
     assert code == 0

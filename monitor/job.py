@@ -296,7 +296,7 @@ def _lost_as_duplicate(obs: Any) -> bool:
     duplicate reasons); when it wins again (the other item withdrawn), it is read."""
     from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
 
-    return obs.status == "skipped" and obs.reason.startswith(DUPLICATE_REASON_PREFIXES)
+    return bool(obs.status == "skipped" and obs.reason.startswith(DUPLICATE_REASON_PREFIXES))
 
 
 def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: Any,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -251,7 +251,7 @@ def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
 
 def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None,
               on_scene: Callable[[], None] | None = None
-              ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
+              ) -> Generator[tuple[AoiTask, AoiWork | BaseException], None, None]:
     """Run ``aoi_work`` on every task; yield each task with its work (or the MonitorError it
     raised), in the order of ``tasks``, as soon as that one is done.
 

@@ -127,9 +127,9 @@ def label_objects(
     lookup = np.zeros(n_coarse + 1, dtype=np.int32)
     lookup[1:] = first_label
     labels = lookup[coarse]
-    for i, (window, inside, parts) in split.items():
+    for component, (window, inside, parts) in split.items():
         view = labels[window]
-        view[inside] = parts[inside] + first_label[i] - 1
+        view[inside] = parts[inside] + first_label[component] - 1
     return labels, int(n_parts.sum())
 
 

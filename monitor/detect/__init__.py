@@ -27,7 +27,6 @@ if TYPE_CHECKING:
         compare_windows,
         composite,
     )
-    from monitor.detect.confidence import ConfidenceModel, confidence
     from monitor.detect.ids import detection_id
     from monitor.detect.limits import STATED_LIMITS, stated_limits_note
     from monitor.detect.objects import ChangeObject
@@ -45,6 +44,10 @@ if TYPE_CHECKING:
         update,
     )
 
+# A function named like its module: bound eagerly (a light module), or importing the
+# submodule later would leave ``monitor.detect.confidence`` naming the module.
+from monitor.detect.confidence import ConfidenceModel, confidence  # noqa: E402
+
 # Names load on first use (PEP 562): a run with nothing new, or one that only needs the
 # parameters or the stated limits, must not import scikit-image and the whole detector.
 _HOMES: dict[str, str] = {
@@ -52,7 +55,6 @@ _HOMES: dict[str, str] = {
                     "classify"),
     **dict.fromkeys(("CompareResult", "compare_windows", "compare_objects", "composite"),
                     "compare"),
-    **dict.fromkeys(("ConfidenceModel", "confidence"), "confidence"),
     "detection_id": "ids",
     **dict.fromkeys(("STATED_LIMITS", "stated_limits_note"), "limits"),
     "ChangeObject": "objects",

@@ -772,6 +772,9 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         report["last_run"] = _run_dict(runs[0]) if runs else None
         complete = next((r for r in runs if r.finished_at is not None), None)
         report["last_complete_run"] = _run_dict(complete) if complete else None
+        # What an interrupted run left for the next one to finish (0 / false normally).
+        report["owed"] = {"alerts": len(store.queued_alerts()),
+                          "exports": store.pending(EXPORTS_STEP)}
         wanted = set(selectors)
         for aoi in store.list_aois():
             if wanted and aoi.id not in wanted and (aoi.path not in wanted):

@@ -96,7 +96,7 @@ def test_an_unreachable_webhook_does_not_fail_the_run(
 
 def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
         east_archive: SimArchive, east_reference: RunState, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """A run that dies after storing its detections and before writing its alerts and exports
     (here: interrupted in the alerts step) leaves both owed; the next run, with nothing new
     to read, writes them."""
@@ -109,17 +109,18 @@ def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
         patch.setattr(monitor.alerts, "alerts_for_run", killed)
         assert _run(east_archive, where) != 0
     with Store.open(where.state, create=False) as store:
-        owed = {event.detection.id for _seq, _run, event in store.queued_alerts()}
-        assert owed == _confirmed(where.state) and owed
+        owed_ids = {event.detection.id for _seq, _run, event in store.queued_alerts()}
+        assert owed_ids == _confirmed(where.state) and owed_ids
         assert store.pending("exports")
     assert not (where.reports / "detections.geojson").exists()
     assert not _alert_files(where.reports)
+    owed = status_json(where.state, capsys)["owed"]
+    assert owed == {"alerts": len(owed_ids), "exports": True}
 
     assert _run(east_archive, where) == 0
     [path] = _alert_files(where.reports)
-    assert {f["id"] for f in json.loads(path.read_text())["features"]} == owed
-    with Store.open(where.state, create=False) as store:
-        assert not store.queued_alerts() and not store.pending("exports")
+    assert {f["id"] for f in json.loads(path.read_text())["features"]} == owed_ids
+    assert status_json(where.state, capsys)["owed"] == {"alerts": 0, "exports": False}
 
     def features(reports: Path) -> list[dict[str, Any]]:
         data: dict[str, Any] = json.loads((reports / "detections.geojson").read_text())

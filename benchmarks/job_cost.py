@@ -43,7 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _snapshot import snapshot_package  # a sibling module: benchmarks/ is sys.path[0]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.servers.cog_server import CogServerProcess  # noqa: E402
@@ -163,28 +166,6 @@ def _monitor_command() -> list[str]:
         return [str(script)]
     return [sys.executable, "-c", "import sys; from monitor.cli.main import main; "
             "sys.exit(main())"]
-
-
-def snapshot_package(target: Path) -> str:
-    """Copy ``monitor/`` to ``target/monitor`` (byte-compiled); describe the code copied.
-
-    Other engineers edit the package while this runs; a detector version changing between
-    the backfill and the next run would replay the whole history and distort every figure.
-    """
-    import compileall
-
-    shutil.copytree(REPO_ROOT / "monitor", target / "monitor",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    compileall.compile_dir(target / "monitor", quiet=1)
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                              text=True, check=False)
-        return done.stdout.rstrip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", "monitor").splitlines()]
-    return f"commit {head}" + (f" + uncommitted edits in {', '.join(dirty)}" if dirty else "")
 
 
 def _mtimes(folder: Path) -> dict[str, int]:

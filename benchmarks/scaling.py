@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from _snapshot import snapshot_package  # a sibling module: benchmarks/ is sys.path[0]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,24 +213,6 @@ def ensure_archive(aois: Sequence[Any], folder: Path) -> None:
                               progress=lambda line: print(f"  {line}", flush=True))
     print("  reused" if result.reused
           else f"  simulated: {result.n_items} items in {result.seconds:.0f} s", flush=True)
-
-
-def snapshot_package(target: Path) -> str:
-    """Copy ``monitor/`` to ``target/monitor`` (byte-compiled); say which code was copied."""
-    import compileall
-
-    shutil.copytree(REPO_ROOT / "monitor", target / "monitor",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    compileall.compile_dir(target / "monitor", quiet=1)
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                              text=True, check=False)
-        return done.stdout.rstrip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = [line[3:] for line in git("status", "--porcelain", "--", "monitor").splitlines()]
-    return f"commit {head}" + (f" + uncommitted edits in {', '.join(dirty)}" if dirty else "")
 
 
 def child_env(source: Path) -> dict[str, str]:

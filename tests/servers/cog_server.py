@@ -5,7 +5,7 @@ files. This server answers single byte ranges with 206 and ``Content-Range``, an
 logs every request (method, path, range, status, bytes sent) so tests can count them, and
 injects faults on demand: HTTP 500/503, a connection reset, a truncated body, a stall.
 
-The server runs in a child process (``python tests/servers/cog_server.py ROOT``): GDAL
+The server runs in a child process (``python -m tests.servers.cog_server ROOT``): GDAL
 holds the GIL during ``rasterio.open``, so a server thread in the test process would hang.
 The test process talks to it through control paths under ``/__cog__/`` (never logged).
 Loaded as a pytest plugin by ``tests/conftest.py``; fixtures:
@@ -22,25 +22,24 @@ Loaded as a pytest plugin by ``tests/conftest.py``; fixtures:
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import json
 import os
 import re
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.servers.faults import FaultBook, ServerProcess
 
 __all__ = ["RequestRecord", "Fault", "CogServer", "CogServerProcess", "CogServerView",
            "FAULT_KINDS"]
@@ -86,7 +85,7 @@ class Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         # The request log is the structured one; stderr chatter would hide test output.
@@ -99,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(head=False)
 
     def _record(self, status: int, sent: int, fault: str | None = None) -> None:
-        self.server.owner._append(
+        self.server.owner.append(
             RequestRecord(self.command, urllib.parse.unquote(self.path.split("?", 1)[0]),
                           self.headers.get("Range"), status, sent, fault)
         )
@@ -132,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(_CONTROL):
             self._control(path[len(_CONTROL):])
             return
-        fault = self.server.owner._take_fault(path)
+        fault = self.server.owner.take_fault(path)
         if fault is not None and fault.kind == "stall":
             # Logged when the stall starts: the client may give up long before it ends.
             self._record(0, 0, "stall")
@@ -217,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "CogServer"
+    owner: CogServer
 
     def handle_error(self, request: object, client_address: object) -> None:
         # Clients hanging up mid-answer is normal here (GDAL aborts size probes, tests
@@ -225,14 +224,18 @@ class _Server(ThreadingHTTPServer):
         return
 
 
-class CogServer:
+def _arm(query: Mapping[str, str]) -> Fault:
+    times = query.get("times", "1")
+    return Fault(query["kind"], query.get("path_glob") or None,
+                 None if times == "none" else int(times), float(query.get("delay_s", "5")))
+
+
+class CogServer(FaultBook[Fault]):
     """The server itself: serves ``root`` on 127.0.0.1 at a free port (runs in the child)."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__(_arm)
         self.root = Path(root)
-        self.log: list[RequestRecord] = []
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
@@ -248,89 +251,18 @@ class CogServer:
             return None
         return candidate
 
-    def _append(self, record: RequestRecord) -> None:
-        with self._lock:
-            self.log.append(record)
 
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(path):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
-
-    def control(self, command: str, query: dict[str, str]) -> object:
-        """Answer a control request from the test process (never logged)."""
-        with self._lock:
-            if command == "log":
-                return [dataclasses.asdict(r) for r in self.log]
-            if command == "clear_log":
-                self.log.clear()
-            elif command == "clear_faults":
-                self._faults.clear()
-            elif command == "fault":
-                times = query.get("times", "1")
-                self._faults.append(Fault(query["kind"], query.get("path_glob") or None,
-                                          None if times == "none" else int(times),
-                                          float(query.get("delay_s", "5"))))
-            else:
-                raise KeyError(command)
-        return "ok"
-
-
-class CogServerProcess:
-    """The test side: starts the server in a child process and talks to its control paths.
-
-    A child process, not a thread: GDAL holds the GIL during ``rasterio.open``, so a server
-    thread in the test process could not answer and every read would hang until timeout.
-    """
+class CogServerProcess(ServerProcess):
+    """The test side: starts the server in a child process and talks to its control paths."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._proc = subprocess.Popen(
-            [sys.executable, __file__, str(self.root)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError(f"COG server did not start: {line!r}")
-        self.port = int(line)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 10
-        while True:  # wait until it answers
-            try:
-                self._control("clear_log")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.05)
-
-    def _control(self, command: str, **query: object) -> object:
-        params = urllib.parse.urlencode({k: v for k, v in query.items()})
-        url = f"{self.url}{_CONTROL}{command}" + (f"?{params}" if params else "")
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return json.loads(answer.read())
+        super().__init__("tests.servers.cog_server", [str(self.root)], _CONTROL, "COG server")
 
     @property
     def log(self) -> list[RequestRecord]:
         """Every request since the last ``clear_log``, oldest first."""
-        records = self._control("log")
-        assert isinstance(records, list)
-        return [RequestRecord(**r) for r in records]
-
-    def clear_log(self) -> None:
-        self._control("clear_log")
-
-    def clear_faults(self) -> None:
-        self._control("clear_faults")
+        return [RequestRecord(**r) for r in self._records()]
 
     def fault(self, kind: str, path_glob: str | None = None, times: int | None = 1,
               delay_s: float = 5.0) -> None:
@@ -343,16 +275,6 @@ class CogServerProcess:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
         self._control("fault", kind=kind, path_glob=path_glob or "",
                       times="none" if times is None else times, delay_s=delay_s)
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
 
 
 class CogServerView:

@@ -13,7 +13,7 @@ whose body or query holds a given text (a search of one AOI's bbox):
     ``delay_s`` of silence, then the request is forwarded (a client with a shorter timeout
     gives up first).
 
-Like ``cog_server``, it runs in a child process (``python tests/servers/fault_proxy.py
+Like ``cog_server``, it runs in a child process (``python -m tests.servers.fault_proxy
 UPSTREAM``), so GDAL holding the GIL in the test process cannot stall it, and the test
 talks to it through control paths under ``/__proxy__/`` (never forwarded, never logged).
 
@@ -25,23 +25,22 @@ path_glob, times=1, delay_s=5.0, contains=None)``, ``.clear_faults()``, ``.log``
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import http.client
 import json
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.servers.faults import FaultBook, ServerProcess
 
 __all__ = ["ProxyRecord", "ProxyFault", "FaultProxy", "FaultProxyProcess", "PROXY_FAULTS",
            "fault_proxy"]
@@ -176,14 +175,21 @@ class _Server(ThreadingHTTPServer):
         return  # clients hanging up on stalls and resets are expected here
 
 
-class FaultProxy:
+def _arm(query: Mapping[str, str]) -> ProxyFault:
+    if query["kind"] not in PROXY_FAULTS:
+        raise ValueError(f"unknown fault {query['kind']!r}")
+    times = query.get("times", "1")
+    return ProxyFault(query["kind"], query.get("path_glob") or "*",
+                      None if times == "none" else int(times), float(query.get("delay_s", "5")),
+                      query.get("contains") or None)
+
+
+class FaultProxy(FaultBook[ProxyFault]):
     """The proxy itself (runs in the child): 127.0.0.1, a free port, one upstream."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__(_arm)
         self.upstream = upstream
-        self.log: list[ProxyRecord] = []
-        self._faults: list[ProxyFault] = []
-        self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self.port = int(self._httpd.server_address[1])
@@ -191,72 +197,13 @@ class FaultProxy:
     def serve_forever(self) -> None:
         self._httpd.serve_forever()
 
-    def append(self, record: ProxyRecord) -> None:
-        with self._lock:
-            self.log.append(record)
 
-    def take_fault(self, path: str, query_and_body: str) -> ProxyFault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(path, query_and_body):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
-
-    def control(self, command: str, query: dict[str, str]) -> object:
-        with self._lock:
-            if command == "log":
-                return [dataclasses.asdict(r) for r in self.log]
-            if command == "clear_log":
-                self.log.clear()
-            elif command == "clear_faults":
-                self._faults.clear()
-            elif command == "fault":
-                if query["kind"] not in PROXY_FAULTS:
-                    raise ValueError(f"unknown fault {query['kind']!r}")
-                times = query.get("times", "1")
-                self._faults.append(ProxyFault(
-                    query["kind"], query.get("path_glob") or "*",
-                    None if times == "none" else int(times), float(query.get("delay_s", "5")),
-                    query.get("contains") or None))
-            else:
-                raise KeyError(command)
-        return "ok"
-
-
-class FaultProxyProcess:
+class FaultProxyProcess(ServerProcess):
     """The test side: the proxy in a child process, driven through its control paths."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
-        self._proc = subprocess.Popen([sys.executable, __file__, upstream],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                      text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError(f"fault proxy did not start: {line!r}")
-        self.url = f"http://127.0.0.1:{int(line)}"
-        deadline = time.monotonic() + 10
-        while True:  # wait until it answers
-            try:
-                self.clear_log()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.05)
-
-    def _control(self, command: str, **query: object) -> object:
-        params = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        url = f"{self.url}{_CONTROL}{command}" + (f"?{params}" if params else "")
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return json.loads(answer.read())
+        super().__init__("tests.servers.fault_proxy", [upstream], _CONTROL, "fault proxy")
 
     def fault(self, kind: str, path_glob: str = "*", times: int | None = 1,
               delay_s: float = 5.0, contains: str | None = None) -> None:
@@ -267,28 +214,10 @@ class FaultProxyProcess:
         self._control("fault", kind=kind, path_glob=path_glob, delay_s=delay_s,
                       times="none" if times is None else times, contains=contains)
 
-    def clear_faults(self) -> None:
-        self._control("clear_faults")
-
-    def clear_log(self) -> None:
-        self._control("clear_log")
-
     @property
     def log(self) -> list[ProxyRecord]:
         """Every proxied request since the last ``clear_log``, oldest first."""
-        records = self._control("log")
-        assert isinstance(records, list)
-        return [ProxyRecord(**r) for r in records]
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
-        if self._proc.stdout is not None:
-            self._proc.stdout.close()
+        return [ProxyRecord(**r) for r in self._records()]
 
 
 @pytest.fixture

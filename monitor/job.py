@@ -904,10 +904,12 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     # The demo's chips are copies of windows of its own local archive: dropped once the
     # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
     # A rebuild, or a late scene's replay, reads them again from the archive.
-    chips = paths.state_dir / "chips"
-    if chips.is_dir():
-        freed = sum(p.stat().st_size for p in chips.rglob("*") if p.is_file())
-        shutil.rmtree(chips)
+    from monitor.imagery import ChipCache
+
+    cache = ChipCache(paths.state_dir)
+    if cache.root.is_dir():
+        freed = cache.size_bytes()
+        shutil.rmtree(cache.root)
         echo(f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
              "its local archive, read again if a rebuild needs them")
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")

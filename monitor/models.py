@@ -30,6 +30,9 @@ __all__ = [
     "Observation",
     "Chip",
     "Detection",
+    "Review",
+    "ReviewVerdict",
+    "REVIEW_VERDICTS",
     "RunSummary",
     "DetectorSnapshot",
     "DetectionChanges",
@@ -250,6 +253,23 @@ class Chip:
 
 ChangeType = Literal["new_construction", "demolition", "rebuilding", "roof_change", "land_clearing"]
 DetectionStatus = Literal["probable", "confirmed", "rejected"]
+ReviewVerdict = Literal["verified", "false_alarm", "unsure"]
+
+#: An analyst's verdicts, in the order the CLI and reports list them.
+REVIEW_VERDICTS: tuple[ReviewVerdict, ...] = ("verified", "false_alarm", "unsure")
+
+
+@dataclass(frozen=True)
+class Review:
+    """An analyst's latest verdict on a detection (``monitor review``), kept by detection id
+    so that it survives re-runs and rebuilds."""
+
+    detection_id: str
+    verdict: ReviewVerdict
+    reviewer: str
+    reviewed_at: dt.datetime
+    note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,6 +292,8 @@ class Detection:
     evidence_before: tuple[str, ...] = ()
     evidence_after: tuple[str, ...] = ()
     simulated: bool = False
+    #: The analyst's latest review, when there is one (filled in by the store on reading).
+    review: Review | None = None
 
 
 AlertKind = Literal["confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn"]

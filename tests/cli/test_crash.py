@@ -83,6 +83,8 @@ class Outcome:
     exit_code: int | None
     lines: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: From the anchor seen to the exit or the kill.
+    after_anchor_s: float = 0.0
 
     @property
     def killed(self) -> bool:
@@ -173,9 +175,11 @@ def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
+        anchored = started
         if anchor is not None:
             if anchor != "start":
                 seen.wait(timeout_s)
+                anchored = time.monotonic()
             time.sleep(delay_s)
             if child.poll() is None:
                 if dump:
@@ -198,8 +202,9 @@ def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 
         phase = "post-run: alerts written, run summary and export not (killed at the alerts)"
     else:
         phase = "not told (killed without a stack dump)"
+    ended = time.monotonic()
     return Outcome(anchor or "-", delay_s, phase, None if killed else code, lines,
-                   time.monotonic() - started)
+                   ended - started, ended - anchored)
 
 
 def _run_args(archive: SimArchive, state: RunState, until: str) -> list[str]:
@@ -256,11 +261,18 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
     chain = RunState(folder / "chain" / "state", folder / "chain" / "reports")
     outcomes: list[Outcome] = []
 
+    #: Per period, the longest delay after the search line that still lands in a run:
+    #: a run that ends before its kill shows how much work is left, so the next delays are
+    #: drawn shorter. The kills then spread over the run on a fast machine as on a slow one.
+    after_search_s = {EARLY_UNTIL: 4.0, FULL_PERIOD[1]: 4.0}
+
     def kill(until: str, anchor: str, delay_s: float, on: RunState = chain,
              dump: bool = True) -> Outcome:
         outcome = _run_child(_run_args(east_archive, on, until),
                              logs / f"{len(outcomes):02d}.err", anchor, delay_s, dump=dump)
         outcomes.append(outcome)
+        if anchor == "search" and not outcome.killed:
+            after_search_s[until] = min(after_search_s[until], 0.9 * outcome.after_anchor_s)
         print(f"kill {len(outcomes):2d} {until} {anchor:>10} +{delay_s:.2f}s: {outcome.phase} "
               f"({outcome.records} recorded, {outcome.seconds:.1f} s)", flush=True)
         # Whatever the kill left must be readable: the state opens and its status answers.
@@ -270,15 +282,24 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
             assert json.loads(printed.getvalue())["state_dir"] == str(on.state)
         return outcome
 
+    def kill_after_search(n: int, until: str, low: float, high: float) -> None:
+        """``n`` kills a random fraction of ``after_search_s`` after the search line; runs
+        that end first do not count (at most ``3 n`` tries)."""
+        landed = 0
+        for _ in range(3 * n):
+            landed += kill(until, "search", rng.uniform(low, high) * after_search_s[until]).killed
+            if landed == n:
+                break
+
     # 1. The daily job up to November 2025, on a fresh state: killed during start-up
     #    (creating the database, taking the lock), the catalog search and the reads ...
     for _ in range(7):
         kill(EARLY_UNTIL, "start", rng.uniform(0.05, 1.5))
-    for _ in range(5):
-        kill(EARLY_UNTIL, "search", rng.uniform(0.1, 4.0))
-    # ... then while recording observations (the remaining reads come first).
+    # ... then while recording observations (the remaining reads come first) ...
     early = _scenes_read_by(east_reference, EARLY_UNTIL)
     kill(EARLY_UNTIL, f"record:{rng.randint(1, max(1, _left_to_record(chain, early) // 2))}", 0.0)
+    # ... and after the catalog search.
+    kill_after_search(5, EARLY_UNTIL, 0.1, 1.0)
     # One run of the daily job completes and exports.
     done = _run_child(_run_args(east_archive, chain, EARLY_UNTIL), logs / "early.err", None)
     assert done.exit_code == 0, done.lines[-5:]
@@ -287,8 +308,7 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
     whole = _scenes_read_by(east_reference, FULL_PERIOD[1])
     for _ in range(2):
         kill(FULL_PERIOD[1], "start", rng.uniform(0.05, 1.5))
-    for _ in range(2):
-        kill(FULL_PERIOD[1], "search", rng.uniform(0.2, 4.0))
+    kill_after_search(2, FULL_PERIOD[1], 0.05, 1.0)
     halfway = max(1, _left_to_record(chain, whole) // 2)
     kill(FULL_PERIOD[1], f"record:{rng.randint(1, halfway)}", 0.0)
     # A second state, copied here (the new scenes' reads are cached): its next run is killed
@@ -300,8 +320,7 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
                         on=late)
     # ... the chain in its detector (reads cached: the plan, then the replay from the cache),
     # once more while recording, then after its alerts, before its summary and its export.
-    for _ in range(2):
-        kill(FULL_PERIOD[1], "search", rng.uniform(0.8, 2.5))
+    kill_after_search(2, FULL_PERIOD[1], 0.2, 0.6)
     kill(FULL_PERIOD[1], f"record:{max(1, _left_to_record(chain, whole) // 2)}", 0.0)
     kill(FULL_PERIOD[1], "alerts", 0.0, dump=False)
 

@@ -189,6 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alert_max_seconds", 30.0, _positive_float,
             "Most time alert delivery may add to a run; what is not delivered by then is "
             "reported as failed."),
+    Setting("reviewer", None, _opt_str,
+            "Who `monitor review` records as the reviewer; default: the login name."),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -221,6 +223,7 @@ class Settings:
     alert_timeout_s: float = 10.0
     alert_retries: int = 2
     alert_max_seconds: float = 30.0
+    reviewer: str | None = None
     #: Where the settings came from, for ``monitor status`` and error messages.
     config_file: Path | None = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,13 @@ from monitor.errors import (
     MonitorError,
     ReadError,
 )
-from monitor.models import Aoi, Observation, Scene
+from monitor.models import Aoi, Detection, Observation, Review, Scene
 
 __all__ = [
     "AoiEntry", "AddResult", "SceneRow", "SceneListing", "JobResult",
     "list_aois", "add_aoi", "list_scenes", "run_job", "state_status",
     "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult",
-    "export_detections",
+    "export_detections", "select_detections", "STATUS_CHOICES", "review_detection",
     "CompareOutput", "compare_aoi", "rebuild_aois", "CacheUse",
     "cache_use",
 ]
@@ -353,7 +353,11 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
         changes = store.put_detections(aoi.id, computed.detections, run_id=run_id)
         # Owed from this commit on: a run killed before its exports and alerts leaves them
         # owed to the next run, not lost (the outbox and the pending mark share the commit).
-        store.queue_alerts(run_id, alert_events(changes, computed.detections, before))
+        # A detection an analyst reviewed as a false alarm is not told of again.
+        dismissed = {i for i, r in store.reviews(aoi_id=aoi.id).items()
+                     if r.verdict == "false_alarm"}
+        store.queue_alerts(run_id, [e for e in alert_events(changes, computed.detections, before)
+                                    if e.detection.id not in dismissed])
         store.mark_pending(EXPORTS_STEP, run_id)
     for note in computed.notes:
         echo(f"{aoi.id}: {note}")
@@ -927,6 +931,30 @@ _STATUS_SELECTION: dict[str, tuple[str, ...]] = {
     "all": ("probable", "confirmed"),
     "rejected": ("rejected",),
 }
+#: ``--status`` by the analyst's latest verdict (any detector status), or not reviewed yet
+#: (probable and confirmed).
+_VERDICT_SELECTION: tuple[str, ...] = ("verified", "false_alarm", "unsure", "unreviewed")
+#: Every ``--status`` value, in the order help and errors list them.
+STATUS_CHOICES: tuple[str, ...] = (*_STATUS_SELECTION, *_VERDICT_SELECTION)
+
+
+def select_detections(store: Any, status: str, *, since: dt.date | None = None,
+                      aoi_ids: Iterable[str] | None = None) -> list[Detection]:
+    """The stored detections ``--status`` selects: a detector status (confirmed, probable,
+    all = probable and confirmed, rejected) or an analyst's verdict (verified, false_alarm,
+    unsure: any status; unreviewed: probable and confirmed without a review)."""
+    if status not in STATUS_CHOICES:
+        raise MonitorError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
+    if status in _STATUS_SELECTION:
+        found = store.detections(status=_STATUS_SELECTION[status], since=since)
+    elif status == "unreviewed":
+        found = [d for d in store.detections(status=_STATUS_SELECTION["all"], since=since)
+                 if d.review is None]
+    else:
+        found = [d for d in store.detections(since=since)
+                 if d.review is not None and d.review.verdict == status]
+    wanted = set(aoi_ids) if aoi_ids is not None else None
+    return [d for d in found if wanted is None or d.aoi in wanted]
 
 
 @dataclass(frozen=True)
@@ -950,20 +978,64 @@ def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str,
     if fmt not in VECTOR_FORMATS:
         raise MonitorError(f"--format {fmt}: not built yet (issue 10: GIS export); "
                            f"available now: {', '.join(VECTOR_FORMATS)}")
-    if status not in _STATUS_SELECTION:
-        raise MonitorError(f"--status {status}: expected one of "
-                           f"{', '.join(_STATUS_SELECTION)}")
+    if status not in STATUS_CHOICES:
+        raise MonitorError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
     wanted = {a.id for a in _resolve_aois(settings, selectors)} if selectors else None
     with _open_store(settings, create=False) as store:
-        detections = [d for d in store.detections(status=_STATUS_SELECTION[status], since=since)
-                      if wanted is None or d.aoi in wanted]
+        detections = select_detections(store, status, since=since, aoi_ids=wanted)
     metadata = {"status": status, "since": since.isoformat() if since else None,
                 "limits": stated_limits_note(),
                 "simulated": any(d.simulated for d in detections)}
     n = write_detections(detections, fmt, out, overwrite=overwrite, metadata=metadata)
     return ExportResult(out, n, status)
+
+
+# --------------------------------------------------------------------------- review
+
+def review_detection(settings: Settings, detection_id: str, verdict: str, *,
+                     note: str = "", source: str = "",
+                     now: dt.datetime | None = None) -> Detection:
+    """``monitor review``: record an analyst's verdict on a stored detection.
+
+    Kept by the detection's stable id, so it survives re-runs and rebuilds; every verdict is
+    kept, the latest counts. ``source`` must be an http(s) URL (reports link to it). Returns
+    the detection with its new review.
+    """
+    import getpass
+    from urllib.parse import urlsplit
+
+    from monitor.models import REVIEW_VERDICTS
+
+    if verdict not in REVIEW_VERDICTS:
+        raise MonitorError(f"--verdict {verdict}: expected one of {', '.join(REVIEW_VERDICTS)}")
+    if source:
+        parts = urlsplit(source)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MonitorError(f"--source {source!r}: expected an http(s) URL")
+    if any(ord(c) < 32 and c not in "\n\t" for c in note):
+        raise MonitorError("--note: control characters are not allowed")
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    reviewer = settings.reviewer
+    if not reviewer:
+        try:
+            reviewer = getpass.getuser()
+        except (KeyError, OSError):
+            reviewer = "unknown"
+    with _open_store(settings, create=False) as store:
+        detection = store.detection(detection_id)
+        if detection is None:
+            raise MonitorError(f"--id {detection_id}: no such detection in "
+                               f"{settings.state_dir} (see `monitor export --status all`)")
+        review = Review(detection_id=detection_id, verdict=verdict,  # type: ignore[arg-type]
+                        reviewer=reviewer,
+                        reviewed_at=now or dt.datetime.now(dt.UTC), note=note, source=source)
+        store.put_review(review, detection.aoi)
+        # The reports and exports show reviews: owed from now on.
+        store.mark_pending(EXPORTS_STEP, None)
+        return store.detection(detection_id) or detection
 
 
 # --------------------------------------------------------------------------- compare

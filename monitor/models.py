@@ -33,6 +33,7 @@ __all__ = [
     "Review",
     "ReviewVerdict",
     "REVIEW_VERDICTS",
+    "ClaimRecord",
     "RunSummary",
     "DetectorSnapshot",
     "DetectionChanges",
@@ -270,6 +271,18 @@ class Review:
     reviewed_at: dt.datetime
     note: str = ""
     source: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A claim check as stored (``monitor claim``): the claim as given and what the evidence
+    supported, both plain JSON data, so that the AOI's report can show it later."""
+
+    id: int
+    aoi_id: str
+    checked_at: dt.datetime
+    claim: Mapping[str, Any]
+    result: Mapping[str, Any]
 
 
 @dataclass(frozen=True)

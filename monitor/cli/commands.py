@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from monitor.cli.aoi import aoi
 from monitor.cli.export import compare, export
-from monitor.cli.pending import claim, report, review
+from monitor.cli.pending import claim, report
+from monitor.cli.review import review
 from monitor.cli.run import cache, rebuild, run
 from monitor.cli.scenes import scenes
 from monitor.cli.simulate import demo, simulate

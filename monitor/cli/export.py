@@ -23,9 +23,12 @@ FORMATS = ("gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "sta
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Output file (a folder for stac).")
 @click.option("--status", default="confirmed",
-              type=click.Choice(["confirmed", "probable", "all", "rejected"]),
+              type=click.Choice(["confirmed", "probable", "all", "rejected", "verified",
+                                 "false_alarm", "unsure", "unreviewed"]),
               help="Which detections: confirmed [default], probable, all (probable and "
-                   "confirmed) or rejected.")
+                   "confirmed) or rejected; or by the analyst's latest verdict: verified, "
+                   "false_alarm, unsure (any status), unreviewed (probable and confirmed "
+                   "without a review).")
 @click.option("--since", type=DATE, help="Only detections first seen on or after D.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @click.option("--raster", type=click.Path(file_okay=False, path_type=Path),

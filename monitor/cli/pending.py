@@ -13,7 +13,7 @@ import click
 from monitor.cli.options import DATE, state_options
 from monitor.errors import NotBuiltYet
 
-__all__ = ["report", "claim", "review"]
+__all__ = ["report", "claim"]
 
 
 def _not_built(command: str, issue: str) -> NotBuiltYet:
@@ -37,15 +37,3 @@ def report(**_: Any) -> None:
 def claim(**_: Any) -> None:
     """Test a claim ("N of M demolished by D") against the built-up timeline."""
     raise _not_built("claim", "issue 11: claim checks")
-
-
-@click.command()
-@state_options
-@click.option("--id", "detection_id", required=True, help="Detection id.")
-@click.option("--verdict", required=True,
-              type=click.Choice(["verified", "false_alarm", "unsure"]), help="The verdict.")
-@click.option("--note", help="Free text.")
-@click.option("--source", help="URL of the evidence.")
-def review(**_: Any) -> None:
-    """Record an analyst's verdict on a detection."""
-    raise _not_built("review", "issue 11: analyst review")

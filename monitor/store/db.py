@@ -23,6 +23,7 @@ import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, get_args
@@ -31,12 +32,14 @@ from monitor.errors import StateError
 from monitor.models import (
     AlertEvent,
     Aoi,
+    ClaimRecord,
     Detection,
     DetectionChanges,
     DetectorSnapshot,
     Grid,
     Observation,
     ObservationStatus,
+    Review,
     RunSummary,
     Scene,
 )
@@ -592,7 +595,17 @@ class Store:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._execute(f"SELECT * FROM detections {where} "
                              "ORDER BY aoi_id, first_seen, id", params).fetchall()
-        return [_rows.detection_from_row(row) for row in rows]
+        reviews = self.reviews(aoi_id=aoi_id)
+        return [replace(_rows.detection_from_row(row), review=reviews.get(row["id"]))
+                for row in rows]
+
+    def detection(self, detection_id: str) -> Detection | None:
+        """One stored detection with its review, or None."""
+        row = self._execute("SELECT * FROM detections WHERE id = ?",
+                            (detection_id,)).fetchone()
+        if row is None:
+            return None
+        return replace(_rows.detection_from_row(row), review=self.review(detection_id))
 
     def detection_counts(self, aoi_id: str) -> dict[str, dict[str, int]]:
         """``{status: {change_type: n}}`` of the AOI's stored detections, without reading them."""
@@ -612,6 +625,57 @@ class Store:
             "WHERE detection_id = ? ORDER BY history_id", (detection_id,)).fetchall()
         return [(r["status"], r["change_type"], r["run_id"], _rows.from_iso(r["at"]))
                 for r in rows]
+
+    # --- analysts' reviews and claim checks ----------------------------------------------------
+
+    def put_review(self, review: Review, aoi_id: str) -> None:
+        """Record an analyst's verdict; the latest one per detection is its review. Earlier
+        ones are kept (who said what, when)."""
+        with self.transaction():
+            self._execute(
+                "INSERT INTO reviews (detection_id, aoi_id, verdict, reviewer, reviewed_at, "
+                "note, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (review.detection_id, aoi_id, review.verdict, review.reviewer,
+                 _rows.to_iso(review.reviewed_at), review.note, review.source))
+
+    def reviews(self, *, aoi_id: str | None = None) -> dict[str, Review]:
+        """The latest review of each reviewed detection (of one AOI, or all)."""
+        where, params = ("WHERE aoi_id = ?", (aoi_id,)) if aoi_id is not None else ("", ())
+        rows = self._execute(
+            f"SELECT * FROM reviews {where} ORDER BY review_id", params).fetchall()
+        return {row["detection_id"]: _review_from_row(row) for row in rows}
+
+    def review(self, detection_id: str) -> Review | None:
+        """The latest review of a detection, or None."""
+        history = self.review_history(detection_id)
+        return history[-1] if history else None
+
+    def review_history(self, detection_id: str) -> list[Review]:
+        """Every review of a detection, oldest first."""
+        rows = self._execute("SELECT * FROM reviews WHERE detection_id = ? ORDER BY review_id",
+                             (detection_id,)).fetchall()
+        return [_review_from_row(row) for row in rows]
+
+    def put_claim(self, aoi_id: str, checked_at: dt.datetime, claim: Mapping[str, Any],
+                  result: Mapping[str, Any]) -> int:
+        """Store a claim check (plain JSON data); return its id."""
+        with self.transaction():
+            cur = self._execute(
+                "INSERT INTO claims (aoi_id, checked_at, claim_json, result_json) "
+                "VALUES (?, ?, ?, ?)",
+                (aoi_id, _rows.to_iso(checked_at), _rows.dumps(dict(claim)),
+                 _rows.dumps(dict(result))))
+            return int(cur.lastrowid or 0)
+
+    def claims(self, aoi_id: str | None = None) -> list[ClaimRecord]:
+        """Stored claim checks, oldest first (of one AOI, or all)."""
+        where, params = ("WHERE aoi_id = ?", (aoi_id,)) if aoi_id is not None else ("", ())
+        rows = self._execute(f"SELECT * FROM claims {where} ORDER BY claim_id",
+                             params).fetchall()
+        return [ClaimRecord(id=int(r["claim_id"]), aoi_id=r["aoi_id"],
+                            checked_at=_rows.from_iso(r["checked_at"]),
+                            claim=_rows.loads(r["claim_json"]) or {},
+                            result=_rows.loads(r["result_json"]) or {}) for r in rows]
 
     # --- what a run still owes: exports and alerts ---------------------------------------------
 
@@ -718,6 +782,12 @@ class Store:
         rows = self._execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?",
                              (int(limit),)).fetchall()
         return [_run_from_row(row) for row in rows]
+
+
+def _review_from_row(row: Mapping[str, Any]) -> Review:
+    return Review(detection_id=row["detection_id"], verdict=row["verdict"],
+                  reviewer=row["reviewer"], reviewed_at=_rows.from_iso(row["reviewed_at"]),
+                  note=row["note"], source=row["source"])
 
 
 def _as_day(value: dt.date) -> dt.date:

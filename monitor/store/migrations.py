@@ -221,11 +221,40 @@ CREATE TABLE alert_outbox (
 );
 """
 
+_V5_REVIEWS_CLAIMS = """
+-- Analysts' verdicts on detections (monitor review), every one kept: the latest per detection
+-- is its review. Keyed by the stable detection id, with no foreign key, so a review survives
+-- re-runs and rebuilds (and a detection withdrawn and produced again finds its review).
+CREATE TABLE reviews (
+    review_id INTEGER PRIMARY KEY,
+    detection_id TEXT NOT NULL,
+    aoi_id TEXT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('verified', 'false_alarm', 'unsure')),
+    reviewer TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX reviews_detection ON reviews (detection_id, review_id);
+
+-- Claim checks (monitor claim): the claim as given and what the evidence supported, kept so
+-- the AOI's report shows them.
+CREATE TABLE claims (
+    claim_id INTEGER PRIMARY KEY,
+    aoi_id TEXT NOT NULL,
+    checked_at TEXT NOT NULL,
+    claim_json TEXT NOT NULL,
+    result_json TEXT NOT NULL
+);
+CREATE INDEX claims_aoi ON claims (aoi_id, claim_id);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial: aois, aoi_versions, scenes, observations, runs", _V1_INITIAL),
     (2, "detection: detector_state, detections, detection_history", _V2_DETECTION),
     (3, "detector_state.coverage_json", _V3_COVERAGE),
     (4, "post-run outbox: pending_steps, alert_outbox", _V4_POST_RUN),
+    (5, "analyst reviews and claim checks", _V5_REVIEWS_CLAIMS),
 ]
 
 _CREATE_RECORD_TABLE = """

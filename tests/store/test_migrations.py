@@ -32,19 +32,20 @@ def test_appended_migrations_apply_in_order_with_records(tmp_path: Path) -> None
     Store.open(tmp_path).close()
 
     def add_index(conn: sqlite3.Connection) -> None:
-        conn.execute("CREATE INDEX reviews_detection ON reviews (detection_id)")
+        conn.execute("CREATE INDEX later_notes_detection ON later_notes (detection_id)")
 
     n = latest_version()
     later = [*MIGRATIONS,
-             (n + 1, "reviews", "CREATE TABLE reviews (detection_id TEXT, verdict TEXT, "
+             (n + 1, "later notes", "CREATE TABLE later_notes (detection_id TEXT, verdict TEXT, "
                                 "note TEXT DEFAULT 'a; b');\n-- trailing comment\n"),
-             (n + 2, "reviews index", add_index)]
+             (n + 2, "later notes index", add_index)]
     with Store.open(tmp_path, migrations=later) as store:
         assert store.schema_version == n + 2
         names = store._conn.execute(
             "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-    assert [tuple(r) for r in names][n:] == [(n + 1, "reviews"), (n + 2, "reviews index")]
-    assert "reviews" in _tables(tmp_path)
+    assert [tuple(r) for r in names][n:] == [(n + 1, "later notes"),
+                                             (n + 2, "later notes index")]
+    assert "later_notes" in _tables(tmp_path)
 
 
 @pytest.mark.parametrize("bad_step", [

@@ -42,8 +42,8 @@ def _rebuild(where: RunState, archive: SimArchive,
 
 
 def test_review_is_stored_selected_and_survives_rebuild(
-        reviewed_state: RunState, east_archive: SimArchive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        reviewed_state: RunState, east_archive: SimArchive, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     ids = _confirmed_ids(reviewed_state.state)
     assert len(ids) >= 2, "the east archive should confirm its planted demolitions"
     monkeypatch.setenv("MONITOR_REVIEWER", "desk <analyst>")

@@ -12,14 +12,18 @@ from monitor.config import Settings
 
 __all__ = ["export", "compare"]
 
+#: ``--format`` values, for reading: the job checks them (an unknown one is bad input, exit 1).
 FORMATS = ("gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "stac", "timeline")
 
 
 @click.command()
 @state_options
-@click.option("--format", "fmt", required=True, type=click.Choice(FORMATS), metavar="F",
-              help="gpkg geojson kml kmz fgb parquet shp csv stac; timeline. "
-                   "Built so far: geojson.")
+# A plain string, checked by the job: an unknown format is bad input (one line, exit 1).
+@click.option("--format", "fmt", required=True, metavar="F",
+              help="gpkg (QGIS: layers detections, aois, observations, runs, with a style), "
+                   "geojson, kml, kmz (Google Earth), fgb, parquet (GeoParquet), shp, csv "
+                   "(WKT geometry), stac (a static STAC collection in the folder --out); "
+                   "timeline.")
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Output file (a folder for stac).")
 @click.option("--status", default="confirmed",
@@ -31,26 +35,54 @@ FORMATS = ("gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "sta
                    "without a review).")
 @click.option("--since", type=DATE, help="Only detections first seen on or after D.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-@click.option("--raster", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write rasters to DIR (issue 10).")
+@click.option("--raster", type=click.Path(path_type=Path), metavar="DIR",
+              help="Also write COGs to DIR, on each AOI's UTM grid: DIR/<aoi>/change_class.tif, "
+                   "first_seen.tif (YYYYMMDD), confidence.tif, and true-colour before/after "
+                   "images per detection in DIR/<aoi>/detections/.")
 def export(settings: Settings, aoi: tuple[str, ...], fmt: str, out: Path, status: str,
            since: dt.date | None, overwrite: bool, raster: Path | None) -> None:
     """Detections to GIS formats: vectors in EPSG:4326, rasters on the AOI's UTM grid.
 
-    Refuses to overwrite an existing file unless --overwrite. An empty selection writes a
-    valid empty file and says so.
+    Every format carries the contract's fields, `simulated` and the analyst's review.
+    Refuses to overwrite an existing file unless --overwrite; on any error nothing is left
+    half-written. An empty selection writes a valid empty file and says so. See
+    docs/export.md.
     """
-    from monitor.errors import NotBuiltYet
-    from monitor.job import export_detections
+    from monitor import job
 
-    if raster is not None:
-        raise NotBuiltYet("--raster: not built yet (issue 10: GIS export)")
-    result = export_detections(settings, aoi, fmt=fmt, out=out, status=status, since=since,
-                               overwrite=overwrite)
+    fmt = fmt.strip().lower()
+    if fmt == "timeline":
+        _export_timeline(settings, aoi, out, overwrite)
+        return
+    result = job.export_detections(settings, aoi, fmt=fmt, out=out, status=status, since=since,
+                                   overwrite=overwrite, raster=raster)
+    sim = " (SIMULATED)" if result.simulated else ""
     if result.n_written == 0:
-        click.echo(f"no {status} detection to export: wrote an empty {fmt} file to {out}")
+        click.echo(f"no {status} detection to export: wrote an empty {fmt} file to {out}{sim}")
     else:
-        click.echo(f"wrote {result.n_written} {status} detection(s) to {out}")
+        click.echo(f"wrote {result.n_written} {status} detection(s){sim} to {out} ({fmt})")
+    if raster is not None:
+        click.echo(f"rasters: {len(result.rasters)} COG(s) in {raster}")
+    for note in result.notes:
+        click.echo(f"  {note}")
+
+
+def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path,
+                     overwrite: bool) -> None:
+    """``--format timeline`` is issue 11's: handed to ``job.export_timeline`` once it exists."""
+    from monitor import job
+    from monitor.errors import NotBuiltYet
+
+    export_timeline = getattr(job, "export_timeline", None)
+    if export_timeline is None:
+        raise NotBuiltYet("--format timeline: not built yet (issue 11)")
+    result = export_timeline(settings, aoi, out=out, overwrite=overwrite)
+    rows = getattr(result, "n_rows", None)
+    sim = " (SIMULATED)" if getattr(result, "simulated", False) else ""
+    click.echo(f"wrote the timeline{f' ({rows} rows)' if rows is not None else ''}{sim} to "
+               f"{getattr(result, 'path', out)}")
+    for aoi_id in getattr(result, "skipped", ()) or ():
+        click.echo(f"  {aoi_id}: left out (not seen by the detector yet)")
 
 
 @click.command()

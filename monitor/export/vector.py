@@ -1,94 +1,127 @@
-"""Vector exports of detections (EPSG:4326)."""
+"""Vector exports of detections (EPSG:4326): GeoJSON here, and the one entry point that
+dispatches every format to its module."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
 from monitor.errors import MonitorError
+from monitor.export._files import Staging, staged
+from monitor.export.data import ExportData
+from monitor.export.fields import (
+    DETECTION_FIELDS,
+    detection_properties,
+    export_properties,
+)
 from monitor.models import Detection
 
-__all__ = ["DETECTION_FIELDS", "VECTOR_FORMATS", "detection_properties", "write_geojson",
-           "write_detections"]
+__all__ = ["DETECTION_FIELDS", "VECTOR_FORMATS", "FOLDER_FORMATS", "detection_properties",
+           "geojson_bytes", "geojson_geometry", "write_geojson", "write_format", "write_export",
+           "write_detections", "check_format"]
 
-#: The contract's detection fields, in order (the geometry aside).
-DETECTION_FIELDS: tuple[str, ...] = (
-    "id", "aoi", "change_type", "status", "first_seen", "confirmed_on", "window_start",
-    "window_end", "area_m2", "n_pixels", "confidence", "n_obs", "evidence_before",
-    "evidence_after", "simulated",
+#: Every format ``monitor export --format`` writes (``timeline`` is issue 11's, elsewhere).
+VECTOR_FORMATS: tuple[str, ...] = (
+    "gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "stac",
 )
-#: Formats ``write_detections`` knows today; issue 10 adds gpkg kml kmz fgb parquet shp csv stac.
-VECTOR_FORMATS: tuple[str, ...] = ("geojson",)
+#: Formats whose ``--out`` is a folder.
+FOLDER_FORMATS: frozenset[str] = frozenset({"stac"})
 
 
-def detection_properties(det: Detection) -> dict[str, Any]:
-    """The contract's fields of ``det`` as JSON-ready values (dates as ISO days)."""
-    values: dict[str, Any] = {
-        "id": det.id, "aoi": det.aoi, "change_type": det.change_type, "status": det.status,
-        "first_seen": det.first_seen.isoformat(),
-        "confirmed_on": det.confirmed_on.isoformat() if det.confirmed_on else None,
-        "window_start": det.window_start.isoformat(), "window_end": det.window_end.isoformat(),
-        "area_m2": round(float(det.area_m2), 1), "n_pixels": int(det.n_pixels),
-        "confidence": round(float(det.confidence), 3), "n_obs": int(det.n_obs),
-        "evidence_before": list(det.evidence_before),
-        "evidence_after": list(det.evidence_after), "simulated": bool(det.simulated),
-    }
-    return {name: values[name] for name in DETECTION_FIELDS}
+def geojson_bytes(detections: Sequence[Detection], *,
+                  metadata: Mapping[str, Any] | None = None, review: bool = False) -> bytes:
+    """An RFC 7946 FeatureCollection (EPSG:4326, exterior rings counter-clockwise).
+
+    ``metadata`` becomes the foreign member ``monitor`` (limits, filters, ...); ``review``
+    adds the review fields to the contract's.
+    """
+    lines = []
+    for det in detections:
+        properties = export_properties(det) if review else detection_properties(det)
+        feature = {"type": "Feature", "id": det.id, "geometry": geojson_geometry(det.geometry),
+                   "properties": properties}
+        lines.append(json.dumps(feature, ensure_ascii=False))
+    head: dict[str, Any] = {"type": "FeatureCollection"}
+    if metadata:
+        head["monitor"] = dict(metadata)
+    # One feature per line: readable and diffable, and written by json's fast encoder
+    # (an indented dump of thousands of polygons takes seconds).
+    text = json.dumps(head, indent=1, ensure_ascii=False)[:-2]
+    body = ",\n".join(lines)
+    return f'{text},\n "features": [\n{body}\n ]\n}}\n'.encode()
 
 
-def _replace_atomically(path: Path, data: bytes, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise MonitorError(f"{path}: exists; use --overwrite to replace it")
-    folder = path.parent
+def geojson_geometry(geometry: Any) -> dict[str, Any]:
+    """A polygon as RFC 7946 wants it: exterior rings counter-clockwise, holes clockwise,
+    coordinates to 7 decimals (about 1 cm; RFC 7946 advises against more)."""
+    oriented = shapely.orient_polygons(geometry, exterior_cw=False)
+    rounded = shapely.transform(oriented, lambda xy: np.round(xy, 7))
+    return dict(mapping(rounded))
+
+
+def _write_bytes(path: Path, payload: bytes) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        path.write_bytes(payload)
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write here: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def write_geojson(detections: Sequence[Detection], path: Path, *, overwrite: bool = False,
                   metadata: Mapping[str, Any] | None = None) -> int:
-    """Write an RFC 7946 FeatureCollection (EPSG:4326, exterior rings counter-clockwise).
+    """Write the contract's fields as an RFC 7946 FeatureCollection, replacing ``path``
+    atomically (alerts and ``monitor compare``). Returns the number of features."""
+    with staged(overwrite) as staging:
+        _write_bytes(staging.file(path), geojson_bytes(detections, metadata=metadata))
+    return len(detections)
 
-    ``metadata`` is written as the foreign member ``monitor`` (limits, filters, ...).
-    Returns the number of features.
-    """
-    features = []
-    for det in detections:
-        geometry = shapely.orient_polygons(det.geometry, exterior_cw=False)
-        features.append({"type": "Feature", "id": det.id,
-                         "geometry": json.loads(json.dumps(mapping(geometry))),
-                         "properties": detection_properties(det)})
-    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if metadata:
-        collection["monitor"] = dict(metadata)
-    text = json.dumps(collection, indent=1, ensure_ascii=False) + "\n"
-    _replace_atomically(path, text.encode("utf-8"), overwrite)
-    return len(features)
+
+def _write_geojson_export(data: ExportData, path: Path, staging: Staging) -> int:
+    _write_bytes(staging.file(path),
+                 geojson_bytes(data.detections, metadata=data.metadata(), review=True))
+    return len(data.detections)
+
+
+def _writers() -> dict[str, Callable[[ExportData, Path, Staging], int]]:
+    # Imported on use: geopandas and pyarrow load only for the formats that need them.
+    from monitor.export.gpkg import write_gpkg
+    from monitor.export.kml import write_kml, write_kmz
+    from monitor.export.stac import write_stac
+    from monitor.export.tabular import TABLE_WRITERS
+
+    return {"gpkg": write_gpkg, "geojson": _write_geojson_export, "kml": write_kml,
+            "kmz": write_kmz, "stac": write_stac, **TABLE_WRITERS}
+
+
+def check_format(fmt: str) -> None:
+    """Raise a one-line ``MonitorError`` for a format ``monitor export`` does not write."""
+    if fmt not in VECTOR_FORMATS:
+        raise MonitorError(f"--format {fmt}: unknown format; expected one of "
+                           f"{', '.join(VECTOR_FORMATS)} (or timeline)")
+
+
+def write_format(fmt: str, data: ExportData, path: Path, staging: Staging) -> int:
+    """Stage ``data`` in ``fmt`` at ``path`` (committed with the staging); the number of
+    detections written."""
+    check_format(fmt)
+    return _writers()[fmt](data, path, staging)
+
+
+def write_export(fmt: str, data: ExportData, path: Path, *, overwrite: bool = False) -> int:
+    """Write ``data`` in ``fmt`` to ``path``, all or nothing; the number of detections."""
+    with staged(overwrite) as staging:
+        return write_format(fmt, data, path, staging)
 
 
 def write_detections(detections: Sequence[Detection], fmt: str, path: Path, *,
                      overwrite: bool = False, metadata: Mapping[str, Any] | None = None) -> int:
-    """Write ``detections`` in ``fmt``; returns the number written."""
-    if fmt == "geojson":
-        return write_geojson(detections, path, overwrite=overwrite, metadata=metadata)
-    raise MonitorError(f"--format {fmt}: not built yet (issue 10: GIS export); "
-                       f"available: {', '.join(VECTOR_FORMATS)}")
+    """Write ``detections`` alone (no AOIs, observations or runs) in ``fmt``."""
+    meta = dict(metadata or {})
+    data = ExportData(detections=list(detections), status=str(meta.get("status", "all")),
+                      limits=str(meta.get("limits") or ""))
+    return write_export(fmt, data, path, overwrite=overwrite)

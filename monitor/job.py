@@ -29,7 +29,8 @@ __all__ = [
     "simulate_aois", "run_demo", "DEMO_AOIS", "DEMO_PERIOD", "DemoPaths", "ExportResult",
     "export_detections", "select_detections", "STATUS_CHOICES", "review_detection",
     "CompareOutput", "compare_aoi", "rebuild_aois", "CacheUse",
-    "cache_use",
+    "cache_use", "AoiTimeline", "TimelineExport", "ClaimOutcome", "built_timeline",
+    "export_timeline", "check_claim", "timeline_report_sections",
 ]
 
 Echo = Callable[[str], None]
@@ -359,6 +360,7 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
         store.queue_alerts(run_id, [e for e in alert_events(changes, computed.detections, before)
                                     if e.detection.id not in dismissed])
         store.mark_pending(EXPORTS_STEP, run_id)
+        store.mark_pending(REPORTS_STEP, run_id)
     for note in computed.notes:
         echo(f"{aoi.id}: {note}")
     detections = computed.detections
@@ -524,6 +526,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
         store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                          per_aoi=result.per_aoi, errors=result.errors)
         exports = _owed_exports(settings, store)
+        reports = _owed_reports(settings, store, echo)
     alert(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
          f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
     alert(f"detections: {totals.get('detections_newly_new', 0)} new, "
@@ -535,9 +538,12 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
 
     alert(stated_limits_note())
     if exports is not None:
-        echo(f"exports: {exports} (probable and confirmed detections); other formats and the "
-             "HTML reports: not built yet (issues 9 and 10)")
-    else:
+        echo(f"exports: {exports} (probable and confirmed detections); other formats: "
+             "not built yet (issue 10)")
+    if reports is not None:
+        echo(f"HTML reports: {reports.index} ({len(reports.pages)} AOI page(s), "
+             f"{reports.seconds:.1f} s)")
+    if exports is None and reports is None:
         echo("nothing new: reports and exports left as they are")
     for error in result.errors:
         alert(f"error: {error}")
@@ -548,16 +554,23 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
 EXPORTS_STEP = "exports"
 
 
+#: The job's own exports (probable and confirmed detections), in ``<reports-dir>``.
+JOB_EXPORTS: tuple[tuple[str, str], ...] = (("geojson", "detections.geojson"),
+                                            ("gpkg", "detections.gpkg"))
+
+
 def _owed_exports(settings: Settings, store: Any) -> Path | None:
-    """The job's own exports, replaced atomically, when owed (detections stored since they
-    were last written, by this run or one killed before writing them) or missing:
-    ``<reports-dir>/detections.geojson``. None when nothing was owed."""
-    path = settings.reports_dir / "detections.geojson"
-    if not store.pending(EXPORTS_STEP) and path.exists():
+    """The job's own exports, each replaced atomically, when owed (detections or reviews
+    stored since they were last written, by this run or one killed before writing them) or
+    missing: ``<reports-dir>/detections.geojson`` and ``<reports-dir>/detections.gpkg``.
+    Returns the GeoJSON's path, None when nothing was owed."""
+    paths = [(fmt, settings.reports_dir / name) for fmt, name in JOB_EXPORTS]
+    if not store.pending(EXPORTS_STEP) and all(path.exists() for _, path in paths):
         return None
-    export_detections(settings, (), fmt="geojson", out=path, status="all", overwrite=True)
+    for fmt, path in paths:
+        export_detections(settings, (), fmt=fmt, out=path, status="all", overwrite=True)
     store.clear_pending(EXPORTS_STEP)
-    return path
+    return paths[0][1]
 
 
 def _send_owed_alerts(settings: Settings, store: Any, result: JobResult, aois: Sequence[Aoi],
@@ -649,10 +662,13 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
         store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                          per_aoi=result.per_aoi, errors=result.errors)
         exports = _owed_exports(settings, store)
+        reports = _owed_reports(settings, store, echo)
     if not aois:
         echo("no AOI of the state to rebuild")
     if exports is not None:
         echo(f"exports: {exports}")
+    if reports is not None:
+        echo(f"HTML reports: {reports.index}")
     return result
 
 
@@ -905,6 +921,9 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
                   argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
                   detail=detail, alert=alert, deliver_alerts=False, progress=progress)
+    # The reports read the chips: written now (when the run did not) before they go.
+    with _open_store(demo_settings, create=False) as report_store:
+        _owed_reports(demo_settings, report_store, echo)
     # The demo's chips are copies of windows of its own local archive: dropped once the
     # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
     # A rebuild, or a late scene's replay, reads them again from the archive.
@@ -919,7 +938,8 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
     echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")
-    echo("HTML reports: not built yet (issue 9); other export formats: not built yet (issue 10)")
+    echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
+    echo("other export formats: not built yet (issue 10)")
     return job
 
 
@@ -962,34 +982,186 @@ class ExportResult:
     path: Path
     n_written: int
     status: str
+    fmt: str = "geojson"
+    simulated: bool = False
+    #: The ``--raster`` files written, and what could not be (one line each).
+    rasters: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str, out: Path,
                       status: str = "confirmed", since: dt.date | None = None,
-                      overwrite: bool = False) -> ExportResult:
-    """``monitor export``: the stored detections of the AOIs, in ``fmt``.
+                      overwrite: bool = False, raster: Path | None = None) -> ExportResult:
+    """``monitor export``: the stored detections of the AOIs, in ``fmt`` (EPSG:4326), and
+    with ``raster`` the AOIs' rasters on their UTM grids (see ``_export_rasters``).
 
     ``status`` follows the contract: confirmed (default), probable, all (probable and
-    confirmed) or rejected. An empty selection writes a valid empty file.
+    confirmed) or rejected. An empty selection writes a valid empty file. Everything is
+    written under temporary names and renamed into place at the end: bad input (unknown
+    format or AOI, an existing output without ``overwrite``, a folder that cannot be
+    written) leaves nothing behind and every existing file as it was.
     """
     from monitor.detect import stated_limits_note
-    from monitor.export import VECTOR_FORMATS, write_detections
+    from monitor.export import (
+        FOLDER_FORMATS,
+        ExportData,
+        check_format,
+        check_target,
+        staged,
+        write_format,
+    )
 
-    if fmt not in VECTOR_FORMATS:
-        raise MonitorError(f"--format {fmt}: not built yet (issue 10: GIS export); "
-                           f"available now: {', '.join(VECTOR_FORMATS)}")
+    check_format(fmt)
     if status not in STATUS_CHOICES:
         raise MonitorError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
-    wanted = {a.id for a in _resolve_aois(settings, selectors)} if selectors else None
+    # The outputs first: a refusal should not wait for the reading.
+    check_target(out, overwrite=overwrite, folder=fmt in FOLDER_FORMATS)
+    if raster is not None:
+        # A folder that may hold other rasters: its files are checked one by one.
+        check_target(raster, overwrite=True, folder=True)
     with _open_store(settings, create=False) as store:
+        aois = _export_aois(settings, store, selectors)
+        wanted = {a.id for a in aois} if selectors else None
         detections = select_detections(store, status, since=since, aoi_ids=wanted)
-    metadata = {"status": status, "since": since.isoformat() if since else None,
-                "limits": stated_limits_note(),
-                "simulated": any(d.simulated for d in detections)}
-    n = write_detections(detections, fmt, out, overwrite=overwrite, metadata=metadata)
-    return ExportResult(out, n, status)
+        data = ExportData(
+            detections=detections, aois=aois,
+            observations=[o for a in aois for o in store.observations(a.id)],
+            runs=store.runs(limit=1_000_000), scenes=_evidence_scenes(store, detections),
+            status=status, since=since, limits=stated_limits_note())
+        rasters: list[Path] = []
+        notes: list[str] = []
+        with staged(overwrite) as staging:
+            n = write_format(fmt, data, out, staging)
+            if raster is not None:
+                rasters, notes = _export_rasters(settings, store, data, raster, staging)
+    return ExportResult(out, n, status, fmt, data.simulated, tuple(rasters), tuple(notes))
+
+
+def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> list[Aoi]:
+    """The AOIs an export covers, as the state holds them (the outline the detections were
+    found on): all of them, or those ``--aoi`` names by id or by file."""
+    stored = {a.id: a for a in store.list_aois()}
+    if not selectors:
+        return list(stored.values())
+    chosen: dict[str, Aoi] = {}
+    for selector in selectors:
+        aoi_id: str | None = selector if selector in stored else None
+        if aoi_id is None and Path(selector).is_file():
+            # A file: its id (a file that is not a valid AOI says why, in one line).
+            aoi_id = _resolve_aois(settings, [selector])[0].id
+        if aoi_id is None or aoi_id not in stored:
+            raise MonitorError(f"--aoi {selector}: no such AOI in the state "
+                               f"{settings.state_dir} (it has: {', '.join(stored) or 'none'})")
+        chosen[aoi_id] = stored[aoi_id]
+    return list(chosen.values())
+
+
+def _evidence_scenes(store: Any, detections: Sequence[Detection]) -> dict[str, Scene]:
+    """The stored scenes the detections name as evidence, by id."""
+    scenes: dict[str, Scene] = {}
+    for scene_id in sorted({s for d in detections
+                            for s in (*d.evidence_before, *d.evidence_after)}):
+        try:
+            scene = store.get_scene(scene_id)
+        except LookupError:
+            continue  # an id in several collections: no single item to link
+        if scene is not None:
+            scenes[scene_id] = scene
+    return scenes
+
+
+def _evidence_order(det: Detection, scenes: Sequence[Scene], role: str) -> list[Scene]:
+    """The evidence scenes to try for a detection's before (after) image: the last clear
+    view before the change (the first after it) first, then the nearest in time."""
+    day = det.window_start if role == "before" else det.window_end
+
+    def key(scene: Scene) -> tuple[bool, int, str]:
+        wrong_side = scene.date > day if role == "before" else scene.date < day
+        return (wrong_side, abs((scene.date - day).days), scene.id)
+
+    return sorted(scenes, key=key)
+
+
+def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
+                    staging: Any) -> tuple[list[Path], list[str]]:
+    """``monitor export --raster DIR``: per AOI, COGs on its UTM grid of the change class,
+    first-seen day and confidence of the exported detections (255 / none where the AOI
+    ends or its detector has no model yet, from the detector state); per detection,
+    true-colour before and after images of a window around it, from the chips of its
+    evidence scenes (the chip cache, or the scene itself when no longer cached).
+
+    Returns the files staged and one line per image that could not be made.
+    """
+    from monitor.aoi import aoi_mask, to_utm
+    from monitor.detect import DetectorState, change_raster
+    from monitor.export import (
+        burn_detections,
+        detection_image_path,
+        detection_window,
+        true_colour,
+        write_aoi_rasters,
+        write_true_colour,
+    )
+    from monitor.imagery import ChipCache, GdalSettings, load_chip
+    from monitor.runner import detector_params, detector_version
+
+    params = detector_params()
+    version = detector_version(params)
+    cache = ChipCache(settings.state_dir)
+    gdal = GdalSettings.from_settings(settings)
+    sim = "yes" if data.simulated else "no"
+    written: list[Path] = []
+    notes: list[str] = []
+    for aoi in data.aois:
+        info = store.get_detector_state(aoi.id, with_arrays=False)
+        if info is None or info.geometry_hash != aoi.geometry_hash \
+                or info.detector_version != version:
+            why = ("no detector state" if info is None else
+                   "its detector state is of an earlier outline"
+                   if info.geometry_hash != aoi.geometry_hash else
+                   "its detector state is of an earlier detector")
+            notes.append(f"{aoi.id}: {why}: no rasters (run `monitor rebuild --aoi {aoi.id}` "
+                         "first)")
+            continue
+        state = DetectorState.from_arrays(store.get_detector_state(aoi.id).arrays)
+        unknown = change_raster(state, params, outside=~aoi_mask(aoi)) == 255
+        pairs = [(d, to_utm(d.geometry, aoi.grid.epsg))
+                 for d in data.detections if d.aoi == aoi.id]
+        tags = {"AOI": aoi.id, "STATUS": data.status,
+                "SINCE": data.since.isoformat() if data.since else "",
+                "SIMULATED": sim, "LIMITS": data.limits,
+                "SOURCE": "monitor export: the exported detections burnt on the AOI grid"}
+        written += write_aoi_rasters(staging, folder, aoi.id, aoi.grid,
+                                     burn_detections(pairs, aoi.grid, unknown), tags)
+        for det, geometry in pairs:
+            window, row0, col0 = detection_window(geometry, aoi.grid)
+            for role, ids in (("before", det.evidence_before), ("after", det.evidence_after)):
+                scenes = [data.scenes[i] for i in ids if i in data.scenes]
+                chip, why = None, "no evidence scene recorded"
+                for scene in _evidence_order(det, scenes, role):
+                    try:
+                        outcome = load_chip(scene, aoi, cache, env=gdal,
+                                            min_clear_fraction=settings.min_clear_fraction)
+                    except MonitorError as exc:
+                        why = str(exc)
+                        continue
+                    if outcome.chip is not None:
+                        chip = outcome.chip
+                        break
+                    why = f"{scene.id}: {outcome.reason}"
+                if chip is None:
+                    notes.append(f"{det.id}: no {role} image ({why})")
+                    continue
+                path = detection_image_path(folder, det, role)
+                write_true_colour(staging, path, true_colour(chip, window, row0, col0), window,
+                                  {"DETECTION": det.id, "ROLE": role, "SCENE": chip.scene_id,
+                                   "SCENE_DATETIME": chip.datetime.isoformat(),
+                                   "STRETCH": "reflectance 0-0.3 linear to 1-255",
+                                   "SIMULATED": "yes" if chip.simulated else "no"})
+                written.append(path)
+    return written, notes
 
 
 # --------------------------------------------------------------------------- review
@@ -1035,6 +1207,7 @@ def review_detection(settings: Settings, detection_id: str, verdict: str, *,
         store.put_review(review, detection.aoi)
         # The reports and exports show reviews: owed from now on.
         store.mark_pending(EXPORTS_STEP, None)
+        store.mark_pending(REPORTS_STEP, None)
         return store.detection(detection_id) or detection
 
 
@@ -1119,3 +1292,487 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
                             "limits": stated_limits_note(), "simulated": simulated})
     return CompareOutput(aoi.id, change_tif, changes, len(before_chips), len(after_chips),
                          len(detections), simulated)
+
+
+# --------------------------------------------------------------------------- report
+
+#: The ``pending_steps`` name of the HTML reports (owed with the exports).
+REPORTS_STEP = "reports"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What a report step wrote: ``index.html``, the AOI pages (``monitor.report.AoiPage``:
+    page, timelapse, sizes) and how long it took."""
+
+    index: Path
+    pages: tuple[Any, ...]
+    seconds: float
+
+
+def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
+                  echo: Echo = _noop) -> ReportResult:
+    """``monitor report``: rewrite the HTML reports, whatever is owed.
+
+    Writes ``<reports-dir>/<aoi-id>.html`` (and its timelapse) for every AOI of the state,
+    or for the ``selectors`` given, and ``<reports-dir>/index.html`` listing every AOI of
+    the state. Opens the state read-only and takes no lock: pages are replaced atomically.
+    """
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    with _open_store(settings, create=False) as store:
+        only = None
+        if selectors:
+            known = {a.id for a in store.list_aois()}
+            only = [a.id for a in _resolve_aois(settings, selectors)]
+            unknown = [aoi_id for aoi_id in only if aoi_id not in known]
+            if unknown:
+                raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
+                                   "(run `monitor run` first)")
+        return _write_reports(settings, store, only, echo)
+
+
+def _owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
+    """The HTML reports, rewritten when owed (detections stored since they were last
+    written) or when ``index.html`` is missing; None when nothing was owed."""
+    from monitor.report import INDEX_NAME
+
+    if not store.pending(REPORTS_STEP) and (settings.reports_dir / INDEX_NAME).exists():
+        return None
+    result = _write_reports(settings, store, None, echo)
+    store.clear_pending(REPORTS_STEP)
+    return result
+
+
+def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
+                   echo: Echo) -> ReportResult:
+    """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
+    import time
+
+    from monitor.detect import STATED_LIMITS, stated_limits_note
+    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.report import (
+        AoiSummary,
+        StatedSizes,
+        aoi_page_name,
+        write_aoi_page,
+        write_index_page,
+    )
+
+    started = time.monotonic()
+    now = dt.datetime.now(dt.UTC)
+    limits = StatedSizes(STATED_LIMITS.area_m2_p50, STATED_LIMITS.area_m2_p90,
+                         STATED_LIMITS.measured_on, stated_limits_note())
+    cache = ChipCache(settings.state_dir)
+    gdal = GdalSettings.from_settings(settings)
+    pages = []
+    summaries = []
+    for aoi in store.list_aois():
+        if only is None or aoi.id in only:
+            report = _aoi_report(settings, store, aoi, cache, gdal, limits, now, echo)
+            page = write_aoi_page(report, settings.reports_dir)
+            del report  # one AOI's imagery in memory at a time
+            pages.append(page)
+            summaries.append(page.summary)
+        else:
+            # Not rewritten: listed from its stored records, linked if its page exists.
+            observations = store.observations(aoi.id)
+            info = store.get_detector_state(aoi.id, with_arrays=False)
+            detections = store.detections(aoi_id=aoi.id)
+            name = aoi_page_name(aoi.id)
+            summaries.append(AoiSummary.from_records(
+                aoi, observations, detections, dict(info.coverage) if info else {},
+                page=name if (settings.reports_dir / name).exists() else None,
+                simulated=any(o.simulated for o in observations)))
+    index = write_index_page(summaries, settings.reports_dir, generated_at=now,
+                             limits_note=limits.note)
+    return ReportResult(index, tuple(pages), time.monotonic() - started)
+
+
+def _detection_mask(geometry: Any, grid: Any) -> Any:
+    """A detection's pixels on the AOI grid (bool, centre inside), worked out on the window
+    of its bounds only: an AOI has hundreds of detections (rejected ones included)."""
+    import math
+
+    import numpy as np
+
+    from monitor.aoi import grid_mask, to_utm
+    from monitor.models import Grid
+
+    minx, miny, maxx, maxy = to_utm(geometry, grid.epsg).bounds
+    c0 = max(0, math.floor((minx - grid.left) / grid.res_m))
+    c1 = min(grid.width, math.ceil((maxx - grid.left) / grid.res_m))
+    r0 = max(0, math.floor((grid.top - maxy) / grid.res_m))
+    r1 = min(grid.height, math.ceil((grid.top - miny) / grid.res_m))
+    mask = np.zeros(grid.shape, dtype=bool)
+    if c1 > c0 and r1 > r0:
+        window = Grid(grid.epsg, grid.left + c0 * grid.res_m, grid.top - r0 * grid.res_m,
+                      c1 - c0, r1 - r0, grid.res_m)
+        mask[r0:r1, c0:c1] = grid_mask(geometry, window)
+    return mask
+
+
+def _extra_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+    """HTML sections other modules add to an AOI page (escaped by them): the built-up
+    timeline and the stored claim checks."""
+    return timeline_report_sections(store, aoi)
+
+
+def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
+                limits: Any, now: dt.datetime, echo: Echo) -> Any:
+    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
+
+    Every used chip is read once, in date order, from the chip cache; a chip missing there
+    (the demo drops its cache) is read again from its scene into a scratch cache that is
+    removed afterwards, so a report never grows the state. The clearest used scene of each
+    month becomes a frame; each detection gets crops of its last clear view before and
+    first after its change window and its indices on every used scene.
+    """
+    import tempfile
+
+    from monitor.imagery import ChipCache, load_chip
+    from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
+
+    observations = store.observations(aoi.id)
+    used = [o for o in observations if o.status == "used"]
+    detections = store.detections(aoi_id=aoi.id)
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    clearest = clearest_per_month(observations)
+    cloudy = [o.datetime.astimezone(dt.UTC).date() for o in observations
+              if o.status == "skipped" and not _lost_as_duplicate(o)]
+    collector = EvidenceCollector(aoi.grid.shape, detections,
+                                  {d.id: _detection_mask(d.geometry, aoi.grid)
+                                   for d in detections},
+                                  {o.scene_id for o in clearest.values()}, cloudy)
+    notes: list[str] = []
+    read_again = 0
+    with tempfile.TemporaryDirectory(prefix="monitor-report-") as scratch_dir:
+        scratch = ChipCache(scratch_dir)
+        for obs in used:
+            chip = cache.load(aoi.id, aoi.grid, obs.scene_id)
+            if chip is None:
+                scene = store.get_scene(obs.scene_id, obs.collection)
+                try:
+                    outcome = load_chip(scene, aoi, scratch, env=gdal,
+                                        min_clear_fraction=settings.min_clear_fraction)
+                except ReadError as exc:
+                    notes.append(f"scene {obs.scene_id} could not be read again: {exc}")
+                    continue
+                chip = outcome.chip
+                if chip is None:
+                    notes.append(f"scene {obs.scene_id} could not be read again: "
+                                 f"{outcome.reason}")
+                    continue
+                read_again += 1
+                # Keep the sidecar (the offset check of later scenes reads its dark level).
+                scratch.paths(aoi.id, aoi.grid, obs.scene_id)[0].unlink(missing_ok=True)
+            collector.add(obs.datetime.astimezone(dt.UTC).date(), obs.scene_id,
+                          chip.reflectance, chip.valid, chip.bands, obs.clear_fraction)
+            del chip
+    if read_again:
+        echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the "
+             "report")
+    for note in notes:
+        echo(f"  {aoi.id}: {note}")
+    collections = {o.scene_id: o.collection for o in observations}
+    wanted = {o.scene_id for o in clearest.values()} | {
+        s for d in detections for s in (*d.evidence_before, *d.evidence_after)}
+    links: dict[str, str | None] = {}
+    for scene_id in sorted(wanted):
+        scene = store.get_scene(scene_id, collections.get(scene_id))
+        links[scene_id] = scene.item_href if scene is not None else None
+    return AoiReport(
+        aoi=aoi, observations=tuple(observations), detections=tuple(detections),
+        limits=limits, generated_at=now,
+        coverage=dict(info.coverage) if info is not None else {},
+        frames=tuple(sorted(collector.frames, key=lambda f: f.date)),
+        evidence=collector.evidence(), scene_links=links,
+        simulated=any(o.simulated for o in observations) or any(d.simulated
+                                                                 for d in detections),
+        extra_sections=_extra_report_sections(store, aoi), notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- timeline and claims
+
+@dataclass(frozen=True)
+class AoiTimeline:
+    """One AOI's built-up timeline (``monitor.detect.timeline.BuiltTimeline``)."""
+
+    aoi: Aoi
+    timeline: Any
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class TimelineExport:
+    path: Path
+    n_rows: int
+    aois: tuple[str, ...]
+    skipped: tuple[str, ...]
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """``monitor claim``: the check (``monitor.detect.timeline.ClaimCheck``), the AOI, the
+    zone, the roof-removing detections that date it, and the stored record's id."""
+
+    aoi: Aoi
+    check: Any
+    zone: str | None
+    zone_area_m2: float | None
+    detections: tuple[Detection, ...]
+    simulated: bool
+    claim_id: int
+    notes: tuple[str, ...]
+
+
+def _state_history(store: Any, aoi: Aoi) -> tuple[Any, int | None]:
+    """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
+    were first modelled, from its stored detector state; MonitorError when there is none."""
+    import numpy as np
+
+    from monitor.detect.timeline import pixel_history
+    from monitor.detect.timeseries import NO_DAY, DetectorState
+
+    snapshot = store.get_detector_state(aoi.id)
+    if snapshot is None or not snapshot.n_scenes:
+        raise MonitorError(f"AOI {aoi.id}: the detector has seen no scene of it yet "
+                           "(run `monitor run` first)")
+    if snapshot.geometry_hash != aoi.geometry_hash:
+        raise MonitorError(f"AOI {aoi.id}: its outline changed since the detector last ran "
+                           "(run `monitor run` or `monitor rebuild` first)")
+    state = DetectorState.from_arrays(snapshot.arrays)
+    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2)
+    fitted = state["fit_day"][state["fit_day"] != NO_DAY]
+    return history, int(np.median(fitted)) if fitted.size else None
+
+
+def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
+    """The AOI a selector names (an id, or an AOI file), as the state holds it."""
+    aoi = store.get_aoi(selector)
+    if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
+        aoi = store.get_aoi(_resolve_aois(settings, [selector])[0].id)
+    if aoi is None:
+        known = ", ".join(a.id for a in store.list_aois()) or "none"
+        raise MonitorError(f"--aoi {selector}: not an AOI of the state in "
+                           f"{settings.state_dir} (known: {known})")
+    return aoi
+
+
+def _aoi_timeline(store: Any, aoi: Aoi, mask: Any = None) -> AoiTimeline:
+    from monitor.aoi import aoi_mask
+    from monitor.detect.params import day_number
+    from monitor.detect.timeline import built_timeline as timeline_of
+
+    history, first_modelled = _state_history(store, aoi)
+    observations = store.observations(aoi.id)
+    # Months whose scenes were all skipped as too cloudy are gaps too.
+    days = [day_number(o.datetime) for o in observations if o.status in ("used", "skipped")]
+    timeline = timeline_of(history, aoi_mask(aoi) if mask is None else mask,
+                           first_modelled_day=first_modelled,
+                           span=(min(days), max(days)) if days else None)
+    simulated = any(o.simulated for o in observations if o.status == "used")
+    return AoiTimeline(aoi, timeline, simulated)
+
+
+def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiTimeline]:
+    """The built-up timeline of each AOI of the state (or of ``selectors``), from the
+    detector's stored per-pixel state: roofed area per clear month with its band, the area
+    newly roofed and demolished, and gap months (docs/timeline.md). Reads no imagery.
+
+    AOIs the detector has not seen yet are left out (``export_timeline`` names them).
+    """
+    return _timelines(settings, selectors)[0]
+
+
+def _timelines(settings: Settings, selectors: Sequence[str]
+               ) -> tuple[list[AoiTimeline], list[str]]:
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    out: list[AoiTimeline] = []
+    skipped: list[str] = []
+    with _open_store(settings, create=False) as store:
+        aois = ([_aoi_of_state(settings, store, s) for s in selectors] if selectors
+                else store.list_aois())
+        for aoi in aois:
+            try:
+                out.append(_aoi_timeline(store, aoi))
+            except MonitorError as exc:
+                if selectors:
+                    raise
+                skipped.append(f"{aoi.id}: {exc}")
+    return out, skipped
+
+
+def export_timeline(settings: Settings, selectors: Sequence[str] = (), *, out: Path,
+                    overwrite: bool = False) -> TimelineExport:
+    """``monitor export --format timeline``: the built-up timelines as CSV (one row per AOI
+    and month; gap months have empty figures, never zeros)."""
+    from monitor.export import check_target
+    from monitor.export.timeline import AoiTimelineRows, write_timeline_csv
+
+    check_target(out, overwrite=overwrite)
+    timelines, skipped = _timelines(settings, selectors)
+    n = write_timeline_csv([AoiTimelineRows(t.aoi.id, t.timeline, t.simulated)
+                            for t in timelines], out, overwrite=overwrite)
+    return TimelineExport(out, n, tuple(t.aoi.id for t in timelines), tuple(skipped),
+                          any(t.simulated for t in timelines))
+
+
+def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
+    """The zone file's polygon (lon/lat), its pixels on the AOI grid and its area in m2.
+
+    One-line MonitorError when the file is not a GeoJSON polygon in lon/lat, or the zone
+    lies (partly) outside the AOI or holds no pixel centre.
+    """
+    import json
+
+    import shapely
+
+    from monitor.aoi import aoi_mask, grid_mask, to_utm
+    from monitor.aoi.validate import geometry_from_geojson
+
+    where = f"--zone {path}"
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise MonitorError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MonitorError(f"{where}: cannot read it: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise MonitorError(f"{where}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features") or []
+        if not isinstance(features, list) or not features:
+            raise MonitorError(f"{where}: a FeatureCollection without features")
+        geometries = [f.get("geometry") if isinstance(f, dict) else None for f in features]
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        geometries = [doc.get("geometry")]
+    else:
+        geometries = [doc]
+    try:
+        shapes = [geometry_from_geojson(g, where, f"zone {i + 1}")
+                  for i, g in enumerate(geometries)]
+    except MonitorError as exc:
+        raise MonitorError(str(exc)) from None
+    zone = shapely.union_all(shapes)
+    zone_utm = to_utm(zone, aoi.grid.epsg)
+    aoi_utm = to_utm(aoi.geometry, aoi.grid.epsg)
+    outside = zone_utm.difference(aoi_utm).area
+    if outside > 0.01 * zone_utm.area + 1.0:
+        share = 100.0 * outside / zone_utm.area
+        raise MonitorError(f"{where}: {share:.0f} % of the zone lies outside AOI {aoi.id}; "
+                           "draw it within the AOI")
+    mask = grid_mask(zone, aoi.grid) & aoi_mask(aoi)
+    if not mask.any():
+        raise MonitorError(f"{where}: the zone holds no pixel centre of AOI {aoi.id}'s grid")
+    return zone, mask, float(zone_utm.area)
+
+
+#: Change types whose detections date a removal of roofs.
+_REMOVING = ("demolition", "rebuilding")
+
+
+def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
+                demolished: int | None = None, total: int | None = None,
+                built_area_m2: float | None = None, since: dt.date | None = None,
+                zone: Path | None = None, now: dt.datetime | None = None) -> ClaimOutcome:
+    """``monitor claim``: test "N of M buildings demolished by D" (or "A m² roofed on D")
+    against the roofed area Sentinel-2 measured, and store the check for the AOI's report.
+
+    The verdict rules and what they assume are in docs/timeline.md. Bad input (unknown AOI,
+    N > M, a date before any clear observation, a zone outside the AOI) is a one-line
+    MonitorError and stores nothing.
+    """
+    from shapely.geometry import mapping
+
+    from monitor.aoi import aoi_mask
+    from monitor.detect.timeline import Claim, why_area_note
+    from monitor.detect.timeline import check_claim as judge
+
+    counts = demolished is not None or total is not None
+    if counts and built_area_m2 is not None:
+        raise MonitorError("give --demolished N --total M, or --built-area A, not both")
+    if not counts and built_area_m2 is None:
+        raise MonitorError("give the claim: --demolished N --total M, or --built-area A")
+    if counts and (demolished is None or total is None):
+        raise MonitorError("--demolished and --total go together")
+    if total is not None and total < 1:
+        raise MonitorError(f"--total {total}: at least 1 building")
+    if demolished is not None and demolished < 0:
+        raise MonitorError(f"--demolished {demolished}: not a number of buildings")
+    if demolished is not None and total is not None and demolished > total:
+        raise MonitorError(f"--demolished {demolished} is more than --total {total}")
+    if built_area_m2 is not None and not built_area_m2 >= 0:
+        raise MonitorError(f"--built-area {built_area_m2}: not an area in m²")
+    if since is not None and since >= by:
+        raise MonitorError(f"--since {since} is not before --by {by}")
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    with _open_store(settings, create=False) as store:
+        aoi = _aoi_of_state(settings, store, aoi_id)
+        zone_geometry, zone_area = None, None
+        mask = aoi_mask(aoi)
+        if zone is not None:
+            zone_geometry, mask, zone_area = _read_zone(zone, aoi)
+        history, first_modelled = _state_history(store, aoi)
+        claim = Claim(by=by, demolished=demolished, total=total, built_area_m2=built_area_m2,
+                      since=since)
+        try:
+            check = judge(history, claim, mask, first_modelled_day=first_modelled)
+        except ValueError as exc:
+            raise MonitorError(f"--by {by}: {exc}") from None
+        dating = []
+        for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
+            if det.change_type not in _REMOVING:
+                continue
+            if not (check.baseline_on < det.first_seen and det.window_start < by):
+                continue
+            if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
+                continue
+            dating.append(det)
+        simulated = any(o.simulated for o in store.observations(aoi.id, status="used"))
+        notes = []
+        if check.baseline_on < check.modelled_from:
+            notes.append(f"changes before {check.modelled_from} (while the detector was "
+                         "learning each pixel's seasons) are not seen")
+        if check.unknown_pixels:
+            notes.append(f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
+                         "(not modelled, or no spectral mixture fits them): counted as "
+                         "anything from no roof to all roof")
+        record_claim = {
+            "demolished": demolished, "total": total, "built_area_m2": built_area_m2,
+            "by": by.isoformat(), "since": since.isoformat() if since else None,
+            "zone": str(zone) if zone is not None else None,
+            "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
+        }
+        result = check.to_dict()
+        result.update({
+            "detections": [{"id": d.id, "change_type": d.change_type, "status": d.status,
+                            "window_start": d.window_start.isoformat(),
+                            "first_seen": d.first_seen.isoformat(),
+                            "confirmed_on": d.confirmed_on.isoformat()
+                            if d.confirmed_on else None,
+                            "area_m2": d.area_m2} for d in dating],
+            "simulated": simulated, "notes": notes, "why_area": why_area_note(),
+            "zone_area_m2": zone_area, "lines": check.lines(),
+        })
+        claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim,
+                                   result)
+        # The AOI's report shows claim checks: owed from now on.
+        store.mark_pending(REPORTS_STEP, None)
+    return ClaimOutcome(aoi, check, str(zone) if zone is not None else None, zone_area,
+                        tuple(dating), simulated, claim_id, tuple(notes))
+
+
+def timeline_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+    """The AOI page's built-up timeline and claim checks (already-escaped HTML), for
+    ``_extra_report_sections``. An AOI the detector has not seen yet gets a line saying so."""
+    from monitor.report.timeline import claims_section_html, timeline_section_html
+
+    try:
+        timeline: Any = _aoi_timeline(store, aoi).timeline
+    except MonitorError as exc:
+        timeline = str(exc)
+    return (timeline_section_html(timeline), claims_section_html(store.claims(aoi.id)))

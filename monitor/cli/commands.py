@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from monitor.cli.aoi import aoi
+from monitor.cli.claim import claim
 from monitor.cli.export import compare, export
-from monitor.cli.pending import claim, report
+from monitor.cli.report import report
 from monitor.cli.review import review
 from monitor.cli.run import cache, rebuild, run
 from monitor.cli.scenes import scenes

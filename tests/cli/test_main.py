@@ -50,24 +50,6 @@ def test_state_commands_take_the_contract_flags(command: str) -> None:
         assert flag in result.output, f"{command} lacks {flag}"
 
 
-@pytest.mark.parametrize("argv, issue", [
-    (["report"], "issue 9"),
-    (["claim", "--demolished", "631", "--total", "635", "--by", "2026-01-15"], "issue 11"),
-    (["review", "--id", "x", "--verdict", "unsure"], "issue 11"),
-])
-def test_commands_built_later_say_so_and_exit_1(argv: list[str], issue: str,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 1
-    assert "not built yet" in err and issue in err
-    assert len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "imagery").exists(), "a stub must not touch the state"
-
-
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenes", "--since", "yesterday"]) == 2
     assert "not a date" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+"""Writing the pages: each file replaced atomically, so a reader never sees half a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor.errors import StateError
+from monitor.report.imaging import MercatorWarp, webp_bytes, webp_data_uri, write_timelapse
+from monitor.report.page import (
+    aoi_page_name,
+    latest_name,
+    render_aoi_page,
+    render_index_page,
+    timelapse_name,
+)
+from monitor.report.records import AoiReport, AoiSummary, latest_mostly_clear
+
+__all__ = ["AoiPage", "write_aoi_page", "write_index_page", "INDEX_NAME"]
+
+INDEX_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class AoiPage:
+    """What :func:`write_aoi_page` wrote."""
+
+    aoi_id: str
+    page: Path
+    page_bytes: int
+    timelapse: Path | None
+    timelapse_bytes: int
+    summary: AoiSummary
+
+
+def _replace(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StateError(f"{path}: cannot write the report: {exc.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _folder(out_dir: Path) -> Path:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"{out_dir}: cannot create the reports folder: {exc.strerror}") from None
+    return out_dir
+
+
+def write_aoi_page(report: AoiReport, out_dir: Path) -> AoiPage:
+    """Write ``<out_dir>/<aoi-id>.html`` and, when the AOI has clear months, its timelapse
+    ``<aoi-id>-timelapse.webp`` beside it (written first, so the page never links a file
+    that is not there) and ``<aoi-id>-latest.webp``, the latest frame that the overview
+    map shows."""
+    folder = _folder(Path(out_dir))
+    aoi = report.aoi
+    timelapse: Path | None = None
+    timelapse_bytes = 0
+    warp = MercatorWarp.of(aoi.grid) if report.frames else None
+    if report.frames and warp is not None:
+        opening = report.frames[latest_mostly_clear([f.clear_fraction for f in report.frames])]
+        _replace(folder / latest_name(aoi.id), webp_bytes(warp.apply(opening.true_colour)))
+        timelapse = folder / timelapse_name(aoi.id)
+        frames = [(f"{frame.date:%Y-%m-%d}", frame.true_colour) for frame in report.frames]
+        try:
+            write_timelapse(frames, timelapse, simulated=report.simulated, title=aoi.id)
+        except OSError as exc:
+            raise StateError(f"{timelapse}: cannot write the timelapse: {exc.strerror}") \
+                from None
+        timelapse_bytes = timelapse.stat().st_size
+    html = render_aoi_page(report, timelapse=timelapse.name if timelapse else None, warp=warp)
+    page = folder / aoi_page_name(aoi.id)
+    data = html.encode("utf-8")
+    _replace(page, data)
+    return AoiPage(aoi.id, page, len(data), timelapse, timelapse_bytes,
+                   AoiSummary.of(report, page.name))
+
+
+def write_index_page(summaries: Sequence[AoiSummary], out_dir: Path, *,
+                     generated_at: dt.datetime, limits_note: str) -> Path:
+    """Write ``<out_dir>/index.html``: every AOI's outline, figures and link, and the latest
+    frame its page left (``<aoi-id>-latest.webp``) inline."""
+    folder = _folder(Path(out_dir))
+    path = folder / INDEX_NAME
+    previews = {}
+    for summary in summaries:
+        latest = folder / latest_name(summary.aoi.id)
+        if summary.page is not None and summary.latest_frame is not None and latest.is_file():
+            bounds = MercatorWarp.of(summary.aoi.grid).bounds
+            previews[summary.aoi.id] = (webp_data_uri(latest.read_bytes()), bounds)
+    html = render_index_page(summaries, generated_at=generated_at, limits_note=limits_note,
+                             previews=previews)
+    _replace(path, html.encode("utf-8"))
+    return path

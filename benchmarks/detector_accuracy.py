@@ -15,11 +15,11 @@ scores the confirmed detections against ``truth.geojson`` with the issue's rule:
 - **typing** is right when a detection that found the change carries its type.
 
 ``--dump FILE`` writes every confirmed detection's confidence features and whether it is
-right (for ``--fit-confidence`` on seeds 0-2), ``--reliability`` prints the reliability
-table of the confidence.
+right (for ``--fit-confidence`` on the tuning seeds 0 and 1 only: seed 2 is held out),
+and the reliability table of the confidence is printed after every run.
 
 Usage: ``python benchmarks/detector_accuracy.py SIM_DIR [--aoi ID ...] [--dump F.json]``
-       ``python benchmarks/detector_accuracy.py --fit-confidence F0.json F1.json F2.json``
+       ``python benchmarks/detector_accuracy.py --fit-confidence F0.json F1.json [--ridge R]``
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from monitor.detect import (
     stated_limits_note,
     update,
 )
-from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel
+from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.limits import size_at_probability
 from monitor.imagery import ChipCache, load_chip
 
@@ -55,7 +55,7 @@ AOI_DIR = Path(__file__).resolve().parents[1] / "aoi"
 DEMO = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
 
 
-def features(mean_score: float, n_pixels: int, n_obs: int) -> list[float]:
+def features(mean_score: float, n_pixels: int, n_obs: int, first_seen: str) -> list[float]:
     """The confidence model's fitted features (its ``confirmed`` term is constant here).
 
     ``n_obs`` is left out of the fit: a confirmed change's count keeps growing with every
@@ -63,17 +63,29 @@ def features(mean_score: float, n_pixels: int, n_obs: int) -> list[float]:
     seeds 0-1 its fitted weight came out negative and large, an artefact).
     """
     del n_obs
-    return [1.0, math.log(max(mean_score, 1e-3)), math.log(max(n_pixels, 1))]
+    wet = float(dt.date.fromisoformat(first_seen).month in DEFAULT_CONFIDENCE.wet_months)
+    return [1.0, math.log(max(mean_score, 1e-3)), math.log(max(n_pixels, 1)), wet]
 
 
-def fit_confidence(paths: list[Path], ridge: float = 1.0) -> None:
+def _row_features(r: dict) -> list[float]:
+    return features(r["mean_score"], r["n_pixels"], r["n_obs"], r["first_seen"])
+
+
+def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True) -> ConfidenceModel:
     """Logistic regression (Newton, ridge on the slopes) of 'right' on the features.
 
     Prints the model to put in ``monitor/detect/confidence.py`` and its reliability table
-    on the fitted rows, then on each file alone.
+    on the fitted rows, then on each file alone; with several files, also each file
+    scored by a model fitted on the others (out of sample: what a held-out seed will see).
     """
+    if cross and len(paths) > 1:
+        for held in paths:
+            print(f"-- fitted without {held}, scored on it:")
+            reliability(json.loads(held.read_text()),
+                        fit_confidence([p for p in paths if p != held], ridge, cross=False))
+        print("-- fitted on all:")
     rows = [r for p in paths for r in json.loads(p.read_text())]
-    x = np.array([features(r["mean_score"], r["n_pixels"], r["n_obs"]) for r in rows])
+    x = np.array([_row_features(r) for r in rows])
     y = np.array([float(r["right"]) for r in rows])
     beta = np.zeros(x.shape[1])
     penalty = ridge * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
@@ -84,27 +96,27 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0) -> None:
         beta += np.linalg.solve(hess, grad)
     print(f"{len(rows)} confirmed detections, {int(y.sum())} right")
     confirmed = DEFAULT_CONFIDENCE.confirmed
-    model = ConfidenceModel(beta[0] - confirmed, beta[1], beta[2], 0.0, confirmed)
+    model = ConfidenceModel(beta[0] - confirmed, beta[1], beta[2], 0.0, confirmed, beta[3])
     print(
         f"ConfidenceModel(intercept={model.intercept:.3f}, per_log_score={beta[1]:.3f}, "
-        f"per_log_pixels={beta[2]:.3f}, per_obs=0.0, confirmed={confirmed})"
+        f"per_log_pixels={beta[2]:.3f}, per_obs=0.0, confirmed={confirmed}, "
+        f"wet={beta[3]:.3f})"
     )
+    if not cross:
+        return model
     reliability(rows, model)
     for path in paths:
         print(path)
         reliability(json.loads(path.read_text()), model)
+    return model
 
 
 def reliability(rows: list[dict], model: ConfidenceModel) -> None:
     """Reliability table: share right per confidence bin."""
     conf = np.array(
         [
-            1 / (1 + math.exp(-(
-                model.intercept + model.confirmed
-                + model.per_log_score * math.log(max(r["mean_score"], 1e-3))
-                + model.per_log_pixels * math.log(max(r["n_pixels"], 1))
-                + model.per_obs * min(r["n_obs"], 12)
-            )))
+            confidence(r["mean_score"], r["n_pixels"], r["n_obs"], True, model,
+                       dt.date.fromisoformat(r["first_seen"]))
             for r in rows
         ]
     )
@@ -240,18 +252,21 @@ def main() -> None:
     parser.add_argument("--rows", type=Path, default=None,
                         help="write every planted change's outcome (JSON)")
     parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
+    parser.add_argument("--ridge", type=float, default=1.0,
+                        help="ridge penalty on the confidence model's slopes")
     parser.add_argument(
         "--set", action="append", default=[],
         help="override a DetectorParams field, e.g. --set n_confirm=3",
     )
     args = parser.parse_args()
     if args.fit_confidence:
-        fit_confidence(args.fit_confidence)
+        fit_confidence(args.fit_confidence, args.ridge)
         return
     overrides = {}
     for item in args.set:
         key, value = item.split("=", 1)
-        overrides[key] = type(getattr(DetectorParams(), key))(value)
+        kind = type(getattr(DetectorParams(), key))
+        overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     params = DetectorParams(**overrides)
     print("params:", overrides or "defaults")
     sim: Path = args.sim

@@ -257,7 +257,13 @@ def build_objects(
                 area_m2=float(pix.size * grid.res_m**2),
                 n_pixels=int(pix.size),
                 confidence=float(
-                    confidence_of(mean_score, int(pix.size), nobs, status == "confirmed")
+                    confidence_of(
+                        mean_score,
+                        int(pix.size),
+                        nobs,
+                        status == "confirmed",
+                        **({"first_seen": first_date} if kind == "ts" else {}),
+                    )
                 ),
                 n_obs=nobs,
                 evidence_before=tuple(before[-3:]),

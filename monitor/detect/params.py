@@ -77,6 +77,12 @@ class DetectorParams:
     revert_window_obs : after confirmation, while fewer than this many post-change
         observations exist, ``n_confirm`` observations matching the old model again turn
         the change into ``rejected``.
+    retype_obs : a confirmed ``roof_change`` becomes a ``demolition`` when, with any view
+        of its new cover until it has this many, the median of those views against the old
+        model says bare ground replaced the roof: rubble, seen first, passes for a grey or
+        concrete roof; the soil or site it leaves does not. 0 keeps the type given at
+        confirmation. 10: on seeds 0-1, demolitions typed right 40/52 -> 49/52, nothing
+        else changed.
     chain_days : a second change confirmed within this many days of the first (clearing
         then roof, demolition then roof) extends the first detection's type.
     max_scene_anomaly_fraction : when more than this share of a scene's modelled clear
@@ -111,6 +117,7 @@ class DetectorParams:
     n_confirm: int = 4
     agree_fraction: float = 0.6
     revert_window_obs: int = 6
+    retype_obs: int = 10
     chain_days: int = 240
     max_scene_anomaly_fraction: float = 0.25
     normalise: bool = True

@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from monitor.detect import harmonic
 from monitor.detect.align import bilinear_at, estimate_shift_sampled, fit_gain_offset_fast
-from monitor.detect.classify import chain_types, type_changes
+from monitor.detect.classify import CHANGE_CODES, chain_types, type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.objects import ChangeObject, build_objects, label_objects
 from monitor.detect.params import EPOCH, N_BANDS, DetectorParams, date_of, day_number
@@ -65,7 +65,7 @@ __all__ = [
     "change_raster",
 ]
 
-STATE_VERSION = 2  # 2: typing by material swap (stored types differ)
+STATE_VERSION = 3  # 2: typing by material swap; 3: young changes retyped (_retype)
 #: Pixel phases.
 TRAINING, MONITORING, LEARNING_NEW_COVER = 0, 1, 2
 #: Day number meaning "none".
@@ -119,7 +119,19 @@ _SPEC: dict[str, tuple[str, tuple[str, ...], float]] = {
     "rej_score": ("f4", (), 0.0),
     "rej_scene_before": ("i4", (), -1),
     "rej_scene_first": ("i4", (), -1),
+    # The first fitted model's annual mean (chip encoding, 0 until then): what the pixel
+    # was at the start, kept through later refits for the built-up timeline (timeline.py).
+    "start_mean": ("u2", ("C",), 0),
+    # The last day a clear observation matched the pixel's reference (within 3/4 of
+    # min_change), the first clear day it did not since, and how many did not in a row:
+    # whatever the typing made of a departure, the timeline knows since when a pixel is
+    # unverified.
+    "match_day": ("i4", (), NO_DAY),
+    "miss_day": ("i4", (), NO_DAY),
+    "miss_n": ("u1", (), 0),
 }
+#: Arrays a stored state may lack (written before they were kept): left at their fill.
+_OPTIONAL = frozenset({"start_mean", "match_day", "miss_day", "miss_n"})
 for _slot in ("c", "p"):
     for _name, (_dtype, _fill) in _CHAIN_FIELDS.items():
         _SPEC[f"{_slot}_{_name}"] = (_dtype, (), _fill)
@@ -231,6 +243,8 @@ class DetectorState:
                 (rows, cols), int(arrays["meta_buffer_size"][0]), int(arrays["meta_harmonics"][0])
             )
             for name, template in state.pixels.items():
+                if name in _OPTIONAL and name not in arrays:
+                    continue
                 value = np.asarray(arrays[name])
                 if value.dtype != template.dtype and value.dtype in _NARROW.values():
                     value = value.astype(template.dtype)  # narrowed for storage
@@ -427,6 +441,8 @@ def _fit_ready(
         state["sigma"][:, part] = sigma
         last_inlier[start : start + part.size] = np.where(inlier, days, NO_DAY).max(axis=1)
     state["fit_day"][done] = day
+    first = done[state["phase"][done] == TRAINING]
+    state["start_mean"][:, first] = encode_reflectance(state["coef"][0][:, first])
     state["phase"][done] = MONITORING
     state["buf_n"][done] = 0
     state["buf_day"][:, done] = NO_DAY
@@ -440,14 +456,21 @@ def _fit_ready(
 
 
 def _seasonal(
-    state: DetectorState, idx: npt.NDArray[np.intp], min_amplitude: float = 0.2
+    state: DetectorState,
+    idx: npt.NDArray[np.intp],
+    min_amplitude: float = 0.2,
+    *,
+    old_model: bool = False,
 ) -> npt.NDArray[np.bool_]:
     """Whether the harmonic model of ``idx`` swings in NDVI by ``min_amplitude`` over a year.
 
-    Only monitored pixels have such a model; others are False.
+    Only monitored pixels have such a model; others are False. With ``old_model``, pixels
+    learning a new cover after a change are judged by the model of the cover that went.
     """
     out = np.zeros(idx.size, dtype=bool)
     mon = state["phase"][idx] == MONITORING
+    if old_model:
+        mon |= (state["phase"][idx] == LEARNING_NEW_COVER) & (state["c_revertible"][idx] == 1)
     if not mon.any() or state.harmonics == 0:
         return out
     coef = state["coef"][:, :, idx[mon]]
@@ -644,6 +667,13 @@ def update(
             departing_pixels=int(anomalous.sum()),
         )
     state.scene_flags.append(0)
+    close = magnitude < 0.75 * params.min_change
+    state["match_day"][judged[close]] = day
+    state["miss_day"][judged[close]] = NO_DAY
+    state["miss_n"][judged[close]] = 0
+    missed = judged[~close]
+    state["miss_day"][missed[state["miss_day"][missed] == NO_DAY]] = day
+    state["miss_n"][missed] = np.minimum(state["miss_n"][missed], 254) + 1
 
     # 4. Untrained pixels collect observations; fit those that now have a year of them.
     training = np.flatnonzero(ok & (phase == TRAINING))
@@ -712,6 +742,7 @@ def update(
         state["c_n_obs"][growing] = np.minimum(
             state["c_n_obs"][growing].astype(np.int64) + 1, 65535
         ).astype(np.uint16)
+        _retype(state, growing, day, params)
         newly = np.concatenate([newly, _fit_ready(state, growing, params, day)])
 
     # 7. Departing observations open, extend or restart candidates.
@@ -835,6 +866,43 @@ def _confirm(
     state["revert_n"][idx] = 0
     state["last_normal_day"][idx] = day
     state["last_normal_scene"][idx] = scene
+
+
+def _retype(
+    state: DetectorState, idx: npt.NDArray[np.intp], day: int, params: DetectorParams
+) -> None:
+    """Turn young ``roof_change`` pixels into demolitions when the new cover shows bare ground.
+
+    At confirmation the new cover is known from ``n_confirm`` views of its first weeks: a
+    demolition's rubble, which looks like a concrete or grey roof. The ground it leaves
+    (soil, a levelled site) shows in the following weeks. While the change is young (at
+    most ``retype_obs`` views of the new cover) and still a single step from the pixel's
+    harmonic model, the swap between the old model's prediction for today and the median
+    of the new cover's views is typed again; where it says demolition, so does the pixel.
+    A second step (a roof on the site) is a chain, not a retype: the median only holds
+    views that matched the new cover.
+    """
+    if idx.size == 0 or params.retype_obs <= 0:
+        return
+    n_model = state["buf_n"][idx].astype(np.intp) - state["cand_n"][idx].astype(np.intp)
+    young = idx[
+        (state["c_status"][idx] == _CONFIRMED)
+        & (state["c_revertible"][idx] == 1)
+        & (state["c_steps"][idx] == 1)
+        & (n_model <= params.retype_obs)
+        & (n_model > params.n_confirm)
+    ]
+    if young.size == 0:
+        return
+    before = harmonic.predict(state["coef"][:, :, young], day, state.harmonics)
+    after = _learning_reference(state, young)
+    code = type_changes(before.T, after.T, _seasonal(state, young, old_model=True))
+    # Only towards a demolition: bare ground where a roof went settles it, while a new
+    # roof can match a levelled site closely enough to pass as its next view.
+    keep = (code == CHANGE_CODES["demolition"]) & (
+        state["c_type"][young] == CHANGE_CODES["roof_change"]
+    )
+    state["c_type"][young[keep]] = code[keep]
 
 
 def run_series(

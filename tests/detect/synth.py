@@ -19,7 +19,9 @@ from scipy import ndimage
 from monitor.models import Grid
 
 # Covers of the patch.
-FOREST, PADDY, SCRUB, SOIL, WATER, ROOF_BLUE, ROOF_WHITE, ROOF_RED, SITE, RUBBLE = range(10)
+FOREST, PADDY, SCRUB, SOIL, WATER, ROOF_BLUE, ROOF_WHITE, ROOF_RED, SITE, RUBBLE, GREY_RUBBLE = (
+    range(11)
+)
 ROOFS = (ROOF_BLUE, ROOF_WHITE, ROOF_RED)
 
 _KEYS: dict[int, list[tuple[int, tuple[float, ...]]]] = {
@@ -61,6 +63,8 @@ _CONST: dict[int, tuple[float, ...]] = {
     ROOF_RED: (0.07, 0.07, 0.15, 0.24, 0.25, 0.20),
     SITE: (0.12, 0.14, 0.17, 0.22, 0.30, 0.27),
     RUBBLE: (0.15, 0.16, 0.18, 0.21, 0.27, 0.24),
+    # Concrete debris as grey as a metal roof: on its own it reads as a new grey roof.
+    GREY_RUBBLE: (0.17, 0.18, 0.19, 0.23, 0.24, 0.21),
 }
 
 GRID = Grid(epsg=32647, left=440000.0, top=1850000.0, width=48, height=48, res_m=10.0)
@@ -153,7 +157,7 @@ def render(day: dt.date, planted: list[Planted], size: int = 48) -> npt.NDArray[
     """Noise-free surface reflectance (6, rows, cols) on ``day``."""
     doy = day.timetuple().tm_yday
     cover = _cover_on(day, planted, size)
-    river = _river_mask(doy, size) & ~np.isin(cover, ROOFS + (SITE, RUBBLE))
+    river = _river_mask(doy, size) & ~np.isin(cover, ROOFS + (SITE, RUBBLE, GREY_RUBBLE))
     cover = np.where(river, WATER, cover)
     out = np.zeros((6, size, size), dtype=np.float32)
     for c in np.unique(cover):

@@ -77,6 +77,17 @@ def test_confidence_grows_with_evidence() -> None:
     assert 0.0 < weak < strong < 1.0
 
 
+def test_a_change_first_seen_in_the_monsoon_is_less_certain() -> None:
+    from monitor.detect.confidence import DEFAULT_CONFIDENCE
+
+    assert DEFAULT_CONFIDENCE.wet < 0  # fitted: monsoon detections are more often false
+    dry = confidence(5.0, 10, 6, True, first_seen=dt.date(2025, 1, 15))
+    wet = confidence(5.0, 10, 6, True, first_seen=dt.date(2025, 7, 15))
+    assert wet < dry
+    # Without a date (before/after mode) the term is left out.
+    assert confidence(5.0, 10, 6, True) == dry
+
+
 GARDEN = np.array((0.035, 0.070, 0.050, 0.285, 0.200, 0.100))
 GREY_ROOF = (0.175, 0.185, 0.195, 0.225, 0.235, 0.205)
 DAMP_SOIL = (0.068, 0.092, 0.130, 0.200, 0.265, 0.215)

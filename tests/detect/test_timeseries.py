@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 from synth import (
+    GREY_RUBBLE,
     GRID,
     ROOF_BLUE,
     ROOF_RED,
@@ -95,8 +96,18 @@ CHANGES = {
     "clearing then roof": [
         Planted(slice(20, 25), slice(4, 10), D(2021, 11, 20), SITE, D(2022, 1, 15), ROOF_WHITE)
     ],
+    # A red roof torn down: rubble (which looks like a grey roof on the red one's share)
+    # for three weeks, then a levelled site. The bare ground shows it was a demolition.
+    "red roof to rubble, then a site": [
+        Planted(
+            slice(4, 8), slice(4, 10), D(2022, 1, 20), RUBBLE, D(2022, 2, 10), SITE, before=ROOF_RED
+        )
+    ],
 }
-EXPECTED = {"clearing then roof": "new_construction"}
+EXPECTED = {
+    "clearing then roof": "new_construction",
+    "red roof to rubble, then a site": "demolition",
+}
 
 
 @pytest.mark.parametrize("name", list(CHANGES))
@@ -119,6 +130,26 @@ def test_each_change_type_is_found_dated_and_typed(name: str) -> None:
     assert found.evidence_before and found.evidence_after and found.simulated
     assert 0.5 < found.confidence <= 1.0
     assert found.geometry_utm.area == pytest.approx(found.area_m2)
+
+
+def test_a_roof_change_that_leaves_bare_ground_is_retyped_demolition() -> None:
+    # The first views of the new cover (grey debris on a red roof's place) read as a new
+    # grey roof; the site levelled seven weeks later (close enough to the debris to be the
+    # same cover's next views, not a second change) shows the roof was torn down.
+    planted = [
+        Planted(
+            slice(4, 8), slice(4, 10), D(2022, 1, 20), GREY_RUBBLE, D(2022, 3, 10), SITE,
+            before=ROOF_RED,
+        )
+    ]
+    kinds = {}
+    for retype_obs in (0, PARAMS.retype_obs):
+        params = DetectorParams(retype_obs=retype_obs)
+        _, detections = _run(SynthConfig(seed=11, planted=planted), params)
+        confirmed = [d for d in detections if d.status == "confirmed"]
+        assert len(confirmed) == 1, [(d.status, d.change_type, d.n_pixels) for d in detections]
+        kinds[retype_obs] = confirmed[0].change_type
+    assert kinds == {0: "roof_change", PARAMS.retype_obs: "demolition"}
 
 
 def _planted_archive():

@@ -538,8 +538,8 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
 
     alert(stated_limits_note())
     if exports is not None:
-        echo(f"exports: {exports} (probable and confirmed detections); other formats: "
-             "not built yet (issue 10)")
+        echo(f"exports: {exports} and {exports.with_suffix('.gpkg').name} (probable and "
+             "confirmed detections; other formats: monitor export)")
     if reports is not None:
         echo(f"HTML reports: {reports.index} ({len(reports.pages)} AOI page(s), "
              f"{reports.seconds:.1f} s)")
@@ -936,10 +936,10 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
         echo(f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
              "its local archive, read again if a rebuild needs them")
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
-    echo(f"demo detections (GeoJSON, SIMULATED): {paths.reports_dir / 'detections.geojson'}")
+    echo(f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
+         f"{paths.reports_dir / 'detections.geojson'}")
     echo(f"planted truth: {sim.truth_geojson}")
     echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
-    echo("other export formats: not built yet (issue 10)")
     return job
 
 

@@ -69,19 +69,13 @@ def export(settings: Settings, aoi: tuple[str, ...], fmt: str, out: Path, status
 
 def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path,
                      overwrite: bool) -> None:
-    """``--format timeline`` is issue 11's: handed to ``job.export_timeline`` once it exists."""
-    from monitor import job
-    from monitor.errors import NotBuiltYet
+    """``--format timeline``: the built-up area per AOI and clear month, as CSV."""
+    from monitor.job import export_timeline
 
-    export_timeline = getattr(job, "export_timeline", None)
-    if export_timeline is None:
-        raise NotBuiltYet("--format timeline: not built yet (issue 11)")
     result = export_timeline(settings, aoi, out=out, overwrite=overwrite)
-    rows = getattr(result, "n_rows", None)
-    sim = " (SIMULATED)" if getattr(result, "simulated", False) else ""
-    click.echo(f"wrote the timeline{f' ({rows} rows)' if rows is not None else ''}{sim} to "
-               f"{getattr(result, 'path', out)}")
-    for aoi_id in getattr(result, "skipped", ()) or ():
+    sim = " (SIMULATED)" if result.simulated else ""
+    click.echo(f"wrote the timeline ({result.n_rows} rows){sim} to {result.path}")
+    for aoi_id in result.skipped:
         click.echo(f"  {aoi_id}: left out (not seen by the detector yet)")
 
 

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import threading
-import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from monitor.atomic import write_atomically
 from monitor.errors import StateError
 from monitor.imagery.offset import OffsetHistory
 from monitor.models import CHIP_BANDS, Aoi, Chip, Grid, ReflectanceRule, Scene
@@ -64,20 +64,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _rule_from(d: Mapping[str, Any]) -> ReflectanceRule:
@@ -234,9 +220,9 @@ class ChipCache:
             written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         try:
-            _atomic_write(chip_path, payload)
+            write_atomically(chip_path, payload)
             # The sidecar last: until it names this chip's sha256 the chip is not trusted.
-            _atomic_write(side_path, _dumps(side))
+            write_atomically(side_path, _dumps(side))
         except OSError as exc:
             raise StateError(f"{chip_path}: cannot write the chip cache: {exc.strerror}") from None
         with self._dark_lock:
@@ -257,7 +243,7 @@ class ChipCache:
         side.update(cache_format=CACHE_FORMAT, status="skipped",
                     written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         try:
-            _atomic_write(side_path, _dumps(side))
+            write_atomically(side_path, _dumps(side))
         except OSError as exc:
             raise StateError(f"{side_path}: cannot write the chip cache: {exc.strerror}") from None
 

@@ -235,9 +235,15 @@ def detection_popup(det: Detection, evidence: DetectionEvidence | None,
     if det.simulated:
         parts.append('<p><b class="mr-sim-text">SIMULATED</b></p>')
     if evidence is not None:
-        parts.append('<div class="mr-thumbs">'
-                     + _thumb_html(evidence.before, "Before", colour)
-                     + _thumb_html(evidence.after, "After", colour) + "</div>")
+        if det.status == "rejected":
+            # An AOI can hold hundreds of rejected departures (Mae Sot's demo page: 382);
+            # their thumbnails doubled the page. The chart and the date slider remain.
+            parts.append('<p class="mr-muted">Rejected: no before/after thumbnails (the '
+                         "date slider shows every clear month).</p>")
+        else:
+            parts.append('<div class="mr-thumbs">'
+                         + _thumb_html(evidence.before, "Before", colour)
+                         + _thumb_html(evidence.after, "After", colour) + "</div>")
         parts.append(series_svg(evidence.series, det))
         parts.append(chart_key())
         parts.append('<p class="mr-chart-key">Averages over the detection\'s pixels. '
@@ -249,6 +255,11 @@ def detection_popup(det: Detection, evidence: DetectionEvidence | None,
     parts.append('<p class="mr-evidence"><b>Evidence scenes</b> before: '
                  f"{_scene_list(det.evidence_before, links)}; after: "
                  f"{_scene_list(det.evidence_after, links)}</p>")
+    # The page is a file with no server behind it: a verdict is recorded from the command
+    # line, by the detection's stable id, and shows here after the next report.
+    parts.append('<p class="mr-muted mr-verdict-how">Record a verdict: <code>monitor review '
+                 f"--id {text(det.id)} --verdict verified|false_alarm|unsure "
+                 '--note "…" --source URL</code></p>')
     parts.append("</div>")
     return "".join(parts)
 

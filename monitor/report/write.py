@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.atomic import write_atomically
 from monitor.errors import StateError
 from monitor.report.imaging import MercatorWarp, webp_bytes, webp_data_uri, write_timelapse
 from monitor.report.page import (
@@ -38,19 +37,10 @@ class AoiPage:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise StateError(f"{path}: cannot write the report: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _folder(out_dir: Path) -> Path:

@@ -17,7 +17,6 @@ import pytest
 import rasterio
 import shapely
 
-from monitor import job
 from monitor.aoi import to_utm
 from monitor.models import Aoi, Detection, Observation
 from monitor.store import Store
@@ -223,25 +222,6 @@ def test_empty_selection_writes_valid_empty_files(
     assert kml_schema().validate(kml_root("kml", tmp_path / "d.kml"))
     assert pystac.Collection.from_file(str(tmp_path / "stac" / "collection.json")) \
         .validate_all() == 0
-
-
-def test_timeline_goes_to_issue_11s_function(
-        east_reference: RunState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["export", "--format", "timeline", "--out", tmp_path / "t.html",
-            "--state-dir", east_reference.state, "--aoi", "east-test"]
-    monkeypatch.delattr(job, "export_timeline", raising=False)
-    assert run_cli(argv) == 1
-    assert "--format timeline: not built yet (issue 11)" in capsys.readouterr().err
-    calls = []
-
-    def export_timeline(settings: object, aois: tuple[str, ...], *, out: Path,
-                        overwrite: bool) -> None:
-        calls.append((aois, out, overwrite))
-
-    monkeypatch.setattr(job, "export_timeline", export_timeline, raising=False)
-    assert run_cli([*argv, "--overwrite"]) == 0
-    assert calls == [(("east-test",), tmp_path / "t.html", True)]
 
 
 def test_the_run_writes_both_exports_and_rewrites_them_when_owed(

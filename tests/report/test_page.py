@@ -142,6 +142,7 @@ def test_popup_says_what_the_issue_asks(synthetic: Synthetic, page_html: str) ->
     assert svg[0].xpath(".//*[@class='mr-cloudy']"), "a cloudy view of the pixels is marked"
     assert svg[0].xpath(".//*[@class='mr-skipped']"), "skipped cloudy scenes are marked"
     assert "mr-review" not in popup, "no review badge without a review"
+    assert f"monitor review --id {det.id} --verdict" in words, "how to record a verdict"
 
 
 def test_review_badge_and_note_are_shown_escaped() -> None:
@@ -247,3 +248,18 @@ def test_overlay_warp_keeps_pixels_in_place(synthetic: Synthetic) -> None:
     rows, cols = np.nonzero(out[..., 0] == 255)
     assert rows.size and rows.max() <= 2 and cols.max() <= 2
     assert (out[..., 3] == 0).any() or (out[..., 3] == 255).all()
+
+
+def test_rejected_popups_keep_the_chart_not_the_thumbnails(synthetic: Synthetic) -> None:
+    import dataclasses
+
+    from monitor.report.page import detection_popup
+
+    det = synthetic.demolition
+    evidence = synthetic.report.evidence[det.id]
+    kept = detection_popup(det, evidence, synthetic.report.scene_links)
+    rejected = detection_popup(dataclasses.replace(det, status="rejected"), evidence,
+                               synthetic.report.scene_links)
+    assert "mr-thumbs" in kept and "mr-thumbs" not in rejected
+    assert "<svg class=\"mr-chart\"" in rejected and "date slider" in rejected
+    assert len(rejected) < len(kept)

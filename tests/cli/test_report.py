@@ -59,7 +59,7 @@ def test_detection_masks_are_their_pixels(east_reference: RunState) -> None:
     import numpy as np
 
     from monitor.aoi import grid_mask
-    from monitor.job import _detection_mask
+    from monitor.job.report import _detection_mask
 
     with Store.open(east_reference.state, create=False) as store:
         [aoi] = store.list_aois()

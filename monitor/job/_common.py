@@ -1,0 +1,81 @@
+"""What every command's wiring shares: callbacks, AOI resolution, the store, the catalog,
+the names of the steps a run owes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from monitor.config import Settings
+from monitor.errors import (
+    MonitorError,
+)
+from monitor.models import Aoi
+
+__all__: list[str] = []  # internal to monitor.job
+
+Echo = Callable[[str], None]
+#: Progress of a run: ``tick(what, done, total)``, ``what`` one of the names below.
+Tick = Callable[[str, int, int], None]
+PROGRESS_AOIS = "AOIs"
+PROGRESS_SCENES = "scenes read"
+
+#: The AOIs the demo simulates and runs; kk-park-east is read from kk-park's ground.
+DEMO_AOIS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _no_tick(_what: str, _done: int, _total: int) -> None:
+    return None
+
+
+def _resolve_aois(settings: Settings, selectors: Sequence[str]) -> list[Aoi]:
+    from monitor.aoi import resolve_aois
+
+    return resolve_aois(list(selectors), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
+
+
+def _open_store(settings: Settings, create: bool = True) -> Any:
+    from monitor.store import Store
+
+    return Store.open(settings.state_dir, create=create)
+
+
+def _period(settings: Settings, since: dt.date | None,
+            until: dt.date | None) -> tuple[dt.date, dt.date]:
+    start = since or settings.start_date
+    end = until or dt.datetime.now(dt.UTC).date()
+    if end < start:
+        raise MonitorError(f"--until {end} is before --since {start}")
+    return start, end
+
+
+def _open_catalog(settings: Settings) -> Any:
+    from monitor.catalog import catalog_from_settings
+
+    return catalog_from_settings(settings)
+
+
+def _no_scene(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
+    return MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
+                        f"between {start} and {end}")
+
+
+def _lost_as_duplicate(obs: Any) -> bool:
+    """An observation skipped because another item of its acquisition won (the catalog's
+    duplicate reasons); when it wins again (the other item withdrawn), it is read."""
+    from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
+
+    return bool(obs.status == "skipped" and obs.reason.startswith(DUPLICATE_REASON_PREFIXES))
+
+
+#: The ``pending_steps`` name of the job's own exports.
+EXPORTS_STEP = "exports"
+
+
+#: The ``pending_steps`` name of the HTML reports (owed with the exports).
+REPORTS_STEP = "reports"

@@ -1,0 +1,61 @@
+"""``monitor aoi list`` and ``aoi add``: the AOIs the state knows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings
+from monitor.job._common import _open_store, _resolve_aois
+from monitor.models import Aoi
+
+
+@dataclass(frozen=True)
+class AoiEntry:
+    aoi: Aoi
+    facts: Mapping[str, Any]
+    registered: bool
+
+
+@dataclass(frozen=True)
+class AddResult:
+    aoi: Aoi
+    path: Path
+    geometry_changed: bool
+
+
+
+
+
+
+def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntry]:
+    """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
+    from monitor.aoi import check_report
+
+    aois = _resolve_aois(settings, selectors)
+    registered: dict[str, str] = {}
+    if (settings.state_dir / "state.db").exists():
+        with _open_store(settings, create=False) as store:
+            registered = {a.id: a.geometry_hash for a in store.list_aois()}
+    return [AoiEntry(aoi, check_report(aoi), registered.get(aoi.id) == aoi.geometry_hash)
+            for aoi in aois]
+
+
+def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddResult:
+    """Validate ``path``, copy it into the AOI folder and register it in the state."""
+    from monitor.aoi import add_aoi as add_aoi_file
+    from monitor.aoi import load_aoi
+
+    # Validate first and open the state before copying: a bad file or unusable state
+    # leaves both the AOI folder and the state untouched.
+    load_aoi(path, max_area_km2=settings.max_aoi_area_km2)
+    with _open_store(settings) as store:
+        written = add_aoi_file(path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2,
+                               overwrite=overwrite)
+        aoi = load_aoi(written, max_area_km2=settings.max_aoi_area_km2)
+        before = store.get_aoi(aoi.id)
+        store.put_aoi(aoi)
+    changed = before is not None and before.geometry_hash != aoi.geometry_hash
+    return AddResult(aoi, Path(written), changed)

@@ -1,0 +1,107 @@
+"""``monitor simulate`` and ``monitor demo``: simulated archives run through the real code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings
+from monitor.job._common import DEMO_AOIS, Echo, Tick, _noop, _open_store, _resolve_aois
+from monitor.job.report import _owed_reports
+from monitor.job.run import JobResult, run_job
+
+
+def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **options: Any) -> Any:
+    """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none)."""
+    from monitor.simulate import simulate_archive
+
+    return simulate_archive(_resolve_aois(settings, selectors), out, **options)
+
+
+#: The demo's period: the 2025 construction at KK Park, the October 2025 raid and the
+#: demolitions that followed, with two years of history before.
+DEMO_PERIOD = (dt.date(2023, 7, 1), dt.date(2026, 6, 30))
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    """Where ``monitor demo`` keeps things. The demo has its own state and reports, so its
+    simulated detections never mix with a real run's for AOIs of the same id."""
+
+    archive: Path
+    state_dir: Path
+    reports_dir: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> DemoPaths:
+        return cls(archive=settings.state_dir / "demo-archive",
+                   state_dir=settings.state_dir / "demo-state",
+                   reports_dir=settings.reports_dir / "demo")
+
+
+def run_demo(settings: Settings, echo: Echo = _noop, *,
+             aoi_ids: Sequence[str] = DEMO_AOIS,
+             period: tuple[dt.date, dt.date] = DEMO_PERIOD,
+             detail: Echo = _noop, alert: Echo | None = None,
+             progress: Tick | None = None) -> JobResult:
+    """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
+
+    The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
+    own state and reports, derived from the old archive, are then removed first.
+    """
+    import shutil
+
+    from monitor.aoi import resolve_aois
+    from monitor.errors import StateError
+    from monitor.simulate import MARKER, simulate_archive
+
+    paths = DemoPaths.of(settings)
+    aois = resolve_aois(list(aoi_ids), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
+    if paths.archive.exists() and any(paths.archive.iterdir()) \
+            and not (paths.archive / MARKER).is_file():
+        raise StateError(f"{paths.archive} exists and is not a demo archive; move it away "
+                         "(monitor demo keeps its simulated archive there)")
+    echo(f"demo archive (SIMULATED DATA): {paths.archive}")
+    # Our own folder: a different (older) simulation in it is replaced, not refused.
+    sim = simulate_archive(aois, paths.archive, start=period[0], end=period[1],
+                           overwrite=True, progress=lambda line: echo(f"  {line}"))
+    if sim.reused:
+        echo("  simulated before with this simulator and these AOIs: reused")
+    else:
+        echo(f"  {sim.n_items} items, {sim.n_changes} planted changes, "
+             f"{sim.bytes_written / 1e6:.0f} MB in {sim.seconds:.0f} s")
+        for derived in (paths.state_dir, paths.reports_dir):
+            if derived.exists():
+                echo(f"  removing {derived}: derived from an earlier demo archive")
+                shutil.rmtree(derived)
+    demo_settings = settings.replace(stac=str(sim.collection_path), collection=None,
+                                     state_dir=paths.state_dir,
+                                     reports_dir=paths.reports_dir)
+    import os
+
+    job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
+                  argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
+                  detail=detail, alert=alert, deliver_alerts=False, progress=progress)
+    # The reports read the chips: written now (when the run did not) before they go.
+    with _open_store(demo_settings, create=False) as report_store:
+        _owed_reports(demo_settings, report_store, echo)
+    # The demo's chips are copies of windows of its own local archive: dropped once the
+    # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
+    # A rebuild, or a late scene's replay, reads them again from the archive.
+    from monitor.imagery import ChipCache
+
+    cache = ChipCache(paths.state_dir)
+    if cache.root.is_dir():
+        freed = cache.size_bytes()
+        shutil.rmtree(cache.root)
+        echo(f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
+             "its local archive, read again if a rebuild needs them")
+    echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
+    echo(f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
+         f"{paths.reports_dir / 'detections.geojson'}")
+    echo(f"planted truth: {sim.truth_geojson}")
+    echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
+    return job

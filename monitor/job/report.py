@@ -1,0 +1,217 @@
+"""``monitor report`` and the job's report step: what the HTML pages show."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings
+from monitor.errors import (
+    MonitorError,
+    ReadError,
+)
+from monitor.job._common import (
+    REPORTS_STEP,
+    Echo,
+    _lost_as_duplicate,
+    _noop,
+    _open_store,
+    _resolve_aois,
+)
+from monitor.job.timeline import timeline_report_sections
+from monitor.models import Aoi
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What a report step wrote: ``index.html``, the AOI pages (``monitor.report.AoiPage``:
+    page, timelapse, sizes) and how long it took."""
+
+    index: Path
+    pages: tuple[Any, ...]
+    seconds: float
+
+
+def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
+                  echo: Echo = _noop) -> ReportResult:
+    """``monitor report``: rewrite the HTML reports, whatever is owed.
+
+    Writes ``<reports-dir>/<aoi-id>.html`` (and its timelapse) for every AOI of the state,
+    or for the ``selectors`` given, and ``<reports-dir>/index.html`` listing every AOI of
+    the state. Opens the state read-only and takes no lock: pages are replaced atomically.
+    """
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    with _open_store(settings, create=False) as store:
+        only = None
+        if selectors:
+            known = {a.id for a in store.list_aois()}
+            only = [a.id for a in _resolve_aois(settings, selectors)]
+            unknown = [aoi_id for aoi_id in only if aoi_id not in known]
+            if unknown:
+                raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
+                                   "(run `monitor run` first)")
+        return _write_reports(settings, store, only, echo)
+
+
+def _owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
+    """The HTML reports, rewritten when owed (detections stored since they were last
+    written) or when ``index.html`` is missing; None when nothing was owed."""
+    from monitor.report import INDEX_NAME
+
+    if not store.pending(REPORTS_STEP) and (settings.reports_dir / INDEX_NAME).exists():
+        return None
+    result = _write_reports(settings, store, None, echo)
+    store.clear_pending(REPORTS_STEP)
+    return result
+
+
+def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
+                   echo: Echo) -> ReportResult:
+    """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
+    import time
+
+    from monitor.detect import STATED_LIMITS, stated_limits_note
+    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.report import (
+        AoiSummary,
+        StatedSizes,
+        aoi_page_name,
+        write_aoi_page,
+        write_index_page,
+    )
+
+    started = time.monotonic()
+    now = dt.datetime.now(dt.UTC)
+    limits = StatedSizes(STATED_LIMITS.area_m2_p50, STATED_LIMITS.area_m2_p90,
+                         STATED_LIMITS.measured_on, stated_limits_note())
+    cache = ChipCache(settings.state_dir)
+    gdal = GdalSettings.from_settings(settings)
+    pages = []
+    summaries = []
+    for aoi in store.list_aois():
+        if only is None or aoi.id in only:
+            report = _aoi_report(settings, store, aoi, cache, gdal, limits, now, echo)
+            page = write_aoi_page(report, settings.reports_dir)
+            del report  # one AOI's imagery in memory at a time
+            pages.append(page)
+            summaries.append(page.summary)
+        else:
+            # Not rewritten: listed from its stored records, linked if its page exists.
+            observations = store.observations(aoi.id)
+            info = store.get_detector_state(aoi.id, with_arrays=False)
+            detections = store.detections(aoi_id=aoi.id)
+            name = aoi_page_name(aoi.id)
+            summaries.append(AoiSummary.from_records(
+                aoi, observations, detections, dict(info.coverage) if info else {},
+                page=name if (settings.reports_dir / name).exists() else None,
+                simulated=any(o.simulated for o in observations)))
+    index = write_index_page(summaries, settings.reports_dir, generated_at=now,
+                             limits_note=limits.note)
+    return ReportResult(index, tuple(pages), time.monotonic() - started)
+
+
+def _detection_mask(geometry: Any, grid: Any) -> Any:
+    """A detection's pixels on the AOI grid (bool, centre inside), worked out on the window
+    of its bounds only: an AOI has hundreds of detections (rejected ones included)."""
+    import math
+
+    import numpy as np
+
+    from monitor.aoi import grid_mask, to_utm
+    from monitor.models import Grid
+
+    minx, miny, maxx, maxy = to_utm(geometry, grid.epsg).bounds
+    c0 = max(0, math.floor((minx - grid.left) / grid.res_m))
+    c1 = min(grid.width, math.ceil((maxx - grid.left) / grid.res_m))
+    r0 = max(0, math.floor((grid.top - maxy) / grid.res_m))
+    r1 = min(grid.height, math.ceil((grid.top - miny) / grid.res_m))
+    mask = np.zeros(grid.shape, dtype=bool)
+    if c1 > c0 and r1 > r0:
+        window = Grid(grid.epsg, grid.left + c0 * grid.res_m, grid.top - r0 * grid.res_m,
+                      c1 - c0, r1 - r0, grid.res_m)
+        mask[r0:r1, c0:c1] = grid_mask(geometry, window)
+    return mask
+
+
+def _extra_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+    """HTML sections other modules add to an AOI page (escaped by them): the built-up
+    timeline and the stored claim checks."""
+    return timeline_report_sections(store, aoi)
+
+
+def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
+                limits: Any, now: dt.datetime, echo: Echo) -> Any:
+    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
+
+    Every used chip is read once, in date order, from the chip cache; a chip missing there
+    (the demo drops its cache) is read again from its scene into a scratch cache that is
+    removed afterwards, so a report never grows the state. The clearest used scene of each
+    month becomes a frame; each detection gets crops of its last clear view before and
+    first after its change window and its indices on every used scene.
+    """
+    import tempfile
+
+    from monitor.imagery import ChipCache, load_chip
+    from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
+
+    observations = store.observations(aoi.id)
+    used = [o for o in observations if o.status == "used"]
+    detections = store.detections(aoi_id=aoi.id)
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    clearest = clearest_per_month(observations)
+    cloudy = [o.datetime.astimezone(dt.UTC).date() for o in observations
+              if o.status == "skipped" and not _lost_as_duplicate(o)]
+    collector = EvidenceCollector(aoi.grid.shape, detections,
+                                  {d.id: _detection_mask(d.geometry, aoi.grid)
+                                   for d in detections},
+                                  {o.scene_id for o in clearest.values()}, cloudy)
+    notes: list[str] = []
+    read_again = 0
+    with tempfile.TemporaryDirectory(prefix="monitor-report-") as scratch_dir:
+        scratch = ChipCache(scratch_dir)
+        for obs in used:
+            chip = cache.load(aoi.id, aoi.grid, obs.scene_id)
+            if chip is None:
+                scene = store.get_scene(obs.scene_id, obs.collection)
+                try:
+                    outcome = load_chip(scene, aoi, scratch, env=gdal,
+                                        min_clear_fraction=settings.min_clear_fraction)
+                except ReadError as exc:
+                    notes.append(f"scene {obs.scene_id} could not be read again: {exc}")
+                    continue
+                chip = outcome.chip
+                if chip is None:
+                    notes.append(f"scene {obs.scene_id} could not be read again: "
+                                 f"{outcome.reason}")
+                    continue
+                read_again += 1
+                # Keep the sidecar (the offset check of later scenes reads its dark level).
+                scratch.paths(aoi.id, aoi.grid, obs.scene_id)[0].unlink(missing_ok=True)
+            collector.add(obs.datetime.astimezone(dt.UTC).date(), obs.scene_id,
+                          chip.reflectance, chip.valid, chip.bands, obs.clear_fraction)
+            del chip
+    if read_again:
+        echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the "
+             "report")
+    for note in notes:
+        echo(f"  {aoi.id}: {note}")
+    collections = {o.scene_id: o.collection for o in observations}
+    wanted = {o.scene_id for o in clearest.values()} | {
+        s for d in detections for s in (*d.evidence_before, *d.evidence_after)}
+    links: dict[str, str | None] = {}
+    for scene_id in sorted(wanted):
+        scene = store.get_scene(scene_id, collections.get(scene_id))
+        links[scene_id] = scene.item_href if scene is not None else None
+    return AoiReport(
+        aoi=aoi, observations=tuple(observations), detections=tuple(detections),
+        limits=limits, generated_at=now,
+        coverage=dict(info.coverage) if info is not None else {},
+        frames=tuple(sorted(collector.frames, key=lambda f: f.date)),
+        evidence=collector.evidence(), scene_links=links,
+        simulated=any(o.simulated for o in observations) or any(d.simulated
+                                                                 for d in detections),
+        extra_sections=_extra_report_sections(store, aoi), notes=tuple(notes))

@@ -1,0 +1,57 @@
+"""``monitor review``: an analyst's verdict on a detection."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.config import Settings
+from monitor.errors import (
+    MonitorError,
+)
+from monitor.job._common import EXPORTS_STEP, REPORTS_STEP, _open_store
+from monitor.models import Detection, Review
+
+
+def review_detection(settings: Settings, detection_id: str, verdict: str, *,
+                     note: str = "", source: str = "",
+                     now: dt.datetime | None = None) -> Detection:
+    """``monitor review``: record an analyst's verdict on a stored detection.
+
+    Kept by the detection's stable id, so it survives re-runs and rebuilds; every verdict is
+    kept, the latest counts. ``source`` must be an http(s) URL (reports link to it). Returns
+    the detection with its new review.
+    """
+    import getpass
+    from urllib.parse import urlsplit
+
+    from monitor.models import REVIEW_VERDICTS
+
+    if verdict not in REVIEW_VERDICTS:
+        raise MonitorError(f"--verdict {verdict}: expected one of {', '.join(REVIEW_VERDICTS)}")
+    if source:
+        parts = urlsplit(source)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise MonitorError(f"--source {source!r}: expected an http(s) URL")
+    if any(ord(c) < 32 and c not in "\n\t" for c in note):
+        raise MonitorError("--note: control characters are not allowed")
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    reviewer = settings.reviewer
+    if not reviewer:
+        try:
+            reviewer = getpass.getuser()
+        except (KeyError, OSError):
+            reviewer = "unknown"
+    with _open_store(settings, create=False) as store:
+        detection = store.detection(detection_id)
+        if detection is None:
+            raise MonitorError(f"--id {detection_id}: no such detection in "
+                               f"{settings.state_dir} (see `monitor export --status all`)")
+        review = Review(detection_id=detection_id, verdict=verdict,  # type: ignore[arg-type]
+                        reviewer=reviewer,
+                        reviewed_at=now or dt.datetime.now(dt.UTC), note=note, source=source)
+        store.put_review(review, detection.aoi)
+        # The reports and exports show reviews: owed from now on.
+        store.mark_pending(EXPORTS_STEP, None)
+        store.mark_pending(REPORTS_STEP, None)
+        return store.detection(detection_id) or detection

@@ -1,0 +1,300 @@
+"""The built-up timeline, its CSV export and ``monitor claim``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Settings
+from monitor.errors import (
+    MonitorError,
+)
+from monitor.job._common import REPORTS_STEP, _open_store, _resolve_aois
+from monitor.models import Aoi, Detection
+
+
+@dataclass(frozen=True)
+class AoiTimeline:
+    """One AOI's built-up timeline (``monitor.detect.timeline.BuiltTimeline``)."""
+
+    aoi: Aoi
+    timeline: Any
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class TimelineExport:
+    path: Path
+    n_rows: int
+    aois: tuple[str, ...]
+    skipped: tuple[str, ...]
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """``monitor claim``: the check (``monitor.detect.timeline.ClaimCheck``), the AOI, the
+    zone, the roof-removing detections that date it, and the stored record's id."""
+
+    aoi: Aoi
+    check: Any
+    zone: str | None
+    zone_area_m2: float | None
+    detections: tuple[Detection, ...]
+    simulated: bool
+    claim_id: int
+    notes: tuple[str, ...]
+
+
+def _state_history(store: Any, aoi: Aoi) -> tuple[Any, int | None]:
+    """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
+    were first modelled, from its stored detector state; MonitorError when there is none."""
+    import numpy as np
+
+    from monitor.detect.timeline import pixel_history
+    from monitor.detect.timeseries import NO_DAY, DetectorState
+
+    snapshot = store.get_detector_state(aoi.id)
+    if snapshot is None or not snapshot.n_scenes:
+        raise MonitorError(f"AOI {aoi.id}: the detector has seen no scene of it yet "
+                           "(run `monitor run` first)")
+    if snapshot.geometry_hash != aoi.geometry_hash:
+        raise MonitorError(f"AOI {aoi.id}: its outline changed since the detector last ran "
+                           "(run `monitor run` or `monitor rebuild` first)")
+    state = DetectorState.from_arrays(snapshot.arrays)
+    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2)
+    fitted = state["fit_day"][state["fit_day"] != NO_DAY]
+    return history, int(np.median(fitted)) if fitted.size else None
+
+
+def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
+    """The AOI a selector names (an id, or an AOI file), as the state holds it."""
+    aoi = store.get_aoi(selector)
+    if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
+        aoi = store.get_aoi(_resolve_aois(settings, [selector])[0].id)
+    if aoi is None:
+        known = ", ".join(a.id for a in store.list_aois()) or "none"
+        raise MonitorError(f"--aoi {selector}: not an AOI of the state in "
+                           f"{settings.state_dir} (known: {known})")
+    return aoi
+
+
+def _aoi_timeline(store: Any, aoi: Aoi, mask: Any = None) -> AoiTimeline:
+    from monitor.aoi import aoi_mask
+    from monitor.detect.params import day_number
+    from monitor.detect.timeline import built_timeline as timeline_of
+
+    history, first_modelled = _state_history(store, aoi)
+    observations = store.observations(aoi.id)
+    # Months whose scenes were all skipped as too cloudy are gaps too.
+    days = [day_number(o.datetime) for o in observations if o.status in ("used", "skipped")]
+    timeline = timeline_of(history, aoi_mask(aoi) if mask is None else mask,
+                           first_modelled_day=first_modelled,
+                           span=(min(days), max(days)) if days else None)
+    simulated = any(o.simulated for o in observations if o.status == "used")
+    return AoiTimeline(aoi, timeline, simulated)
+
+
+def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiTimeline]:
+    """The built-up timeline of each AOI of the state (or of ``selectors``), from the
+    detector's stored per-pixel state: roofed area per clear month with its band, the area
+    newly roofed and demolished, and gap months (docs/timeline.md). Reads no imagery.
+
+    AOIs the detector has not seen yet are left out (``export_timeline`` names them).
+    """
+    return _timelines(settings, selectors)[0]
+
+
+def _timelines(settings: Settings, selectors: Sequence[str]
+               ) -> tuple[list[AoiTimeline], list[str]]:
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    out: list[AoiTimeline] = []
+    skipped: list[str] = []
+    with _open_store(settings, create=False) as store:
+        aois = ([_aoi_of_state(settings, store, s) for s in selectors] if selectors
+                else store.list_aois())
+        for aoi in aois:
+            try:
+                out.append(_aoi_timeline(store, aoi))
+            except MonitorError as exc:
+                if selectors:
+                    raise
+                skipped.append(f"{aoi.id}: {exc}")
+    return out, skipped
+
+
+def export_timeline(settings: Settings, selectors: Sequence[str] = (), *, out: Path,
+                    overwrite: bool = False) -> TimelineExport:
+    """``monitor export --format timeline``: the built-up timelines as CSV (one row per AOI
+    and month; gap months have empty figures, never zeros)."""
+    from monitor.export import check_target
+    from monitor.export.timeline import AoiTimelineRows, write_timeline_csv
+
+    check_target(out, overwrite=overwrite)
+    timelines, skipped = _timelines(settings, selectors)
+    n = write_timeline_csv([AoiTimelineRows(t.aoi.id, t.timeline, t.simulated)
+                            for t in timelines], out, overwrite=overwrite)
+    return TimelineExport(out, n, tuple(t.aoi.id for t in timelines), tuple(skipped),
+                          any(t.simulated for t in timelines))
+
+
+def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
+    """The zone file's polygon (lon/lat), its pixels on the AOI grid and its area in m2.
+
+    One-line MonitorError when the file is not a GeoJSON polygon in lon/lat, or the zone
+    lies (partly) outside the AOI or holds no pixel centre.
+    """
+    import json
+
+    import shapely
+
+    from monitor.aoi import aoi_mask, grid_mask, to_utm
+    from monitor.aoi.validate import geometry_from_geojson
+
+    where = f"--zone {path}"
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise MonitorError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MonitorError(f"{where}: cannot read it: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise MonitorError(f"{where}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features") or []
+        if not isinstance(features, list) or not features:
+            raise MonitorError(f"{where}: a FeatureCollection without features")
+        geometries = [f.get("geometry") if isinstance(f, dict) else None for f in features]
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        geometries = [doc.get("geometry")]
+    else:
+        geometries = [doc]
+    try:
+        shapes = [geometry_from_geojson(g, where, f"zone {i + 1}")
+                  for i, g in enumerate(geometries)]
+    except MonitorError as exc:
+        raise MonitorError(str(exc)) from None
+    zone = shapely.union_all(shapes)
+    zone_utm = to_utm(zone, aoi.grid.epsg)
+    aoi_utm = to_utm(aoi.geometry, aoi.grid.epsg)
+    outside = zone_utm.difference(aoi_utm).area
+    if outside > 0.01 * zone_utm.area + 1.0:
+        share = 100.0 * outside / zone_utm.area
+        raise MonitorError(f"{where}: {share:.0f} % of the zone lies outside AOI {aoi.id}; "
+                           "draw it within the AOI")
+    mask = grid_mask(zone, aoi.grid) & aoi_mask(aoi)
+    if not mask.any():
+        raise MonitorError(f"{where}: the zone holds no pixel centre of AOI {aoi.id}'s grid")
+    return zone, mask, float(zone_utm.area)
+
+
+#: Change types whose detections date a removal of roofs.
+_REMOVING = ("demolition", "rebuilding")
+
+
+def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
+                demolished: int | None = None, total: int | None = None,
+                built_area_m2: float | None = None, since: dt.date | None = None,
+                zone: Path | None = None, now: dt.datetime | None = None) -> ClaimOutcome:
+    """``monitor claim``: test "N of M buildings demolished by D" (or "A m² roofed on D")
+    against the roofed area Sentinel-2 measured, and store the check for the AOI's report.
+
+    The verdict rules and what they assume are in docs/timeline.md. Bad input (unknown AOI,
+    N > M, a date before any clear observation, a zone outside the AOI) is a one-line
+    MonitorError and stores nothing.
+    """
+    from shapely.geometry import mapping
+
+    from monitor.aoi import aoi_mask
+    from monitor.detect.timeline import Claim, why_area_note
+    from monitor.detect.timeline import check_claim as judge
+
+    counts = demolished is not None or total is not None
+    if counts and built_area_m2 is not None:
+        raise MonitorError("give --demolished N --total M, or --built-area A, not both")
+    if not counts and built_area_m2 is None:
+        raise MonitorError("give the claim: --demolished N --total M, or --built-area A")
+    if counts and (demolished is None or total is None):
+        raise MonitorError("--demolished and --total go together")
+    if total is not None and total < 1:
+        raise MonitorError(f"--total {total}: at least 1 building")
+    if demolished is not None and demolished < 0:
+        raise MonitorError(f"--demolished {demolished}: not a number of buildings")
+    if demolished is not None and total is not None and demolished > total:
+        raise MonitorError(f"--demolished {demolished} is more than --total {total}")
+    if built_area_m2 is not None and not built_area_m2 >= 0:
+        raise MonitorError(f"--built-area {built_area_m2}: not an area in m²")
+    if since is not None and since >= by:
+        raise MonitorError(f"--since {since} is not before --by {by}")
+    if not (settings.state_dir / "state.db").exists():
+        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    with _open_store(settings, create=False) as store:
+        aoi = _aoi_of_state(settings, store, aoi_id)
+        zone_geometry, zone_area = None, None
+        mask = aoi_mask(aoi)
+        if zone is not None:
+            zone_geometry, mask, zone_area = _read_zone(zone, aoi)
+        history, first_modelled = _state_history(store, aoi)
+        claim = Claim(by=by, demolished=demolished, total=total, built_area_m2=built_area_m2,
+                      since=since)
+        try:
+            check = judge(history, claim, mask, first_modelled_day=first_modelled)
+        except ValueError as exc:
+            raise MonitorError(f"--by {by}: {exc}") from None
+        dating = []
+        for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
+            if det.change_type not in _REMOVING:
+                continue
+            if not (check.baseline_on < det.first_seen and det.window_start < by):
+                continue
+            if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
+                continue
+            dating.append(det)
+        simulated = any(o.simulated for o in store.observations(aoi.id, status="used"))
+        notes = []
+        if check.baseline_on < check.modelled_from:
+            notes.append(f"changes before {check.modelled_from} (while the detector was "
+                         "learning each pixel's seasons) are not seen")
+        if check.unknown_pixels:
+            notes.append(f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
+                         "(not modelled, or no spectral mixture fits them): counted as "
+                         "anything from no roof to all roof")
+        record_claim = {
+            "demolished": demolished, "total": total, "built_area_m2": built_area_m2,
+            "by": by.isoformat(), "since": since.isoformat() if since else None,
+            "zone": str(zone) if zone is not None else None,
+            "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
+        }
+        result = check.to_dict()
+        result.update({
+            "detections": [{"id": d.id, "change_type": d.change_type, "status": d.status,
+                            "window_start": d.window_start.isoformat(),
+                            "first_seen": d.first_seen.isoformat(),
+                            "confirmed_on": d.confirmed_on.isoformat()
+                            if d.confirmed_on else None,
+                            "area_m2": d.area_m2} for d in dating],
+            "simulated": simulated, "notes": notes, "why_area": why_area_note(),
+            "zone_area_m2": zone_area, "lines": check.lines(),
+        })
+        claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim,
+                                   result)
+        # The AOI's report shows claim checks: owed from now on.
+        store.mark_pending(REPORTS_STEP, None)
+    return ClaimOutcome(aoi, check, str(zone) if zone is not None else None, zone_area,
+                        tuple(dating), simulated, claim_id, tuple(notes))
+
+
+def timeline_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+    """The AOI page's built-up timeline and claim checks (already-escaped HTML), for
+    ``_extra_report_sections``. An AOI the detector has not seen yet gets a line saying so."""
+    from monitor.report.timeline import claims_section_html, timeline_section_html
+
+    try:
+        timeline: Any = _aoi_timeline(store, aoi).timeline
+    except MonitorError as exc:
+        timeline = str(exc)
+    return (timeline_section_html(timeline), claims_section_html(store.claims(aoi.id)))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import EXPORTS_STEP, _open_store
+from monitor.job._common import EXPORTS_STEP, REPORTS_STEP, _open_store
 
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
@@ -34,7 +34,8 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         report["last_complete_run"] = _run_dict(complete) if complete else None
         # What an interrupted run left for the next one to finish (0 / false normally).
         report["owed"] = {"alerts": len(store.queued_alerts()),
-                          "exports": store.pending(EXPORTS_STEP)}
+                          "exports": store.pending(EXPORTS_STEP),
+                          "reports": store.pending(REPORTS_STEP)}
         wanted = set(selectors)
         for aoi in store.list_aois():
             if wanted and aoi.id not in wanted and (aoi.path not in wanted):

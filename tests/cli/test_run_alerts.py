@@ -115,12 +115,14 @@ def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
     assert not (where.reports / "detections.geojson").exists()
     assert not _alert_files(where.reports)
     owed = status_json(where.state, capsys)["owed"]
-    assert owed == {"alerts": len(owed_ids), "exports": True}
+    assert owed == {"alerts": len(owed_ids), "exports": True, "reports": True}
 
     assert _run(east_archive, where) == 0
     [path] = _alert_files(where.reports)
     assert {f["id"] for f in json.loads(path.read_text())["features"]} == owed_ids
-    assert status_json(where.state, capsys)["owed"] == {"alerts": 0, "exports": False}
+    assert status_json(where.state, capsys)["owed"] == {"alerts": 0, "exports": False,
+                                                        "reports": False}
+    assert (where.reports / "index.html").is_file(), "the reports owed came with the next run"
 
     def features(reports: Path) -> list[dict[str, Any]]:
         data: dict[str, Any] = json.loads((reports / "detections.geojson").read_text())

@@ -64,10 +64,25 @@ def grid_for_geometry(geometry_wgs84: Any, epsg: int | None = None) -> Grid:
 
 
 def grid_mask(geometry_wgs84: Any, grid: Grid) -> npt.NDArray[np.bool_]:
-    """Pixels of ``grid`` whose centre lies inside the polygon: bool (rows, cols)."""
+    """Pixels of ``grid`` whose centre lies inside the polygon: bool (rows, cols).
+
+    Only the pixels within the polygon's bounds are tested: a detection is a few pixels of
+    a large grid, and reports and timelines ask this for hundreds of them.
+    """
     utm = to_utm(geometry_wgs84, grid.epsg)
-    cols = grid.left + (np.arange(grid.width) + 0.5) * grid.res_m
-    rows = grid.top - (np.arange(grid.height) + 0.5) * grid.res_m
+    mask = np.zeros(grid.shape, dtype=bool)
+    if utm.is_empty:
+        return mask
+    minx, miny, maxx, maxy = utm.bounds
+    c0 = max(0, math.floor((minx - grid.left) / grid.res_m))
+    c1 = min(grid.width, math.ceil((maxx - grid.left) / grid.res_m))
+    r0 = max(0, math.floor((grid.top - maxy) / grid.res_m))
+    r1 = min(grid.height, math.ceil((grid.top - miny) / grid.res_m))
+    if c1 <= c0 or r1 <= r0:
+        return mask
+    cols = grid.left + (np.arange(c0, c1) + 0.5) * grid.res_m
+    rows = grid.top - (np.arange(r0, r1) + 0.5) * grid.res_m
     xx, yy = np.meshgrid(cols, rows)
     shapely.prepare(utm)
-    return np.asarray(shapely.contains_xy(utm, xx, yy), dtype=bool)
+    mask[r0:r1, c0:c1] = shapely.contains_xy(utm, xx, yy)
+    return mask

@@ -15,7 +15,7 @@ from monitor.catalog.scenes import (
     metadata_rule,
     scene_from_item,
 )
-from monitor.catalog.search import SceneSearch, choose_scenes, find_scenes, months_between
+from monitor.catalog.search import SceneSearch, choose_scenes, find_scenes
 from monitor.catalog.source import (
     DEFAULT_API_COLLECTION,
     Catalog,
@@ -33,7 +33,6 @@ __all__ = [
     "choose_scenes",
     "find_scenes",
     "metadata_rule",
-    "months_between",
     "open_catalog",
     "scene_from_item",
 ]

@@ -12,8 +12,9 @@ from monitor.catalog.scenes import scene_from_item
 from monitor.catalog.source import DEFAULT_API_COLLECTION, Catalog
 from monitor.errors import ConfigError, ItemError
 from monitor.models import Aoi, Scene
+from monitor.months import months_between
 
-__all__ = ["SceneSearch", "find_scenes", "choose_scenes", "months_between"]
+__all__ = ["SceneSearch", "find_scenes", "choose_scenes"]
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,6 @@ class SceneSearch:
     rejected: tuple[tuple[str, str], ...] = ()
     monthly_counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     fallback_months: tuple[str, ...] = ()
-
-
-def months_between(start: dt.date, end: dt.date) -> list[str]:
-    """``"YYYY-MM"`` of every month touched by the inclusive range."""
-    months = []
-    year, month = start.year, start.month
-    while (year, month) <= (end.year, end.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
 
 
 def _month_range(month: str, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:

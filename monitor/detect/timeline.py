@@ -52,6 +52,7 @@ from monitor.detect.timeseries import (
     DetectorState,
     decode_reflectance,
 )
+from monitor.months import months_between
 
 __all__ = [
     "ROOF_MATERIALS",
@@ -790,16 +791,6 @@ def _month_key(day: int) -> str:
     return date_of(day).strftime("%Y-%m")
 
 
-def _months_between(first: int, last: int) -> list[str]:
-    a, b = date_of(first), date_of(last)
-    out = []
-    year, month = a.year, a.month
-    while (year, month) <= (b.year, b.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
 def built_timeline(
     history: PixelHistory,
     mask: npt.NDArray[np.bool_] | None = None,
@@ -830,7 +821,7 @@ def built_timeline(
         for d in clear:
             by_month.setdefault(_month_key(d), []).append(d)
         previous: int | None = None
-        for key in _months_between(min(days_seen), max(days_seen)):
+        for key in months_between(date_of(min(days_seen)), date_of(max(days_seen))):
             days = by_month.get(key, [])
             if len(days) < params.min_clear_observations or not days:
                 rows.append(TimelineMonth(key, len(days), True, None, None, None, None, None,

@@ -114,29 +114,6 @@ def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
-def _detection_mask(geometry: Any, grid: Any) -> Any:
-    """A detection's pixels on the AOI grid (bool, centre inside), worked out on the window
-    of its bounds only: an AOI has hundreds of detections (rejected ones included)."""
-    import math
-
-    import numpy as np
-
-    from monitor.aoi import grid_mask, to_utm
-    from monitor.models import Grid
-
-    minx, miny, maxx, maxy = to_utm(geometry, grid.epsg).bounds
-    c0 = max(0, math.floor((minx - grid.left) / grid.res_m))
-    c1 = min(grid.width, math.ceil((maxx - grid.left) / grid.res_m))
-    r0 = max(0, math.floor((grid.top - maxy) / grid.res_m))
-    r1 = min(grid.height, math.ceil((grid.top - miny) / grid.res_m))
-    mask = np.zeros(grid.shape, dtype=bool)
-    if c1 > c0 and r1 > r0:
-        window = Grid(grid.epsg, grid.left + c0 * grid.res_m, grid.top - r0 * grid.res_m,
-                      c1 - c0, r1 - r0, grid.res_m)
-        mask[r0:r1, c0:c1] = grid_mask(geometry, window)
-    return mask
-
-
 def _extra_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
     """HTML sections other modules add to an AOI page (escaped by them): the built-up
     timeline and the stored claim checks."""
@@ -155,6 +132,7 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
     """
     import tempfile
 
+    from monitor.aoi import grid_mask
     from monitor.imagery import ChipCache, load_chip
     from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
 
@@ -166,7 +144,7 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
     cloudy = [o.datetime.astimezone(dt.UTC).date() for o in observations
               if o.status == "skipped" and not _lost_as_duplicate(o)]
     collector = EvidenceCollector(aoi.grid.shape, detections,
-                                  {d.id: _detection_mask(d.geometry, aoi.grid)
+                                  {d.id: grid_mask(d.geometry, aoi.grid)
                                    for d in detections},
                                   {o.scene_id for o in clearest.values()}, cloudy)
     notes: list[str] = []

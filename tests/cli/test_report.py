@@ -58,17 +58,21 @@ def test_the_run_wrote_the_reports(east_reference: RunState) -> None:
 def test_detection_masks_are_their_pixels(east_reference: RunState) -> None:
     import numpy as np
 
-    from monitor.aoi import grid_mask
-    from monitor.job.report import _detection_mask
+    from monitor.aoi import grid_mask, to_utm
 
     with Store.open(east_reference.state, create=False) as store:
         [aoi] = store.list_aois()
+    grid = aoi.grid
+    # Every pixel centre of the grid, tested whole (grid_mask tests the bounds' window only).
+    xx, yy = np.meshgrid(grid.left + (np.arange(grid.width) + 0.5) * grid.res_m,
+                         grid.top - (np.arange(grid.height) + 0.5) * grid.res_m)
     detections = _stored(east_reference.state)
     assert detections
     for det in detections:
-        mask = _detection_mask(det.geometry, aoi.grid)
+        mask = grid_mask(det.geometry, grid)
         assert mask.sum() == det.n_pixels
-        assert np.array_equal(mask, grid_mask(det.geometry, aoi.grid))
+        whole = shapely.contains_xy(to_utm(det.geometry, grid.epsg), xx, yy)
+        assert np.array_equal(mask, whole)
 
 
 def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: F811

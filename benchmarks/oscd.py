@@ -6,13 +6,17 @@ arrays, and scores the change class against ``truth.tif`` over labelled pixels. 
 baseline is computed here too: the four 10 m bands standardised per date, the Euclidean
 distance between the dates, an Otsu threshold.
 
-The detector's parameters were set on the simulator; the OSCD labels were not used to tune
-them. Two scores are printed: every typed change (the contract's five types), and the
-changes about buildings only (land clearing excluded), since OSCD labels urban change and a
-ploughed field between an August and a June date is "land clearing" to a detector that has
-no history.
+The detector's parameters were set on the simulator (``benchmarks/compare_sim.py``, seeds 0
+and 1); the OSCD labels were not used to tune them or to choose among methods. Two scores
+are printed: every typed change (the contract's five types), and the changes about
+buildings only (land clearing excluded), since OSCD labels urban change and a ploughed field
+between an August and a June date is "land clearing" to a detector that has no history.
 
-Usage: ``python benchmarks/oscd.py [--oscd DIR]``
+``--stages`` also counts, per city, the pixels each stage after the threshold removes
+(``min_change``, ``typed_only``, the minimum mapping unit): counts of flagged pixels only,
+no labels, so a diagnosis of what the stages do on top-of-atmosphere data, not a score.
+
+Usage: ``python benchmarks/oscd.py [--oscd DIR] [--stages]``
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +87,12 @@ def naive(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--oscd", type=Path, default=DEFAULT_OSCD)
+    parser.add_argument("--stages", action="store_true",
+                        help="count the pixels each stage after the threshold removes")
     args = parser.parse_args()
     params = CompareParams()
     rows = []
+    stages = []
     for city_dir in sorted(p for p in args.oscd.iterdir() if (p / "collection.json").exists()):
         with rasterio.open(city_dir / "truth.tif") as src:
             truth = src.read(1)
@@ -104,16 +112,41 @@ def main() -> None:
                 f1(typed, truth),
                 f1(built, truth),
                 result.threshold,
+                result.shift,
                 seconds,
             )
         )
+        if args.stages:
+            # Each stage undone on its own, then all three: flagged pixels, no labels.
+            labelled = truth != 255
+            counts = [int(result.changed[labelled].sum())]
+            for off in (
+                {"min_change": 0.0},
+                {"typed_only": False},
+                {"min_pixels": 1},
+                {"min_change": 0.0, "typed_only": False, "min_pixels": 1},
+            ):
+                loose = compare_windows(
+                    [before], [after], replace(params, **off), outside=truth == 255
+                )
+                counts.append(int(loose.changed[labelled].sum()))
+            stages.append((city_dir.name, int(labelled.sum()), counts))
     print(
-        f"{'city':<12} {'naive F1':>9} {'all types':>10} {'buildings':>10} {'threshold':>10} {'s':>6}"
+        f"{'city':<12} {'naive F1':>9} {'all types':>10} {'buildings':>10} {'threshold':>10} "
+        f"{'shift px':>12} {'s':>6}"
     )
-    for name, base, typed, built, thr, sec in rows:
-        print(f"{name:<12} {base:>9.3f} {typed:>10.3f} {built:>10.3f} {thr:>10.2f} {sec:>6.2f}")
+    for name, base, f_typed, f_built, thr, (dy, dx), sec in rows:
+        print(
+            f"{name:<12} {base:>9.3f} {f_typed:>10.3f} {f_built:>10.3f} {thr:>10.2f} "
+            f"{dy:>+6.2f},{dx:>+5.2f} {sec:>6.2f}"
+        )
     means = np.mean([[r[1], r[2], r[3]] for r in rows], axis=0)
     print(f"{'mean':<12} {means[0]:>9.3f} {means[1]:>10.3f} {means[2]:>10.3f}")
+    if stages:
+        print("\nflagged pixels (share of labelled pixels): as run; without min_change; without "
+              "typed_only; without the mapping unit; without all three")
+        for name, n, counts in stages:
+            print(f"{name:<12} " + "  ".join(f"{c:>6} ({c / n:.1%})" for c in counts))
 
 
 if __name__ == "__main__":

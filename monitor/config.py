@@ -110,6 +110,47 @@ def _sign(value: Any) -> str | None:
     return name
 
 
+def _detector(value: Any) -> tuple[tuple[str, Any], ...]:
+    """Overrides of the detector's parameters (fields of ``DetectorParams``), as sorted
+    (name, value) pairs: a TOML table, or in the environment its inside,
+    ``"n_confirm = 3, weak_fraction = 0.7"``. Each value must have its default's type
+    (a list for a tuple); the whole set is checked as ``DetectorParams`` checks it."""
+    from monitor.detect.params import DetectorParams  # light: no numpy work at import
+
+    if isinstance(value, str):
+        try:
+            value = tomllib.loads(f"detector = {{{value}}}")["detector"] if value.strip() else {}
+        except tomllib.TOMLDecodeError:
+            raise ValueError("expected `name = value` pairs separated by commas") from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a table of detector parameters")
+    defaults = DetectorParams()
+    overrides: dict[str, Any] = {}
+    for key, given in value.items():
+        if key not in DetectorParams.__dataclass_fields__:
+            raise ValueError(f"unknown detector parameter {key!r}")
+        default = getattr(defaults, key)
+        if isinstance(default, tuple):
+            if not isinstance(given, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in given):
+                raise ValueError(f"{key}: expected a list of numbers")
+            overrides[key] = tuple(type(default[0])(v) for v in given)
+        elif isinstance(default, bool):
+            if not isinstance(given, bool):
+                raise ValueError(f"{key}: expected true or false")
+            overrides[key] = given
+        elif isinstance(default, int):
+            if isinstance(given, bool) or not isinstance(given, int):
+                raise ValueError(f"{key}: expected a whole number")
+            overrides[key] = given
+        else:
+            if isinstance(given, bool) or not isinstance(given, (int, float)):
+                raise ValueError(f"{key}: expected a number")
+            overrides[key] = float(given)
+    DetectorParams(**overrides)  # its own checks (ValueError) name the problem
+    return tuple(sorted(overrides.items()))
+
+
 def _port(value: Any) -> int:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValueError("expected a port number")
@@ -191,6 +232,10 @@ SETTINGS: tuple[Setting, ...] = (
             "reported as failed."),
     Setting("reviewer", None, _opt_str,
             "Who `monitor review` records as the reviewer; default: the login name."),
+    Setting("detector", (), _detector,
+            "Overrides of the detector's parameters, a table such as `[detector]` "
+            "`n_confirm = 3` (docs/detector.md); a change replays every AOI's history on "
+            "the next run. The defaults are the measured ones: change them knowingly."),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -224,6 +269,7 @@ class Settings:
     alert_retries: int = 2
     alert_max_seconds: float = 30.0
     reviewer: str | None = None
+    detector: tuple[tuple[str, Any], ...] = ()
     #: Where the settings came from, for ``monitor status`` and error messages.
     config_file: Path | None = None
 

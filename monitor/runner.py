@@ -39,6 +39,7 @@ class AoiTask:
     state_dir: Path
     gdal: Any  # imagery.GdalSettings (frozen, picklable)
     min_clear_fraction: float
+    detector: Any  # detect.DetectorParams (frozen, picklable)
 
 
 @dataclass
@@ -66,12 +67,13 @@ class AoiWork:
     error: str | None = None
 
 
-def detector_params() -> Any:
-    """The detector's parameters (``DetectorParams``)."""
+def detector_params(settings: Any) -> Any:
+    """The detector's parameters (``DetectorParams``): the measured defaults with the
+    ``detector`` setting's overrides."""
     # monitor.detect.params alone is light; the detector proper is imported when it runs.
     from monitor.detect.params import DetectorParams
 
-    return DetectorParams()
+    return DetectorParams(**dict(settings.detector))
 
 
 def detector_version(params: Any) -> str:
@@ -134,8 +136,8 @@ def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
 
 
 def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
-                       used: Sequence[Observation], min_clear_fraction: float, *,
-                       rebuild: bool = False, keep_before: dt.date | None = None,
+                       used: Sequence[Observation], min_clear_fraction: float,
+                       params: Any, *, rebuild: bool = False, keep_before: dt.date | None = None,
                        say: Callable[[str], None] = lambda _line: None) -> Computed | None:
     """Feed the used observations the stored state has not seen; None when there are none.
 
@@ -147,7 +149,6 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
     day are kept as they are and only later ones are replaced. Reads the store, never
     writes it.
     """
-    params = detector_params()
     version = detector_version(params)
     if not rebuild and nothing_to_feed(aoi, store, used, version):
         return None
@@ -230,7 +231,8 @@ def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWo
                       key=lambda o: (o.datetime, o.scene_id))
         try:
             computed = compute_detections(aoi, store, cache, task.gdal, used,
-                                          task.min_clear_fraction, say=messages.append)
+                                          task.min_clear_fraction, task.detector,
+                                          say=messages.append)
         except MonitorError as exc:
             return AoiWork(aoi.id, reads, None, messages, error=str(exc))
     return AoiWork(aoi.id, reads, computed, messages)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import SETTINGS, EARTH_SEARCH, load_settings
+from monitor.config import EARTH_SEARCH, SETTINGS, load_settings
 from monitor.errors import ConfigError
 
 
@@ -75,3 +75,36 @@ def test_every_setting_has_help_and_env_var() -> None:
     for setting in SETTINGS:
         assert setting.help.strip(), setting.name
         assert setting.env_var == "MONITOR_" + setting.name.upper()
+
+
+def test_detector_overrides_from_file_and_environment_change_the_detector_version(
+        tmp_path: Path) -> None:
+    from monitor.runner import detector_params, detector_version
+
+    default = load_settings(cwd=tmp_path, environ={})
+    assert default.detector == () and detector_params(default).n_confirm == 4
+    (tmp_path / "monitor.toml").write_text(
+        "[detector]\nn_confirm = 3\nweak_fraction = 0.7\nweak_months = [11, 12, 1]\n")
+    settings = load_settings(cwd=tmp_path, environ={})
+    params = detector_params(settings)
+    assert (params.n_confirm, params.weak_fraction, params.weak_months) == (3, 0.7, (11, 12, 1))
+    assert detector_version(params) != detector_version(detector_params(default))
+    # The environment replaces the file's table as a whole.
+    env = load_settings(cwd=tmp_path, environ={"MONITOR_DETECTOR": "n_confirm = 5"})
+    assert detector_params(env).n_confirm == 5 and detector_params(env).weak_fraction == 1.0
+
+
+@pytest.mark.parametrize("raw, message", [
+    ("nconfirm = 3", "unknown detector parameter 'nconfirm'"),
+    ("n_confirm = 3.5", "n_confirm: expected a whole number"),
+    ("n_confirm = 9", "n_confirm must be at most half of buffer_size"),
+    ("weak_months = [13]", "weak_months must be calendar months"),
+    ("weak_months = 4", "weak_months: expected a list of numbers"),
+    ("normalise = 1", "normalise: expected true or false"),
+    ("n_confirm =", "expected `name = value` pairs"),
+])
+def test_bad_detector_override_is_a_one_line_error(tmp_path: Path, raw: str,
+                                                   message: str) -> None:
+    with pytest.raises(ConfigError, match="MONITOR_DETECTOR") as info:
+        load_settings(cwd=tmp_path, environ={"MONITOR_DETECTOR": raw})
+    assert message in str(info.value) and "\n" not in str(info.value)

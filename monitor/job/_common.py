@@ -77,5 +77,21 @@ def _lost_as_duplicate(obs: Any) -> bool:
 EXPORTS_STEP = "exports"
 
 
-#: The ``pending_steps`` name of the HTML reports (owed with the exports).
+#: The ``pending_steps`` name of every HTML report at once: states marked before the marks
+#: were per AOI hold it; still honoured (every page owed).
 REPORTS_STEP = "reports"
+
+
+def reports_step(aoi_id: str) -> str:
+    """The ``pending_steps`` name of one AOI's HTML report (owed with the exports): a run,
+    a review or a claim that changes what one page shows owes that page and the index, not
+    every page (rewriting Mae Sot's took a minute for a review of a KK Park detection).
+    A name per AOI in the existing table: no migration."""
+    return f"{REPORTS_STEP}:{aoi_id}"
+
+
+def _reports_owed(store: Any, aoi_ids: Sequence[str]) -> list[str]:
+    """Those of ``aoi_ids`` whose HTML report is owed (all of them under the old mark)."""
+    if store.pending(REPORTS_STEP):
+        return list(aoi_ids)
+    return [aoi_id for aoi_id in aoi_ids if store.pending(reports_step(aoi_id))]

@@ -91,6 +91,7 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
                   metadata={"before": f"{before[0]}/{before[1]}",
                             "after": f"{after[0]}/{after[1]}",
                             "threshold": float(result.threshold),
+                            "shift_px": [round(float(v), 3) for v in result.shift],
                             "limits": stated_limits_note(), "simulated": simulated})
     return CompareOutput(aoi.id, change_tif, changes, len(before_chips), len(after_chips),
                          len(detections), simulated)

@@ -177,7 +177,7 @@ def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
     from monitor.imagery import ChipCache, GdalSettings, load_chip
     from monitor.runner import detector_params, detector_version
 
-    params = detector_params()
+    params = detector_params(settings)
     version = detector_version(params)
     cache = ChipCache(settings.state_dir)
     gdal = GdalSettings.from_settings(settings)

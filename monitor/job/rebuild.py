@@ -50,11 +50,12 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                     raise MonitorError("no scene used yet: nothing to rebuild")
                 echo(f"{aoi.id}: rebuilding from the chip cache"
                      + (f" (detections first seen before {since} kept)" if since else ""))
-                from monitor.runner import compute_detections
+                from monitor.runner import compute_detections, detector_params
 
                 computed = compute_detections(
                     aoi, store, cache, gdal, store.observations(aoi.id, status="used"),
-                    settings.min_clear_fraction, rebuild=True, keep_before=since, say=echo)
+                    settings.min_clear_fraction, detector_params(settings), rebuild=True,
+                    keep_before=since, say=echo)
                 info = _store_computed(aoi, store, computed, result.run_id, echo)
             except MonitorError as exc:
                 _aoi_failed(result, aoi.id, exc, echo)

@@ -8,7 +8,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import EXPORTS_STEP, REPORTS_STEP, _open_store
+from monitor.job._common import EXPORTS_STEP, _open_store, reports_step
 from monitor.models import Detection, Review
 
 
@@ -53,5 +53,5 @@ def review_detection(settings: Settings, detection_id: str, verdict: str, *,
         store.put_review(review, detection.aoi)
         # The reports and exports show reviews: owed from now on.
         store.mark_pending(EXPORTS_STEP, None)
-        store.mark_pending(REPORTS_STEP, None)
+        store.mark_pending(reports_step(detection.aoi), None)
         return store.detection(detection_id) or detection

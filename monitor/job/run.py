@@ -20,7 +20,6 @@ from monitor.job._common import (
     EXPORTS_STEP,
     PROGRESS_AOIS,
     PROGRESS_SCENES,
-    REPORTS_STEP,
     Echo,
     Tick,
     _lost_as_duplicate,
@@ -31,6 +30,7 @@ from monitor.job._common import (
     _open_store,
     _period,
     _resolve_aois,
+    reports_step,
 )
 from monitor.job.export import export_detections
 from monitor.job.report import _owed_reports
@@ -165,7 +165,7 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
         store.queue_alerts(run_id, [e for e in alert_events(changes, computed.detections, before)
                                     if e.detection.id not in dismissed])
         store.mark_pending(EXPORTS_STEP, run_id)
-        store.mark_pending(REPORTS_STEP, run_id)
+        store.mark_pending(reports_step(aoi.id), run_id)
     for note in computed.notes:
         echo(f"{aoi.id}: {note}")
     detections = computed.detections
@@ -253,14 +253,15 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                 failures[aoi.id] = exc
         # AOIs with nothing to read and nothing to feed are answered here, from the database;
         # the others go to the runner (this process, worker processes or a Dask cluster).
-        version = detector_version(detector_params())
+        params = detector_params(settings)
+        version = detector_version(params)
         tasks = []
         for aoi_id, plan in plans.items():
             if not plan.todo and nothing_to_feed(
                     plan.aoi, store, store.observations(aoi_id, status="used"), version):
                 continue
             tasks.append(AoiTask(plan.aoi, tuple(plan.todo), settings.state_dir, gdal,
-                                 settings.min_clear_fraction))
+                                 settings.min_clear_fraction, params))
         works: dict[str, Any] = {}
         tick = progress or _no_tick
         n_scenes = sum(len(t.todo) for t in tasks)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import EXPORTS_STEP, REPORTS_STEP, _open_store
+from monitor.job._common import EXPORTS_STEP, _open_store, _reports_owed
 
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
@@ -27,6 +27,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     if not db.exists():
         return report
     cache = ChipCache(settings.state_dir)
+    current_version = detector_version(detector_params(settings))
     with _open_store(settings, create=False) as store:
         runs = store.runs(limit=50)
         report["last_run"] = _run_dict(runs[0]) if runs else None
@@ -35,7 +36,8 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         # What an interrupted run left for the next one to finish (0 / false normally).
         report["owed"] = {"alerts": len(store.queued_alerts()),
                           "exports": store.pending(EXPORTS_STEP),
-                          "reports": store.pending(REPORTS_STEP)}
+                          "reports": bool(_reports_owed(store, [a.id for a in
+                                                                store.list_aois()]))}
         wanted = set(selectors)
         for aoi in store.list_aois():
             if wanted and aoi.id not in wanted and (aoi.path not in wanted):
@@ -49,7 +51,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
             if info is not None:
                 detector = {
                     "version": info.detector_version,
-                    "current": info.detector_version == detector_version(detector_params())
+                    "current": info.detector_version == current_version
                     and info.geometry_hash == aoi.geometry_hash,
                     "scenes_fed": info.n_scenes,
                     "last_scene": info.last_datetime.isoformat() if info.last_datetime else None,

@@ -8,7 +8,7 @@ two crops and an index series per detection), so memory stays at one chip plus t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,14 +89,18 @@ class EvidenceCollector:
     ----------
     shape : (rows, cols) of the AOI grid.
     detections : the AOI's stored detections.
-    masks : detection id -> bool (rows, cols), the detection's pixels on the grid.
+    masks : detection id -> bool (rows, cols), the detection's pixels on the grid; or a
+        function of a detection giving that mask (None: no pixel), asked once per detection,
+        so that only one full-grid mask exists at a time (410 of Mae Sot's 500 x 534 grid
+        held at once were 110 MB).
     frame_scenes : scene ids to render as frames (the clearest used scene of each month).
     cloudy_dates : acquisitions skipped as too cloudy for the AOI (marked on the charts).
     """
 
     def __init__(self, shape: tuple[int, int], detections: Sequence[Detection],
-                 masks: Mapping[str, npt.NDArray[np.bool_]], frame_scenes: Iterable[str],
-                 cloudy_dates: Iterable[dt.date] = ()) -> None:
+                 masks: Mapping[str, npt.NDArray[np.bool_]]
+                 | Callable[[Detection], npt.NDArray[np.bool_] | None],
+                 frame_scenes: Iterable[str], cloudy_dates: Iterable[dt.date] = ()) -> None:
         self.shape = shape
         self.frame_scenes = set(frame_scenes)
         self.cloudy_dates = tuple(sorted(set(cloudy_dates)))
@@ -104,7 +108,7 @@ class EvidenceCollector:
         self._watches: list[_Watch] = []
         pixels, owners = [], []
         for det in detections:
-            mask = masks.get(det.id)
+            mask = masks(det) if callable(masks) else masks.get(det.id)
             if mask is None or not mask.any():
                 continue
             box = _crop_box(mask)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.atomic import write_atomically
 from monitor.models import CHIP_OFFSET, CHIP_SCALE, Grid
 
 __all__ = ["TRUE_COLOUR", "FALSE_COLOUR", "composite", "MercatorWarp", "image_data_uri",
@@ -227,7 +227,7 @@ def write_timelapse(frames: Sequence[tuple[str, npt.NDArray[np.uint8]]], path: P
     """An animated WebP of ``(caption, RGBA image)`` frames with the captions burned in.
 
     Each frame gets a caption bar below the image: the caption (date), the title and, for
-    simulated data, ``SIMULATED``. Written to a temporary name and renamed.
+    simulated data, ``SIMULATED``. Replaced whole (``monitor.atomic.write_atomically``).
     """
     from PIL import Image, ImageDraw, ImageFont
 
@@ -252,12 +252,9 @@ def write_timelapse(frames: Sequence[tuple[str, npt.NDArray[np.uint8]]], path: P
         draw.text((canvas.width - size - 6, rgb.height + 4), right,
                   fill=(255, 90, 90) if simulated else (200, 200, 200), font=font)
         pictures.append(canvas)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pictures[0].save(tmp, format="WEBP", save_all=True, append_images=pictures[1:],
-                         duration=ms_per_frame, loop=0, quality=70, method=4)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    encoded = io.BytesIO()
+    pictures[0].save(encoded, format="WEBP", save_all=True, append_images=pictures[1:],
+                     duration=ms_per_frame, loop=0, quality=70, method=4)
+    del pictures
+    write_atomically(path, encoded.getvalue())
     return path

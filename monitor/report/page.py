@@ -13,6 +13,7 @@ review notes) passes through :mod:`monitor.report.safe` before it reaches the pa
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -560,8 +561,15 @@ def render_aoi_page(report: AoiReport, *, timelapse: str | None = None,
                                   for fragment in report.extra_sections) + "</section>")
     sections.append(_about_section(report))
     _Html(chart_defs() + '<main class="mr-main">' + "".join(sections) + "</main>").add_to(fmap)
-    _Init("initAoi", script_json(data), layers_js).add_to(fmap)
-    return str(figure.render())
+    # The page's data (its images, about 10 MB for Mae Sot) is put in after the template is
+    # rendered: through jinja's nested templates it was copied over and over (a 160 MB
+    # peak for a 10.6 MB page).
+    data_json = script_json(data)
+    del data
+    slot = f"__monitor_page_data_{uuid.uuid4().hex}__"
+    _Init("initAoi", slot, layers_js).add_to(fmap)
+    head, tail = str(figure.render()).split(slot)
+    return head + data_json + tail
 
 
 def render_index_page(summaries: Sequence[AoiSummary], *, generated_at: dt.datetime,

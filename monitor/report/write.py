@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.atomic import write_atomically
+from monitor.atomic import remove_stale_temporaries, write_atomically
 from monitor.errors import StateError
 from monitor.report.imaging import MercatorWarp, webp_bytes, webp_data_uri, write_timelapse
 from monitor.report.page import (
@@ -43,11 +44,19 @@ def _replace(path: Path, data: bytes) -> None:
         raise StateError(f"{path}: cannot write the report: {exc.strerror}") from None
 
 
+#: The files this stage writes (pages, timelapses, latest frames): the targets whose
+#: temporary files a killed writer left are removed.
+_REPORT_FILES = re.compile(r".+\.(?:html|webp)")
+
+
 def _folder(out_dir: Path) -> Path:
+    """The reports folder, created if needed, without the stale temporary files of report
+    files a killed writer left there (each up to the page's size, 10 MB)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StateError(f"{out_dir}: cannot create the reports folder: {exc.strerror}") from None
+    remove_stale_temporaries(out_dir, _REPORT_FILES)
     return out_dir
 
 
@@ -75,6 +84,7 @@ def write_aoi_page(report: AoiReport, out_dir: Path) -> AoiPage:
     html = render_aoi_page(report, timelapse=timelapse.name if timelapse else None, warp=warp)
     page = folder / aoi_page_name(aoi.id)
     data = html.encode("utf-8")
+    del html  # 2 bytes a character as str (the page has non-Latin-1 characters)
     _replace(page, data)
     return AoiPage(aoi.id, page, len(data), timelapse, timelapse_bytes,
                    AoiSummary.of(report, page.name))

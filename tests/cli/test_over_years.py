@@ -149,19 +149,30 @@ def test_an_edited_aoi_is_modelled_on_its_new_grid(east_archive: SimArchive,
             assert det.geometry.bounds[2] <= east_edge, det.id
 
 
+def _copy_of(reference: RunState, tmp_path: Path) -> RunState:
+    """A copy of a finished run's state and reports, to run on without touching them."""
+    import shutil
+
+    where = RunState(tmp_path / "state", tmp_path / "reports")
+    for name in ("state", "reports"):
+        shutil.copytree(getattr(reference, name), getattr(where, name))
+    return where
+
+
+@pytest.mark.parametrize("change", ["code", "setting"])
 def test_a_new_detector_version_replays_on_the_next_run(east_archive: SimArchive,
                                                         east_reference: RunState,
                                                         tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]
-                                                        ) -> None:
-    where = RunState(tmp_path / "state", tmp_path / "reports")
-    for name in ("state", "reports"):
-        import shutil
-
-        shutil.copytree(getattr(east_reference, name), getattr(where, name))
-    monkeypatch.setattr(monitor.detect.timeseries, "STATE_VERSION",
-                        monitor.detect.timeseries.STATE_VERSION + 100)
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        change: str) -> None:
+    """New detector code (its STATE_VERSION) or a changed `detector` setting."""
+    where = _copy_of(east_reference, tmp_path)
+    if change == "code":
+        monkeypatch.setattr(monitor.detect.timeseries, "STATE_VERSION",
+                            monitor.detect.timeseries.STATE_VERSION + 100)
+    else:
+        monkeypatch.setenv("MONITOR_DETECTOR", "n_confirm = 3")
     [before] = cli.status_json(where.state, capsys)["aois"]
     assert before["detector"]["current"] is False
     assert _run(east_archive.sim / "collection.json", east_archive.aoi_files["east-test"],
@@ -170,6 +181,13 @@ def test_a_new_detector_version_replays_on_the_next_run(east_archive: SimArchive
     assert after["detector"]["current"] is True
     assert after["detector"]["version"] != before["detector"]["version"]
     assert after["detector"]["scenes_fed"] == after["scenes_used"]
-    # The same code under a new name: the same detections.
-    assert cli.export_all(where.state, tmp_path / "got.geojson") == \
-        cli.export_all(east_reference.state, tmp_path / "want.geojson")
+    if change == "code":
+        # The same code under a new name: the same detections.
+        assert cli.export_all(where.state, tmp_path / "got.geojson") == \
+            cli.export_all(east_reference.state, tmp_path / "want.geojson")
+    else:
+        # Back to the defaults, the state is out of date again.
+        monkeypatch.delenv("MONITOR_DETECTOR")
+        [back] = cli.status_json(where.state, capsys)["aois"]
+        assert back["detector"]["current"] is False
+        assert back["detector"]["version"] == after["detector"]["version"]

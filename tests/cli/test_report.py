@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import shapely
 
+from monitor.job._common import REPORTS_STEP, reports_step
 from monitor.models import Detection
 from monitor.store import Store
 from tests.cli.conftest import FULL_PERIOD, RunState, SimArchive, link_tree, run_cli
@@ -248,6 +249,8 @@ def test_the_page_shows_the_timeline_claims_and_reviews(
                     "--total", "635", "--by", "2026-01-28"]) == 0
     assert run_cli(["review", "--state-dir", state, "--id", reviewed.id, "--verdict",
                     "false_alarm", "--note", "<script>alert(1)</script> shadow"]) == 0
+    with Store.open(state, create=False) as store:  # owed: this AOI's page, not every page
+        assert store.pending(reports_step("east-test")) and not store.pending(REPORTS_STEP)
     assert run_cli(["report", "--state-dir", state, "--reports-dir", reports, *aoi]) == 0
     html = (reports / PAGE).read_text()
     assert "631 of 635" in html and "inconsistent" in html

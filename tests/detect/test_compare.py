@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from synth import GRID, ROOF_BLUE, ROOF_WHITE, SOIL, Planted, render
 
 from monitor.detect import CompareParams, compare_objects, compare_windows, composite
@@ -19,6 +20,12 @@ D = dt.date
 def _noisy(surface: np.ndarray, seed: int, gain: float = 1.0, offset: float = 0.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (surface * gain + offset + rng.normal(0, 0.002, surface.shape)).astype(np.float32)
+
+
+def _seen(surface: np.ndarray, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The surface through a sensor: a point spread, then the scene's geolocation shift."""
+    blurred = ndimage.gaussian_filter(surface, (0, 0.6, 0.6))
+    return np.asarray(ndimage.shift(blurred, (0, *shift), order=3, mode="nearest"))
 
 
 def test_composite_is_the_median_of_clear_observations() -> None:
@@ -66,6 +73,78 @@ def test_a_new_roof_and_a_clearing_are_found_typed_and_become_objects() -> None:
     assert types == ["land_clearing", "new_construction", "roof_change"]
     assert all(o.status == "confirmed" and o.window_end == D(2022, 1, 20) for o in objects)
     assert all(o.evidence_before == ("b2",) and o.evidence_after == ("a1",) for o in objects)
+
+
+def test_a_shift_between_the_dates_is_undone_and_raises_no_alarm() -> None:
+    surface = render(D(2022, 2, 1), [])
+    before = [_noisy(_seen(surface), 1)]
+    after = [_noisy(_seen(surface, (0.7, -0.6)), 2, gain=1.03, offset=0.01)]
+    result = compare_windows(before, after, PARAMS)
+    assert result.shift == pytest.approx((0.7, -0.6), abs=0.15)
+    assert not result.changed.any()
+    # Without co-registration the same pair lights up along every edge.
+    unregistered = compare_windows(before, after, CompareParams(register=False))
+    assert unregistered.shift == (0.0, 0.0) and unregistered.changed.sum() > 20
+
+
+def test_a_new_roof_is_found_in_place_through_a_shift() -> None:
+    roof = Planted(slice(30, 36), slice(5, 11), D(2022, 1, 1), ROOF_BLUE)
+    before = [_noisy(_seen(render(D(2021, 12, 1), [roof])), 1)]
+    after = [_noisy(_seen(render(D(2022, 2, 1), [roof]), (-0.8, 0.5)), 2)]
+    result = compare_windows(before, after, PARAMS)
+    assert result.shift == pytest.approx((-0.8, 0.5), abs=0.15)
+    footprint = np.zeros(result.codes.shape, dtype=bool)
+    footprint[30:36, 5:11] = True
+    assert (result.codes[footprint] == 1).mean() > 0.8
+    # Nothing beyond the spread of the point spread function around it.
+    assert not (result.changed & ~ndimage.binary_dilation(footprint, iterations=2)).any()
+
+
+def test_the_threshold_lies_in_the_tail_of_the_magnitude() -> None:
+    """A rare change is an outlier of the magnitude, not a second mode for Otsu to split."""
+    rng = np.random.default_rng(0)
+    before = rng.uniform(0.05, 0.3, (6, 60, 60)).astype(np.float32)
+    after = before + rng.normal(0, 0.01, before.shape).astype(np.float32)
+    after[:, 10:16, 10:16] += 0.15  # 1 % of the pixels change
+    result = compare_windows([before], [after], CompareParams(register=False))
+    values = result.magnitude[np.isfinite(result.magnitude)]
+    median = float(np.median(values))
+    mad = 1.4826 * float(np.median(np.abs(values - median)))
+    assert result.threshold == pytest.approx(max(median + PARAMS.mad_k * mad, 2.0), rel=1e-5)
+    assert (values > result.threshold).mean() < 0.03
+
+
+def test_a_rough_sea_does_not_raise_the_threshold_for_the_land() -> None:
+    """Open water changes between any two dates; a harbour must not hide a new roof."""
+    roof = Planted(slice(30, 34), slice(5, 9), D(2022, 1, 1), ROOF_BLUE)
+    sea = np.array([0.06, 0.07, 0.05, 0.02, 0.01, 0.008], dtype=np.float32)[:, None, None]
+
+    def scene(day: dt.date, seed: int) -> np.ndarray:
+        surface = render(day, [roof]).copy()
+        waves = np.random.default_rng(100 + seed).uniform(0.4, 1.8, (1, 20, 48))
+        surface[:, :20, :] = sea * waves.astype(np.float32)  # 40 % of the patch
+        return _noisy(surface, seed)
+
+    before, after = [scene(D(2021, 12, 1), 1)], [scene(D(2022, 2, 1), 2)]
+    result = compare_windows(before, after, PARAMS)
+    assert result.changed[30:34, 5:9].all() and not result.changed[:20].any()
+    over_all = compare_windows(before, after, CompareParams(land_statistics=False))
+    assert over_all.threshold > 2 * result.threshold and not over_all.changed[30:34, 5:9].any()
+
+
+def test_changes_smaller_than_the_mapping_unit_are_dropped() -> None:
+    small = Planted(slice(30, 32), slice(5, 7), D(2022, 1, 1), ROOF_BLUE)  # 4 px
+    big = Planted(slice(8, 12), slice(5, 9), D(2022, 1, 1), ROOF_BLUE)  # 16 px
+    before = [_noisy(render(D(2021, 12, 1), [small, big]), 1)]
+    after = [_noisy(render(D(2022, 2, 1), [small, big]), 2)]
+    result = compare_windows(before, after, PARAMS)  # 8 px, 800 m2
+    assert not result.changed[26:36, 1:11].any() and result.changed[8:12, 5:9].all()
+    assert compare_windows(before, after, CompareParams(min_pixels=2)).changed[30:32, 5:7].all()
+
+
+def test_compare_params_refuse_a_negative_shift_limit() -> None:
+    with pytest.raises(ValueError, match="max_shift_px"):
+        CompareParams(max_shift_px=-1.0)
 
 
 def test_oscd_pair_compares_on_arrays(shared_data: Path) -> None:

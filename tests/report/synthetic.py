@@ -75,8 +75,9 @@ def scene_id_of(day: dt.date) -> str:
 
 
 def build(*, simulated: bool = True, review: Review | None = None,
-          extra_sections: tuple[str, ...] = ()) -> Synthetic:
-    """The synthetic report (see the module docstring)."""
+          extra_sections: tuple[str, ...] = (), masks_as_function: bool = False) -> Synthetic:
+    """The synthetic report (see the module docstring). ``masks_as_function``: the
+    collector is handed a function making each detection's mask, not a mapping of them."""
     aoi = aoi_from_geojson(AOI_FEATURE, where="synthetic", path="/tmp/<aoi>.geojson")
     grid = aoi.grid
     # Two acquisitions a month, January to August 2025; the 20th of June and of July cloudy.
@@ -117,7 +118,9 @@ def build(*, simulated: bool = True, review: Review | None = None,
         for d in days)
     clearest = clearest_per_month(observations)
     masks = {det.id: grid_mask(det.geometry, grid) for det in detections}
-    collector = EvidenceCollector(grid.shape, detections, masks,
+    collector = EvidenceCollector(grid.shape, detections,
+                                  (lambda det: grid_mask(det.geometry, grid))
+                                  if masks_as_function else masks,
                                   {o.scene_id for o in clearest.values()}, sorted(cloudy))
     for obs in observations:
         if obs.status != "used":

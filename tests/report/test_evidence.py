@@ -126,3 +126,17 @@ def test_outline_follows_pixel_edges() -> None:
         abs(int(b) - int(a)) for a, b in re.findall(r"M(\d+) \d+H(\d+)", path))
     assert length == 12
     assert mask_outline_path(np.zeros((3, 3), bool)) == ""
+
+
+def test_masks_made_one_at_a_time_give_the_same_evidence(synthetic: Synthetic) -> None:
+    """The job hands the collector a function (one full-grid mask in memory at a time)."""
+    lazy = build(masks_as_function=True).report.evidence
+    held = synthetic.report.evidence
+    assert set(lazy) == set(held) and len(held) == 2
+    for det_id, evidence in held.items():
+        other = lazy[det_id]
+        assert other.series == evidence.series
+        for mine, theirs in ((other.before, evidence.before), (other.after, evidence.after)):
+            assert mine is not None and theirs is not None
+            assert (mine.date, mine.scene_id) == (theirs.date, theirs.scene_id)
+            assert np.array_equal(mine.rgb, theirs.rgb) and np.array_equal(mine.mask, theirs.mask)

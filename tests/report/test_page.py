@@ -203,6 +203,12 @@ def test_written_files_and_index(tmp_path: Path, synthetic: Synthetic) -> None:
     assert page.timelapse == tmp_path / "synth-aoi-timelapse.webp"
     assert page.page.stat().st_size == page.page_bytes
     assert not list(tmp_path.glob(".*.tmp")), "no temporary file left"
+    # The page's data goes in after the template is rendered: whole, once, in its place.
+    html = page.page.read_text()
+    assert "__monitor_page_data_" not in html
+    expected = page_data(synthetic.report, MercatorWarp.of(synthetic.aoi.grid), "map")
+    assert {k: v for k, v in _script_data(html).items() if k != "map_id"} == {
+        k: v for k, v in json.loads(json.dumps(expected)).items() if k != "map_id"}
     from PIL import Image
 
     with Image.open(page.timelapse) as anim:
@@ -263,3 +269,25 @@ def test_rejected_popups_keep_the_chart_not_the_thumbnails(synthetic: Synthetic)
     assert "mr-thumbs" in kept and "mr-thumbs" not in rejected
     assert "<svg class=\"mr-chart\"" in rejected and "date slider" in rejected
     assert len(rejected) < len(kept)
+
+
+def test_writing_a_page_removes_what_a_killed_report_left(tmp_path: Path,
+                                                          synthetic: Synthetic) -> None:
+    """Stale temporaries of report files go; an export's, and a running writer's, stay."""
+    import os
+    import time
+
+    from monitor.atomic import STALE_AFTER_S
+
+    old = time.time() - STALE_AFTER_S - 60
+    left = {name: tmp_path / name for name in (
+        ".synth-aoi.html.4242.0a1b2c3d.tmp", ".synth-aoi-timelapse.webp.4242.tmp",
+        ".detections.gpkg.4242.0a1b2c3d.tmp")}
+    for path in left.values():
+        path.write_bytes(b"half")
+        os.utime(path, (old, old))
+    busy = tmp_path / f".index.html.{os.getpid()}.0a1b2c3d.tmp"
+    busy.write_bytes(b"being written")
+    write_aoi_page(synthetic.report, tmp_path)
+    remaining = {p.name for p in tmp_path.glob(".*.tmp")}
+    assert remaining == {".detections.gpkg.4242.0a1b2c3d.tmp", busy.name}

@@ -1,0 +1,202 @@
+"""Before/after mode on a simulated archive: pixel F1 of the change class against planted truth.
+
+Used to choose among options of ``monitor compare`` (issue 6) without looking at the OSCD
+labels, which are the data its accuracy is reported on. Scenes come from the simulator's
+static collection through the product's own stages (``find_scenes``, ``load_chip``); each
+pair of windows is compared by :func:`monitor.detect.compare_windows` in two ways:
+
+- ``single``: the clearest scene of each window only, as in an OSCD pair (one date each);
+- ``composite``: every chip of each window, as ``monitor compare`` does.
+
+Truth of a pair, per pixel of the AOI: **change** where a planted change began after the
+last scene used before and ended before the first scene used after; **ignored** where a
+planted change was under way during either window (half-built, half-cleared); **no change**
+everywhere else (changes that ended before the before window, or began after the after
+window, look the same on both sides). The score is the F1 of the change class (any code
+1-6) over the pixels not ignored, as ``benchmarks/oscd.py`` scores OSCD, and the F1 of the
+building changes only (codes 1-4 against planted types 1-4, land-clearing pixels ignored),
+since OSCD labels urban change.
+
+The pairs cross seasons and years like OSCD's (an August date against a June one): the
+same dry season two years apart, dry season against the hot, hazy season, and the hot season
+against the next cool one. Use seeds 0 and 1 only (seed 2 is held out).
+
+Usage: ``python benchmarks/compare_sim.py SIM_DIR [--aoi ID ...] [--set field=value ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from shapely.geometry import shape as to_shape
+
+from monitor.aoi import aoi_mask
+from monitor.aoi.grid import grid_mask
+from monitor.aoi.load import load_aoi
+from monitor.catalog import find_scenes, open_catalog
+from monitor.detect import CompareParams, compare_windows
+from monitor.detect.compare import BUILT_TYPES
+from monitor.imagery import ChipCache, load_chip
+from monitor.models import Chip
+
+AOI_DIR = Path(__file__).resolve().parents[1] / "aoi"
+AOIS = ("kk-park", "shwe-kokko", "mae-sot")
+D = dt.date
+#: (before window, after window): 14-28 months apart, within and across seasons.
+PAIRS: tuple[tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]], ...] = (
+    ((D(2023, 11, 1), D(2024, 1, 31)), (D(2025, 11, 1), D(2026, 1, 31))),
+    ((D(2023, 11, 1), D(2024, 1, 31)), (D(2025, 3, 1), D(2025, 4, 30))),
+    ((D(2024, 2, 1), D(2024, 4, 15)), (D(2025, 10, 15), D(2025, 12, 31))),
+    ((D(2024, 10, 15), D(2024, 12, 31)), (D(2026, 2, 1), D(2026, 4, 30))),
+)
+
+
+#: Top-of-atmosphere emulation (``--toa``), per band B02 B03 B04 B08 B11 B12: path
+#: reflectance and two-way transmittance, ``toa = path + transmittance * surface``, for a
+#: clear continental atmosphere (aerosol optical depth at 550 nm about 0.1, before) and a
+#: hazier one (about 0.25, after). Rounded, order-of-magnitude figures of the kind 6S gives
+#: at a 30-degree sun: Level-1C pairs such as OSCD's differ from surface reflectance by an
+#: additive path term that grows towards blue and by a haze that differs between the dates,
+#: which is what the typing and ``min_change`` (set on surface reflectance) must survive.
+TOA_ATMOSPHERES: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = (
+    ((0.060, 0.040, 0.025, 0.012, 0.004, 0.002), (0.80, 0.86, 0.90, 0.93, 0.95, 0.94)),
+    ((0.085, 0.058, 0.040, 0.022, 0.008, 0.004), (0.72, 0.80, 0.85, 0.89, 0.93, 0.92)),
+)
+
+
+def to_toa(surface: np.ndarray, atmosphere: int) -> np.ndarray:
+    """Surface reflectance (6, rows, cols) seen through one of :data:`TOA_ATMOSPHERES`."""
+    path, transmittance = (np.asarray(v, dtype=np.float32)[:, None, None]
+                           for v in TOA_ATMOSPHERES[atmosphere])
+    return np.asarray(path + transmittance * surface, dtype=np.float32)
+
+
+def f1(pred: np.ndarray, truth: np.ndarray, scored: np.ndarray) -> tuple[float, int, int, int]:
+    """F1 of the change class and its counts (tp, fp, fn) over ``scored`` pixels."""
+    p, t = pred[scored], truth[scored]
+    tp, fp, fn = int(np.sum(p & t)), int(np.sum(p & ~t)), int(np.sum(~p & t))
+    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), tp, fp, fn
+
+
+def pair_truth(
+    changes: list[dict[str, Any]], masks: list[np.ndarray], before: list[Chip], after: list[Chip]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Change, building change and under-way pixels of one pair (see the module's docstring)."""
+    first_before = min(c.datetime.date() for c in before)
+    last_before = max(c.datetime.date() for c in before)
+    first_after = min(c.datetime.date() for c in after)
+    last_after = max(c.datetime.date() for c in after)
+    shape = masks[0].shape if masks else before[0].valid.shape
+    change = np.zeros(shape, dtype=bool)
+    built = np.zeros(shape, dtype=bool)
+    ignored = np.zeros(shape, dtype=bool)
+    for feature, mask in zip(changes, masks, strict=True):
+        start = D.fromisoformat(feature["properties"]["start"])
+        end = D.fromisoformat(feature["properties"]["end"])
+        if start > last_before and end < first_after:
+            change |= mask
+            if feature["properties"]["class_code"] in BUILT_TYPES:
+                built |= mask
+        elif not (end < first_before or start > last_after):
+            ignored |= mask
+    return change, built, ignored & ~change
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sim", type=Path)
+    parser.add_argument("--aoi", action="append", default=None)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/compare-sim/chips"))
+    parser.add_argument("--toa", action="store_true",
+                        help="emulate top-of-atmosphere pairs (see TOA_ATMOSPHERES)")
+    parser.add_argument("--mode", choices=("single", "composite"), action="append",
+                        default=None, help="only this mode (repeatable); both by default")
+    parser.add_argument(
+        "--set", action="append", default=[],
+        help="override a CompareParams field, e.g. --set min_change=0",
+    )
+    args = parser.parse_args()
+    kinds = {f.name: type(getattr(CompareParams(), f.name)) for f in fields(CompareParams)}
+    overrides: dict[str, object] = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        kind = kinds[key]
+        overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    params = CompareParams(**overrides)  # type: ignore[arg-type]
+    print("params:", overrides or "defaults", "(top of atmosphere)" if args.toa else "")
+    catalog = open_catalog(str(args.sim))
+    cache = ChipCache(args.cache / args.sim.name)
+    truth_all = json.loads((args.sim / "truth.geojson").read_text())["features"]
+    totals: dict[str, list[int]] = {}
+    print(f"{'aoi':<11} {'before':<10} {'after':<10} {'mode':<9} {'truth px':>8} "
+          f"{'F1 all':>7} {'F1 built':>8} {'flagged':>8} {'thr':>6} {'s':>5}")
+    for aoi_id in args.aoi or list(AOIS):
+        aoi = load_aoi(AOI_DIR / f"{aoi_id}.geojson")
+        outside = ~aoi_mask(aoi)
+        changes = [f for f in truth_all if aoi_id in f["properties"].get("aois", [])]
+        masks = [grid_mask(to_shape(f["geometry"]), aoi.grid) for f in changes]
+        for before_window, after_window in PAIRS:
+            windows: list[list[Chip]] = []
+            for first, last in (before_window, after_window):
+                chips = []
+                for scene in find_scenes(catalog, aoi, first, last).scenes:
+                    outcome = load_chip(scene, aoi, cache)
+                    if outcome.chip is not None:
+                        chips.append(outcome.chip)
+                windows.append(chips)
+            if not all(windows):
+                print(f"{aoi_id:<11} {before_window[0]} -> {after_window[0]}: no clear chip")
+                continue
+            clearest = [[max(w, key=lambda c: (c.clear_fraction, c.datetime))] for w in windows]
+            for mode, (before, after) in (("single", clearest), ("composite", windows)):
+                if args.mode and mode not in args.mode:
+                    continue
+                change, built, under_way = pair_truth(changes, masks, before, after)
+                start = time.perf_counter()
+                before_refl = [c.to_float() for c in before]
+                after_refl = [c.to_float() for c in after]
+                if args.toa:
+                    before_refl = [to_toa(r, 0) for r in before_refl]
+                    after_refl = [to_toa(r, 1) for r in after_refl]
+                result = compare_windows(before_refl, after_refl, params, outside=outside)
+                seconds = time.perf_counter() - start
+                inside = ~outside & (result.codes != 255)
+                scored = inside & ~under_way
+                pred = result.changed
+                pred_built = np.isin(result.codes, BUILT_TYPES)
+                f_all, tp, fp, fn = f1(pred, change, scored)
+                # Building changes: cleared land is neither a hit nor a false alarm.
+                f_built, tpb, fpb, fnb = f1(pred_built, built, scored & ~(change & ~built))
+                for key, counts in (
+                    (f"{mode} all", (tp, fp, fn)),
+                    (f"{mode} built", (tpb, fpb, fnb)),
+                ):
+                    acc = totals.setdefault(key, [0, 0, 0])
+                    for i, v in enumerate(counts):
+                        acc[i] += v
+                    totals.setdefault(f"{key} f1s", []).append(
+                        int(round(1000 * (f_all if key.endswith("all") else f_built)))
+                    )
+                print(
+                    f"{aoi_id:<11} {before[-1].datetime.date()!s:<10} "
+                    f"{after[0].datetime.date()!s:<10} {mode:<9} {int(change[inside].sum()):>8} "
+                    f"{f_all:>7.3f} {f_built:>8.3f} {int(pred[inside].sum()):>8} "
+                    f"{result.threshold:>6.2f} {seconds:>5.2f}"
+                )
+    print()
+    for key in ("single all", "single built", "composite all", "composite built"):
+        tp, fp, fn = totals.get(key, [0, 0, 0])
+        pooled = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        mean = float(np.mean(totals.get(f"{key} f1s", [0]))) / 1000
+        print(f"{key:<16} mean F1 {mean:.3f}  pooled F1 {pooled:.3f}  (tp {tp} fp {fp} fn {fn})")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,7 +43,8 @@ from scipy import ndimage
 from monitor.detect import harmonic
 from monitor.detect.classify import MATERIAL_SPECTRA, Material
 from monitor.detect.limits import STATED_LIMITS
-from monitor.detect.params import date_of, day_number
+from monitor.detect.objects import label_objects
+from monitor.detect.params import DetectorParams, date_of, day_number
 from monitor.detect.timeseries import (
     LEARNING_NEW_COVER,
     MONITORING,
@@ -130,6 +131,11 @@ class TimelineParams:
         footprint the detector finds half the time, :data:`STATED_LIMITS`).
     stale_days : with no clear observation after the claim's date, a claim exceeding what
         was measured cannot be judged when the last clear observation is older than this.
+    min_object_pixels : a confirmed pixel counts as a dated change only in an object of at
+        least this many pixels, made as the detector makes them (8 neighbours, one change
+        slot, first seen within ``merge_days``): the detector's minimum mapping unit
+        (``DetectorParams.min_pixels``); smaller objects are not reported detections.
+    merge_days : see ``min_object_pixels`` (``DetectorParams.merge_days``).
     """
 
     clear_fraction: float = 0.5
@@ -143,6 +149,8 @@ class TimelineParams:
     size_ratio: float = 2.0
     resolvable_m2: float = STATED_LIMITS.area_m2_p50
     stale_days: int = 30
+    min_object_pixels: int = DetectorParams.min_pixels
+    merge_days: int = DetectorParams.merge_days
 
     def __post_init__(self) -> None:
         if not 0.0 < self.maybe_share <= self.sure_share <= 1.0:
@@ -411,8 +419,10 @@ def pixel_history(
             now_spectrum[chosen] = _model_part_median(state, chosen)
     now_share, now_misfit = roof_share(now_spectrum)
 
-    c_confirmed = state["c_status"] == _CONFIRMED
-    p_confirmed = state["p_status"] == _CONFIRMED
+    c_confirmed = _in_objects(state["c_status"] == _CONFIRMED, state["c_first_day"],
+                              state.shape, params)
+    p_confirmed = _in_objects(state["p_status"] == _CONFIRMED, state["p_first_day"],
+                              state.shape, params)
     changed = c_confirmed | p_confirmed
 
     # The first model's mean spectrum; states written before it was kept fall back on the
@@ -494,6 +504,27 @@ def _last_after(steps: _Steps, start: npt.NDArray[np.float32]) -> npt.NDArray[np
     for active, after in zip(steps.active, steps.after, strict=True):
         out = np.where(active, after, out).astype(np.float32)
     return out
+
+
+def _in_objects(
+    confirmed: npt.NDArray[np.bool_],
+    first_day: npt.NDArray[np.integer],
+    shape: tuple[int, int],
+    params: TimelineParams,
+) -> npt.NDArray[np.bool_]:
+    """Confirmed pixels of objects of at least ``params.min_object_pixels``, made as the
+    detector makes them: a lone confirmed pixel, or a few first seen weeks before the
+    demolition they touch, are no reported detection and must not date a change (they put
+    the east test archive's first removals in September, before its demolitions)."""
+    days = np.where(confirmed, first_day, -1).reshape(shape)
+    labels, count = label_objects(confirmed.reshape(shape), days, params.merge_days)
+    if count == 0:
+        return confirmed
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    big = sizes >= params.min_object_pixels
+    big[0] = False
+    kept: npt.NDArray[np.bool_] = big[labels.ravel()]
+    return kept
 
 
 def _confirmed_steps(

@@ -776,6 +776,10 @@ def update(
 
     # 6. Normal observations: reject pending candidates, extend the new cover's history.
     normal = ~anomalous & ~reverting
+    if params.hold_ambiguous:
+        # A pending candidate's view that neither departs nor matches the model closely
+        # (haze, a mixed pixel just under the threshold) is no evidence either way.
+        normal &= ~(~close & (state["cand_n"][judged] > 0))
     nidx = judged[normal]
     pending = nidx[state["cand_n"][nidx] > 0]
     rejected = pending[state["cand_n"][pending] >= params.n_probable]

@@ -245,3 +245,34 @@ def test_one_departing_observation_is_not_yet_a_probable_object() -> None:
     assert PARAMS.n_probable == 2
     assert statuses_after_clear[0] == []
     assert statuses_after_clear[1] == ["probable"]
+
+
+def test_an_ambiguous_view_holds_a_pending_candidate_when_asked() -> None:
+    # A new white roof; its second clear view after the change is replaced by one that is
+    # neither a departure nor a close match of the old cover (0.06 of change, between the
+    # 0.0525 of a close match and the 0.07 of a departure): haze, a mixed pixel.
+    from synth import render
+
+    window = (slice(30, 36), slice(5, 11))
+    planted = [Planted(window[0], window[1], D(2022, 1, 10), ROOF_WHITE)]
+    archive = scenes(SynthConfig(seed=15, planted=planted))
+    after = [i for i, (_, valid, _, day, _) in enumerate(archive)
+             if day >= D(2022, 1, 10) and valid[window].all()]
+    i = after[1]
+    refl, valid, scl, day, scene_id = archive[i]
+    old = render(day, [])
+    refl = refl.copy()
+    refl[:, window[0], window[1]] = old[:, window[0], window[1]] + np.float32(0.06 / 6**0.5)
+    archive[i] = (refl, valid, scl, day, scene_id)
+    first_seen = {}
+    for hold in (False, True):
+        params = DetectorParams(hold_ambiguous=hold)
+        state, _ = run_series(new_state(GRID.shape, params), archive, params)
+        found = [d for d in detections_from_state(state, aoi_id="a", grid=GRID,
+                                                  simulated=True, params=params)
+                 if d.status == "confirmed"]
+        assert len(found) == 1
+        first_seen[hold] = found[0].first_seen
+    # Held, the candidate keeps its first view; otherwise the view reset it.
+    assert first_seen[True] == archive[after[0]][3]
+    assert first_seen[False] > archive[after[1]][3]

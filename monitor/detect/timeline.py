@@ -131,11 +131,6 @@ class TimelineParams:
         footprint the detector finds half the time, :data:`STATED_LIMITS`).
     stale_days : with no clear observation after the claim's date, a claim exceeding what
         was measured cannot be judged when the last clear observation is older than this.
-    min_object_pixels : a confirmed pixel counts as a dated change only in an object of at
-        least this many pixels, made as the detector makes them (8 neighbours, one change
-        slot, first seen within ``merge_days``): the detector's minimum mapping unit
-        (``DetectorParams.min_pixels``); smaller objects are not reported detections.
-    merge_days : see ``min_object_pixels`` (``DetectorParams.merge_days``).
     """
 
     clear_fraction: float = 0.5
@@ -149,8 +144,6 @@ class TimelineParams:
     size_ratio: float = 2.0
     resolvable_m2: float = STATED_LIMITS.area_m2_p50
     stale_days: int = 30
-    min_object_pixels: int = DetectorParams.min_pixels
-    merge_days: int = DetectorParams.merge_days
 
     def __post_init__(self) -> None:
         if not 0.0 < self.maybe_share <= self.sure_share <= 1.0:
@@ -395,6 +388,7 @@ def pixel_history(
     params: TimelineParams | None = None,
     *,
     pixel_area_m2: float = 100.0,
+    detector: DetectorParams | None = None,
 ) -> PixelHistory:
     """Each pixel's roof share at the start and its dated steps, from a detector state.
 
@@ -403,8 +397,11 @@ def pixel_history(
     state : the AOI's detector state (after every scene it has seen).
     params : timeline thresholds.
     pixel_area_m2 : area of one grid pixel (10 m pixels: 100).
+    detector : the parameters the state was built with: a confirmed pixel dates a change
+        only inside an object the detector reports (``min_pixels``, ``merge_days``).
     """
     params = params or TimelineParams()
+    detector = detector or DetectorParams()
     n = state.n_pixels
     phase = state["phase"]
     modelled = phase != TRAINING
@@ -420,9 +417,9 @@ def pixel_history(
     now_share, now_misfit = roof_share(now_spectrum)
 
     c_confirmed = _in_objects(state["c_status"] == _CONFIRMED, state["c_first_day"],
-                              state.shape, params)
+                              state.shape, detector)
     p_confirmed = _in_objects(state["p_status"] == _CONFIRMED, state["p_first_day"],
-                              state.shape, params)
+                              state.shape, detector)
     changed = c_confirmed | p_confirmed
 
     # The first model's mean spectrum; states written before it was kept fall back on the
@@ -510,18 +507,18 @@ def _in_objects(
     confirmed: npt.NDArray[np.bool_],
     first_day: npt.NDArray[np.integer],
     shape: tuple[int, int],
-    params: TimelineParams,
+    detector: DetectorParams,
 ) -> npt.NDArray[np.bool_]:
-    """Confirmed pixels of objects of at least ``params.min_object_pixels``, made as the
+    """Confirmed pixels of objects of at least ``detector.min_pixels``, made as the
     detector makes them: a lone confirmed pixel, or a few first seen weeks before the
     demolition they touch, are no reported detection and must not date a change (they put
     the east test archive's first removals in September, before its demolitions)."""
     days = np.where(confirmed, first_day, -1).reshape(shape)
-    labels, count = label_objects(confirmed.reshape(shape), days, params.merge_days)
+    labels, count = label_objects(confirmed.reshape(shape), days, detector.merge_days)
     if count == 0:
         return confirmed
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    big = sizes >= params.min_object_pixels
+    big = sizes >= detector.min_pixels
     big[0] = False
     kept: npt.NDArray[np.bool_] = big[labels.ravel()]
     return kept
@@ -668,18 +665,11 @@ def _rule(
     return s
 
 
-@dataclass(frozen=True)
-class _Sub:
-    """The history of the pixels of one mask."""
+@dataclass(frozen=True, eq=False)
+class _Sub(PixelHistory):
+    """The history of the pixels of one mask, as one row of pixels, without the step slots
+    none of them uses."""
 
-    start: npt.NDArray[np.float32]
-    unknown: npt.NDArray[np.bool_]
-    before: npt.NDArray[np.float32]
-    after: npt.NDArray[np.float32]
-    ws: npt.NDArray[np.int32]
-    fd: npt.NDArray[np.int32]
-    certain: npt.NDArray[np.bool_]
-    active: npt.NDArray[np.bool_]
     #: Step deltas per rule, computed once (the timeline asks for them every month).
     cache: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
 
@@ -695,14 +685,20 @@ def _subset(history: PixelHistory, mask: npt.NDArray[np.bool_] | None) -> _Sub:
     active = history.active[:, idx]
     steps = np.flatnonzero(active.any(axis=1))  # slots no pixel of the mask uses: dropped
     return _Sub(
+        shape=(1, idx.size),
+        pixel_area_m2=history.pixel_area_m2,
         start=history.start[idx],
         unknown=history.unknown[idx],
+        modelled=history.modelled[idx],
         before=history.before[np.ix_(steps, idx)],
         after=history.after[np.ix_(steps, idx)],
-        ws=history.window_start[np.ix_(steps, idx)],
-        fd=history.first_seen[np.ix_(steps, idx)],
+        window_start=history.window_start[np.ix_(steps, idx)],
+        first_seen=history.first_seen[np.ix_(steps, idx)],
         certain=history.certain[np.ix_(steps, idx)],
         active=active[steps],
+        scene_days=history.scene_days,
+        scene_clear=history.scene_clear,
+        scene_flags=history.scene_flags,
     )
 
 
@@ -730,9 +726,9 @@ class _Area:
 
 def _area_on(sub: _Sub, day: int, params: TimelineParams, area: float) -> _Area:
     """Roofed area (m2) of the pixels of ``sub`` on ``day`` (a day number)."""
-    yes = sub.active & sub.certain & (sub.fd <= day)
-    maybe = sub.active & ~yes & (sub.ws < day)
-    undated = maybe & (sub.fd > day)
+    yes = sub.active & sub.certain & (sub.first_seen <= day)
+    maybe = sub.active & ~yes & (sub.window_start < day)
+    undated = maybe & (sub.first_seen > day)
     out: dict[str, float] = {}
     rules: tuple[_Rule, ...] = ("low", "mid", "high")
     for rule in rules:
@@ -765,12 +761,13 @@ def _flow(sub: _Sub, first: int, last: int, sign: int, rule: _Rule, params: Time
     """Roof share going (sign -1) or coming (+1) after day ``first`` and by day ``last``."""
     d = _deltas(sub, rule, params) * sign
     d = np.maximum(d, 0.0)
-    inside = sub.active & sub.certain & (sub.ws >= first) & (sub.fd <= last)
-    possibly = sub.active & ~inside & (sub.ws < last) & (sub.fd > first)
-    straddles = ((sub.ws < last) & (sub.fd > last)) | ((sub.ws < first) & (sub.fd > first))
+    inside = sub.active & sub.certain & (sub.window_start >= first) & (sub.first_seen <= last)
+    possibly = sub.active & ~inside & (sub.window_start < last) & (sub.first_seen > first)
+    ws, fd = sub.window_start, sub.first_seen
+    straddles = ((ws < last) & (fd > last)) | ((ws < first) & (fd > first))
     undated = possibly & straddles
     mid_d = np.maximum(_deltas(sub, "mid", params) * sign, 0.0)
-    mid = sub.active & sub.certain & (sub.fd > first) & (sub.fd <= last)
+    mid = sub.active & sub.certain & (sub.first_seen > first) & (sub.first_seen <= last)
     low = float(np.where(inside, d, 0.0).sum()) * area
     high = low + float(np.where(possibly, d, 0.0).sum()) * area
     dated_high = low + float(np.where(possibly & ~undated, d, 0.0).sum()) * area
@@ -1166,11 +1163,11 @@ def _removal_months(sub: _Sub, first: int, last: int, clear: Sequence[int],
                     params: TimelineParams, area: float) -> tuple[tuple[str, float], ...]:
     """Confirmed roofed area removed per month (of first seen) in ``(first, last]``."""
     d = np.maximum(-_deltas(sub, "mid", params), 0.0)
-    take = sub.active & sub.certain & (sub.fd > first) & (sub.fd <= last) & (d > 0)
+    take = sub.active & sub.certain & (sub.first_seen > first) & (sub.first_seen <= last) & (d > 0)
     totals: dict[str, float] = {}
-    for day in np.unique(sub.fd[take]):
+    for day in np.unique(sub.first_seen[take]):
         key = _month_key(int(day))
-        totals[key] = totals.get(key, 0.0) + float(d[take & (sub.fd == day)].sum()) * area
+        totals[key] = totals.get(key, 0.0) + float(d[take & (sub.first_seen == day)].sum()) * area
     del clear, params
     return tuple((k, v) for k, v in sorted(totals.items()) if v >= 0.5 * area)
 

@@ -503,14 +503,16 @@ def _score(
 def _departing(
     score: npt.NDArray[np.float32],
     magnitude: npt.NDArray[np.float32],
-    pending: npt.NDArray[np.bool_],
+    cand_n: npt.NDArray[np.integer],
+    month: int,
     judged: npt.NDArray[np.intp],
     shape: tuple[int, int],
     params: DetectorParams,
 ) -> npt.NDArray[np.bool_]:
-    """Which judged pixels depart: past both thresholds, or, for a pixel already holding a
-    pending candidate (``pending``), past ``params.weak_fraction`` of them while touching
-    (8 neighbours, through other such pixels) one that is past both.
+    """Which judged pixels depart: past both thresholds, or, in ``params.weak_months``, for
+    a pixel already holding a pending candidate (``cand_n``, every pixel's count) past
+    ``params.weak_fraction`` of them while touching (8 neighbours, through other such
+    pixels) one that is past both.
 
     Hysteresis in space and time: a building's edge and mixed pixels hover around the
     threshold while its core departs clearly; alone, a view just under it broke their run
@@ -520,10 +522,10 @@ def _departing(
     times more false alarms on the tuning seeds.
     """
     strong = (score >= params.z_anomaly) & (magnitude >= params.min_change)
-    if params.weak_fraction >= 1.0 or not strong.any():
+    if params.weak_fraction >= 1.0 or month not in params.weak_months or not strong.any():
         return strong
     weak = strong | (
-        pending
+        (cand_n[judged] > 0)
         & (score >= params.weak_fraction * params.z_anomaly)
         & (magnitude >= params.weak_fraction * params.min_change)
     )
@@ -697,12 +699,7 @@ def update(
     # 3. Judge every modelled clear pixel.
     score, magnitude = _score(obs_j - pred_j, sigma_j, params)
     departs = _departing(
-        score,
-        magnitude,
-        (state["cand_n"][judged] > 0) & (date.month in params.weak_months),
-        judged,
-        (rows, cols),
-        params,
+        score, magnitude, state["cand_n"], date.month, judged, (rows, cols), params
     )
     code = np.zeros(judged.size, dtype=np.uint8)
     if departs.any():
@@ -777,8 +774,9 @@ def update(
     # 6. Normal observations: reject pending candidates, extend the new cover's history.
     normal = ~anomalous & ~reverting
     if params.hold_ambiguous:
-        # A pending candidate's view that neither departs nor matches the model closely
-        # (haze, a mixed pixel just under the threshold) is no evidence either way.
+        # A pending candidate's view that is no reportable departure yet does not match
+        # the model closely either (haze, a mixed pixel just under the threshold, a
+        # departure typed as no reportable change) is no evidence either way.
         normal &= ~(~close & (state["cand_n"][judged] > 0))
     nidx = judged[normal]
     pending = nidx[state["cand_n"][nidx] > 0]

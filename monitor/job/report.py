@@ -130,10 +130,10 @@ def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
-def _extra_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+def _extra_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
     """HTML sections other modules add to an AOI page (escaped by them): the built-up
     timeline and the stored claim checks."""
-    return timeline_report_sections(store, aoi)
+    return timeline_report_sections(store, aoi, detector)
 
 
 def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
@@ -151,11 +151,12 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
     from monitor.aoi import grid_mask
     from monitor.imagery import ChipCache, load_chip
     from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
+    from monitor.runner import detector_params
 
     # The timeline first, before any imagery is held: it loads the AOI's whole detector
     # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.
     # After the chips, it lifted Mae Sot's report from 260 to 820 MB RSS.
-    extra_sections = _extra_report_sections(store, aoi)
+    extra_sections = _extra_report_sections(store, aoi, detector_params(settings))
     observations = store.observations(aoi.id)
     used = [o for o in observations if o.status == "used"]
     detections = store.detections(aoi_id=aoi.id)

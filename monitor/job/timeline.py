@@ -49,9 +49,10 @@ class ClaimOutcome:
     notes: tuple[str, ...]
 
 
-def _state_history(store: Any, aoi: Aoi) -> tuple[Any, int | None]:
+def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None]:
     """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
-    were first modelled, from its stored detector state; MonitorError when there is none."""
+    were first modelled, from its stored detector state built with ``detector``
+    (``DetectorParams``); MonitorError when there is none."""
     import numpy as np
 
     from monitor.detect.timeline import pixel_history
@@ -68,7 +69,7 @@ def _state_history(store: Any, aoi: Aoi) -> tuple[Any, int | None]:
     # The stored (narrowed) copies are no longer needed: about 107 MB for Mae Sot's
     # 500 x 534 grid, held through pixel_history's own peak otherwise.
     del snapshot
-    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2)
+    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2, detector=detector)
     fitted = state["fit_day"][state["fit_day"] != NO_DAY]
     return history, int(np.median(fitted)) if fitted.size else None
 
@@ -85,12 +86,12 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
     return aoi
 
 
-def _aoi_timeline(store: Any, aoi: Aoi, mask: Any = None) -> AoiTimeline:
+def _aoi_timeline(store: Any, aoi: Aoi, detector: Any, mask: Any = None) -> AoiTimeline:
     from monitor.aoi import aoi_mask
     from monitor.detect.params import day_number
     from monitor.detect.timeline import built_timeline as timeline_of
 
-    history, first_modelled = _state_history(store, aoi)
+    history, first_modelled = _state_history(store, aoi, detector)
     observations = store.observations(aoi.id)
     # Months whose scenes were all skipped as too cloudy are gaps too.
     days = [day_number(o.datetime) for o in observations if o.status in ("used", "skipped")]
@@ -113,8 +114,11 @@ def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[Ao
 
 def _timelines(settings: Settings, selectors: Sequence[str]
                ) -> tuple[list[AoiTimeline], list[str]]:
+    from monitor.runner import detector_params
+
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    detector = detector_params(settings)
     out: list[AoiTimeline] = []
     skipped: list[str] = []
     with _open_store(settings, create=False) as store:
@@ -122,7 +126,7 @@ def _timelines(settings: Settings, selectors: Sequence[str]
                 else store.list_aois())
         for aoi in aois:
             try:
-                out.append(_aoi_timeline(store, aoi))
+                out.append(_aoi_timeline(store, aoi, detector))
             except MonitorError as exc:
                 if selectors:
                     raise
@@ -215,6 +219,7 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
     from monitor.aoi import aoi_mask
     from monitor.detect.timeline import Claim, why_area_note
     from monitor.detect.timeline import check_claim as judge
+    from monitor.runner import detector_params
 
     counts = demolished is not None or total is not None
     if counts and built_area_m2 is not None:
@@ -241,7 +246,7 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
         mask = aoi_mask(aoi)
         if zone is not None:
             zone_geometry, mask, zone_area = _read_zone(zone, aoi)
-        history, first_modelled = _state_history(store, aoi)
+        history, first_modelled = _state_history(store, aoi, detector_params(settings))
         claim = Claim(by=by, demolished=demolished, total=total, built_area_m2=built_area_m2,
                       since=since)
         try:
@@ -291,13 +296,13 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
                         tuple(dating), simulated, claim_id, tuple(notes))
 
 
-def timeline_report_sections(store: Any, aoi: Aoi) -> tuple[str, ...]:
+def timeline_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
     """The AOI page's built-up timeline and claim checks (already-escaped HTML), for
     ``_extra_report_sections``. An AOI the detector has not seen yet gets a line saying so."""
     from monitor.report.timeline import claims_section_html, timeline_section_html
 
     try:
-        timeline: Any = _aoi_timeline(store, aoi).timeline
+        timeline: Any = _aoi_timeline(store, aoi, detector).timeline
     except MonitorError as exc:
         timeline = str(exc)
     return (timeline_section_html(timeline), claims_section_html(store.claims(aoi.id)))

@@ -243,6 +243,7 @@ def test_report_sections_are_escaped_svg(state: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from lxml import etree, html
 
+    from monitor.detect import DetectorParams
     from monitor.job import timeline_report_sections
 
     zone = tmp_path / "<img src=x onerror=alert(1)>.geojson"
@@ -254,7 +255,7 @@ def test_report_sections_are_escaped_svg(state: Path, tmp_path: Path,
     with Store.open(state, create=False) as store:
         aoi = store.get_aoi("east-test")
         assert aoi is not None
-        timeline_html, claims_html = timeline_report_sections(store, aoi)
+        timeline_html, claims_html = timeline_report_sections(store, aoi, DetectorParams())
     assert "<img" not in timeline_html + claims_html
     assert "&lt;img src=x onerror=alert(1)&gt;" in claims_html
     svg = timeline_html[timeline_html.index("<svg"):timeline_html.index("</svg>") + 6]

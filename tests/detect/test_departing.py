@@ -11,13 +11,15 @@ SHAPE = (4, 5)
 
 
 def _scene(cells: dict[tuple[int, int], tuple[float, float, bool]]) -> tuple[np.ndarray, ...]:
-    """score, magnitude, pending, judged from {(row, col): (score, magnitude, pending)}."""
+    """score, magnitude, cand_n (every pixel), judged from {(row, col): (score, magnitude,
+    pending)}."""
     judged = np.array(sorted(r * SHAPE[1] + c for r, c in cells), dtype=np.intp)
     values = [cells[divmod(int(i), SHAPE[1])] for i in judged]
     score = np.array([v[0] for v in values], dtype=np.float32)
     magnitude = np.array([v[1] for v in values], dtype=np.float32)
-    pending = np.array([v[2] for v in values], dtype=bool)
-    return score, magnitude, pending, judged
+    cand_n = np.zeros(SHAPE[0] * SHAPE[1], dtype=np.uint8)
+    cand_n[judged] = [2 if v[2] else 0 for v in values]
+    return score, magnitude, cand_n, judged
 
 
 def test_weak_departures_count_only_for_pending_pixels_touching_a_clear_one() -> None:
@@ -32,12 +34,16 @@ def test_weak_departures_count_only_for_pending_pixels_touching_a_clear_one() ->
         (2, 3): (2.0, 0.06, True),  # below the weak score, touches (1, 2)
         (0, 3): (3.0, 0.03, True),  # below the weak change, touches (1, 2)
     }
-    score, magnitude, pending, judged = _scene(cells)
-    departs = _departing(score, magnitude, pending, judged, SHAPE, params)
+    score, magnitude, cand_n, judged = _scene(cells)
+    departs = _departing(score, magnitude, cand_n, 1, judged, SHAPE, params)
     got = {divmod(int(i), SHAPE[1]) for i in judged[departs]}
     assert got == {(0, 0), (0, 1), (1, 2)}
     # Off (the default of 1.0 keeps only clear departures), and no clear one: none grows.
-    assert _departing(score, magnitude, pending, judged, SHAPE, DetectorParams(
+    assert _departing(score, magnitude, cand_n, 1, judged, SHAPE, DetectorParams(
         weak_fraction=1.0)).sum() == 1
+    # Outside weak_months, only clear departures.
+    dry = DetectorParams(weak_fraction=0.7, weak_months=(11, 12, 1))
+    assert _departing(score, magnitude, cand_n, 6, judged, SHAPE, dry).sum() == 1
+    assert _departing(score, magnitude, cand_n, 12, judged, SHAPE, dry).sum() == 3
     score[0] = 3.0
-    assert not _departing(score, magnitude, pending, judged, SHAPE, params).any()
+    assert not _departing(score, magnitude, cand_n, 1, judged, SHAPE, params).any()

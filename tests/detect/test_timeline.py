@@ -96,20 +96,20 @@ def _state() -> DetectorState:
 
 #: The hand-made demolition is 4 pixels, under the detector's minimum mapping unit (6): the
 #: tests of the timeline's arithmetic on it lower the unit to 4.
-FOUR = TimelineParams(min_object_pixels=4)
+FOUR = DetectorParams(min_pixels=4)
 
 
 def test_a_confirmed_group_smaller_than_a_detection_dates_no_change() -> None:
     history = pixel_history(_state())  # the detector's unit: 6 pixels
     timeline = built_timeline(history, first_modelled_day=day_number(D(2023, 3, 15)))
     assert all(not m.demolished_m2 for m in timeline.clear_months)
-    counted = built_timeline(pixel_history(_state(), FOUR),
+    counted = built_timeline(pixel_history(_state(), detector=FOUR),
                              first_modelled_day=day_number(D(2023, 3, 15)))
     assert sum(m.demolished_m2 or 0 for m in counted.clear_months) > 300
 
 
 def test_timeline_of_a_demolition_with_a_gap() -> None:
-    history = pixel_history(_state(), FOUR)
+    history = pixel_history(_state(), detector=FOUR)
     timeline = built_timeline(history, first_modelled_day=day_number(D(2023, 3, 15)))
     months = {m.month: m for m in timeline.months}
     assert list(months) == [f"{d:%Y-%m}" for d in MONTH_DAYS]
@@ -129,7 +129,7 @@ def test_timeline_of_a_demolition_with_a_gap() -> None:
 
 
 def test_claims_on_the_hand_made_state() -> None:
-    history = pixel_history(_state(), FOUR)
+    history = pixel_history(_state(), detector=FOUR)
     first = day_number(D(2023, 3, 15))
     # This AOI holds 1,800 m² of roofs: judged at a finer resolution than the detector's.
     fine = TimelineParams(resolvable_m2=100.0)
@@ -172,12 +172,12 @@ def test_claim_records_refuse_bad_input() -> None:
 def test_unmodelled_pixels_count_as_unknown_in_the_band() -> None:
     state = _state()
     state["phase"][30:] = TRAINING  # the last row: never modelled
-    history = pixel_history(state, FOUR)
+    history = pixel_history(state, detector=FOUR)
     timeline = built_timeline(history)
     first = timeline.clear_months[0]
     assert history.unknown[30:].all() and timeline.unknown_pixels >= 6
     # Unknown pixels span no roof to all roof: the band widens by at least their area.
-    full = built_timeline(pixel_history(_state(), FOUR)).clear_months[0]
+    full = built_timeline(pixel_history(_state(), detector=FOUR)).clear_months[0]
     assert first.built_high_m2 >= full.built_high_m2 + 300 - 1
     assert any("not modelled" in note for note in timeline.notes)
 
@@ -188,7 +188,7 @@ def test_states_written_before_the_timeline_arrays_still_load() -> None:
         del arrays[name]
     old = DetectorState.from_arrays(arrays)
     assert (old["start_mean"] == 0).all()
-    history = pixel_history(old, FOUR)  # falls back on the current models
+    history = pixel_history(old, detector=FOUR)  # falls back on the current models
     assert history.start[:3] == pytest.approx(1.0, abs=0.02)
 
 

@@ -155,8 +155,11 @@ class MissTracer:
 
     def before(self, state, refl: np.ndarray, valid: np.ndarray, day: int) -> None:
         from monitor.detect import harmonic
-        from monitor.detect import timeseries as ts
+        from monitor.detect import state as ts
+        from monitor.detect.buffers import learning_reference
         from monitor.detect.classify import type_changes
+        from monitor.detect.departure import departure_score
+        from monitor.detect.fit import seasonal
 
         pix = self.pix
         n = state.n_pixels
@@ -167,16 +170,16 @@ class MissTracer:
         sigma = state["sigma"][:, pix].copy()
         learn = phase == ts.LEARNING_NEW_COVER
         if learn.any():
-            pred[:, learn] = ts._learning_reference(state, pix[learn])
+            pred[:, learn] = learning_reference(state, pix[learn])
             sigma[:, learn] = np.asarray(self.params.post_sigma, dtype=np.float32)[:, None]
         obs = np.where(np.isfinite(obs), obs, 0.0)
-        score, mag = ts._score(obs - pred, np.maximum(sigma, 1e-6), self.params)
+        score, mag = departure_score(obs - pred, np.maximum(sigma, 1e-6), self.params)
         departs = ok & (phase != ts.TRAINING) & (score >= self.params.z_anomaly) & (
             mag >= self.params.min_change)
         code = np.zeros(pix.size, dtype=np.uint8)
         if departs.any():
             code[departs] = type_changes(pred[:, departs].T, obs[:, departs].T,
-                                         ts._seasonal(state, pix[departs]))
+                                         seasonal(state, pix[departs]))
         self.days.append(day)
         self.ok.append(ok)
         self.phase.append(phase)
@@ -193,7 +196,7 @@ class MissTracer:
 
     def explain(self, positions: np.ndarray, begin_day: int) -> dict:
         """Where the pixels of one planted change stopped; the first stage that fails."""
-        from monitor.detect import timeseries as ts
+        from monitor.detect import state as ts
 
         p = self.params
         days = np.array(self.days)

@@ -42,7 +42,7 @@ from synth import (  # noqa: E402
 )
 
 from monitor.detect import DetectorParams, new_state, update  # noqa: E402
-from monitor.detect.timeseries import _CONFIRMED  # noqa: E402
+from monitor.detect.state import STATUS_CONFIRMED  # noqa: E402
 
 D = dt.date
 
@@ -107,9 +107,9 @@ def run_ours(archive: list, params: DetectorParams) -> tuple[float, float, np.nd
         t0 = time.process_time()
         update(copy, refl, valid, scl, day, scene_id, params)
         one.append(time.process_time() - t0)
-    found = ((state["c_status"] == _CONFIRMED) | (state["p_status"] == _CONFIRMED)).reshape(
-        100, 100
-    )
+    found = (
+        (state["c_status"] == STATUS_CONFIRMED) | (state["p_status"] == STATUS_CONFIRMED)
+    ).reshape(100, 100)
     return fit_seconds, float(np.median(one)), found, n_obs
 
 

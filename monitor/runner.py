@@ -81,7 +81,7 @@ def detector_version(params: Any) -> str:
     import hashlib
     import json
 
-    from monitor.detect.timeseries import STATE_VERSION
+    from monitor.detect.state import STATE_VERSION
 
     text = json.dumps(asdict(params), sort_keys=True, default=str)
     return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"

@@ -31,18 +31,15 @@ if TYPE_CHECKING:
     from monitor.detect.limits import STATED_LIMITS, stated_limits_note
     from monitor.detect.objects import ChangeObject
     from monitor.detect.params import CompareParams, DetectorParams, date_of, day_number
-    from monitor.detect.timeseries import (
+    from monitor.detect.readout import (
         Coverage,
         DataGap,
-        DetectorState,
-        SceneOutcome,
         change_raster,
         coverage,
         detections_from_state,
-        new_state,
-        run_series,
-        update,
     )
+    from monitor.detect.state import DetectorState, new_state
+    from monitor.detect.timeseries import SceneOutcome, run_series, update
 
 # A function named like its module: bound eagerly (a light module), or importing the
 # submodule later would leave ``monitor.detect.confidence`` naming the module.
@@ -59,9 +56,10 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("STATED_LIMITS", "stated_limits_note"), "limits"),
     "ChangeObject": "objects",
     **dict.fromkeys(("CompareParams", "DetectorParams", "date_of", "day_number"), "params"),
-    **dict.fromkeys(("Coverage", "DataGap", "DetectorState", "SceneOutcome", "change_raster",
-                     "coverage", "detections_from_state", "new_state", "run_series",
-                     "update"), "timeseries"),
+    **dict.fromkeys(("Coverage", "DataGap", "change_raster", "coverage",
+                     "detections_from_state"), "readout"),
+    **dict.fromkeys(("DetectorState", "new_state"), "state"),
+    **dict.fromkeys(("SceneOutcome", "run_series", "update"), "timeseries"),
 }
 
 

@@ -2,7 +2,7 @@
 
 The question analysts bring is "how much of this compound is still roofed, and when did that
 change?", not "which pixels departed from their model". This module answers it from what
-the detector already keeps (:class:`~monitor.detect.timeseries.DetectorState`), without
+the detector already keeps (:class:`~monitor.detect.state.DetectorState`), without
 reading imagery again:
 
 1. **Roof share per pixel.** A 10 m pixel is usually a mixture. Its spectrum is explained
@@ -45,7 +45,7 @@ from monitor.detect.classify import MATERIAL_SPECTRA, Material
 from monitor.detect.limits import STATED_LIMITS
 from monitor.detect.objects import label_objects
 from monitor.detect.params import DetectorParams, date_of, day_number
-from monitor.detect.timeseries import (
+from monitor.detect.state import (
     LEARNING_NEW_COVER,
     MONITORING,
     NO_DAY,

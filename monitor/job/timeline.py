@@ -55,8 +55,8 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
     (``DetectorParams``); MonitorError when there is none."""
     import numpy as np
 
+    from monitor.detect.state import NO_DAY, DetectorState
     from monitor.detect.timeline import pixel_history
-    from monitor.detect.timeseries import NO_DAY, DetectorState
 
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:

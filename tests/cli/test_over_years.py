@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import monitor.detect.timeseries
+import monitor.detect.state
 from monitor.store import Store
 from tests.cli import conftest as cli
 from tests.cli.conftest import RunState, SimArchive
@@ -169,8 +169,8 @@ def test_a_new_detector_version_replays_on_the_next_run(east_archive: SimArchive
     """New detector code (its STATE_VERSION) or a changed `detector` setting."""
     where = _copy_of(east_reference, tmp_path)
     if change == "code":
-        monkeypatch.setattr(monitor.detect.timeseries, "STATE_VERSION",
-                            monitor.detect.timeseries.STATE_VERSION + 100)
+        monkeypatch.setattr(monitor.detect.state, "STATE_VERSION",
+                            monitor.detect.state.STATE_VERSION + 100)
     else:
         monkeypatch.setenv("MONITOR_DETECTOR", "n_confirm = 3")
     [before] = cli.status_json(where.state, capsys)["aois"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from monitor.detect import DetectorParams
-from monitor.detect.timeseries import _departing
+from monitor.detect.departure import departing
 
 SHAPE = (4, 5)
 
@@ -35,15 +35,15 @@ def test_weak_departures_count_only_for_pending_pixels_touching_a_clear_one() ->
         (0, 3): (3.0, 0.03, True),  # below the weak change, touches (1, 2)
     }
     score, magnitude, cand_n, judged = _scene(cells)
-    departs = _departing(score, magnitude, cand_n, 1, judged, SHAPE, params)
+    departs = departing(score, magnitude, cand_n, 1, judged, SHAPE, params)
     got = {divmod(int(i), SHAPE[1]) for i in judged[departs]}
     assert got == {(0, 0), (0, 1), (1, 2)}
     # Off (the default of 1.0 keeps only clear departures), and no clear one: none grows.
-    assert _departing(score, magnitude, cand_n, 1, judged, SHAPE, DetectorParams(
+    assert departing(score, magnitude, cand_n, 1, judged, SHAPE, DetectorParams(
         weak_fraction=1.0)).sum() == 1
     # Outside weak_months, only clear departures.
     dry = DetectorParams(weak_fraction=0.7, weak_months=(11, 12, 1))
-    assert _departing(score, magnitude, cand_n, 6, judged, SHAPE, dry).sum() == 1
-    assert _departing(score, magnitude, cand_n, 12, judged, SHAPE, dry).sum() == 3
+    assert departing(score, magnitude, cand_n, 6, judged, SHAPE, dry).sum() == 1
+    assert departing(score, magnitude, cand_n, 12, judged, SHAPE, dry).sum() == 3
     score[0] = 3.0
-    assert not _departing(score, magnitude, cand_n, 1, judged, SHAPE, params).any()
+    assert not departing(score, magnitude, cand_n, 1, judged, SHAPE, params).any()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from monitor.detect import DetectorParams, harmonic, new_state
-from monitor.detect.timeseries import LEARNING_NEW_COVER, MONITORING, _seasonal
+from monitor.detect.fit import seasonal
+from monitor.detect.state import LEARNING_NEW_COVER, MONITORING
 
 
 def _reference_seasonal(state, idx, min_amplitude=0.2, *, old_model=False):
@@ -34,7 +35,7 @@ def test_seasonal_matches_the_einsum_formula() -> None:
     state.pixels["c_revertible"] = rng.integers(0, 2, n).astype(np.uint8)
     for idx in (np.arange(n), np.sort(rng.choice(n, 37, replace=False)), np.array([5])):
         for old_model in (False, True):
-            got = _seasonal(state, idx, old_model=old_model)
+            got = seasonal(state, idx, old_model=old_model)
             expected, _ = _reference_seasonal(state, idx, old_model=old_model)
             assert np.array_equal(got, expected)
     # Both answers occur, so the comparison says something.

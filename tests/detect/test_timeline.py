@@ -11,6 +11,13 @@ from synth import GRID, ROOF_BLUE, ROOFS, SITE, Planted, SynthConfig, _cover_on,
 from monitor.detect import DetectorParams, DetectorState, new_state, run_series
 from monitor.detect.classify import MATERIAL_SPECTRA, Material
 from monitor.detect.params import day_number
+from monitor.detect.state import (
+    LEARNING_NEW_COVER,
+    MONITORING,
+    TRAINING,
+    decode_reflectance,
+    encode_reflectance,
+)
 from monitor.detect.timeline import (
     BELOW_RESOLUTION,
     CANNOT_TELL,
@@ -22,13 +29,6 @@ from monitor.detect.timeline import (
     check_claim,
     pixel_history,
     roof_share,
-)
-from monitor.detect.timeseries import (
-    LEARNING_NEW_COVER,
-    MONITORING,
-    TRAINING,
-    decode_reflectance,
-    encode_reflectance,
 )
 
 D = dt.date

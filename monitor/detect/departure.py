@@ -1,4 +1,4 @@
-"""How far each clear observation departs from its reference, and whether that is a departure."""
+"""How far each clear view departs from its reference, whether far enough to count."""
 
 from __future__ import annotations
 

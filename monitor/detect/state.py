@@ -1,4 +1,4 @@
-"""What the detector remembers of one AOI: flat per-pixel arrays and the scene list.
+"""Everything the detector remembers of one AOI, as flat per-pixel arrays with its scenes.
 
 Per pixel (all in :class:`DetectorState`, flat arrays over the AOI's pixels):
 

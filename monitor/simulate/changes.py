@@ -233,7 +233,7 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
             n_px = int(rng.integers(lo, hi + 1))
             mask = _footprint(n_px, ground.block_angle_deg + rng.normal(0, 3), rng)
         else:
-            mask = _footprint(world.n_pixels(plan.size_bin), world.angle_deg(), rng)
+            mask = world.footprint(plan.size_bin, rng)
         region = regions.get((plan.aoi_id, plan.region))
         if region is None:
             continue

@@ -392,8 +392,9 @@ def world_parcel_spectra(
     """Reflectance of every field parcel on ``day`` in a random world: (n_parcels, 6).
 
     Stages after planting day 0 (rice): ploughed from day -20, flooded 0-15, greening to
-    day 70, green, ripening over the last 25 days, then an abrupt harvest to stubble within
-    ``harvest_days``; maize is sown on dry soil and dries before its harvest. Fallow
+    day 70, green, ripening over the last 25 days (to half green, half golden), then an
+    abrupt harvest to stubble within ``harvest_days``; maize is sown on dry soil and dries
+    before its harvest. Fallow
     seasons follow ``fallow_frames`` (the default fallow keyframes on that day).
     """
     calendar = ground.calendar
@@ -403,8 +404,9 @@ def world_parcel_spectra(
     t, h, fallow, _ = _current_season(calendar, crop, day)
     maize = (crop == FieldCrop.MAIZE)[:, None]
     stubble = np.where(maize, 0.6 * spec["maize_dry"] + 0.4 * spec["laterite"], spec["stubble"])
-    ripe = np.where(maize, spec["maize_dry"], spec["rice_ripe"])
     green = np.where(maize, spec["maize_green"], spec["rice_green"])
+    # Rice is cut while its canopy is still half green (NDVI ~0.6); maize dries on the stalk.
+    ripe = np.where(maize, spec["maize_dry"], 0.5 * spec["rice_green"] + 0.5 * spec["rice_ripe"])
     start = np.where(maize, spec["laterite"], spec["flooded"])
     ploughed = np.where(maize, spec["laterite"], spec["ploughed"])
     out = stubble + (ploughed - stubble) * _ramp(t, -20, -15)

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from monitor.simulate.changes import ChangePlan, Phase, PlantedChange
+from monitor.simulate.changes import ChangePlan, Phase, PlantedChange, _footprint
 from monitor.simulate.groundworld import (
     DEMOLITION_KINDS,
     N_VARIANTS,
@@ -70,6 +70,21 @@ class WorldPlanter:
         lo, hi = WORLD_SIZE_BINS_PX[size_bin]
         value = math.exp(self.rng.uniform(math.log(lo), math.log(hi + 1)))
         return int(min(max(math.floor(value), lo), hi))
+
+    def footprint(self, size_bin: int, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+        """A building's footprint in the bin's size range, 200-20,000 m2 in all.
+
+        ``rng`` (the planting stream) places its centre within a pixel; a rasterised
+        rectangle can exceed its drawn size by a few pixels, so one beyond 200 is drawn again
+        smaller.
+        """
+        n_px = self.n_pixels(size_bin)
+        angle = self.angle_deg()
+        while True:
+            mask = _footprint(n_px, angle, rng)
+            if mask.sum() <= WORLD_SIZE_BINS_PX[-1][1] and mask.sum() >= WORLD_SIZE_BINS_PX[0][0]:
+                return mask
+            n_px = max(n_px - 4, WORLD_SIZE_BINS_PX[0][0])
 
     def angle_deg(self) -> float:
         if self.rng.random() < self.draw.free_orientation_share:

@@ -12,7 +12,9 @@ Which changes are planted follows the AOI (or the ``scenario`` argument):
 - ``quiet``: nothing planted.
 
 Footprint sizes cycle through the accuracy harness's bins (< 400, 400-899, 900-1,999 and
->= 2,000 m2) within every change type, so recall by size and type is measurable.
+>= 2,000 m2) within every change type, so recall by size and type is measurable. A random
+world (``draw``) draws its buildings, stages and kinds of demolition in
+:mod:`monitor.simulate.worldchanges`; the default world's draws are unchanged.
 """
 
 from __future__ import annotations

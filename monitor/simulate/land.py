@@ -23,6 +23,10 @@ B08 B11 B12), from field and library spectra of tropical forest, rice paddies th
 cycle, maize, laterite soil, turbid river water, asphalt, concrete and painted metal roofs
 (USGS splib07 / ECOSTRESS library spectra convolved to Sentinel-2 bands, and Sentinel-2
 phenology studies of mainland South-East Asia). Numpy and scipy only.
+
+These are the default world's fixed numbers. A random world (``draw`` of
+:mod:`monitor.simulate.groundworld`) keeps the layout drawn here and redraws materials (one
+tint per building or patch, ``Ground.variant``) and crop calendars (``Ground.calendar``).
 """
 
 from __future__ import annotations

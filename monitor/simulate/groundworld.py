@@ -448,6 +448,17 @@ def harvest_day(ground: Ground, parcel: int, year: int, season: int = 0) -> dt.d
     return dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
 
 
+def vary_heights(draw: GroundDraw, ground: Ground) -> None:
+    """Scale each settlement building's height (its shadow's length) by its own factor,
+    log-uniform in [0.6, 1.6]: the default world's height ranges are not learnt either."""
+    from scipy import ndimage
+
+    rng = world_rng(draw, ground.id, 6)
+    labels, n = ndimage.label(ground.height_m > 0)
+    factor = np.exp(rng.uniform(math.log(0.6), math.log(1.6), n + 1)).astype(np.float32)
+    ground.height_m *= np.where(labels > 0, factor[labels], 1.0).astype(np.float32)
+
+
 def assign_variants(draw: GroundDraw, ground: Ground) -> npt.NDArray[np.uint8]:
     """Each pixel's tint: one per building (connected roof), else per patch of ~60 m."""
     from scipy import ndimage

@@ -693,6 +693,7 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
         from monitor.simulate import groundworld
 
         ground.variant = groundworld.assign_variants(draw, ground)
+        groundworld.vary_heights(draw, ground)
         ground.calendar = groundworld.draw_calendar(draw, ground_id, crop)
     return ground
 

@@ -185,7 +185,8 @@ class WorldPlanter:
         )
         framed = plan.start + dt.timedelta(days=to_frame)
         roofed = framed + dt.timedelta(days=to_roof)
-        inner = ndimage.binary_erosion(footprint) if footprint.sum() >= 12 else footprint
+        inner = _inside(footprint) if footprint.sum() >= 12 else footprint
+        inner = inner if inner.any() else footprint  # a thin building has no apron
         slab = inner & (self.rng.random(footprint.shape) < self.rng.uniform(0.4, 0.9))
         slab.flat[int(np.flatnonzero(inner)[0])] = True  # a frame is never invisible
         frame = (
@@ -295,7 +296,7 @@ class WorldPlanter:
             ground_after = Cover.SOIL if self.rng.random() < 0.5 else Cover.SITE
             return footprint, [(day, (Cover.RUBBLE, 0.0)), (cleared, (ground_after, 0.0))]
         if kind == "roof_off":
-            inner = ndimage.binary_erosion(footprint)
+            inner = _inside(footprint)
             if not inner.any():  # too small to have an inside: all of it is wall and shade
                 return footprint, [(day, (Cover.WALLS, np.float32(0.8 * height)))]
             state = (
@@ -323,6 +324,11 @@ class WorldPlanter:
         part = np.zeros_like(footprint)
         part[rr[order[:n]], cc[order[:n]]] = True
         return part
+
+
+def _inside(footprint: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The footprint less its edge pixels (empty for a building one or two pixels wide)."""
+    return ndimage.binary_erosion(footprint)
 
 
 _DEMOLITION_STAGES: dict[str, tuple[str, ...]] = {

@@ -365,7 +365,7 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
                           world: World) -> list[dict[str, Any]]:
     """Write every ground's COGs and item for one acquisition; return item records."""
     sky = world.sky
-    acq_rng = np.random.default_rng(_seed_of(seed, "sky", acq.index))
+    acq_rng = np.random.default_rng(sky.stream("sky", acq.index))
     weather = sky.weather(acq_rng, acq.date)
     # Drawn from generators of its own: the default world (none) consumes nothing here.
     scene_error = sky.scene_error(acq.index, acq.date, weather)
@@ -398,7 +398,7 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
                 keep = shapely.Polygon(line + [(line[1][0] - side * far, y_hi),
                                                (line[0][0] - side * far, y_lo)])
                 footprint = footprint.intersection(keep)
-        rng = np.random.default_rng(_seed_of(seed, "scene", acq.index, ground.id))
+        rng = np.random.default_rng(sky.stream("scene", acq.index, ground.id))
         error_rng = (None if scene_error is None else np.random.default_rng(
             _seed_of(seed, "sky", "scene-error", acq.index, ground.id)))
         seen = observe(surface, weather, rng, sun_elevation_deg=elevation,
@@ -481,6 +481,8 @@ def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
                 "area_m2": float(change.n_pixels * 100.0), "n_pixels": change.n_pixels,
                 "aois": list(change.aoi_ids), "ground": change.ground_id, "tag": change.tag,
                 "class_code": change.code, "simulated": True,
+                # A random world's stages, materials and kinds (none in the default world).
+                **({"extra": change.extra} if change.extra else {}),
             },
         })
     return out
@@ -500,8 +502,8 @@ def _truth_raster(plan: _GroundPlan, aoi: Aoi) -> npt.NDArray[np.uint8]:
     return out
 
 
-def _wrongly_flagged(acquisitions: Sequence[Acquisition], seed: int, start: dt.date,
-                     end: dt.date, sky: SkyDraw) -> set[int]:
+def _wrongly_flagged(acquisitions: Sequence[Acquisition], start: dt.date, end: dt.date,
+                     sky: SkyDraw) -> set[int]:
     """Indices of the acquisitions whose l2a items carry a wrong offset flag.
 
     Chosen among mostly clear acquisitions, so the pixels can betray them.
@@ -510,12 +512,12 @@ def _wrongly_flagged(acquisitions: Sequence[Acquisition], seed: int, start: dt.d
     count = max(1, int(round(WRONG_FLAGS_PER_YEAR * years)))
     clear = []
     for acq in acquisitions:
-        weather = sky.weather(np.random.default_rng(_seed_of(seed, "sky", acq.index)), acq.date)
+        weather = sky.weather(np.random.default_rng(sky.stream("sky", acq.index)), acq.date)
         if weather.cloud_fraction < 0.4:
             clear.append(acq.index)
     if not clear:
         return set()
-    rng = np.random.default_rng(_seed_of(seed, "wrong-flags"))
+    rng = np.random.default_rng(sky.stream("wrong-flags"))
     return set(int(i) for i in rng.choice(clear, size=min(count, len(clear)), replace=False))
 
 
@@ -572,7 +574,7 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
         f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, {len(p.changes)} changes"
         for p in plans))
     acquisitions = acquisition_schedule(start, end)
-    wrong = (_wrongly_flagged(acquisitions, seed, start, end, drawn.sky) if style == "l2a"
+    wrong = (_wrongly_flagged(acquisitions, start, end, drawn.sky) if style == "l2a"
              else set())
     (out_dir / "items").mkdir(exist_ok=True)
     (out_dir / "assets").mkdir(exist_ok=True)

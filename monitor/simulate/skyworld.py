@@ -121,9 +121,10 @@ _CLASS_WEIGHTS: dict[str, tuple[tuple[int, float], ...]] = {
     "haze": ((7, 0.60), (2, 0.25), (6, 0.15)),
     "veil": ((7, 0.60), (2, 0.25), (6, 0.15)),
 }
-# Day of year from which the monsoon's end shift applies instead of its onset shift (1 Aug):
-# July-August are overcast either way, so the switch shows no seam.
-_END_SHIFT_FROM_DAY = 213
+# Day of year (0-based) from which the monsoon's end shift applies instead of its onset
+# shift (1 August, 31 July in leap years): July-August are overcast either way, so the
+# switch shows no seam.
+_END_SHIFT_FROM_DAY = 212
 _DAYS_PER_MONTH = 365.25 / 12.0
 
 
@@ -162,6 +163,17 @@ class SkyDraw:
     @property
     def randomised(self) -> bool:
         return self.kind == "random"
+
+    def stream(self, *parts: object) -> list[int]:
+        """Seed words of a per-acquisition stream (weather, scene, wrong flags).
+
+        The default world's are the simulator's old ones, (seed, *parts); a random world's
+        are its own, so its clouds, shifts and noise are not the default world's of the
+        same seed.
+        """
+        if not self.randomised:
+            return seed_words(self.seed, *parts)
+        return seed_words(self.seed, "random-world", *parts)
 
     def season(self, year: int) -> SkyYear:
         """The seasons of ``year`` (drawn from its own generator: any year, any order)."""

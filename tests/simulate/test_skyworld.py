@@ -159,16 +159,17 @@ def _surface(rows: int = 60, cols: int = 60) -> np.ndarray:
     )
 
 
-def _observe(error: SceneError | None, **kwargs) -> object:
+def _observe(error: SceneError | None, offset_in_pixels: bool = False, **kwargs) -> object:
+    """The same clear scene (same generator), with ``error`` drawn from its own generator."""
+    kwargs.setdefault("scene_error_rng", np.random.default_rng(9) if error else None)
     return observe(
         _surface(),
         CLEAR,
         np.random.default_rng(5),
         sun_elevation_deg=45.0,
         sun_azimuth_deg=150.0,
-        offset_in_pixels=False,
+        offset_in_pixels=offset_in_pixels,
         scene_error=error,
-        scene_error_rng=np.random.default_rng(9) if error else None,
         **kwargs,
     )
 
@@ -226,15 +227,7 @@ def test_a_scene_error_leaves_the_rest_of_the_scene_as_it_was() -> None:
     clean, wrong = _observe(None), _observe(error)
     assert clean.shift_px == wrong.shift_px and clean.slipped == wrong.slipped
     with pytest.raises(ValueError, match="generator"):
-        observe(
-            _surface(),
-            CLEAR,
-            np.random.default_rng(5),
-            sun_elevation_deg=45.0,
-            sun_azimuth_deg=150.0,
-            offset_in_pixels=False,
-            scene_error=error,
-        )
+        _observe(error, scene_error_rng=None)
     with pytest.raises(ValueError):
         SceneError(scl_class=8, degradation="dark", strength=0.3, share=0.6)
 
@@ -254,15 +247,7 @@ def test_satellite_gains_are_applied_per_band() -> None:
             np.concatenate([ratio10, ratio20]), gain, atol=2e-3, err_msg=platform
         )
     # With the offset stored, the gain applies to reflectance, not to the +1000.
-    offset = observe(
-        _surface(),
-        CLEAR,
-        np.random.default_rng(5),
-        sun_elevation_deg=45.0,
-        sun_azimuth_deg=150.0,
-        offset_in_pixels=True,
-        band_gain=tuple(gains["sentinel-2c"]),
-    )
+    offset = _observe(None, offset_in_pixels=True, band_gain=tuple(gains["sentinel-2c"]))
     ratio = (offset.bands10.mean(axis=(1, 2)) - BOA_ADD_OFFSET) / base.bands10.mean(axis=(1, 2))
     np.testing.assert_allclose(ratio, gains["sentinel-2c"][:4], atol=2e-3)
 

@@ -1009,7 +1009,7 @@ def render_surface(ground: Ground, cover: npt.NDArray[np.uint8],
     """
     table = class_spectra(day)
     random_world = draw is not None and draw.random
-    if random_world:
+    if draw is not None and random_world:
         refl = _random_world_reflectance(ground, cover, day, table, draw)
     else:
         refl = np.take(np.ascontiguousarray(table.T), cover, axis=1)  # (6, rows, cols)

@@ -298,7 +298,7 @@ class WorldPlanter:
         if kind == "roof_off":
             inner = _inside(footprint)
             if not inner.any():  # too small to have an inside: all of it is wall and shade
-                return footprint, [(day, (Cover.WALLS, np.float32(0.8 * height)))]
+                return footprint, [(day, (int(Cover.WALLS), 0.8 * height))]
             state = (
                 np.where(inner, Cover.RUBBLE, Cover.WALLS).astype(np.uint8),
                 np.where(inner, 0.0, height).astype(np.float32),

@@ -275,12 +275,10 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
     bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
     bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
 
-    wrong = None if scene_error is None else (error_region, scene_error.scl_class)
+    wrong = (None if error_region is None or scene_error is None
+             else (error_region, scene_error.scl_class))
     scl, bright_called, cirrus_flagged = _classify(seen, cloud_alpha, shadow_alpha, cirrus_alpha,
                                                    rng, params, wrong)
-    misclassified = 0.0
-    if error_region is not None and scene_error is not None:
-        misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
     nodata_fraction = 0.0
     if nodata is not None and nodata.any():
         bands10[:, nodata] = 0
@@ -288,6 +286,9 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
         bands20[:, nodata20] = 0
         scl[nodata20] = 0
         nodata_fraction = float(nodata.mean())
+    misclassified = 0.0
+    if error_region is not None and scene_error is not None:
+        misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
     return Observed(bands10=bands10, bands20=bands20, scl=scl,
                     cloud_fraction=float(local_fraction), nodata_fraction=nodata_fraction,
                     shift_px=(shift_r, shift_c), slipped=slipped,
@@ -319,11 +320,13 @@ class _Lattice:
 
     @property
     def grid_r(self) -> npt.NDArray[np.float32]:
-        return (np.arange(self.rows, dtype=np.float32) + 0.5) / _COARSE + 4.0
+        return ((np.arange(self.rows, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
+            np.float32, copy=False)
 
     @property
     def grid_c(self) -> npt.NDArray[np.float32]:
-        return (np.arange(self.cols, dtype=np.float32) + 0.5) / _COARSE + 4.0
+        return ((np.arange(self.cols, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
+            np.float32, copy=False)
 
 
 def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator,

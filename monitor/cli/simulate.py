@@ -24,14 +24,25 @@ __all__ = ["simulate", "demo"]
 @click.option("--end", type=DATE, default="2026-06-30", show_default=True, help="Last day.")
 @click.option("--quicklook", is_flag=True, help="Also write a PNG of sample dates.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier simulation in --out.")
+# A plain string checked by the simulator, so a bad value is one line (ConfigError), not
+# click's three-line usage message.
+@click.option("--world", metavar="[default|random]", default="default", show_default=True,
+              help="default: the fixed world (same seed, same bytes); random: a ground and "
+                   "sky drawn for the seed from documented distributions.")
 def simulate(settings: Settings, aoi: tuple[str, ...], out: Path, seed: int, style: str,
-             start: dt.date, end: dt.date, quicklook: bool, overwrite: bool) -> None:
+             start: dt.date, end: dt.date, quicklook: bool, overwrite: bool, world: str) -> None:
     """A simulated Sentinel-2 archive of the given AOIs, with the planted truth."""
+    from monitor.errors import ConfigError
     from monitor.job import simulate_aois
+    from monitor.simulate.world import WORLD_KINDS
 
+    if world not in WORLD_KINDS:
+        raise ConfigError(f"--world {world!r} is not a simulated world: expected one of "
+                          f"{', '.join(WORLD_KINDS)}")
     result = simulate_aois(settings, aoi, out, seed=seed, style=style, start=start, end=end,
-                           quicklook=quicklook, overwrite=overwrite)
-    click.echo(f"SIMULATED archive: {result.n_items} items, {result.n_changes} planted changes, "
+                           quicklook=quicklook, overwrite=overwrite, world=world)
+    click.echo(f"SIMULATED archive ({world} world): {result.n_items} items, "
+               f"{result.n_changes} planted changes, "
                f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s")
     click.echo(f"  catalog: {result.collection_path}")
     click.echo(f"  truth:   {result.truth_geojson}")

@@ -15,7 +15,11 @@ from monitor.job.run import JobResult, run_job
 
 
 def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **options: Any) -> Any:
-    """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none)."""
+    """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none).
+
+    ``options`` go to ``simulate_archive`` as they are (seed, style, start, end, quicklook,
+    overwrite, world).
+    """
     from monitor.simulate import simulate_archive
 
     return simulate_archive(_resolve_aois(settings, selectors), out, **options)
@@ -66,8 +70,10 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
                          "(monitor demo keeps its simulated archive there)")
     echo(f"demo archive (SIMULATED DATA): {paths.archive}")
     # Our own folder: a different (older) simulation in it is replaced, not refused.
+    # The demo shows the fixed, default world (its figures in the docs are that world's).
     sim = simulate_archive(aois, paths.archive, start=period[0], end=period[1],
-                           overwrite=True, progress=lambda line: echo(f"  {line}"))
+                           overwrite=True, world="default",
+                           progress=lambda line: echo(f"  {line}"))
     if sim.reused:
         echo("  simulated before with this simulator and these AOIs: reused")
     else:

@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import shutil
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -50,16 +49,14 @@ from monitor.simulate.changes import (
     state_at,
 )
 from monitor.simulate.cogs import write_cog, write_geotiff
+from monitor.simulate.groundworld import GroundDraw
 from monitor.simulate.land import Ground, Settlement, build_ground, render_surface
-from monitor.simulate.schedule import (
-    TILE,
-    Acquisition,
-    acquisition_schedule,
-    draw_weather,
-    sun_angles,
-)
+from monitor.simulate.schedule import TILE, Acquisition, acquisition_schedule, sun_angles
 from monitor.simulate.sensor import SWATH_EDGE_RATE, observe
+from monitor.simulate.skyworld import SkyDraw
+from monitor.simulate.skyworld import seed_words as _seed_of
 from monitor.simulate.stac import ASSET_FILES, item_id, make_collection, make_item, write_json
+from monitor.simulate.world import World, draw_world
 
 __all__ = [
     "MARKER",
@@ -138,11 +135,6 @@ class _GroundPlan:
     changes: list[PlantedChange]
 
 
-def _seed_of(*parts: object) -> list[int]:
-    """Stable integer words for numpy's SeedSequence from mixed parts (str hashed by crc32)."""
-    return [p if isinstance(p, int) else zlib.crc32(str(p).encode()) for p in parts]
-
-
 def _check_inputs(aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date,
                   scenario: str | None) -> None:
     if style not in ("l2a", "c1"):
@@ -163,11 +155,11 @@ def _check_inputs(aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date,
 
 
 def _params(aois: Sequence[Aoi], seed: int, style: str, start: dt.date, end: dt.date,
-            scenario: str | None) -> dict[str, Any]:
+            scenario: str | None, world: str) -> dict[str, Any]:
     from monitor import __version__
 
     return {"seed": seed, "style": style, "start": start.isoformat(), "end": end.isoformat(),
-            "scenario": scenario, "monitor_version": __version__,
+            "scenario": scenario, "world": world, "monitor_version": __version__,
             "simulator_version": SIMULATOR_VERSION,
             "aois": [[a.id, a.geometry_hash, a.kind] for a in aois]}
 
@@ -191,7 +183,9 @@ def _prepare_out_dir(out_dir: Path, params: dict[str, Any], overwrite: bool) -> 
             raise StateError(f"output folder {out_dir} exists and is not a simulation "
                              f"(no {MARKER}); pass --overwrite to write into it anyway")
         return None
-    if earlier.get("complete") and earlier.get("params") == params:
+    # A marker written before worlds existed holds the default world.
+    earlier_params = {"world": "default", **(earlier.get("params") or {})}
+    if earlier.get("complete") and earlier_params == params:
         return earlier
     if earlier.get("complete") and not overwrite:
         raise StateError(f"output folder {out_dir} holds a different simulation; pass "
@@ -287,7 +281,7 @@ def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
 
 
 def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end: dt.date,
-                 scenario: str | None) -> _GroundPlan:
+                 scenario: str | None, ground_draw: GroundDraw | None = None) -> _GroundPlan:
     from scipy import ndimage
 
     from monitor.simulate.land import RIVER_HALFWIDTH_WET_M, river_distance
@@ -334,7 +328,8 @@ def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end
             settlements.append(Settlement(
                 kind=kind, mask=aoi_masks[aoi.id], angle_deg=float(rng.uniform(-spread, spread)),
                 reserve=reserve if reserve.any() else None))
-    ground = build_ground(ground_id, grid, settlements, tuple(a.id for a in members), rng)
+    ground = build_ground(ground_id, grid, settlements, tuple(a.id for a in members), rng,
+                          draw=ground_draw)
 
     plans = []
     for aoi in members:
@@ -342,9 +337,11 @@ def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end
             continue
         plan_rng = np.random.default_rng(_seed_of(seed, "plan", aoi.id))
         plans += plan_changes(aoi.id, chosen_for[aoi.id], float(aoi_masks[aoi.id].sum()) * 1e-4,
-                              start, end, plan_rng, has_east=east_aoi is not None)
+                              start, end, plan_rng, has_east=east_aoi is not None,
+                              draw=ground_draw)
     planted = plant_changes(ground, plans, regions, aoi_masks,
-                            np.random.default_rng(_seed_of(seed, "plant", ground_id)))
+                            np.random.default_rng(_seed_of(seed, "plant", ground_id)),
+                            draw=ground_draw)
     return _GroundPlan(ground=ground, number=number, aois=members, aoi_masks=aoi_masks,
                        changes=planted)
 
@@ -364,11 +361,14 @@ def _swath_nodata(rng: np.random.Generator, x_range: tuple[float, float]
 
 
 def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_dir: Path,
-                          seed: int, style: str, wrong_flag: bool, x_range: tuple[float, float]
-                          ) -> list[dict[str, Any]]:
+                          seed: int, style: str, wrong_flag: bool, x_range: tuple[float, float],
+                          world: World) -> list[dict[str, Any]]:
     """Write every ground's COGs and item for one acquisition; return item records."""
-    acq_rng = np.random.default_rng(_seed_of(seed, "sky", acq.index))
-    weather = draw_weather(acq_rng, acq.date)
+    sky = world.sky
+    acq_rng = np.random.default_rng(sky.stream("sky", acq.index))
+    weather = sky.weather(acq_rng, acq.date)
+    # Drawn from generators of its own: the default world (none) consumes nothing here.
+    scene_error = sky.scene_error(acq.index, acq.date, weather)
     swath = _swath_nodata(acq_rng, x_range)
     tile_cloud = float(np.clip(weather.cloud_fraction * 100 + acq_rng.normal(0, 4), 0, 100))
     offset_in_pixels = style == "c1" or wrong_flag
@@ -378,8 +378,9 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
         grid = ground.grid
         lon, lat = ground.centre_lonlat
         elevation, azimuth = sun_angles(acq.datetime, lat, lon)
-        cover, height = state_at(ground, plan.changes, acq.date)
-        surface = render_surface(ground, cover, height, acq.date, elevation, azimuth)
+        cover, height = state_at(ground, plan.changes, acq.date, draw=world.ground)
+        surface = render_surface(ground, cover, height, acq.date, elevation, azimuth,
+                                 draw=world.ground)
         footprint = box(*grid.bounds)
         nodata = None
         if swath is not None:
@@ -397,9 +398,13 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
                 keep = shapely.Polygon(line + [(line[1][0] - side * far, y_hi),
                                                (line[0][0] - side * far, y_lo)])
                 footprint = footprint.intersection(keep)
-        rng = np.random.default_rng(_seed_of(seed, "scene", acq.index, ground.id))
+        rng = np.random.default_rng(sky.stream("scene", acq.index, ground.id))
+        error_rng = (None if scene_error is None else np.random.default_rng(
+            _seed_of(seed, "sky", "scene-error", acq.index, ground.id)))
         seen = observe(surface, weather, rng, sun_elevation_deg=elevation,
-                       sun_azimuth_deg=azimuth, offset_in_pixels=offset_in_pixels, nodata=nodata)
+                       sun_azimuth_deg=azimuth, offset_in_pixels=offset_in_pixels, nodata=nodata,
+                       params=sky.sensor, band_gain=sky.band_gain(acq.platform),
+                       scene_error=scene_error, scene_error_rng=error_rng)
         item = item_id(acq, style, ground.id, len(plans) == 1)
         asset_dir = out_dir / "assets" / item
         asset_dir.mkdir(parents=True, exist_ok=True)
@@ -426,7 +431,11 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
         records.append({"id": item, "datetime": acq.datetime.isoformat(), "ground": ground.id,
                         "bytes": size, "bbox": document["bbox"], "wrong_flag": wrong_flag,
                         "cloud_fraction": seen.cloud_fraction, "slipped": seen.slipped,
-                        "haze": weather.haze})
+                        "haze": weather.haze, "misclassified": (
+                            None if scene_error is None else
+                            {"scl_class": scene_error.scl_class,
+                             "degradation": scene_error.degradation,
+                             "share": round(seen.misclassified_share, 4)})})
     return records
 
 
@@ -434,15 +443,16 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(plans: Sequence[_GroundPlan], out_dir: Path, seed: int, style: str,
-                 x_range: tuple[float, float]) -> None:
-    _WORKER.update(plans=plans, out_dir=out_dir, seed=seed, style=style, x_range=x_range)
+                 x_range: tuple[float, float], world: World) -> None:
+    _WORKER.update(plans=plans, out_dir=out_dir, seed=seed, style=style, x_range=x_range,
+                   world=world)
 
 
 def _worker_job(job: tuple[Acquisition, bool]) -> list[dict[str, Any]]:
     acq, wrong_flag = job
     w = _WORKER
     return _simulate_acquisition(acq, w["plans"], w["out_dir"], w["seed"], w["style"],
-                                 wrong_flag, w["x_range"])
+                                 wrong_flag, w["x_range"], w["world"])
 
 
 def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
@@ -471,6 +481,8 @@ def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
                 "area_m2": float(change.n_pixels * 100.0), "n_pixels": change.n_pixels,
                 "aois": list(change.aoi_ids), "ground": change.ground_id, "tag": change.tag,
                 "class_code": change.code, "simulated": True,
+                # A random world's stages, materials and kinds (none in the default world).
+                **({"extra": change.extra} if change.extra else {}),
             },
         })
     return out
@@ -490,8 +502,8 @@ def _truth_raster(plan: _GroundPlan, aoi: Aoi) -> npt.NDArray[np.uint8]:
     return out
 
 
-def _wrongly_flagged(acquisitions: Sequence[Acquisition], seed: int, start: dt.date,
-                     end: dt.date) -> set[int]:
+def _wrongly_flagged(acquisitions: Sequence[Acquisition], start: dt.date, end: dt.date,
+                     sky: SkyDraw) -> set[int]:
     """Indices of the acquisitions whose l2a items carry a wrong offset flag.
 
     Chosen among mostly clear acquisitions, so the pixels can betray them.
@@ -500,12 +512,12 @@ def _wrongly_flagged(acquisitions: Sequence[Acquisition], seed: int, start: dt.d
     count = max(1, int(round(WRONG_FLAGS_PER_YEAR * years)))
     clear = []
     for acq in acquisitions:
-        weather = draw_weather(np.random.default_rng(_seed_of(seed, "sky", acq.index)), acq.date)
+        weather = sky.weather(np.random.default_rng(sky.stream("sky", acq.index)), acq.date)
         if weather.cloud_fraction < 0.4:
             clear.append(acq.index)
     if not clear:
         return set()
-    rng = np.random.default_rng(_seed_of(seed, "wrong-flags"))
+    rng = np.random.default_rng(sky.stream("wrong-flags"))
     return set(int(i) for i in rng.choice(clear, size=min(count, len(clear)), replace=False))
 
 
@@ -514,7 +526,7 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
                      end: dt.date = dt.date(2026, 6, 30), quicklook: bool = False,
                      overwrite: bool = False, scenario: str | None = None,
                      progress: Callable[[str], None] | None = None,
-                     workers: int | None = None) -> SimulationResult:
+                     workers: int | None = None, world: str = "default") -> SimulationResult:
     """Write a simulated Sentinel-2 archive of ``aois`` with the truth of every planted change.
 
     Parameters
@@ -532,18 +544,22 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
         (see :mod:`monitor.simulate.changes`).
     progress : called with short progress lines.
     workers : processes writing acquisitions (default: up to 2; 1 runs in this process).
+    world : ``default`` (the fixed world: same seed, same bytes as ever) or ``random`` (a
+        ground and sky drawn for the seed, see :mod:`monitor.simulate.world`). Recorded in
+        the marker's parameters: a different world is a different simulation.
 
     Raises
     ------
-    ConfigError : unknown style or scenario, dates in the wrong order.
+    ConfigError : unknown style, scenario or world, dates in the wrong order.
     AoiError : no AOI, or an AOI outside tile 47QMU.
     StateError : the output folder is not a simulation (or another one) and no ``overwrite``.
     """
     started = time.perf_counter()
     aois = list(aois)
     _check_inputs(aois, style, start, end, scenario)
+    drawn = draw_world(world, seed)
     out_dir = Path(out_dir)
-    params = _params(aois, seed, style, start, end, scenario)
+    params = _params(aois, seed, style, start, end, scenario, world)
     earlier = _prepare_out_dir(out_dir, params, overwrite)
     if earlier is not None:
         return _result_from_marker(out_dir, earlier, time.perf_counter() - started)
@@ -552,12 +568,14 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
     write_json(out_dir / MARKER, marker)
 
     groups = _group_aois(aois)
-    plans = [_plan_ground(i, members, seed, start, end, scenario) for i, members in enumerate(groups)]
+    plans = [_plan_ground(i, members, seed, start, end, scenario, drawn.ground)
+             for i, members in enumerate(groups)]
     say(f"{len(plans)} ground(s): " + ", ".join(
         f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, {len(p.changes)} changes"
         for p in plans))
     acquisitions = acquisition_schedule(start, end)
-    wrong = _wrongly_flagged(acquisitions, seed, start, end) if style == "l2a" else set()
+    wrong = (_wrongly_flagged(acquisitions, start, end, drawn.sky) if style == "l2a"
+             else set())
     (out_dir / "items").mkdir(exist_ok=True)
     (out_dir / "assets").mkdir(exist_ok=True)
     x_range = (min(p.ground.grid.left for p in plans), max(p.ground.grid.right for p in plans))
@@ -570,7 +588,8 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
                                  initializer=_init_worker,
-                                 initargs=(plans, out_dir, seed, style, x_range)) as pool:
+                                 initargs=(plans, out_dir, seed, style, x_range,
+                                           drawn)) as pool:
             for done, batch in enumerate(pool.map(_worker_job, jobs, chunksize=4), start=1):
                 records.extend(batch)
                 if done % 25 == 0 or done == len(jobs):
@@ -578,7 +597,7 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
     else:
         for done, (acq, wrong_flag) in enumerate(jobs, start=1):
             records.extend(_simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag,
-                                                 x_range))
+                                                 x_range, drawn))
             if done % 25 == 0 or done == len(jobs):
                 say(f"acquisitions {done}/{len(jobs)}")
     records.sort(key=lambda r: (r["datetime"], r["id"]))
@@ -590,7 +609,7 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
         style, [f"./items/{r['id']}.json" for r in records], bbox,
         acquisitions[0].datetime if acquisitions else dt.datetime.combine(start, dt.time(), dt.UTC),
         acquisitions[-1].datetime if acquisitions else dt.datetime.combine(end, dt.time(), dt.UTC),
-        seed)
+        seed, world=world)
     bytes_written += write_json(out_dir / "collection.json", collection)
 
     features = [f for p in plans for f in _truth_features(p)]
@@ -632,6 +651,10 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
                                   "shape": list(p.ground.grid.shape)} for p in plans},
         "wrongly_flagged_items": [r["id"] for r in records if r["wrong_flag"]],
         "slipped_items": [r["id"] for r in records if r["slipped"]],
+        "misclassified_items": {r["id"]: r["misclassified"] for r in records
+                                if r["misclassified"] is not None},
+        "world": {**drawn.to_json(),
+                  "sky": drawn.sky.to_json(years=range(start.year, end.year + 1))},
     })
     write_json(out_dir / MARKER, marker)
     say(f"wrote {len(records)} items, {len(features)} planted changes, "

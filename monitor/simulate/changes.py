@@ -12,7 +12,9 @@ Which changes are planted follows the AOI (or the ``scenario`` argument):
 - ``quiet``: nothing planted.
 
 Footprint sizes cycle through the accuracy harness's bins (< 400, 400-899, 900-1,999 and
->= 2,000 m2) within every change type, so recall by size and type is measurable.
+>= 2,000 m2) within every change type, so recall by size and type is measurable. A random
+world (``draw``) draws its buildings, stages and kinds of demolition in
+:mod:`monitor.simulate.worldchanges`; the default world's draws are unchanged.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
 from monitor.simulate.land import RIVER_HALFWIDTH_WET_M, ROOF_COVERS, Cover, Ground
+
+if TYPE_CHECKING:
+    from monitor.simulate.groundworld import GroundDraw
 
 __all__ = [
     "CHANGE_TYPES",
@@ -70,6 +76,7 @@ class ChangePlan:
     region: str  # "aoi", "east" (eastern section) or "new-area"
     aoi_id: str
     tag: str = ""
+    finish_by: dt.date | None = None  # a random world fits its stages before this day
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +94,8 @@ class PlantedChange:
 
     ``row0, col0`` place the window of ``mask`` (bool) on the ground grid; ``start`` is the
     first day the ground differs, ``end`` the day the change completes (roof on, rubble
-    cleared, land bare).
+    cleared, land bare). In a random world ``extra`` records, JSON-able, the ``stages``
+    ([name, iso day] each), the ``material``, ``storeys`` and ``demolition_kind``.
     """
 
     id: str
@@ -123,11 +131,12 @@ def _spread_days(rng: np.random.Generator, first: dt.date, last: dt.date, n: int
 
 def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, end: dt.date,
                  rng: np.random.Generator, *, has_east: bool = False,
-                 background: bool = True) -> list[ChangePlan]:
+                 background: bool = True, draw: GroundDraw | None = None) -> list[ChangePlan]:
     """The changes to plant in one AOI between ``start`` and ``end``.
 
     Changes are kept only when they begin at least 45 days after ``start`` and complete
-    before ``end``, so every planted change has clear views before and after it.
+    before ``end``, so every planted change has clear views before and after it. A random
+    ``draw`` (same plans, same draws) asks each change to finish 20 days before ``end``.
     """
     plans: list[ChangePlan] = []
     if scenario == "quiet":
@@ -164,8 +173,11 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
             for i, day in enumerate(_spread_days(rng, first, last, n)):
                 plans.append(ChangePlan(change_type, day, (i + int(rng.integers(4))) % 4, "aoi",
                                         aoi_id, "growth"))
-    return [p for p in plans if p.start >= start + dt.timedelta(days=45)
+    kept = [p for p in plans if p.start >= start + dt.timedelta(days=45)
             and p.start <= end - dt.timedelta(days=30)]
+    if draw is not None and draw.random:
+        kept = [replace(p, finish_by=end - dt.timedelta(days=20)) for p in kept]
+    return kept
 
 
 def _footprint(n_px: int, angle_deg: float, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
@@ -197,22 +209,33 @@ def _footprint(n_px: int, angle_deg: float, rng: np.random.Generator) -> npt.NDA
 def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
                   regions: dict[tuple[str, str], npt.NDArray[np.bool_]],
                   aoi_masks: dict[str, npt.NDArray[np.bool_]],
-                  rng: np.random.Generator) -> list[PlantedChange]:
+                  rng: np.random.Generator, *, draw: GroundDraw | None = None
+                  ) -> list[PlantedChange]:
     """Place every plan on the ground, rewriting the ground's "before" state where needed.
 
     ``regions`` maps (aoi id, region name) to where such a plan may go (bool on the ground
     grid); ``aoi_masks`` gives each AOI's pixels, to record which AOIs a change falls in.
     Plans that find no room are dropped. Mutates ``ground.cover`` and ``ground.height_m``.
+    A random ``draw`` draws sizes, buildings and stages from its own generator
+    (:mod:`monitor.simulate.worldchanges`); ``rng`` still places the footprints.
     """
+    world = None
+    if draw is not None and draw.random:
+        from monitor.simulate import worldchanges
+
+        world = worldchanges.WorldPlanter(draw, ground)
     occupied = np.zeros(ground.grid.shape, dtype=bool)
     planted: list[PlantedChange] = []
     # Nothing is planted in the channel or on the banks the monsoon floods.
     forbidden = (np.isin(ground.cover, [Cover.WATER, Cover.SANDBAR])
                  | (ground.river_distance_m < RIVER_HALFWIDTH_WET_M + 20.0))
     for plan in sorted(plans, key=lambda p: (p.start, p.change_type, p.aoi_id)):
-        lo, hi = SIZE_BINS_PX[plan.size_bin]
-        n_px = int(rng.integers(lo, hi + 1))
-        mask = _footprint(n_px, ground.block_angle_deg + rng.normal(0, 3), rng)
+        if world is None:
+            lo, hi = SIZE_BINS_PX[plan.size_bin]
+            n_px = int(rng.integers(lo, hi + 1))
+            mask = _footprint(n_px, ground.block_angle_deg + rng.normal(0, 3), rng)
+        else:
+            mask = world.footprint(plan.size_bin, rng)
         region = regions.get((plan.aoi_id, plan.region))
         if region is None:
             continue
@@ -220,7 +243,10 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
         if place is None:
             continue
         row0, col0 = place
-        change = _make_change(ground, plan, mask, row0, col0, len(planted), rng)
+        if world is None:
+            change = _make_change(ground, plan, mask, row0, col0, len(planted), rng)
+        else:
+            change = world.make_change(plan, mask, row0, col0, len(planted))
         rows, cols = change.window()
         if ground.tree_fraction is not None:
             # No tree crowns over a planted footprint: every type ends bare or roofed, and a
@@ -233,11 +259,13 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
         r_hi = min(top + grown.shape[0], occupied.shape[0])
         c_hi = min(left + grown.shape[1], occupied.shape[1])
         occupied[r_lo:r_hi, c_lo:c_hi] |= grown[r_lo - top:r_hi - top, c_lo - left:c_hi - left]
-        inside = tuple(a for a, m in aoi_masks.items() if (m[rows, cols] & mask).any())
+        # A part demolition's truth is the demolished part; the building is the whole mask.
+        truth = change.mask
+        inside = tuple(a for a, m in aoi_masks.items() if (m[rows, cols] & truth).any())
         planted.append(PlantedChange(
             id=change.id, change_type=change.change_type, start=change.start, end=change.end,
-            ground_id=ground.id, row0=row0, col0=col0, mask=mask, phases=change.phases,
-            aoi_ids=inside, tag=plan.tag))
+            ground_id=ground.id, row0=row0, col0=col0, mask=truth, phases=change.phases,
+            aoi_ids=inside, tag=plan.tag, extra=change.extra))
     return planted
 
 
@@ -355,9 +383,13 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
                          phases=fixed, tag=plan.tag)
 
 
-def state_at(ground: Ground, changes: Sequence[PlantedChange], day: dt.date
+def state_at(ground: Ground, changes: Sequence[PlantedChange], day: dt.date, *,
+             draw: GroundDraw | None = None
              ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-    """The ground's cover and building heights on ``day``, planted changes applied."""
+    """The ground's cover and building heights on ``day``, planted changes applied.
+
+    ``draw`` is accepted for symmetry: a random world's stages live in the phases already.
+    """
     cover = ground.cover.copy()
     height = ground.height_m.copy()
     for change in changes:

@@ -23,6 +23,10 @@ B08 B11 B12), from field and library spectra of tropical forest, rice paddies th
 cycle, maize, laterite soil, turbid river water, asphalt, concrete and painted metal roofs
 (USGS splib07 / ECOSTRESS library spectra convolved to Sentinel-2 bands, and Sentinel-2
 phenology studies of mainland South-East Asia). Numpy and scipy only.
+
+These are the default world's fixed numbers. A random world (``draw`` of
+:mod:`monitor.simulate.groundworld`) keeps the layout drawn here and redraws materials (one
+tint per building or patch, ``Ground.variant``) and crop calendars (``Ground.calendar``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import functools
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +45,9 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from monitor.models import Grid
+
+if TYPE_CHECKING:
+    from monitor.simulate.groundworld import FieldCalendar, GroundDraw
 
 __all__ = [
     "BANDS",
@@ -86,6 +93,8 @@ class Cover(IntEnum):
     ROOF_TILE = 18  # orange-brown tile and painted roofs of houses and villas
     LAWN = 19      # watered lawns and sports fields
     POND = 20      # fish ponds and ornamental lakes
+    WALLS = 21     # a roofless shell: rubble inside standing walls (random world)
+    DEBRIS = 22    # a grey roof fallen in: debris of the same material (random world)
 
 
 class FieldCrop(IntEnum):
@@ -151,6 +160,9 @@ _CONSTANT: dict[int, tuple[float, ...]] = {
     Cover.RUBBLE: (0.150, 0.160, 0.180, 0.210, 0.270, 0.240),
     Cover.SITE: (0.110, 0.135, 0.175, 0.225, 0.310, 0.280),
     Cover.BURNT: (0.040, 0.040, 0.045, 0.060, 0.070, 0.060),
+    # Only a random world plants these; kept here so every cover has a default spectrum.
+    Cover.WALLS: (0.125, 0.133, 0.151, 0.179, 0.223, 0.200),
+    Cover.DEBRIS: (0.160, 0.174, 0.188, 0.221, 0.259, 0.235),
 }
 
 # Field crops: keyframes (day of year, B02..B12) of each crop's calendar.
@@ -198,7 +210,7 @@ for _cover, _amp in {Cover.FOREST: 0.09, Cover.SCRUB: 0.06, Cover.GRASS: 0.045,
                      Cover.PADDY: 0.035, Cover.SOIL: 0.04, Cover.SANDBAR: 0.035,
                      Cover.LAWN: 0.03, Cover.SITE: 0.04, Cover.RUBBLE: 0.06,
                      Cover.ROAD: 0.025, Cover.ASPHALT: 0.02, Cover.WATER: 0.008,
-                     Cover.POND: 0.01}.items():
+                     Cover.POND: 0.01, Cover.WALLS: 0.07, Cover.DEBRIS: 0.05}.items():
     _TEXTURE_AMP[_cover] = _amp
 for _cover in (Cover.ROOF_BLUE, Cover.ROOF_RED, Cover.ROOF_WHITE, Cover.ROOF_GREY,
                Cover.ROOF_TILE, Cover.CONCRETE, Cover.BURNT):
@@ -267,6 +279,8 @@ class Ground:
     parcel : int32 field parcel of each pixel (-1 off fields); the parcel_* arrays give
         each parcel's crop, calendar shift and burning day (-1: not burnt).
     slope_east, slope_north : float32 terrain gradients (dz/dx, dz/dy) for hill shading.
+    variant : uint8 tint of each pixel in a random world (one per building or patch), or
+        None in the default world; ``calendar`` the random world's crop calendars.
     """
 
     id: str
@@ -288,6 +302,8 @@ class Ground:
     slope_east: npt.NDArray[np.float32] | None = None
     slope_north: npt.NDArray[np.float32] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    variant: npt.NDArray[np.uint8] | None = None
+    calendar: FieldCalendar | None = None
 
 
 def _interp_keyframes(frames: list[tuple[int, tuple[float, ...]]],
@@ -318,8 +334,29 @@ def class_spectra(day: dt.date, phase_days: int = 0) -> npt.NDArray[np.float32]:
     return table
 
 
-def _parcel_spectra(ground: Ground, day: dt.date) -> npt.NDArray[np.float32]:
+def _random_world_reflectance(ground: Ground, cover: npt.NDArray[np.uint8], day: dt.date,
+                              table: npt.NDArray[np.float32], draw: GroundDraw
+                              ) -> npt.NDArray[np.float32]:
+    """(6, rows, cols) reflectance from the random world's table of cover and tint."""
+    from monitor.simulate import groundworld
+
+    if ground.variant is None:
+        raise ValueError(f"ground {ground.id} was built for the default world, not this draw")
+    world = groundworld.world_class_table(draw, table, day)  # (variants, covers, 6)
+    flat = np.ascontiguousarray(world.reshape(-1, len(BANDS)).T)
+    index = ground.variant.astype(np.intp) * _N_COVERS + cover
+    return np.take(flat, index, axis=1)
+
+
+def _parcel_spectra(ground: Ground, day: dt.date, draw: GroundDraw | None = None
+                    ) -> npt.NDArray[np.float32]:
     """Reflectance of every field parcel on ``day``: float32 (n_parcels, 6)."""
+    if draw is not None and ground.calendar is not None:
+        from monitor.simulate import groundworld
+
+        doy = day.timetuple().tm_yday
+        fallow = _interp_keyframes(_FIELD_KEYFRAMES[FieldCrop.FALLOW], doy)
+        return groundworld.world_parcel_spectra(draw, ground, day, fallow)
     assert ground.parcel_crop is not None and ground.parcel_phase is not None
     assert ground.parcel_burn_doy is not None
     doy_today = day.timetuple().tm_yday
@@ -477,7 +514,8 @@ class Settlement:
 
 
 def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
-                 aoi_ids: tuple[str, ...], rng: np.random.Generator) -> Ground:
+                 aoi_ids: tuple[str, ...], rng: np.random.Generator, *,
+                 draw: GroundDraw | None = None) -> Ground:
     """Draw the land cover of one ground before any planted change.
 
     Parameters
@@ -487,6 +525,8 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     settlements : towns and compounds to draw.
     aoi_ids : AOIs this ground serves.
     rng : the ground's own generator.
+    draw : the world (None: today's fixed world). A random world draws the same layout,
+        then its own tints and crop calendars from generators of (draw seed, ground id).
     """
     shape = grid.shape
     rows, cols = shape
@@ -541,11 +581,11 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     # maize on the drier Thai uplands away from the river.
     irrigated = _smooth_noise(rng, shape, 30.0)[pr, pc] + np.where(river[pr, pc] < 700.0, 1.2, 0.0)
     upland = _smooth_noise(rng, shape, 40.0)[pr, pc] + np.where(side[pr, pc] > 0, 0.3, -0.3)
-    draw = rng.random(n_parcels)
+    crop_roll = rng.random(n_parcels)
     crop = np.full(n_parcels, FieldCrop.RICE, dtype=np.int8)
-    crop[(upland > 0.6) & (draw < 0.75)] = FieldCrop.MAIZE
-    crop[(irrigated > 1.0) & (draw < 0.7)] = FieldCrop.DOUBLE
-    crop[draw > 0.92] = FieldCrop.FALLOW
+    crop[(upland > 0.6) & (crop_roll < 0.75)] = FieldCrop.MAIZE
+    crop[(irrigated > 1.0) & (crop_roll < 0.7)] = FieldCrop.DOUBLE
+    crop[crop_roll > 0.92] = FieldCrop.FALLOW
     parcel_phase = np.round(rng.normal(0, 14, n_parcels)).astype(np.int16)
     burn = np.where((rng.random(n_parcels) < 0.14) & (crop != FieldCrop.DOUBLE),
                     rng.integers(40, 105, n_parcels), -1).astype(np.int16)
@@ -638,7 +678,7 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     to_lonlat = Transformer.from_crs(f"EPSG:{grid.epsg}", "EPSG:4326", always_xy=True)
     lon, lat = to_lonlat.transform(grid.left + grid.width * 5.0, grid.top - grid.height * 5.0)
     hilly = bool(np.abs(slope_east).max() > 0.02 or np.abs(slope_north).max() > 0.02)
-    return Ground(
+    ground = Ground(
         id=ground_id, grid=grid, aoi_ids=aoi_ids, cover=cover, height_m=height,
         brightness=brightness.astype(np.float32),
         paddy_phase_days=np.where(cover == Cover.PADDY, parcel_phase[parcel], 0).astype(np.int16),
@@ -649,6 +689,13 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
         slope_east=slope_east.astype(np.float32) if hilly else None,
         slope_north=slope_north.astype(np.float32) if hilly else None,
     )
+    if draw is not None and draw.random:
+        from monitor.simulate import groundworld
+
+        ground.variant = groundworld.assign_variants(draw, ground)
+        groundworld.vary_heights(draw, ground)
+        ground.calendar = groundworld.draw_calendar(draw, ground_id, crop)
+    return ground
 
 
 def _draw_runway(grid: Grid, cover: npt.NDArray[np.uint8], tree: npt.NDArray[np.float32]) -> None:
@@ -953,17 +1000,22 @@ def _shadow_fraction(height_m: npt.NDArray[np.float32], sun_elevation_deg: float
 
 def render_surface(ground: Ground, cover: npt.NDArray[np.uint8],
                    height_m: npt.NDArray[np.float32], day: dt.date,
-                   sun_elevation_deg: float, sun_azimuth_deg: float
-                   ) -> npt.NDArray[np.float32]:
+                   sun_elevation_deg: float, sun_azimuth_deg: float, *,
+                   draw: GroundDraw | None = None) -> npt.NDArray[np.float32]:
     """Surface reflectance of the ground on ``day``: float32 (6, rows, cols), bands as BANDS.
 
     ``cover`` and ``height_m`` are the ground's state on that day (planted changes applied).
+    ``draw``: the world the ground was built with (None: today's fixed world).
     """
     table = class_spectra(day)
-    refl = np.take(np.ascontiguousarray(table.T), cover, axis=1)  # (6, rows, cols)
+    random_world = draw is not None and draw.random
+    if draw is not None and random_world:
+        refl = _random_world_reflectance(ground, cover, day, table, draw)
+    else:
+        refl = np.take(np.ascontiguousarray(table.T), cover, axis=1)  # (6, rows, cols)
     fields = cover == Cover.PADDY
     if fields.any() and ground.parcel is not None:
-        per_parcel = _parcel_spectra(ground, day)
+        per_parcel = _parcel_spectra(ground, day, draw if random_world else None)
         refl[:, fields] = per_parcel.T[:, ground.parcel[fields]]
     if ground.tree_fraction is not None:
         under = _UNDER_TREES[cover] & (ground.tree_fraction > 0.01)

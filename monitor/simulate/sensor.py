@@ -13,7 +13,8 @@ the reason for each value. Changing one later needs a reason written there. Nump
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,10 @@ __all__ = [
     "BRIGHT_ROOF_CLOUD_RATE",
     "SWATH_EDGE_RATE",
     "BOA_ADD_OFFSET",
+    "SensorParams",
+    "DEFAULT_SENSOR",
+    "SceneError",
+    "SCENE_ERROR_CLASSES",
     "Observed",
     "observe",
 ]
@@ -70,6 +75,66 @@ _HAZE_LOSS = np.array([0.12, 0.09, 0.07, 0.04, 0.015, 0.010], dtype=np.float32)
 _CLOUD_SHAPE = np.array([1.0, 1.0, 1.0, 1.0, 0.72, 0.50], dtype=np.float32)
 _CIRRUS_SHAPE = np.array([1.0, 1.0, 1.0, 0.95, 0.60, 0.40], dtype=np.float32)
 _COARSE = 8  # cloud fields are drawn at 80 m and interpolated
+# A veil of thin cloud over a misclassified scene: its top's reflectance relative to a cumulus
+# top; too thin for SCL's cloud test, so it is never flagged.
+_VEIL_TOP = 0.40
+
+#: The SCL classes a whole misclassified scene is put in: dark area, cloud shadow, water,
+#: unclassified.
+SCENE_ERROR_CLASSES: tuple[int, ...] = (2, 3, 6, 7)
+
+
+@dataclass(frozen=True)
+class SensorParams:
+    """The difficulty of the sensor and of SCL, one world's worth.
+
+    The defaults are the module constants (the default world); ``skyworld`` draws others
+    per seed for the random world. See ``docs/simulator.md`` for every value's reason.
+    """
+
+    misregistration_sigma_px: float = MISREGISTRATION_SIGMA_PX
+    slip_rate: float = SLIP_RATE
+    gain_wobble_sigma: float = GAIN_WOBBLE_SIGMA
+    offset_wobble_sigma: float = OFFSET_WOBBLE_SIGMA
+    scl_cloud_edge_alpha: float = SCL_CLOUD_EDGE_ALPHA
+    shadow_miss_rate: float = SHADOW_MISS_RATE
+    cirrus_flag_rate: float = CIRRUS_FLAG_RATE
+    bright_roof_cloud_rate: float = BRIGHT_ROOF_CLOUD_RATE
+
+    def to_json(self) -> dict[str, float]:
+        return {key: round(value, 6) for key, value in asdict(self).items()}
+
+
+#: The default world's sensor: the module constants.
+DEFAULT_SENSOR = SensorParams()
+
+
+@dataclass(frozen=True)
+class SceneError:
+    """A scene SCL gets wrong as a whole (random world only).
+
+    Under low sun, hill shade, haze or a veil of thin cloud Sen2Cor can put most of a scene
+    in one wrong class while the pixels are degraded but not flagged as cloud: such a scene
+    is no clear view of the ground, yet a mask of SCL 0,1,3,8,9,10 passes it (except class 3).
+
+    scl_class : 2 dark area, 3 cloud shadow, 6 water or 7 unclassified.
+    degradation : ``dark`` (low sun, terrain shade), ``haze`` (smoke or aerosol beyond the
+        scene's own) or ``veil`` (thin cloud below SCL's cloud test).
+    strength : darkening share (dark), haze strength (haze) or veil opacity (veil).
+    share : share of the ground put in ``scl_class`` (and degraded).
+    """
+
+    scl_class: int
+    degradation: str
+    strength: float
+    share: float
+
+    def __post_init__(self) -> None:
+        if self.scl_class not in SCENE_ERROR_CLASSES:
+            raise ValueError(f"a misclassified scene's SCL class is one of "
+                             f"{SCENE_ERROR_CLASSES}, not {self.scl_class}")
+        if self.degradation not in ("dark", "haze", "veil"):
+            raise ValueError(f"unknown degradation {self.degradation!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +155,8 @@ class Observed:
     slipped: bool
     bright_roofs_called_cloud: bool
     cirrus_flagged: bool
+    #: Share of the ground's 20 m cells a whole-scene SCL error put in the wrong class.
+    misclassified_share: float = 0.0
 
 
 def _coarse_field(rng: np.random.Generator, shape: tuple[int, int], sigmas: tuple[float, ...],
@@ -142,7 +209,11 @@ def _shifted_psf(shift_px: float) -> npt.NDArray[np.float64]:
 
 def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator, *,
             sun_elevation_deg: float, sun_azimuth_deg: float, offset_in_pixels: bool,
-            nodata: npt.NDArray[np.bool_] | None = None) -> Observed:
+            nodata: npt.NDArray[np.bool_] | None = None,
+            params: SensorParams = DEFAULT_SENSOR,
+            band_gain: Sequence[float] | None = None,
+            scene_error: SceneError | None = None,
+            scene_error_rng: np.random.Generator | None = None) -> Observed:
     """Turn surface reflectance into one acquisition's stored pixels.
 
     Parameters
@@ -154,25 +225,120 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
     sun_elevation_deg, sun_azimuth_deg : where cloud shadows fall.
     offset_in_pixels : store baseline 04.00's +1000 in the DNs.
     nodata : bool (rows, cols), pixels outside the swath.
+    params : the world's sensor and SCL difficulty (the module constants by default).
+    band_gain : the satellite's own per-band radiometric gain (random world), or None.
+    scene_error : SCL gets this scene wrong as a whole (random world), or None.
+    scene_error_rng : draws where the error lies; required with ``scene_error``. Its own
+        generator, so the rest of the scene is what it would be without the error.
     """
     n_bands, rows, cols = surface.shape
     # Sensor: point spread, then the scene's misregistration.
-    shift_r, shift_c = rng.normal(0.0, MISREGISTRATION_SIGMA_PX, 2)
-    slipped = bool(rng.random() < SLIP_RATE)
+    shift_r, shift_c, slipped = _draw_shift(rng, params)
+    # Point spread and misregistration in one pass: a Gaussian displaced by the shift
+    # (sampled at whole pixels, as gaussian_filter samples it; no extra interpolation blur).
+    seen = ndimage.correlate1d(surface, _shifted_psf(shift_r), axis=1, mode="nearest")
+    seen = ndimage.correlate1d(seen, _shifted_psf(shift_c), axis=2, mode="nearest")
+
+    # Sky: haze, cirrus, cloud and cloud shadow, all from smooth fields drawn at 80 m and
+    # sampled bilinearly on the 10 m lattice (1-D positions: the lattice is separable).
+    lattice = _Lattice(rows, cols)
+    cirrus_alpha, cloud_alpha, shadow_alpha, local_fraction = _sky(
+        seen, weather, rng, lattice, sun_elevation_deg, sun_azimuth_deg)
+    error_region = None
+    if scene_error is not None:
+        if scene_error_rng is None:
+            raise ValueError("a scene error needs its own generator (scene_error_rng)")
+        error_region = _degrade(seen, scene_error, scene_error_rng, lattice)
+
+    # Processing: per-scene wobble, then noise.
+    gain = (1.0 + rng.normal(0.0, params.gain_wobble_sigma)
+            + rng.normal(0.0, params.gain_wobble_sigma / 2, n_bands)).astype(np.float32)
+    if band_gain is not None:
+        gain *= np.asarray(band_gain, dtype=np.float32)
+    offset = rng.normal(0.0, params.offset_wobble_sigma, n_bands).astype(np.float32)
+    seen *= gain[:, None, None]
+    seen += offset[:, None, None]
+    noise_sigma = np.asarray(NOISE_SIGMA, dtype=np.float32)
+    # Inside thick cloud (20 m cells SCL always flags as cloud, class 9) the ground is gone
+    # and the noise fades out: such pixels are never passed as clear, so the difficulty is
+    # untouched, and smooth cloud tops compress to a fraction of noisy ones (disk budget).
+    # Wherever SCL could pass a pixel (cell cloud share below 0.7) the noise is in full.
+    full20 = np.clip((0.95 - _to20(cloud_alpha)) / 0.25, 0.0, 1.0).astype(np.float32)
+    full10 = np.repeat(np.repeat(full20, 2, axis=0), 2, axis=1)
+    tenm = seen[:4] + (rng.standard_normal((4, rows, cols), dtype=np.float32)
+                       * noise_sigma[:4, None, None] * full10[None])
+    twenty = _to20(seen[4:])
+    twenty = twenty + (rng.standard_normal(twenty.shape, dtype=np.float32)
+                       * noise_sigma[4:, None, None] * full20[None])
+
+    add = BOA_ADD_OFFSET if offset_in_pixels else 0
+    bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
+    bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
+
+    wrong = (None if error_region is None or scene_error is None
+             else (error_region, scene_error.scl_class))
+    scl, bright_called, cirrus_flagged = _classify(seen, cloud_alpha, shadow_alpha, cirrus_alpha,
+                                                   rng, params, wrong)
+    nodata_fraction = 0.0
+    if nodata is not None and nodata.any():
+        bands10[:, nodata] = 0
+        nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
+        bands20[:, nodata20] = 0
+        scl[nodata20] = 0
+        nodata_fraction = float(nodata.mean())
+    misclassified = 0.0
+    if error_region is not None and scene_error is not None:
+        misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
+    return Observed(bands10=bands10, bands20=bands20, scl=scl,
+                    cloud_fraction=float(local_fraction), nodata_fraction=nodata_fraction,
+                    shift_px=(shift_r, shift_c), slipped=slipped,
+                    bright_roofs_called_cloud=bright_called, cirrus_flagged=cirrus_flagged,
+                    misclassified_share=misclassified)
+
+
+def _draw_shift(rng: np.random.Generator, params: SensorParams) -> tuple[float, float, bool]:
+    """The scene's misregistration (rows, cols) in pixels and whether it slipped a pixel."""
+    shift_r, shift_c = rng.normal(0.0, params.misregistration_sigma_px, 2)
+    slipped = bool(rng.random() < params.slip_rate)
     if slipped:
         axis = int(rng.integers(2))
         step = 1.0 if rng.random() < 0.5 else -1.0
         shift_r, shift_c = (shift_r + step, shift_c) if axis == 0 else (shift_r, shift_c + step)
-    # Point spread and misregistration in one pass: a Gaussian displaced by the shift
-    # (sampled at whole pixels, as gaussian_filter samples it; no extra interpolation blur).
-    seen = ndimage.correlate1d(surface, _shifted_psf(float(shift_r)), axis=1, mode="nearest")
-    seen = ndimage.correlate1d(seen, _shifted_psf(float(shift_c)), axis=2, mode="nearest")
+    return float(shift_r), float(shift_c), slipped
 
-    # Sky: haze, cirrus, cloud and cloud shadow, all from smooth fields drawn at 80 m and
-    # sampled bilinearly on the 10 m lattice (1-D positions: the lattice is separable).
-    coarse_shape = (rows // _COARSE + 8, cols // _COARSE + 8)
-    grid_r = (np.arange(rows, dtype=np.float32) + 0.5) / _COARSE + 4.0
-    grid_c = (np.arange(cols, dtype=np.float32) + 0.5) / _COARSE + 4.0
+
+@dataclass(frozen=True, eq=False)
+class _Lattice:
+    """The 10 m pixel centres in units of the 80 m coarse fields, padded by 4 coarse cells."""
+
+    rows: int
+    cols: int
+
+    @property
+    def coarse_shape(self) -> tuple[int, int]:
+        return (self.rows // _COARSE + 8, self.cols // _COARSE + 8)
+
+    @property
+    def grid_r(self) -> npt.NDArray[np.float32]:
+        return ((np.arange(self.rows, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
+            np.float32, copy=False)
+
+    @property
+    def grid_c(self) -> npt.NDArray[np.float32]:
+        return ((np.arange(self.cols, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
+            np.float32, copy=False)
+
+
+def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator,
+         lattice: _Lattice, sun_elevation_deg: float, sun_azimuth_deg: float
+         ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32],
+                    float]:
+    """Haze, cirrus, cloud and cloud shadow applied to ``seen`` in place.
+
+    Returns the cirrus, cloud and shadow opacities (rows, cols) and the ground's cloud share.
+    """
+    rows, cols = lattice.rows, lattice.cols
+    coarse_shape, grid_r, grid_c = lattice.coarse_shape, lattice.grid_r, lattice.grid_c
     if weather.haze > 0:
         haze_field = 1.0 + 0.25 * _sample(_coarse_field(rng, coarse_shape, (6.0,), (1.0,)),
                                           grid_r, grid_c)
@@ -225,43 +391,31 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
         clear_sky = 1.0 - cloud_alpha
         seen *= ((1.0 - 0.72 * shadow_alpha * clear_sky) * clear_sky)[None]
         seen += (cloud_alpha * top)[None] * _CLOUD_SHAPE[:, None, None]
+    return cirrus_alpha, cloud_alpha, shadow_alpha, local_fraction
 
-    # Processing: per-scene wobble, then noise.
-    gain = (1.0 + rng.normal(0.0, GAIN_WOBBLE_SIGMA)
-            + rng.normal(0.0, GAIN_WOBBLE_SIGMA / 2, n_bands)).astype(np.float32)
-    offset = rng.normal(0.0, OFFSET_WOBBLE_SIGMA, n_bands).astype(np.float32)
-    seen *= gain[:, None, None]
-    seen += offset[:, None, None]
-    noise_sigma = np.asarray(NOISE_SIGMA, dtype=np.float32)
-    # Inside thick cloud (20 m cells SCL always flags as cloud, class 9) the ground is gone
-    # and the noise fades out: such pixels are never passed as clear, so the difficulty is
-    # untouched, and smooth cloud tops compress to a fraction of noisy ones (disk budget).
-    # Wherever SCL could pass a pixel (cell cloud share below 0.7) the noise is in full.
-    full20 = np.clip((0.95 - _to20(cloud_alpha)) / 0.25, 0.0, 1.0).astype(np.float32)
-    full10 = np.repeat(np.repeat(full20, 2, axis=0), 2, axis=1)
-    tenm = seen[:4] + (rng.standard_normal((4, rows, cols), dtype=np.float32)
-                       * noise_sigma[:4, None, None] * full10[None])
-    twenty = _to20(seen[4:])
-    twenty = twenty + (rng.standard_normal(twenty.shape, dtype=np.float32)
-                       * noise_sigma[4:, None, None] * full20[None])
 
-    add = BOA_ADD_OFFSET if offset_in_pixels else 0
-    bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
-    bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
+def _degrade(seen: npt.NDArray[np.float32], error: SceneError, rng: np.random.Generator,
+             lattice: _Lattice) -> npt.NDArray[np.bool_]:
+    """Degrade the pixels where SCL will get the scene wrong; return that region at 20 m.
 
-    scl, bright_called, cirrus_flagged = _classify(seen, cloud_alpha, shadow_alpha, cirrus_alpha,
-                                                   rng)
-    nodata_fraction = 0.0
-    if nodata is not None and nodata.any():
-        bands10[:, nodata] = 0
-        nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
-        bands20[:, nodata20] = 0
-        scl[nodata20] = 0
-        nodata_fraction = float(nodata.mean())
-    return Observed(bands10=bands10, bands20=bands20, scl=scl,
-                    cloud_fraction=float(local_fraction), nodata_fraction=nodata_fraction,
-                    shift_px=(float(shift_r), float(shift_c)), slipped=slipped,
-                    bright_roofs_called_cloud=bright_called, cirrus_flagged=cirrus_flagged)
+    The region is the ``error.share`` of the ground where a smooth field is highest (a
+    soft edge two to three pixels wide at 10 m), so it covers most of a small ground.
+    """
+    field = _sample(_coarse_field(rng, lattice.coarse_shape, (5.0,), (1.0,)),
+                    lattice.grid_r, lattice.grid_c)
+    threshold = float(np.quantile(field, 1.0 - error.share))
+    weight = np.clip((field - threshold) / 0.25 + 0.5, 0.0, 1.0).astype(np.float32)
+    amount = (error.strength * weight)[None]
+    if error.degradation == "dark":
+        # Low sun and terrain shade: the same share of the light lost in every band.
+        seen *= 1.0 - amount
+    elif error.degradation == "haze":
+        seen *= 1.0 - _HAZE_LOSS[:, None, None] * amount
+        seen += _HAZE_PATH[:, None, None] * amount
+    else:
+        seen *= 1.0 - amount
+        seen += _VEIL_TOP * _CLOUD_SHAPE[:, None, None] * amount
+    return _to20(weight) >= 0.5
 
 
 def _to20(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -273,15 +427,20 @@ def _to20(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 def _classify(seen: npt.NDArray[np.float32], cloud_alpha: npt.NDArray[np.float32],
               shadow_alpha: npt.NDArray[np.float32], cirrus_alpha: npt.NDArray[np.float32],
-              rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], bool, bool]:
+              rng: np.random.Generator, params: SensorParams = DEFAULT_SENSOR,
+              wrong: tuple[npt.NDArray[np.bool_], int] | None = None
+              ) -> tuple[npt.NDArray[np.uint8], bool, bool]:
     """A scene classification at 20 m with the errors of Sen2Cor's SCL.
 
     Classes: 2 dark, 3 cloud shadow, 4 vegetation, 5 not vegetated, 6 water, 7 unclassified,
     8 cloud medium, 9 cloud high, 10 thin cirrus. Haze is never flagged; cloud edges below
-    SCL_CLOUD_EDGE_ALPHA pass as clear; SHADOW_MISS_RATE of shadow goes unflagged; cirrus is
-    flagged in CIRRUS_FLAG_RATE of cirrus scenes; in BRIGHT_ROOF_CLOUD_RATE of scenes bright
-    roofs are called cloud.
+    ``params.scl_cloud_edge_alpha`` pass as clear; ``shadow_miss_rate`` of shadow goes
+    unflagged; cirrus is flagged in ``cirrus_flag_rate`` of cirrus scenes; in
+    ``bright_roof_cloud_rate`` of scenes bright roofs are called cloud. ``wrong`` (region at
+    20 m, class): a whole-scene error puts the region in that class wherever SCL does not see
+    cloud, over any roof, shadow or cirrus flag.
     """
+    edge_alpha = params.scl_cloud_edge_alpha
     refl = _to20(seen)
     blue, red, nir = refl[0], refl[2], refl[3]
     ndvi = (nir - red) / np.maximum(nir + red, 1e-4)
@@ -294,17 +453,20 @@ def _classify(seen: npt.NDArray[np.float32], cloud_alpha: npt.NDArray[np.float32
     shadow = _to20(shadow_alpha)
     cirrus = _to20(cirrus_alpha)
     # Bright roofs: white metal and concrete read as cloud in some scenes.
-    bright_called = bool(rng.random() < BRIGHT_ROOF_CLOUD_RATE)
+    bright_called = bool(rng.random() < params.bright_roof_cloud_rate)
     if bright_called:
-        bright = (blue > 0.24) & (ndvi < 0.2) & (cloud < SCL_CLOUD_EDGE_ALPHA)
+        bright = (blue > 0.24) & (ndvi < 0.2) & (cloud < edge_alpha)
         scl[bright] = np.where(blue[bright] > 0.34, 9, 8).astype(np.uint8)
     # Shadows: flagged in patches; the rest pass as dark land.
     missed = ndimage.gaussian_filter(rng.standard_normal(blue.shape).astype(np.float32), 3.0)
-    flag_shadow = (shadow > 0.4) & (missed > np.quantile(missed, SHADOW_MISS_RATE))
-    scl[flag_shadow & (cloud < SCL_CLOUD_EDGE_ALPHA)] = 3
-    cirrus_flagged = bool(cirrus.max() > 0 and rng.random() < CIRRUS_FLAG_RATE)
+    flag_shadow = (shadow > 0.4) & (missed > np.quantile(missed, params.shadow_miss_rate))
+    scl[flag_shadow & (cloud < edge_alpha)] = 3
+    cirrus_flagged = bool(cirrus.max() > 0 and rng.random() < params.cirrus_flag_rate)
     if cirrus_flagged:
         scl[cirrus > 0.08] = 10
-    scl[cloud >= SCL_CLOUD_EDGE_ALPHA] = 8
+    if wrong is not None:
+        region, wrong_class = wrong
+        scl[region & (cloud < edge_alpha)] = wrong_class
+    scl[cloud >= edge_alpha] = 8
     scl[cloud >= 0.7] = 9
     return scl, bright_called, cirrus_flagged

@@ -169,14 +169,20 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
 
 
 def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float],
-                    first: dt.datetime, last: dt.datetime, seed: int) -> dict[str, Any]:
-    """The static collection that links every item (hrefs relative to the collection)."""
-    return {
+                    first: dt.datetime, last: dt.datetime, seed: int,
+                    world: str = "default") -> dict[str, Any]:
+    """The static collection that links every item (hrefs relative to the collection).
+
+    A random world says so in the title and in ``monitor:world``; the default world's
+    collection is as it always was.
+    """
+    title = f"SIMULATED Sentinel-2 L2A ({COLLECTION_IDS[style]} form), seed {seed}"
+    collection = {
         "type": "Collection",
         "stac_version": "1.0.0",
         "stac_extensions": [],
         "id": COLLECTION_IDS[style],
-        "title": f"SIMULATED Sentinel-2 L2A ({COLLECTION_IDS[style]} form), seed {seed}",
+        "title": title if world == "default" else f"{title}, {world} world",
         "description": ("Simulated Sentinel-2 archive of the Myanmar-Thailand border written by "
                         "`monitor simulate`: every pixel is synthetic and carries planted "
                         "changes listed in truth.geojson. Not real data."),
@@ -190,6 +196,9 @@ def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float]
         "links": [{"rel": "root", "href": "./collection.json", "type": "application/json"}]
         + [{"rel": "item", "href": href, "type": "application/geo+json"} for href in item_hrefs],
     }
+    if world != "default":
+        collection["monitor:world"] = world
+    return collection
 
 
 def write_json(path: Path, document: Any) -> int:

@@ -41,8 +41,15 @@ from monitor.simulate.stac import write_json
 SHARED_SERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-series"
 FINE_BANDS = ("B02", "B03", "B04", "B08")
 COARSE_BANDS = ("B11", "B12")
-ASSET_KEYS = {"B02": "blue", "B03": "green", "B04": "red", "B08": "nir",
-              "B11": "swir16", "B12": "swir22", "SCL": "scl"}
+ASSET_KEYS = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B08": "nir",
+    "B11": "swir16",
+    "B12": "swir22",
+    "SCL": "scl",
+}
 #: SCL classes the monitor masks: no data, saturated, cloud shadow, cloud medium/high, cirrus.
 MASKED_SCL = (0, 1, 3, 8, 9, 10)
 BUILT_UP_LABEL = 60
@@ -53,9 +60,14 @@ OFFSET_FROM = dt.date(2022, 1, 25)
 _S2B_ON_R008 = dt.date(2022, 6, 1)
 #: L1C baselines in force by sensing date (Copernicus Data Space's baseline table); the L2A
 #: of those years came from them with Sen2Cor 02.xx. All are before 04.00: no offset.
-_BASELINES = ((dt.date(2018, 11, 6), "02.06"), (dt.date(2019, 7, 22), "02.07"),
-              (dt.date(2020, 2, 4), "02.08"), (dt.date(2021, 3, 30), "02.09"),
-              (dt.date(2021, 6, 30), "03.00"), (OFFSET_FROM, "03.01"))
+_BASELINES = (
+    (dt.date(2018, 11, 6), "02.06"),
+    (dt.date(2019, 7, 22), "02.07"),
+    (dt.date(2020, 2, 4), "02.08"),
+    (dt.date(2021, 3, 30), "02.09"),
+    (dt.date(2021, 6, 30), "03.00"),
+    (OFFSET_FROM, "03.01"),
+)
 
 #: Surface reflectance at B02 B03 B04 B08 B11 B12 of the planted materials: my readings of
 #: library spectra at the band centres (490, 560, 665, 842, 1610, 2190 nm), rounded.
@@ -100,8 +112,9 @@ class RealSeries:
     @property
     def grid(self) -> Grid:
         rows, cols = self.shape
-        return Grid(epsg=self.epsg, left=self.left, top=self.top, width=cols, height=rows,
-                    res_m=10.0)
+        return Grid(
+            epsg=self.epsg, left=self.left, top=self.top, width=cols, height=rows, res_m=10.0
+        )
 
     @property
     def aoi_id(self) -> str:
@@ -143,8 +156,13 @@ def check_sources(root: Path = SHARED_SERIES, min_dates: int = 16) -> list[Serie
             continue
         with _open(path) as ds:
             time_dim = "timestamp" if "timestamp" in ds.dims else "t" if "t" in ds.dims else None
-            bands = tuple(sorted(str(v).removeprefix("S2-L2A-") for v in ds.data_vars
-                                 if str(v).removeprefix("S2-L2A-") in needed))
+            bands = tuple(
+                sorted(
+                    str(v).removeprefix("S2-L2A-")
+                    for v in ds.data_vars
+                    if str(v).removeprefix("S2-L2A-") in needed
+                )
+            )
             n = int(ds.sizes[time_dim]) if time_dim else 0
             size = f"{ds.sizes.get('y', 0)}x{ds.sizes.get('x', 0)}"
         have = set(bands)
@@ -167,8 +185,16 @@ def check_sources(root: Path = SHARED_SERIES, min_dates: int = 16) -> list[Serie
             reason = f"{n} dates, fewer than {min_dates}"
         else:
             reason = "has every band time-series mode needs"
-        out.append(SeriesCheck(str(path.relative_to(root)), n, size, tuple(sorted(have)),
-                               not missing and not composite and n >= min_dates, reason))
+        out.append(
+            SeriesCheck(
+                str(path.relative_to(root)),
+                n,
+                size,
+                tuple(sorted(have)),
+                not missing and not composite and n >= min_dates,
+                reason,
+            )
+        )
     return out
 
 
@@ -190,8 +216,10 @@ def read_series(folder: Path, *, offset_in_pixels: bool | None = None) -> RealSe
     with _open(fine_path) as f, _open(coarse_path) as c:
         if not np.array_equal(f.timestamp.values, c.timestamp.values):
             raise ValueError(f"{folder}: the 10 m and 20 m files have different dates")
-        times = tuple(dt.datetime.fromisoformat(str(t)[:19]).replace(tzinfo=dt.UTC)
-                      for t in f.timestamp.values)
+        times = tuple(
+            dt.datetime.fromisoformat(str(t)[:19]).replace(tzinfo=dt.UTC)
+            for t in f.timestamp.values
+        )
         fine = np.stack([f[b].values for b in FINE_BANDS], axis=1).astype(np.uint16)
         coarse = np.stack([c[b].values for b in COARSE_BANDS], axis=1).astype(np.uint16)
         scl = c["SCL"].values.astype(np.uint8)
@@ -204,19 +232,39 @@ def read_series(folder: Path, *, offset_in_pixels: bool | None = None) -> RealSe
         raise ValueError(f"{folder}: the 20 m grid is not half the 10 m grid")
     late = any(t.date() >= OFFSET_FROM for t in times)
     if late and offset_in_pixels is None:
-        raise ValueError(f"{folder}: dates from {OFFSET_FROM} on: say whether the +1000 "
-                         "offset is in the pixels (S2_SR keeps it, S2_SR_HARMONIZED not)")
+        raise ValueError(
+            f"{folder}: dates from {OFFSET_FROM} on: say whether the +1000 "
+            "offset is in the pixels (S2_SR keeps it, S2_SR_HARMONIZED not)"
+        )
     labels = None
     label_path = next(folder.glob("OUTPUT_POLY-*_10m_*.nc"), None)
     if label_path is not None:
         with _open(label_path) as ds:
             labels = np.nan_to_num(ds["LC"].values).astype(np.int32)
-    return RealSeries(name, epsg, left, top, tile, times, fine, coarse, scl, zenith, labels,
-                      bool(offset_in_pixels) and late)
+    return RealSeries(
+        name,
+        epsg,
+        left,
+        top,
+        tile,
+        times,
+        fine,
+        coarse,
+        scl,
+        zenith,
+        labels,
+        bool(offset_in_pixels) and late,
+    )
 
 
-def crop(series: RealSeries, rows: int, cols: int, dates: Sequence[int] | None = None,
-         row0: int = 0, col0: int = 0) -> RealSeries:
+def crop(
+    series: RealSeries,
+    rows: int,
+    cols: int,
+    dates: Sequence[int] | None = None,
+    row0: int = 0,
+    col0: int = 0,
+) -> RealSeries:
     """A window of ``rows`` x ``cols`` 10 m pixels (even sizes and origin) and some dates."""
     if rows % 2 or cols % 2 or row0 % 2 or col0 % 2:
         raise ValueError("crop sizes and origin must be even (20 m pixels)")
@@ -224,16 +272,22 @@ def crop(series: RealSeries, rows: int, cols: int, dates: Sequence[int] | None =
     r, c = slice(row0, row0 + rows), slice(col0, col0 + cols)
     r2, c2 = slice(row0 // 2, (row0 + rows) // 2), slice(col0 // 2, (col0 + cols) // 2)
     return replace(
-        series, left=series.left + col0 * 10.0, top=series.top - row0 * 10.0,
-        times=tuple(series.times[i] for i in t), fine=series.fine[t][:, :, r, c],
-        coarse=series.coarse[t][:, :, r2, c2], scl=series.scl[t][:, r2, c2],
+        series,
+        left=series.left + col0 * 10.0,
+        top=series.top - row0 * 10.0,
+        times=tuple(series.times[i] for i in t),
+        fine=series.fine[t][:, :, r, c],
+        coarse=series.coarse[t][:, :, r2, c2],
+        scl=series.scl[t][:, r2, c2],
         sun_zenith=series.sun_zenith[t],
-        labels=None if series.labels is None else series.labels[r, c])
+        labels=None if series.labels is None else series.labels[r, c],
+    )
 
 
 # ----------------------------------------------------------------------------------------
 # The catalog
 # ----------------------------------------------------------------------------------------
+
 
 def _platform(day: dt.date) -> str:
     return "sentinel-2b" if (day - _S2B_ON_R008).days % 10 == 0 else "sentinel-2a"
@@ -249,8 +303,12 @@ def baseline_for(day: dt.date) -> str:
 
 def _footprint_wgs84(series: RealSeries, inset_m: float = 0.0) -> Any:
     rows, cols = series.shape
-    utm = box(series.left + inset_m, series.top - rows * 10.0 + inset_m,
-              series.left + cols * 10.0 - inset_m, series.top - inset_m)
+    utm = box(
+        series.left + inset_m,
+        series.top - rows * 10.0 + inset_m,
+        series.left + cols * 10.0 - inset_m,
+        series.top - inset_m,
+    )
     return to_wgs84(utm, series.epsg)
 
 
@@ -260,10 +318,16 @@ def aoi_feature(series: RealSeries) -> dict[str, Any]:
     The polygon is inset by half a metre, so float error in the round trip through lon/lat
     never pushes a bound across a 20 m snap line.
     """
-    return {"type": "Feature", "geometry": mapping(_footprint_wgs84(series, 0.5)),
-            "properties": {"id": series.aoi_id, "name": f"Real series {series.name}",
-                           "kind": "control",
-                           "description": "Extent of a real Sentinel-2 series (benchmark)"}}
+    return {
+        "type": "Feature",
+        "geometry": mapping(_footprint_wgs84(series, 0.5)),
+        "properties": {
+            "id": series.aoi_id,
+            "name": f"Real series {series.name}",
+            "kind": "control",
+            "description": "Extent of a real Sentinel-2 series (benchmark)",
+        },
+    }
 
 
 def _item(series: RealSeries, index: int, item_id: str) -> dict[str, Any]:
@@ -278,17 +342,27 @@ def _item(series: RealSeries, index: int, item_id: str) -> dict[str, Any]:
     zone, band, square = series.tile[:2], series.tile[2:3], series.tile[3:]
     props = {
         "datetime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "platform": _platform(day), "constellation": "sentinel-2", "instruments": ["msi"],
-        "eo:cloud_cover": round(cloud, 3), "proj:epsg": series.epsg,
+        "platform": _platform(day),
+        "constellation": "sentinel-2",
+        "instruments": ["msi"],
+        "eo:cloud_cover": round(cloud, 3),
+        "proj:epsg": series.epsg,
         "proj:code": f"EPSG:{series.epsg}",
-        "s2:product_type": "S2MSI2A", "s2:processing_baseline": baseline,
+        "s2:product_type": "S2MSI2A",
+        "s2:processing_baseline": baseline,
         "view:sun_elevation": round(90.0 - float(series.sun_zenith[index]), 3),
         "monitor:source": "Earth Engine L2A via WorldCereal test resources "
-                          f"(location {series.name}); real pixels",
+        f"(location {series.name}); real pixels",
     }
     if series.tile:
-        props.update({"grid:code": f"MGRS-{series.tile}", "mgrs:utm_zone": int(zone),
-                      "mgrs:latitude_band": band, "mgrs:grid_square": square})
+        props.update(
+            {
+                "grid:code": f"MGRS-{series.tile}",
+                "mgrs:utm_zone": int(zone),
+                "mgrs:latitude_band": band,
+                "mgrs:grid_square": square,
+            }
+        )
     assets = {}
     for band_id, key in ASSET_KEYS.items():
         res = 10 if band_id in FINE_BANDS else 20
@@ -300,17 +374,26 @@ def _item(series: RealSeries, index: int, item_id: str) -> dict[str, Any]:
         assets[key] = {
             "href": f"../assets/{item_id}/{band_id}.tif",
             "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-            "roles": ["data"] if key == "scl" else ["data", "reflectance"], "gsd": res,
+            "roles": ["data"] if key == "scl" else ["data", "reflectance"],
+            "gsd": res,
             "proj:shape": [rows * 10 // res, cols * 10 // res],
             "proj:transform": [res, 0, series.left, 0, -res, series.top],
             "raster:bands": [raster],
         }
-    return {"type": "Feature", "stac_version": "1.0.0", "id": item_id,
-            "collection": f"real-s2-l2a-{series.name.lower()}",
-            "geometry": mapping(footprint), "bbox": list(footprint.bounds),
-            "properties": props, "assets": assets,
-            "links": [{"rel": "collection", "href": "../collection.json"},
-                      {"rel": "root", "href": "../collection.json"}]}
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "collection": f"real-s2-l2a-{series.name.lower()}",
+        "geometry": mapping(footprint),
+        "bbox": list(footprint.bounds),
+        "properties": props,
+        "assets": assets,
+        "links": [
+            {"rel": "collection", "href": "../collection.json"},
+            {"rel": "root", "href": "../collection.json"},
+        ],
+    }
 
 
 def item_id_for(series: RealSeries, index: int) -> str:
@@ -337,15 +420,27 @@ def write_catalog(series: RealSeries, out_dir: Path) -> Path:
         hrefs.append(f"./items/{item_id}.json")
     footprint = _footprint_wgs84(series)
     collection = {
-        "type": "Collection", "stac_version": "1.0.0", "stac_extensions": [],
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "stac_extensions": [],
         "id": f"real-s2-l2a-{series.name.lower()}",
-        "description": (f"Real Sentinel-2 L2A series {series.name} (Earth Engine extraction, "
-                        "WorldCereal test resources), converted for the monitor's benchmarks. "
-                        "Contains modified Copernicus Sentinel data."),
+        "description": (
+            f"Real Sentinel-2 L2A series {series.name} (Earth Engine extraction, "
+            "WorldCereal test resources), converted for the monitor's benchmarks. "
+            "Contains modified Copernicus Sentinel data."
+        ),
         "license": "proprietary",
-        "extent": {"spatial": {"bbox": [list(footprint.bounds)]},
-                   "temporal": {"interval": [[series.times[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                              series.times[-1].strftime("%Y-%m-%dT%H:%M:%SZ")]]}},
+        "extent": {
+            "spatial": {"bbox": [list(footprint.bounds)]},
+            "temporal": {
+                "interval": [
+                    [
+                        series.times[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        series.times[-1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    ]
+                ]
+            },
+        },
         "links": [{"rel": "root", "href": "./collection.json"}]
         + [{"rel": "item", "href": h, "type": "application/geo+json"} for h in hrefs],
     }
@@ -357,6 +452,7 @@ def write_catalog(series: RealSeries, out_dir: Path) -> Path:
 # ----------------------------------------------------------------------------------------
 # Planting changes into the real pixels
 # ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Plant:
@@ -389,15 +485,21 @@ def _to_dn(refl: np.ndarray, offset_in_pixels: bool) -> np.ndarray:
     return np.clip(dn, 1, 65535).astype(np.uint16)
 
 
-def scene_transfer(refl: np.ndarray, clear: np.ndarray, min_pixels: int = 30
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per scene and band, gain and offset of the clear pixels against their temporal median.
+def scene_transfer(
+    refl: np.ndarray,
+    clear: np.ndarray,
+    stable: np.ndarray,
+    min_pixels: int = 20,
+    gain_range: tuple[float, float] = (0.8, 1.25),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per scene and band, gain and offset of stable clear pixels against their temporal median.
 
-    ``refl`` is (time, band, rows, cols), ``clear`` (time, rows, cols). Returns gains and
-    offsets (time, band) and the residuals (time, band, rows, cols; NaN where not clear):
-    ``refl = gain * median + offset + residual``. The fit is least squares after dropping
-    the 20 % of pixels farthest from a first fit (fields that changed since the median);
-    a scene with fewer than ``min_pixels`` clear pixels keeps gain 1, offset 0.
+    ``refl`` is (time, band, rows, cols), ``clear`` (time, rows, cols), ``stable`` (rows,
+    cols) the pixels to fit on: fields are not, their crop cycle would pass for a scene
+    gain. Returns gains and offsets (time, band) and the residuals (time, band, rows, cols;
+    NaN where not clear): ``refl = gain * median + offset + residual``. The gain is kept
+    within ``gain_range``; a scene with fewer than ``min_pixels`` stable clear pixels keeps
+    gain 1 and takes the median difference as its offset (0 with none).
     """
     n_t, n_b = refl.shape[:2]
     masked = np.where(clear[:, None], refl, np.nan)
@@ -405,31 +507,45 @@ def scene_transfer(refl: np.ndarray, clear: np.ndarray, min_pixels: int = 30
     gains, offsets = np.ones((n_t, n_b)), np.zeros((n_t, n_b))
     for t in range(n_t):
         for b in range(n_b):
-            ok = clear[t] & np.isfinite(refl[t, b]) & np.isfinite(median[b])
-            if ok.sum() < min_pixels:
-                continue
+            ok = stable & clear[t] & np.isfinite(refl[t, b]) & np.isfinite(median[b])
             x, y = median[b][ok], refl[t, b][ok]
-            g, o = np.polyfit(x, y, 1)
-            keep = np.abs(y - (g * x + o)) <= np.quantile(np.abs(y - (g * x + o)), 0.8)
-            if keep.sum() >= min_pixels // 2 and np.ptp(x[keep]) > 0:
-                g, o = np.polyfit(x[keep], y[keep], 1)
-            gains[t, b], offsets[t, b] = g, o
+            if ok.sum() >= min_pixels and np.ptp(x) > 0:
+                g = float(np.clip(np.polyfit(x, y, 1)[0], *gain_range))
+                gains[t, b], offsets[t, b] = g, float(np.median(y - g * x))
+            elif ok.any():
+                offsets[t, b] = float(np.median(y - x))
     residual = masked - (gains[:, :, None, None] * median[None] + offsets[:, :, None, None])
     return gains, offsets, residual
 
 
-def _planted_layer(refl: np.ndarray, clear: np.ndarray, spectra: np.ndarray, cover: np.ndarray,
-                   donors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _planted_layer(
+    refl: np.ndarray,
+    clear: np.ndarray,
+    spectra: np.ndarray,
+    cover: np.ndarray,
+    donors: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """New reflectance where ``cover`` (time, rows, cols; share 0-1 of the pixel) is planted.
 
     ``spectra`` (time, band) is the material seen in each scene (NaN: not planted then).
     Planted = the scene's gain x material + its offset + the residual of a real stable
-    pixel (``donors``, flat indices) in that scene, mixed with the real pixel by ``cover``;
-    pixels not clear keep their real value.
+    pixel (``donors``, flat indices) in that scene, clipped to 2.5 robust standard
+    deviations of the donors' residuals (a donor's own odd view is not sensor noise), mixed
+    with the real pixel by ``cover``; pixels not clear keep their real value.
     """
-    gains, offsets, residual = scene_transfer(refl, clear)
+    stable = np.zeros(refl.shape[2] * refl.shape[3], dtype=bool)
+    stable[donors] = True
+    stable = stable.reshape(refl.shape[2:])
+    gains, offsets, residual = scene_transfer(refl, clear, stable)
+    pool = residual[:, :, stable]
+    spread = (
+        2.5
+        * 1.4826
+        * np.nanmedian(np.abs(pool - np.nanmedian(pool, axis=(0, 2), keepdims=True)), axis=(0, 2))
+    )
     out = refl.copy()
-    n_t, n_b, rows, cols = refl.shape
+    n_t, n_b = refl.shape[:2]
     for t in range(n_t):
         where = (cover[t] > 0) & clear[t] & np.isfinite(spectra[t]).all()
         if not where.any():
@@ -438,20 +554,23 @@ def _planted_layer(refl: np.ndarray, clear: np.ndarray, spectra: np.ndarray, cov
         n = int(where.sum())
         picks = rng.choice(live, size=n) if live.size else None
         for b in range(n_b):
-            noise = (np.zeros(n) if picks is None
-                     else np.nan_to_num(residual[t, b].ravel()[picks]))
+            noise = np.zeros(n) if picks is None else np.nan_to_num(residual[t, b].ravel()[picks])
+            noise = np.clip(noise, -spread[b], spread[b])
             value = gains[t, b] * spectra[t, b] + offsets[t, b] + noise
             share = cover[t][where]
             out[t, b][where] = share * value + (1 - share) * refl[t, b][where]
     return out
 
 
-def _donor_pixels(refl: np.ndarray, clear: np.ndarray, labels: np.ndarray | None,
-                  exclude: np.ndarray) -> np.ndarray:
+def _donor_pixels(
+    refl: np.ndarray, clear: np.ndarray, labels: np.ndarray | None, exclude: np.ndarray
+) -> np.ndarray:
     """Stable real pixels whose residuals stand for a roof's noise (flat indices).
 
-    Built-up pixels (label 60) when there are 10 or more; else the tenth of pixels whose
-    clear-view NDVI varies least and stays low (a field's crop cycle is not a roof's noise).
+    Built-up pixels (label 60) when there are 10 or more; else pixels never green (median
+    clear-view NDVI under 0.35, 90th percentile under 0.5: roads, yards, roofs) when 10 or
+    more; else the tenth of pixels whose NDVI varies least (a field's crop cycle is not a
+    roof's noise).
     """
     flat_ex = exclude.ravel()
     if labels is not None:
@@ -460,9 +579,17 @@ def _donor_pixels(refl: np.ndarray, clear: np.ndarray, labels: np.ndarray | None
             return built
     red, nir = refl[:, 2], refl[:, 3]
     ndvi = np.where(clear, (nir - red) / (nir + red + 1e-9), np.nan)
+    with np.errstate(all="ignore"):
+        never_green = (
+            (np.nanmedian(ndvi, axis=0) < 0.35) & (np.nanpercentile(ndvi, 90, axis=0) < 0.5)
+        ).ravel() & ~flat_ex
+    if never_green.sum() >= 10:
+        return np.flatnonzero(never_green)
     spread = np.nanpercentile(ndvi, 90, axis=0) - np.nanpercentile(ndvi, 10, axis=0)
-    score = np.nan_to_num(spread, nan=9.0).ravel() + np.nan_to_num(
-        np.nanmedian(ndvi, axis=0), nan=9.0).ravel()
+    score = (
+        np.nan_to_num(spread, nan=9.0).ravel()
+        + np.nan_to_num(np.nanmedian(ndvi, axis=0), nan=9.0).ravel()
+    )
     score[flat_ex] = np.inf
     return np.argsort(score)[: max(10, score.size // 10)]
 
@@ -506,13 +633,13 @@ def plant(series: RealSeries, plants: Sequence[Plant], seed: int = 0) -> RealSer
             refl10 = _planted_layer(refl10, clear10, spectra[:, :4], cover10, donors10, rng)
             refl20 = _planted_layer(refl20, clear20, spectra[:, 4:], cover20, donors20, rng)
     fine = np.where(series.fine > 0, _to_dn(np.nan_to_num(refl10), series.offset_in_pixels), 0)
-    coarse = np.where(series.coarse > 0, _to_dn(np.nan_to_num(refl20), series.offset_in_pixels),
-                      0)
+    coarse = np.where(series.coarse > 0, _to_dn(np.nan_to_num(refl20), series.offset_in_pixels), 0)
     return replace(series, fine=fine.astype(np.uint16), coarse=coarse.astype(np.uint16))
 
 
-def clear_views(series: RealSeries, mask: np.ndarray, start: dt.date, days: int = 150,
-                min_share: float = 0.8) -> int:
+def clear_views(
+    series: RealSeries, mask: np.ndarray, start: dt.date, days: int = 150, min_share: float = 0.8
+) -> int:
     """Scenes from ``start`` to ``start + days`` seeing ``min_share`` of the footprint clear."""
     scl10 = series.scl_fine()
     n = 0
@@ -522,8 +649,9 @@ def clear_views(series: RealSeries, mask: np.ndarray, start: dt.date, days: int 
     return n
 
 
-def _rectangle(rows: int, cols: int, n_px: int, taken: np.ndarray,
-               rng: np.random.Generator) -> np.ndarray | None:
+def _rectangle(
+    rows: int, cols: int, n_px: int, taken: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
     """A free rectangle of about ``n_px`` pixels, 2 px from any taken one and the edge."""
     for _ in range(200):
         aspect = rng.uniform(0.5, 2.0)
@@ -533,16 +661,17 @@ def _rectangle(rows: int, cols: int, n_px: int, taken: np.ndarray,
             continue
         r0 = int(rng.integers(1, rows - h - 1))
         c0 = int(rng.integers(1, cols - w - 1))
-        if taken[max(0, r0 - 2): r0 + h + 2, max(0, c0 - 2): c0 + w + 2].any():
+        if taken[max(0, r0 - 2) : r0 + h + 2, max(0, c0 - 2) : c0 + w + 2].any():
             continue
         mask = np.zeros((rows, cols), dtype=bool)
-        mask[r0: r0 + h, c0: c0 + w] = True
+        mask[r0 : r0 + h, c0 : c0 + w] = True
         return mask
     return None
 
 
-def _built_patch(labels: np.ndarray | None, n_px: int, taken: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray | None:
+def _built_patch(
+    labels: np.ndarray | None, n_px: int, taken: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
     """About ``n_px`` connected labelled built-up pixels (None when the labels have too few)."""
     from scipy import ndimage
 
@@ -566,9 +695,17 @@ def _built_patch(labels: np.ndarray | None, n_px: int, taken: np.ndarray,
     return grown
 
 
-def draw_plants(series: RealSeries, seed: int, n: int, first: dt.date, last: dt.date,
-                *, min_m2: float = 400.0, max_m2: float = 20_000.0, min_views: int = 5
-                ) -> list[Plant]:
+def draw_plants(
+    series: RealSeries,
+    seed: int,
+    n: int,
+    first: dt.date,
+    last: dt.date,
+    *,
+    min_m2: float = 400.0,
+    max_m2: float = 20_000.0,
+    min_views: int = 5,
+) -> list[Plant]:
     """``n`` changes, half new roofs half demolitions, sizes log-uniform, dates drawn among
     the scenes between ``first`` and ``last`` with ``min_views`` clear views of the
     footprint in the 150 days from the change on."""
@@ -600,9 +737,15 @@ def draw_plants(series: RealSeries, seed: int, n: int, first: dt.date, last: dt.
 def footprint_utm(series: RealSeries, mask: np.ndarray) -> Any:
     """The union of the footprint's pixel squares, in the series' UTM metres."""
     rows, cols = np.nonzero(mask)
-    squares = [box(series.left + c * 10.0, series.top - (r + 1) * 10.0,
-                   series.left + (c + 1) * 10.0, series.top - r * 10.0)
-               for r, c in zip(rows, cols, strict=True)]
+    squares = [
+        box(
+            series.left + c * 10.0,
+            series.top - (r + 1) * 10.0,
+            series.left + (c + 1) * 10.0,
+            series.top - r * 10.0,
+        )
+        for r, c in zip(rows, cols, strict=True)
+    ]
     return shapely.union_all(squares)
 
 
@@ -611,11 +754,22 @@ def truth_collection(series: RealSeries, plants: Sequence[Plant]) -> dict[str, A
     features = []
     for p in plants:
         geometry = to_wgs84(footprint_utm(series, p.mask), series.epsg)
-        features.append({"type": "Feature", "geometry": mapping(geometry), "properties": {
-            "id": p.id, "change_type": p.change_type, "start": p.start.isoformat(),
-            "area_m2": p.area_m2, "aois": [series.aoi_id], "material": p.material,
-            "before": p.before or ("real built-up" if p.change_type == "demolition" else None),
-        }})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": mapping(geometry),
+                "properties": {
+                    "id": p.id,
+                    "change_type": p.change_type,
+                    "start": p.start.isoformat(),
+                    "area_m2": p.area_m2,
+                    "aois": [series.aoi_id],
+                    "material": p.material,
+                    "before": p.before
+                    or ("real built-up" if p.change_type == "demolition" else None),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 

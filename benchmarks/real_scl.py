@@ -35,11 +35,12 @@ def scene_shares(scl: np.ndarray) -> dict[str, float]:
 
     return {
         "clear_fraction": round(n_valid / n, 4),
-        "dark": of_valid(2), "water": of_valid(6), "unclassified": of_valid(7),
+        "dark": of_valid(2),
+        "water": of_valid(6),
+        "unclassified": of_valid(7),
         "dark_water_unclassified": of_valid(*SUSPECT_SCL),
         "vegetation_or_bare": of_valid(4, 5),
-        "dark_water_unclassified_of_aoi": round(float(np.isin(values, SUSPECT_SCL).sum()) / n,
-                                                4),
+        "dark_water_unclassified_of_aoi": round(float(np.isin(values, SUSPECT_SCL).sum()) / n, 4),
         "shadow_of_all": round(float((values == 3).sum()) / n, 4),
         "cloud_of_all": round(float(np.isin(values, (8, 9, 10)).sum()) / n, 4),
         "no_data_of_all": round(float((values == 0).sum()) / n, 4),
@@ -88,15 +89,17 @@ def summarise(scenes: list[dict[str, Any]], min_clear: float = 0.1) -> dict[str,
     shares = np.array([s["dark_water_unclassified"] for s in seen]) if seen else np.zeros(0)
     read = [s for s in seen if s["clear_fraction"] >= min_clear]
     return {
-        "n_scenes": len(scenes), "n_with_valid_pixels": len(seen),
-        "share_267_of_valid_p10_p50_p90": ([round(float(q), 3) for q in
-                                            np.percentile(shares, [10, 50, 90])]
-                                           if shares.size else None),
+        "n_scenes": len(scenes),
+        "n_with_valid_pixels": len(seen),
+        "share_267_of_valid_p10_p50_p90": (
+            [round(float(q), 3) for q in np.percentile(shares, [10, 50, 90])]
+            if shares.size
+            else None
+        ),
         "n_majority_267_of_valid": sum(s["dark_water_unclassified"] > 0.5 for s in seen),
         "n_majority_267_of_aoi": sum(s["dark_water_unclassified_of_aoi"] > 0.5 for s in scenes),
         f"n_read_by_monitor_clear_ge_{min_clear}": len(read),
-        "n_read_and_majority_267_of_valid": sum(s["dark_water_unclassified"] > 0.5
-                                                for s in read),
+        "n_read_and_majority_267_of_valid": sum(s["dark_water_unclassified"] > 0.5 for s in read),
     }
 
 
@@ -105,19 +108,27 @@ def scl_report(root: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for name, kind, dates, cube in _netcdf_sources(root) + _eolearn_source(root):
         scenes = [{"date": d, **scene_shares(cube[i])} for i, d in enumerate(dates)]
-        report[name] = {"kind": kind, "size": f"{cube.shape[-2]}x{cube.shape[-1]}",
-                        "scenes": scenes, "summary": summarise(scenes)}
+        report[name] = {
+            "kind": kind,
+            "size": f"{cube.shape[-2]}x{cube.shape[-1]}",
+            "scenes": scenes,
+            "summary": summarise(scenes),
+        }
     return report
 
 
 def format_summary(report: dict[str, Any]) -> str:
-    lines = ["(c) SCL: share of valid pixels called 2/6/7 (p10 p50 p90 over scenes with valid "
-             "pixels); scenes with most valid / most of the AOI in 2/6/7; read & most valid"]
+    lines = [
+        "(c) SCL: share of valid pixels called 2/6/7 (p10 p50 p90 over scenes with valid "
+        "pixels); scenes with most valid / most of the AOI in 2/6/7; read & most valid"
+    ]
     for name, entry in report.items():
         s = entry["summary"]
-        lines.append(f"    {name} ({entry['kind']}, {entry['size']}): {s['n_scenes']} scenes, "
-                     f"{s['share_267_of_valid_p10_p50_p90']}, {s['n_majority_267_of_valid']} / "
-                     f"{s['n_majority_267_of_aoi']}; {s['n_read_and_majority_267_of_valid']}")
+        lines.append(
+            f"    {name} ({entry['kind']}, {entry['size']}): {s['n_scenes']} scenes, "
+            f"{s['share_267_of_valid_p10_p50_p90']}, {s['n_majority_267_of_valid']} / "
+            f"{s['n_majority_267_of_aoi']}; {s['n_read_and_majority_267_of_valid']}"
+        )
     return "\n".join(lines)
 
 

@@ -50,6 +50,7 @@ from monitor.detect import (
 )
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.limits import size_at_probability
+from monitor.detect.verify import UNFITTED, VerifyModel, probability
 from monitor.imagery import ChipCache, load_chip
 
 AOI_DIR = Path(__file__).resolve().parents[1] / "aoi"
@@ -109,6 +110,56 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True)
     for path in paths:
         print(path)
         reliability(json.loads(path.read_text()), model)
+    return model
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
+    """Ridge-penalised logistic regression by Newton steps; column 0 is the intercept."""
+    beta = np.zeros(x.shape[1])
+    penalty = ridge * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        grad = x.T @ (y - p) - penalty @ beta
+        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + 1e-6 * np.eye(x.shape[1])
+        beta += np.linalg.solve(hess, grad)
+    return beta
+
+
+def _verify_model(rows: list[dict], ridge: float, name: str) -> VerifyModel:
+    f = np.array([r["evidence"] for r in rows], dtype=float)
+    y = np.array([float(r["right"]) for r in rows])
+    mean, scale = f.mean(axis=0), np.maximum(f.std(axis=0), 1e-6)
+    x = np.column_stack([np.ones(len(f)), (f - mean) / scale])
+    beta = _logistic(x, y, ridge)
+    return VerifyModel(float(beta[0]), tuple(float(b) for b in beta[1:]),
+                       tuple(float(m) for m in mean), tuple(float(v) for v in scale), name)
+
+
+def _verify_table(rows: list[dict], model: VerifyModel, cut: float = 0.5) -> None:
+    p = np.array([probability(tuple(r["evidence"]), model) for r in rows])
+    right = np.array([r["right"] for r in rows], dtype=bool)
+    kept = p >= cut
+    print(f"  kept {kept.sum()} of {len(rows)}: right {right[kept].sum()} "
+          f"(of {right.sum()}), false {(~right[kept]).sum()} (of {(~right).sum()})")
+    for lo in np.arange(0.5, 1.0, 0.1):
+        sel = (p >= lo) & (p < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
+        if sel.any():
+            print(f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {p[sel].mean():.2f}      "
+                  f"{right[sel].mean():.2f}")
+
+
+def fit_verify(paths: list[Path], ridge: float = 1.0) -> VerifyModel:
+    """Fit the verification stage on ``--no-verify`` dumps; score each left out in turn."""
+    for held in paths:
+        print(f"-- fitted without {held.name}, scored on it:")
+        rest = [r for q in paths if q != held for r in json.loads(q.read_text())]
+        _verify_table(json.loads(held.read_text()), _verify_model(rest, ridge, ""))
+    rows = [r for q in paths for r in json.loads(q.read_text())]
+    model = _verify_model(rows, ridge, " ".join(q.stem for q in paths))
+    print(f"-- fitted on all ({len(rows)} confirmed objects, {sum(r['right'] for r in rows)} "
+          f"right):")
+    _verify_table(rows, model)
+    print(model)
     return model
 
 
@@ -256,6 +307,10 @@ def main() -> None:
     parser.add_argument("--rows", type=Path, default=None,
                         help="write every planted change's outcome (JSON)")
     parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
+    parser.add_argument("--fit-verify", type=Path, nargs="+", default=None,
+                        help="fit the verification stage on dumps made with --no-verify")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="keep the confirmation rule's status (dumps for --fit-verify)")
     parser.add_argument("--ridge", type=float, default=1.0,
                         help="ridge penalty on the confidence model's slopes")
     parser.add_argument("--save-states", type=Path, default=None,
@@ -270,6 +325,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.fit_confidence:
         fit_confidence(args.fit_confidence, args.ridge)
+        return
+    if args.fit_verify:
+        fit_verify(args.fit_verify, args.ridge)
         return
     overrides = {}
     for item in args.set:
@@ -332,7 +390,8 @@ def main() -> None:
             args.save_states.mkdir(parents=True, exist_ok=True)
             np.savez(args.save_states / f"{sim.name}-{aoi_id}.npz", **state.to_arrays())
         objects = detections_from_state(
-            state, aoi_id=aoi_id, grid=grid, simulated=True, params=params
+            state, aoi_id=aoi_id, grid=grid, simulated=True, params=params,
+            verify_model=UNFITTED if args.no_verify else None,
         )
         inside = grid_mask(aoi.geometry, grid)
         grown = []
@@ -355,7 +414,7 @@ def main() -> None:
             dump.append(dict(aoi=aoi_id, mean_score=o.mean_score, n_pixels=o.n_pixels,
                              n_obs=o.n_obs, confidence=o.confidence, right=right,
                              change_type=o.change_type,
-                             first_seen=str(o.first_seen)))
+                             first_seen=str(o.first_seen), evidence=list(o.evidence)))
         for f, g, m in zip(changes, grown, masks, strict=True):
             p = f["properties"]
             begin = dt.date.fromisoformat(p["start"][:10])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from monitor.detect import harmonic
+from monitor.detect import familiar, harmonic
 from monitor.detect.buffers import model_part
 from monitor.detect.params import DetectorParams
 from monitor.detect.state import (
@@ -56,6 +56,18 @@ def fit_ready(
         )
         state["coef"][:, :, part] = coef
         state["sigma"][:, part] = sigma
+        if state.exemplars:
+            exemplars, count = familiar.choose_exemplars(
+                values,
+                days,
+                used,
+                coef,
+                state.harmonics,
+                state.exemplars,
+                persist_distance=params.familiar_persist,
+            )
+            state["ex_refl"][:, :, part] = exemplars
+            state["ex_n"][part] = count
         last_inlier[start : start + part.size] = np.where(inlier, days, NO_DAY).max(axis=1)
     state["fit_day"][done] = day
     first = done[state["phase"][done] == TRAINING]

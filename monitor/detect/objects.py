@@ -54,6 +54,8 @@ class ChangeObject:
     epsg: int
     mean_score: float
     pixels: npt.NDArray[np.intp]
+    #: The verification stage's evidence (time-series mode; ``verify.FEATURES``).
+    evidence: tuple[float, ...] = ()
 
     def to_detection(self, geometry_wgs84: Any) -> Detection:
         """The contract's record, given this object's polygon projected to EPSG:4326."""

@@ -114,6 +114,23 @@ class DetectorParams:
     gap_days : a period longer than this without a clear observation is reported.
     clear_scene_fraction : share of an AOI's pixels that must be clear for a scene to count
         as a clear observation of the AOI in gap reports.
+    familiar_exemplars : spectra kept per pixel of its own history (its most different
+        states at the model fit, then what its rejected candidates showed); a departure
+        near one of them is familiar, no evidence of change (:mod:`monitor.detect.familiar`:
+        stubble every November is not a roof). 0 keeps none. Each costs 13 bytes a pixel.
+    familiar_lags_days : the pixel's own model this many days off today is familiar too (a
+        harvest or a flood a few weeks early or late). Empty: no lags.
+    familiar_fraction, familiar_distance : a departure is familiar when its spectrum lies
+        within this fraction of its distance from today's prediction of a familiar state,
+        and within this Euclidean distance (reflectance) in absolute terms.
+    familiar_persist : an observation of the training history is a state worth keeping when
+        another one, days apart, lies within this distance (a lone cloud edge is not).
+    scl_doubtful_limit, scl_doubtful_excess : a scene whose clear pixels SCL calls dark
+        area, water or unclassified (2, 6, 7) for at least this share, and at least this
+        much above the AOI's usual share, is no clear view (flag 3; low sun, hill shade,
+        haze, thin cloud: :mod:`monitor.detect.sceneclass`). A limit above 1 turns it off.
+    verify_min_probability : a confirmed object whose verification probability
+        (:mod:`monitor.detect.verify`) is under this stays ``probable``.
     """
 
     buffer_size: int = 16
@@ -145,6 +162,14 @@ class DetectorParams:
     merge_days: int = 45
     gap_days: int = 60
     clear_scene_fraction: float = 0.05
+    familiar_exemplars: int = 8
+    familiar_lags_days: tuple[int, ...] = (-42, -28, -14, 14, 28, 42)
+    familiar_fraction: float = 0.4
+    familiar_distance: float = 0.06
+    familiar_persist: float = 0.03
+    scl_doubtful_limit: float = 0.5
+    scl_doubtful_excess: float = 0.3
+    verify_min_probability: float = 0.5
 
     def __post_init__(self) -> None:
         if not 1 <= self.n_probable <= self.n_confirm:
@@ -157,6 +182,8 @@ class DetectorParams:
             raise ValueError("weak_fraction must lie in (0, 1]")
         if not all(1 <= m <= 12 for m in self.weak_months):
             raise ValueError("weak_months must be calendar months, 1 to 12")
+        if not 0 <= self.familiar_exemplars <= 32:
+            raise ValueError("familiar_exemplars must lie in 0..32")
         if self.harmonics not in (0, 1, 2):
             raise ValueError("harmonics must be 0, 1 or 2")
         for name in ("sigma_floor", "post_sigma", "band_weights"):

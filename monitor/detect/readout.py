@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.detect import harmonic
+from monitor.detect import harmonic, verify
 from monitor.detect.buffers import first_candidate, learning_reference
 from monitor.detect.classify import type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
@@ -26,6 +26,7 @@ from monitor.detect.state import (
     TRAINING,
     DetectorState,
 )
+from monitor.detect.verify import VerifyModel
 from monitor.errors import StateError
 from monitor.models import Grid
 
@@ -211,6 +212,7 @@ def detections_from_state(
     simulated: bool,
     params: DetectorParams,
     confidence_model: ConfidenceModel = DEFAULT_CONFIDENCE,
+    verify_model: VerifyModel | None = None,
 ) -> list[ChangeObject]:
     """Every detection the state holds: confirmed, probable and rejected objects.
 
@@ -226,6 +228,7 @@ def detections_from_state(
         raise StateError(
             f"AOI {aoi_id}: grid {grid.shape} does not match the detector state {state.shape}"
         )
+    verify_model = verify.DEFAULT_VERIFY if verify_model is None else verify_model
     layers = _slot_layers(state, params)
     # Merge pending (probable) pixels into the current confirmed layer where they touch it
     # and began within merge_days, so one building is one object.
@@ -269,8 +272,32 @@ def detections_from_state(
             kind="ts",
             confidence_of=conf,
         )
+    objects = [_verified(state, o, params, verify_model) for o in objects]
     objects.sort(key=lambda o: (o.first_seen, o.id))
     return objects
+
+
+def _verified(
+    state: DetectorState, obj: ChangeObject, params: DetectorParams, model: VerifyModel
+) -> ChangeObject:
+    """A confirmed or probable object with its evidence weighed (``verify.py``).
+
+    Its confidence becomes the verification's probability, once a model is fitted; a
+    confirmed object under ``params.verify_min_probability`` stays probable.
+    """
+    if obj.status == "rejected":
+        return obj
+    evidence = verify.features(
+        state, obj.pixels, obj.change_type, obj.mean_score, obj.first_seen, obj.window_start
+    )
+    if model is verify.UNFITTED:
+        return replace(obj, evidence=evidence)
+    p = verify.probability(evidence, model)
+    if obj.status == "confirmed" and p < params.verify_min_probability:
+        return replace(obj, evidence=evidence, confidence=p, status="probable", confirmed_on=None)
+    if obj.status == "probable":
+        p = round(min(p, obj.confidence), 3)
+    return replace(obj, evidence=evidence, confidence=p)
 
 
 def change_raster(

@@ -43,7 +43,8 @@ __all__ = [
     "decode_reflectance",
 ]
 
-STATE_VERSION = 3  # 2: typing by material swap; 3: young changes retyped (tiers)
+STATE_VERSION = 4  # 2: typing by material swap; 3: young changes retyped (tiers);
+# 4: familiar states (familiar.py) and the scenes' SCL shares (sceneclass.py)
 #: Pixel phases.
 TRAINING, MONITORING, LEARNING_NEW_COVER = 0, 1, 2
 #: Day number meaning "none".
@@ -106,6 +107,10 @@ _SPEC: dict[str, tuple[str, tuple[str, ...], float]] = {
     "match_day": ("i4", (), NO_DAY),
     "miss_day": ("i4", (), NO_DAY),
     "miss_n": ("u1", (), 0),
+    # Familiar states (familiar.py): spectra of the pixel's own history that its model
+    # follows worst, and what its rejected candidates showed; E slots, chip encoding.
+    "ex_refl": ("u2", ("E", "C"), 0),
+    "ex_n": ("u1", (), 0),
 }
 #: Arrays a stored state may lack (written before they were kept): left at their fill.
 _OPTIONAL = frozenset({"start_mean", "match_day", "miss_day", "miss_n"})
@@ -149,20 +154,24 @@ class DetectorState:
     Attributes
     ----------
     shape : (rows, cols) of the AOI grid.
-    buffer_size, harmonics : fixed when the state is created (from the params).
+    buffer_size, harmonics, exemplars : fixed when the state is created (from the params).
     pixels : name -> array with the pixel axis last (flat, rows * cols); see ``_SPEC``.
     scene_ids, scene_days, scene_clear : one entry per scene fed, in order.
-    scene_flags : per scene, 0 used, 1 no clear pixel, 2 judged wrong as a whole.
+    scene_flags : per scene, 0 used, 1 no clear pixel, 2 judged wrong as a whole, 3 SCL
+        called most of it dark, water or unclassified (no clear view).
+    scene_doubtful : per scene, the share of its clear pixels SCL called so (sceneclass.py).
     """
 
     shape: tuple[int, int]
     buffer_size: int
     harmonics: int
+    exemplars: int
     pixels: dict[str, npt.NDArray[Any]]
     scene_ids: list[str]
     scene_days: list[int]
     scene_clear: list[float]
     scene_flags: list[int]
+    scene_doubtful: list[float]
 
     @property
     def n_pixels(self) -> int:
@@ -198,6 +207,8 @@ class DetectorState:
         out["meta_scene_days"] = np.array(self.scene_days, dtype=np.int32)
         out["meta_scene_clear"] = np.array(self.scene_clear, dtype=np.float32)
         out["meta_scene_flags"] = np.array(self.scene_flags, dtype=np.uint8)
+        out["meta_exemplars"] = np.array([self.exemplars], dtype=np.int32)
+        out["meta_scene_doubtful"] = np.array(self.scene_doubtful, dtype=np.float32)
         return out
 
     @classmethod
@@ -215,7 +226,10 @@ class DetectorState:
                 raise StateError(f"detector state version {version} is not {STATE_VERSION}")
             rows, cols = (int(v) for v in arrays["meta_shape"])
             state = _empty(
-                (rows, cols), int(arrays["meta_buffer_size"][0]), int(arrays["meta_harmonics"][0])
+                (rows, cols),
+                int(arrays["meta_buffer_size"][0]),
+                int(arrays["meta_harmonics"][0]),
+                int(arrays["meta_exemplars"][0]),
             )
             for name, template in state.pixels.items():
                 if name in _OPTIONAL and name not in arrays:
@@ -233,14 +247,17 @@ class DetectorState:
             state.scene_days = [int(d) for d in arrays["meta_scene_days"]]
             state.scene_clear = [float(c) for c in arrays["meta_scene_clear"]]
             state.scene_flags = [int(f) for f in arrays["meta_scene_flags"]]
+            state.scene_doubtful = [float(f) for f in arrays["meta_scene_doubtful"]]
         except KeyError as missing:
             raise StateError(f"detector state lacks array {missing}") from None
         return state
 
 
-def _empty(shape: tuple[int, int], buffer_size: int, harmonics: int) -> DetectorState:
+def _empty(
+    shape: tuple[int, int], buffer_size: int, harmonics: int, exemplars: int
+) -> DetectorState:
     n = shape[0] * shape[1]
-    dims = {"B": buffer_size, "K": harmonic.n_terms(harmonics), "C": N_BANDS}
+    dims = {"B": buffer_size, "K": harmonic.n_terms(harmonics), "C": N_BANDS, "E": exemplars}
     pixels: dict[str, npt.NDArray[Any]] = {}
     for name, (dtype, lead, fill) in _SPEC.items():
         pixels[name] = np.full(tuple(dims[d] for d in lead) + (n,), fill, dtype=np.dtype(dtype))
@@ -248,11 +265,13 @@ def _empty(shape: tuple[int, int], buffer_size: int, harmonics: int) -> Detector
         shape=shape,
         buffer_size=buffer_size,
         harmonics=harmonics,
+        exemplars=exemplars,
         pixels=pixels,
         scene_ids=[],
         scene_days=[],
         scene_clear=[],
         scene_flags=[],
+        scene_doubtful=[],
     )
 
 
@@ -260,4 +279,9 @@ def new_state(shape: tuple[int, int], params: DetectorParams) -> DetectorState:
     """A fresh state for an AOI grid of ``shape`` (rows, cols): every pixel untrained."""
     if len(shape) != 2 or shape[0] < 1 or shape[1] < 1:
         raise ValueError(f"grid shape must be (rows, cols) >= 1, got {shape}")
-    return _empty((int(shape[0]), int(shape[1])), params.buffer_size, params.harmonics)
+    return _empty(
+        (int(shape[0]), int(shape[1])),
+        params.buffer_size,
+        params.harmonics,
+        params.familiar_exemplars,
+    )

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from monitor.detect import harmonic
+from monitor.detect import familiar, harmonic, sceneclass
 from monitor.detect.align import bilinear_at, estimate_shift_sampled, fit_gain_offset_fast
 from monitor.detect.buffers import (
     append_observation,
+    candidate_mean,
     drop_candidates,
     first_candidate,
     learning_reference,
@@ -46,7 +47,10 @@ from monitor.detect.state import (
 from monitor.detect.tiers import confirm_candidates, retype_young_changes, revert_young_changes
 from monitor.errors import StateError
 
-__all__ = ["SceneOutcome", "update", "run_series"]
+__all__ = ["SceneOutcome", "update", "run_series", "SCL_DOUBTED"]
+
+#: The outcome flag of a scene SCL called mostly dark, water or unclassified.
+SCL_DOUBTED = "SCL calls most of the scene dark, water or unclassified"
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,10 @@ def update(
     reflectance : float (6, rows, cols) surface reflectance in :data:`BANDS` order, NaN
         where invalid (``Chip.to_float()``).
     valid : bool (rows, cols) clear and with data.
-    scl : uint8 (rows, cols) or None; not used yet (clouds SCL missed are caught by
-        the confirmation rule, bright roofs SCL called cloud are simply not seen).
+    scl : uint8 (rows, cols) or None. Used for the scene as a whole only
+        (:mod:`~monitor.detect.sceneclass`: a scene SCL calls mostly dark, water or
+        unclassified, far above the AOI's usual, is no clear view); clouds SCL missed are
+        caught by the confirmation rule, bright roofs SCL called cloud are simply not seen.
     date : the scene's UTC day; scenes must come in date order.
     scene_id : kept for evidence.
     params : the thresholds; use the same for every scene of a state.
@@ -136,7 +142,6 @@ def update(
     StateError
         When the arrays do not fit the state's grid or the scene is older than the last one.
     """
-    del scl  # see docstring
     refl = np.asarray(reflectance, dtype=np.float32)
     day = _checked_day(state, refl, valid, date, scene_id, params)
     n = state.n_pixels
@@ -146,12 +151,24 @@ def update(
     state.scene_ids.append(scene_id)
     state.scene_days.append(day)
     state.scene_clear.append(float(ok.mean()))
+    doubtful = sceneclass.doubtful_share(scl, ok.reshape(state.shape))
+    usual = sceneclass.usual_share(
+        [d for d, f in zip(state.scene_doubtful, state.scene_flags, strict=True) if f == 0]
+    )
+    state.scene_doubtful.append(doubtful)
     state["n_clear"][ok] = np.minimum(state["n_clear"][ok].astype(np.int64) + 1, 65535).astype(
         np.uint16
     )
     if not ok.any():
         state.scene_flags.append(1)
         return state, _outcome(scene_id, day, ok, "no clear pixel")
+    if sceneclass.is_misclassified(
+        doubtful, usual, limit=params.scl_doubtful_limit, excess=params.scl_doubtful_excess
+    ):
+        # Low sun, haze or thin cloud that SCL took for dark ground, water or nothing it
+        # knows, over most of the AOI: no clear view of anything, and nothing learnt.
+        state.scene_flags.append(3)
+        return state, _outcome(scene_id, day, ok, SCL_DOUBTED)
 
     # 1.-2. The reference of every judged pixel, the scene aligned to it.
     seen = _aligned_reference(state, obs, ok, day, scene, params)
@@ -213,10 +230,14 @@ def _checked_day(
             f"scene {scene_id}: arrays {refl.shape} do not fit the detector "
             f"state's grid ({N_BANDS}, {rows}, {cols})"
         )
-    if params.buffer_size != state.buffer_size or params.harmonics != state.harmonics:
+    if (
+        params.buffer_size != state.buffer_size
+        or params.harmonics != state.harmonics
+        or params.familiar_exemplars != state.exemplars
+    ):
         raise StateError(
             f"scene {scene_id}: params (buffer {params.buffer_size}, harmonics "
-            f"{params.harmonics}) differ from the state's"
+            f"{params.harmonics}, exemplars {params.familiar_exemplars}) differ from the state's"
         )
     day = day_number(date)
     if day < 0:
@@ -361,6 +382,17 @@ def _judge(
             seen.pred_j[:, departs].T, seen.obs_j[:, departs].T, seasonal(state, gone)
         )
     anomalous = departs & (code > 0)
+    if anomalous.any():
+        # A state the pixel has shown before (stubble, a flood, its own season a few weeks
+        # off) is no evidence of change.
+        anomalous[anomalous] = ~familiar.familiar_departures(
+            state,
+            judged[anomalous],
+            seen.obs_j[:, anomalous],
+            magnitude[anomalous],
+            seen.day,
+            params,
+        )
     close = magnitude < 0.75 * params.min_change
     return _Judgement(score, magnitude, departs, code, anomalous, close)
 
@@ -446,6 +478,10 @@ def _normal_views(
         state["rej_score"][rejected] = state["cand_score"][rejected] / state["cand_n"][rejected]
         state["rej_scene_before"][rejected] = state["cand_scene_before"][rejected]
         state["rej_scene_first"][rejected] = state["cand_scene_first"][rejected]
+    if state.exemplars and rejected.size:
+        # The pixel went there and came back: next time, that is no news.
+        back = rejected[state["phase"][rejected] == MONITORING]
+        familiar.add_exemplars(state["ex_refl"], state["ex_n"], back, candidate_mean(state, back))
     drop_candidates(state, pending)
     state["cand_first_day"][pending] = NO_DAY
     state["last_normal_day"][nidx] = day

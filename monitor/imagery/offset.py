@@ -24,6 +24,8 @@ import numpy.typing as npt
 from monitor.models import CHIP_OFFSET, CHIP_SCALE, ReflectanceRule
 
 __all__ = [
+    "OFFSET_BASELINE",
+    "baseline_without_offset",
     "DARK_BANDS",
     "MIN_WATER_PX",
     "MIN_CLEAR_PX",
@@ -58,6 +60,19 @@ JUMP = 0.07
 MIN_HISTORY = 3
 #: The offset of baseline 04.00 in reflectance.
 BOA_OFFSET = -0.1
+#: The first processing baseline whose L2A digital numbers carry the +1000.
+OFFSET_BASELINE = "04.00"
+
+
+def baseline_without_offset(baseline: str | None) -> bool:
+    """Whether an item's declared processing baseline predates the +1000 (before 04.00)."""
+    if not baseline:
+        return False
+    try:
+        major, minor = (int(part) for part in baseline.strip().split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < (4, 0)
 
 
 @dataclass(frozen=True)
@@ -167,13 +182,18 @@ def check_offset(
     dark: DarkLevel | None,
     metadata_rule: ReflectanceRule,
     history: OffsetHistory | None = None,
+    *,
+    baseline: str | None = None,
 ) -> OffsetCheck:
     """Decide whether the pixels hold the +1000 offset, and return the rule to use.
 
     With at least ``MIN_HISTORY`` earlier levels, a jump of ``JUMP`` or more against their
     median decides (the AOI's own darkness is known); otherwise the absolute level does.
     When the pixels contradict the metadata, the pixels win: the returned rule has
-    ``decided_by="pixels"`` and a reason giving both.
+    ``decided_by="pixels"`` and a reason giving both. One exception: an item whose declared
+    processing ``baseline`` predates 04.00 cannot hold the +1000, so a bright AOI without
+    dark pixels (stubble fields, sand, no water: a dark level of 0.07-0.10 in surface
+    reflectance, as on a real Flanders series in autumn) never makes the pixels add it.
     """
     hist = history.median if history is not None and len(history.levels) >= MIN_HISTORY else None
     if dark is None:
@@ -192,6 +212,11 @@ def check_offset(
 
     wanted = metadata_rule.offset
     verdict: Literal["agrees", "offset_in_pixels", "offset_removed"] = "agrees"
+    if offset_in and baseline_without_offset(baseline):
+        rule = replace(metadata_rule, reason=_join(
+            metadata_rule.reason,
+            f"{evidence}, but baseline {baseline} predates the +1000: the AOI is bright"))
+        return OffsetCheck(rule, metadata_rule, "agrees", dark, hist)
     if offset_in and metadata_rule.offset == 0.0:
         wanted, verdict = BOA_OFFSET, "offset_in_pixels"
     elif removed and metadata_rule.offset != 0.0:

@@ -487,6 +487,7 @@ def load_chip(
         metadata_rule,
         history if history is not None else cache.offset_history(aoi.id, grid,
                                                                  before=scene.datetime),
+        baseline=scene.processing_baseline,
     )
     rule = check.rule
 

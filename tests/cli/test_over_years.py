@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import monitor.detect.state
+import monitor.errors
 from monitor.store import Store
 from tests.cli import conftest as cli
 from tests.cli.conftest import RunState, SimArchive
@@ -191,3 +192,35 @@ def test_a_new_detector_version_replays_on_the_next_run(east_archive: SimArchive
         [back] = cli.status_json(where.state, capsys)["aois"]
         assert back["detector"]["current"] is False
         assert back["detector"]["version"] == after["detector"]["version"]
+
+
+def test_a_state_written_by_the_version_3_detector_replays_on_the_next_run(
+        east_archive: SimArchive, east_reference: RunState, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A state as session 5's detector stored it (STATE_VERSION 3: no familiar states, no
+    SCL shares, its own version string) is not read but replayed, to the same detections a
+    fresh run gives."""
+    from dataclasses import replace
+
+    from monitor.detect import DetectorState
+
+    where = _copy_of(east_reference, tmp_path)
+    with Store.open(where.state, create=False) as store:
+        snapshot = store.get_detector_state("east-test")
+        assert snapshot is not None
+        old = {k: v for k, v in snapshot.arrays.items()
+               if k not in ("ex_refl", "ex_n", "meta_exemplars", "meta_scene_doubtful")}
+        old["meta_version"] = old["meta_version"] * 0 + 3
+        with pytest.raises(monitor.errors.StateError, match="version 3"):
+            DetectorState.from_arrays(old)
+        store.put_detector_state(replace(snapshot, arrays=old,
+                                         detector_version="state-3-params-0123456789ab"))
+    [before] = cli.status_json(where.state, capsys)["aois"]
+    assert before["detector"]["current"] is False
+    assert _run(east_archive.sim / "collection.json", east_archive.aoi_files["east-test"],
+                where) == 0
+    [after] = cli.status_json(where.state, capsys)["aois"]
+    assert after["detector"]["current"] is True
+    assert after["detector"]["scenes_fed"] == after["scenes_used"]
+    assert cli.export_all(where.state, tmp_path / "got.geojson") == \
+        cli.export_all(east_reference.state, tmp_path / "want.geojson")

@@ -116,6 +116,13 @@ class SynthConfig:
     monsoon_clear: float = 0.35
     dry_clear: float = 0.85
     size: int = 48  # rows = cols; the layout scales with it
+    # The paddy's harvest as a step (green rice to stubble from one day to the next) on day
+    # of year 300 plus the shift of that year (one per year from ``start``'s; 0 after).
+    harvest_shifts: tuple[int, ...] | None = None
+    # Scenes SCL gets wrong as a whole: most of the patch called dark area (2), the pixels
+    # darkened unevenly (low sun, hill shade) and veiled (haze), nothing masked. With them
+    # on, every scene carries an SCL array (4 vegetation, 6 river, 9 masked cloud).
+    doubtful_days: tuple[dt.date, ...] = ()
 
 
 def base_cover(size: int = 48) -> npt.NDArray[np.int8]:
@@ -153,7 +160,22 @@ def _river_mask(doy: int, size: int) -> npt.NDArray[np.bool_]:
     return np.abs(cols[None, :] - centre[:, None]) <= half
 
 
-def render(day: dt.date, planted: list[Planted], size: int = 48) -> npt.NDArray[np.float32]:
+_GREEN_RICE = (0.03, 0.065, 0.04, 0.40, 0.21, 0.10)
+_STUBBLE = (0.07, 0.09, 0.12, 0.20, 0.28, 0.22)
+
+
+def _abrupt_paddy(doy: int, harvest_doy: int) -> npt.NDArray[np.float32]:
+    """The paddy with its harvest as a step on ``harvest_doy`` (green before, stubble after)."""
+    if 250 <= doy < harvest_doy:
+        return np.array(_GREEN_RICE, dtype=np.float32)
+    if doy >= harvest_doy or doy < 30:
+        return np.array(_STUBBLE, dtype=np.float32)
+    return spectrum(PADDY, doy)
+
+
+def render(
+    day: dt.date, planted: list[Planted], size: int = 48, harvest_doy: int | None = None
+) -> npt.NDArray[np.float32]:
     """Noise-free surface reflectance (6, rows, cols) on ``day``."""
     doy = day.timetuple().tm_yday
     cover = _cover_on(day, planted, size)
@@ -161,8 +183,20 @@ def render(day: dt.date, planted: list[Planted], size: int = 48) -> npt.NDArray[
     cover = np.where(river, WATER, cover)
     out = np.zeros((6, size, size), dtype=np.float32)
     for c in np.unique(cover):
-        out[:, cover == c] = spectrum(int(c), doy)[:, None]
+        if c == PADDY and harvest_doy is not None:
+            out[:, cover == c] = _abrupt_paddy(doy, harvest_doy)[:, None]
+        else:
+            out[:, cover == c] = spectrum(int(c), doy)[:, None]
     return out
+
+
+def _harvest_doy(config: SynthConfig, day: dt.date) -> int | None:
+    if config.harvest_shifts is None:
+        return None
+    # The harvest of the turn of the year belongs to the year it began in.
+    year = day.year - config.start.year - (1 if day.timetuple().tm_yday < 30 else 0)
+    shifts = config.harvest_shifts
+    return 300 + (shifts[year] if 0 <= year < len(shifts) else 0)
 
 
 def truth_mask(config: SynthConfig) -> npt.NDArray[np.bool_]:
@@ -173,15 +207,18 @@ def truth_mask(config: SynthConfig) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def scenes(
-    config: SynthConfig,
-) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_], None, dt.date, str]]:
-    """The archive: (reflectance NaN-masked, valid, scl None, date, scene id) per scene."""
+Scene = tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.uint8] | None, dt.date, str
+]
+
+
+def scenes(config: SynthConfig) -> list[Scene]:
+    """The archive: (reflectance NaN-masked, valid, scl or None, date, scene id) per scene."""
     rng = np.random.default_rng(config.seed)
     out = []
     day = config.start
     while day <= config.end:
-        surface = render(day, config.planted, config.size)
+        surface = render(day, config.planted, config.size, _harvest_doy(config, day))
         seen = np.empty_like(surface)
         shift = rng.normal(0.0, config.subpixel_sigma, 2) if config.subpixel_sigma else np.zeros(2)
         if day in config.slip_days:
@@ -223,8 +260,22 @@ def scenes(
             seen = seen * (1 - 0.6 * shadow)
         if config.bright_roofs_cloud_rate and rng.random() < config.bright_roofs_cloud_rate:
             valid &= ~(seen[0] > 0.3)
+        scl = None
+        if config.doubtful_days:
+            scl = np.where(valid, 4, 9).astype(np.uint8)
+            scl[valid & _river_mask(day.timetuple().tm_yday, config.size)] = 6
+            if day in config.doubtful_days:
+                # Low sun and hill shade darken the patch unevenly; a haze veils it.
+                # The same slopes each time (a fixed terrain), as deep as low sun makes them.
+                slopes = ndimage.gaussian_filter(
+                    np.random.default_rng(config.seed + 1).standard_normal(valid.shape), 4
+                )
+                shaded = slopes > np.quantile(slopes, 0.8)
+                veil = np.array([0.06, 0.05, 0.04, 0.03, 0.02, 0.015], dtype=np.float32)
+                seen = np.where(shaded[None], seen * np.float32(0.45), seen) + veil[:, None, None]
+                scl[valid & (rng.random(valid.shape) < 0.85)] = 2
         refl = seen.astype(np.float32)
         refl[:, ~valid] = np.nan
-        out.append((refl, valid, None, day, f"SYN_{day:%Y%m%d}"))
+        out.append((refl, valid, scl, day, f"SYN_{day:%Y%m%d}"))
         day += dt.timedelta(days=config.step_days)
     return out

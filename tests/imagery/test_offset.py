@@ -86,3 +86,29 @@ def test_encode_reflectance_keeps_nodata_and_clips():
     odd = ReflectanceRule(0.0002, 0.0)
     np.testing.assert_array_equal(encode_reflectance(np.array([0, 100], np.uint16), odd),
                                   [0, 1200])
+
+
+def test_a_baseline_before_04_00_never_gets_the_offset_from_bright_pixels():
+    # A real Flanders AOI in autumn: stubble fields, no water, p1 of SWIR about 0.09.
+    dn, scl = _scene(0.09, 0, water_px=10)
+    dark = dark_level(dn, np.ones(scl.shape, bool), REMOVED, scl)
+    assert dark.level >= 0.07
+    assert check_offset(dark, REMOVED).verdict == "offset_in_pixels"  # without the baseline
+    check = check_offset(dark, REMOVED, baseline="02.12")
+    assert check.verdict == "agrees" and check.rule.offset == 0.0
+    assert check.rule.decided_by == "metadata" and "predates the +1000" in check.rule.reason
+    # From 04.00 on, the pixels still decide; the other way round is never blocked.
+    assert check_offset(dark, REMOVED, baseline="04.00").verdict == "offset_in_pixels"
+    dn, scl = _scene(0.01, 0)
+    dark = dark_level(dn, np.ones(scl.shape, bool), KEPT, scl)
+    assert check_offset(dark, KEPT, baseline="05.11").verdict == "offset_removed"
+
+
+@pytest.mark.parametrize("baseline, before", [
+    ("02.12", True), ("03.01", True), ("04.00", False), ("05.11", False), ("", False),
+    (None, False), ("N/A", False),
+])
+def test_baseline_without_offset(baseline, before):
+    from monitor.imagery.offset import baseline_without_offset
+
+    assert baseline_without_offset(baseline) is before

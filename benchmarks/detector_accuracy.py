@@ -159,8 +159,30 @@ def fit_verify(paths: list[Path], ridge: float = 1.0) -> VerifyModel:
     print(f"-- fitted on all ({len(rows)} confirmed objects, {sum(r['right'] for r in rows)} "
           f"right):")
     _verify_table(rows, model)
-    print(model)
+    print(verify_source(model))
     return model
+
+
+def verify_source(model: VerifyModel) -> str:
+    """The model as the Python literal ``monitor/detect/verify.py`` keeps."""
+    def seq(values: tuple[float, ...]) -> str:
+        return "(" + ", ".join(f"{v:.4f}" for v in values) + ",)"
+
+    return (f"FITTED = VerifyModel(\n    intercept={model.intercept:.4f},\n"
+            f"    weights={seq(model.weights)},\n    mean={seq(model.mean)},\n"
+            f"    scale={seq(model.scale)},\n    fitted_on={model.fitted_on!r},\n)")
+
+
+def reported_reliability(rows: list[dict]) -> None:
+    """Share right per bin of the confidence the detections carry."""
+    conf = np.array([r["confidence"] for r in rows])
+    right = np.array([r["right"] for r in rows], dtype=bool)
+    print("confidence bin   n   mean conf   share right")
+    for lo in np.arange(0.0, 1.0, 0.1):
+        sel = (conf >= lo) & (conf < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
+        if sel.any():
+            print(f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {conf[sel].mean():.2f}      "
+                  f"{right[sel].mean():.2f}")
 
 
 def reliability(rows: list[dict], model: ConfidenceModel) -> None:
@@ -524,7 +546,8 @@ def main() -> None:
         print(f"size found with 50 %: {size_at_probability(areas, hit, 0.5):.0f} m2, "
               f"90 %: {size_at_probability(areas, hit, 0.9):.0f} m2")
     if dump:
-        reliability(dump, DEFAULT_CONFIDENCE)
+        print("reported confidence (the verification's probability), confirmed objects:")
+        reported_reliability(dump)
     if args.dump:
         args.dump.write_text(json.dumps(dump))
     print(stated_limits_note())

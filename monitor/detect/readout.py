@@ -288,7 +288,13 @@ def _verified(
     if obj.status == "rejected":
         return obj
     evidence = verify.features(
-        state, obj.pixels, obj.change_type, obj.mean_score, obj.first_seen, obj.window_start
+        state,
+        obj.pixels,
+        obj.change_type,
+        obj.mean_score,
+        obj.first_seen,
+        obj.window_start,
+        obj.confirmed_on,
     )
     if model is verify.UNFITTED:
         return replace(obj, evidence=evidence)

@@ -29,6 +29,7 @@ from monitor.detect import (
     run_series,
     update,
 )
+from monitor.detect.verify import UNFITTED
 from monitor.errors import StateError
 
 D = dt.date
@@ -39,11 +40,12 @@ DRY = tuple(D(2021, 1, 2) + dt.timedelta(days=35 * k) for k in range(9)) + tuple
 )
 
 
-def _run(config: SynthConfig, params: DetectorParams = PARAMS):
+def _run(config: SynthConfig, params: DetectorParams = PARAMS, verify_model=None):
     state = new_state(GRID.shape, params)
     state, _ = run_series(state, scenes(config), params)
     return state, detections_from_state(
-        state, aoi_id="test", grid=GRID, simulated=True, params=params
+        state, aoi_id="test", grid=GRID, simulated=True, params=params,
+        verify_model=verify_model,
     )
 
 
@@ -113,7 +115,8 @@ EXPECTED = {
 @pytest.mark.parametrize("name", list(CHANGES))
 def test_each_change_type_is_found_dated_and_typed(name: str) -> None:
     planted = CHANGES[name]
-    _, detections = _run(SynthConfig(seed=11, planted=planted))
+    # The tiers' own rule; the verification stage is tested in test_verify.py.
+    _, detections = _run(SynthConfig(seed=11, planted=planted), verify_model=UNFITTED)
     confirmed = [d for d in detections if d.status == "confirmed"]
     assert len(confirmed) == 1, [(d.status, d.change_type, d.n_pixels) for d in detections]
     found = confirmed[0]

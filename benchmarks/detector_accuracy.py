@@ -89,13 +89,7 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True)
     rows = [r for p in paths for r in json.loads(p.read_text())]
     x = np.array([_row_features(r) for r in rows])
     y = np.array([float(r["right"]) for r in rows])
-    beta = np.zeros(x.shape[1])
-    penalty = ridge * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(x @ beta)))
-        grad = x.T @ (y - p) - penalty @ beta
-        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + 1e-6 * np.eye(x.shape[1])
-        beta += np.linalg.solve(hess, grad)
+    beta = _logistic(x, y, ridge)
     print(f"{len(rows)} confirmed detections, {int(y.sum())} right")
     confirmed = DEFAULT_CONFIDENCE.confirmed
     model = ConfidenceModel(beta[0] - confirmed, beta[1], beta[2], 0.0, confirmed, beta[3])
@@ -175,8 +169,11 @@ def verify_source(model: VerifyModel) -> str:
 
 def reported_reliability(rows: list[dict]) -> None:
     """Share right per bin of the confidence the detections carry."""
-    conf = np.array([r["confidence"] for r in rows])
-    right = np.array([r["right"] for r in rows], dtype=bool)
+    _bins(np.array([r["confidence"] for r in rows]),
+          np.array([r["right"] for r in rows], dtype=bool))
+
+
+def _bins(conf: np.ndarray, right: np.ndarray) -> None:
     print("confidence bin   n   mean conf   share right")
     for lo in np.arange(0.0, 1.0, 0.1):
         sel = (conf >= lo) & (conf < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
@@ -194,13 +191,7 @@ def reliability(rows: list[dict], model: ConfidenceModel) -> None:
             for r in rows
         ]
     )
-    right = np.array([r["right"] for r in rows], dtype=bool)
-    print("confidence bin   n   mean conf   share right")
-    for lo in np.arange(0.0, 1.0, 0.1):
-        sel = (conf >= lo) & (conf < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
-        if sel.any():
-            print(f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {conf[sel].mean():.2f}      "
-                  f"{right[sel].mean():.2f}")
+    _bins(conf, np.array([r["right"] for r in rows], dtype=bool))
 
 
 class MissTracer:

@@ -151,20 +151,14 @@ def update(
     state.scene_ids.append(scene_id)
     state.scene_days.append(day)
     state.scene_clear.append(float(ok.mean()))
-    doubtful = sceneclass.doubtful_share(scl, ok.reshape(state.shape))
-    usual = sceneclass.usual_share(
-        [d for d, f in zip(state.scene_doubtful, state.scene_flags, strict=True) if f == 0]
-    )
-    state.scene_doubtful.append(doubtful)
+    doubted = _scl_doubts(state, scl, ok, params)
     state["n_clear"][ok] = np.minimum(state["n_clear"][ok].astype(np.int64) + 1, 65535).astype(
         np.uint16
     )
     if not ok.any():
         state.scene_flags.append(1)
         return state, _outcome(scene_id, day, ok, "no clear pixel")
-    if sceneclass.is_misclassified(
-        doubtful, usual, limit=params.scl_doubtful_limit, excess=params.scl_doubtful_excess
-    ):
+    if doubted:
         # Low sun, haze or thin cloud that SCL took for dark ground, water or nothing it
         # knows, over most of the AOI: no clear view of anything, and nothing learnt.
         state.scene_flags.append(3)
@@ -248,6 +242,24 @@ def _checked_day(
             f"({date_of(state.last_day)}); rebuild the state to add it"
         )
     return day
+
+
+def _scl_doubts(
+    state: DetectorState,
+    scl: npt.NDArray[np.uint8] | None,
+    ok: npt.NDArray[np.bool_],
+    params: DetectorParams,
+) -> bool:
+    """Record the scene's share of clear pixels SCL calls dark, water or unclassified, and
+    whether it is so far above the AOI's usual (its earlier used scenes) as to doubt it."""
+    share = sceneclass.doubtful_share(scl, ok.reshape(state.shape))
+    usual = sceneclass.usual_share(
+        [d for d, f in zip(state.scene_doubtful, state.scene_flags, strict=True) if f == 0]
+    )
+    state.scene_doubtful.append(share)
+    return sceneclass.is_misclassified(
+        share, usual, limit=params.scl_doubtful_limit, excess=params.scl_doubtful_excess
+    )
 
 
 def _outcome(

@@ -5,7 +5,10 @@ Earth Search's form (``sentinel-2-c1-l2a`` or ``sentinel-2-l2a`` style), plus
 ``truth.geojson`` and per-AOI ``truth.tif``. Modules: ``schedule`` (overpasses, weather, sun),
 ``land`` (the ground and its seasons), ``changes`` (planted changes and truth), ``sensor``
 (sky, sensor, SCL errors, offsets), ``cogs`` (the one user of rasterio here), ``stac``,
-``quicklook``, ``archive`` (the orchestration). Never imports ``monitor.detect``.
+``quicklook``, ``archive`` (the orchestration); ``world`` draws the world a simulation
+shows (the fixed default, or a randomised one per seed: ``groundworld`` for materials,
+crops and buildings, ``worldchanges`` for how a random world builds and demolishes,
+``skyworld`` for weather, SCL errors and satellites). Never imports ``monitor.detect``.
 """
 
 from __future__ import annotations

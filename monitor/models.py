@@ -21,6 +21,8 @@ __all__ = [
     "REQUIRED_BANDS",
     "OPTIONAL_BANDS",
     "SCL_MASKED",
+    "SCL_DOUBTFUL",
+    "scl_doubtful_share",
     "Grid",
     "Aoi",
     "AssetRef",
@@ -55,6 +57,20 @@ CHIP_OFFSET = -0.1
 #: SCL classes that are never clear: no data, saturated/defective, cloud shadow,
 #: cloud medium/high probability, thin cirrus.
 SCL_MASKED: frozenset[int] = frozenset({0, 1, 3, 8, 9, 10})
+#: SCL classes that, over most of a scene, mean it was not seen clearly: dark area, water,
+#: unclassified (low sun, hill shade, haze, thin cloud).
+SCL_DOUBTFUL: tuple[int, ...] = (2, 6, 7)
+
+
+def scl_doubtful_share(scl: npt.NDArray[np.uint8] | None, clear: npt.NDArray[np.bool_]) -> float:
+    """Share of the ``clear`` pixels that SCL calls dark, water or unclassified (0 without
+    SCL or clear pixels): the imagery stage's offset check and the detector both doubt a
+    scene where it is most of the AOI."""
+    clear = np.asarray(clear, dtype=bool)
+    n = int(clear.sum())
+    if scl is None or n == 0:
+        return 0.0
+    return float(np.isin(np.asarray(scl)[clear], SCL_DOUBTFUL).sum()) / n
 
 
 @dataclass(frozen=True)

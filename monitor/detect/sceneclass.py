@@ -19,24 +19,19 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from monitor.models import SCL_DOUBTFUL, scl_doubtful_share
+
 __all__ = ["DOUBTFUL_CLASSES", "doubtful_share", "usual_share", "is_misclassified"]
 
 #: SCL classes that, over most of a scene, mean the scene was not seen clearly.
-DOUBTFUL_CLASSES: tuple[int, ...] = (2, 6, 7)
+DOUBTFUL_CLASSES: tuple[int, ...] = SCL_DOUBTFUL
 #: Earlier scenes needed before the AOI's own usual share is trusted over 0.
 _MIN_HISTORY = 5
 
 
 def doubtful_share(scl: npt.NDArray[np.uint8] | None, clear: npt.NDArray[np.bool_]) -> float:
     """Share of the clear pixels that SCL calls dark, water or unclassified (0 without SCL)."""
-    if scl is None:
-        return 0.0
-    clear = np.asarray(clear, dtype=bool)
-    n = int(clear.sum())
-    if n == 0:
-        return 0.0
-    doubtful = np.isin(np.asarray(scl)[clear], DOUBTFUL_CLASSES)
-    return float(doubtful.sum()) / n
+    return scl_doubtful_share(scl, clear)
 
 
 def usual_share(past: list[float]) -> float:

@@ -54,6 +54,7 @@ from monitor.models import (
     Grid,
     ReflectanceRule,
     Scene,
+    scl_doubtful_share,
 )
 
 if TYPE_CHECKING:
@@ -488,6 +489,7 @@ def load_chip(
         history if history is not None else cache.offset_history(aoi.id, grid,
                                                                  before=scene.datetime),
         baseline=scene.processing_baseline,
+        doubtful=scl_doubtful_share(scl, valid & mask),
     )
     rule = check.rule
 

@@ -112,3 +112,26 @@ def test_baseline_without_offset(baseline, before):
     from monitor.imagery.offset import baseline_without_offset
 
     assert baseline_without_offset(baseline) is before
+
+
+def test_a_scene_scl_calls_mostly_water_does_not_overrule_the_metadata():
+    # Thin cloud that SCL took for water: its "water" is bright, 0.15 in SWIR, against 0.05
+    # in the AOI's earlier scenes; the +1000 is not what raised it.
+    history = OffsetHistory(levels=(0.05, 0.05, 0.05, 0.05))
+    dn, scl = _scene(0.15, 0)
+    dark = dark_level(dn, np.ones(scl.shape, bool), REMOVED, scl)
+    assert check_offset(dark, REMOVED, history).verdict == "offset_in_pixels"
+    check = check_offset(dark, REMOVED, history, doubtful=0.8)
+    assert check.verdict == "agrees" and check.rule.offset == 0.0
+    assert "cannot show the offset" in check.rule.reason
+    # A river (a tenth of the pixels) is no reason to doubt.
+    assert check_offset(dark, REMOVED, history, doubtful=0.1).verdict == "offset_in_pixels"
+
+
+def test_scl_doubtful_share():
+    from monitor.models import scl_doubtful_share
+
+    scl = np.array([[2, 6, 7, 4], [4, 5, 9, 8]], dtype=np.uint8)
+    clear = ~np.isin(scl, (8, 9))
+    assert scl_doubtful_share(scl, clear) == 3 / 6
+    assert scl_doubtful_share(None, clear) == 0.0

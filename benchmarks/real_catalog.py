@@ -140,7 +140,7 @@ class SeriesCheck:
 def _open(path: Path) -> Any:
     import xarray as xr
 
-    return xr.open_dataset(path, mask_and_scale=False)
+    return xr.open_dataset(path, engine="netcdf4", mask_and_scale=False)
 
 
 def check_sources(root: Path = SHARED_SERIES, min_dates: int = 16) -> list[SeriesCheck]:

@@ -61,7 +61,7 @@ def _netcdf_sources(root: Path) -> list[tuple[str, str, list[str], np.ndarray]]:
 
     out = []
     for path in sorted(root.rglob("*.nc")):
-        with xr.open_dataset(path, mask_and_scale=False) as ds:
+        with xr.open_dataset(path, engine="netcdf4", mask_and_scale=False) as ds:
             var = next((v for v in ("SCL", "S2-L2A-SCL") if v in ds.data_vars), None)
             if var is None:
                 continue

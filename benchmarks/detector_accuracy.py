@@ -319,6 +319,8 @@ def main() -> None:
                         help="say why each missed change >= 900 m2 was missed")
     parser.add_argument("--rows", type=Path, default=None,
                         help="write every planted change's outcome (JSON)")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="write each AOI's area, monitored years and false alarms (JSON)")
     parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
     parser.add_argument("--fit-verify", type=Path, nargs="+", default=None,
                         help="fit the verification stage on dumps made with --no-verify")
@@ -361,6 +363,7 @@ def main() -> None:
     rows: list[dict] = []
     dump: list[dict] = []
     totals = {"read": 0.0, "detect": 0.0, "obs": 0, "km2y": 0.0, "false": 0}
+    per_aoi: list[dict] = []
     for aoi_id in args.aoi or list(DEMO):
         aoi = load_aoi(AOI_DIR / f"{aoi_id}.geojson")
         grid = aoi.grid
@@ -455,6 +458,9 @@ def main() -> None:
                 rows[-1].update(tracer.explain(positions, day_number(begin)))
         area_km2 = inside.sum() * 1e-4
         years = (end - model_from).days / 365.25 if model_from else 0.0
+        per_aoi.append(dict(aoi=aoi_id, km2=area_km2, years=years, false=false,
+                            confirmed=len(confirmed), probable=len(probable),
+                            px_obs=n_obs, detect_s=detect_s))
         totals["read"] += read_s
         totals["detect"] += detect_s
         totals["obs"] += n_obs
@@ -526,6 +532,9 @@ def main() -> None:
                                           for r in big)))
     if args.rows:
         args.rows.write_text(json.dumps(rows, default=str))
+    if args.summary:
+        args.summary.write_text(json.dumps(dict(world=sim.name, params=overrides,
+                                                aois=per_aoi), default=str))
     print("mistyped:", [(r["type"], r["tag"], r["area"], r["got"]) for r in found
                         if not r["typed"]])
     lat = [r["latency"] for r in found if r["dry"] and r["latency"] is not None]

@@ -30,7 +30,8 @@ from monitor.detect.verify import VerifyModel
 from monitor.errors import StateError
 from monitor.models import Grid
 
-__all__ = ["DataGap", "Coverage", "coverage", "detections_from_state", "change_raster"]
+__all__ = ["DataGap", "Coverage", "coverage", "detections_from_state", "held_back",
+           "change_raster"]
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,54 @@ def detections_from_state(
 
     Returns objects sorted by first-seen day then id.
     """
+    layered = _layer_objects(state, aoi_id=aoi_id, grid=grid, simulated=simulated,
+                             params=params, confidence_model=confidence_model,
+                             verify_model=verify_model)
+    objects = [o for _, layer in layered for o in layer]
+    objects.sort(key=lambda o: (o.first_seen, o.id))
+    return objects
+
+
+def held_back(
+    state: DetectorState,
+    *,
+    grid: Grid,
+    params: DetectorParams,
+    verify_model: VerifyModel | None = None,
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Pixels of the current (``"c"``) and previous (``"p"``) changes that the state holds
+    confirmed but whose object the verification keeps probable: bool (n_pixels,) each.
+
+    The built-up timeline counts such a change as possible, not certain, so that its
+    figures say what the detections say.
+    """
+    masks = {slot: np.zeros(state.n_pixels, dtype=bool) for slot in ("c", "p")}
+    layered = _layer_objects(state, aoi_id="held-back", grid=grid, simulated=False,
+                             params=params, confidence_model=DEFAULT_CONFIDENCE,
+                             verify_model=verify_model)
+    for slot, layer in layered:
+        if slot not in masks:
+            continue
+        confirmed = state[f"{slot}_status"] == STATUS_CONFIRMED
+        for obj in layer:
+            if obj.status == "probable":
+                masks[slot][obj.pixels] = True
+        masks[slot] &= confirmed
+    return masks
+
+
+def _layer_objects(
+    state: DetectorState,
+    *,
+    aoi_id: str,
+    grid: Grid,
+    simulated: bool,
+    params: DetectorParams,
+    confidence_model: ConfidenceModel,
+    verify_model: VerifyModel | None,
+) -> list[tuple[str, list[ChangeObject]]]:
+    """The verified objects of each layer (``"c"`` with its touching probable pixels,
+    ``"p"``, ``"rejected"``), unsorted."""
     if grid.shape != state.shape:
         raise StateError(
             f"AOI {aoi_id}: grid {grid.shape} does not match the detector state {state.shape}"
@@ -244,15 +293,15 @@ def detections_from_state(
         )
     ]
     merged_layers += [layers[1], layers[3]]
-    objects: list[ChangeObject] = []
+    out: list[tuple[str, list[ChangeObject]]] = []
     conf = partial(confidence, model=confidence_model)
-    for _, mask, attrs in merged_layers:
+    for name, mask, attrs in merged_layers:
         if not mask.any():
             continue
         shape = state.shape
         first_day = np.where(mask, attrs["first_day"], NO_DAY).reshape(shape)
         labels, count = label_objects(mask.reshape(shape), first_day, params.merge_days)
-        objects += build_objects(
+        objects = build_objects(
             labels,
             count,
             grid=grid,
@@ -272,9 +321,8 @@ def detections_from_state(
             kind="ts",
             confidence_of=conf,
         )
-    objects = [_verified(state, o, params, verify_model) for o in objects]
-    objects.sort(key=lambda o: (o.first_seen, o.id))
-    return objects
+        out.append((name, [_verified(state, o, params, verify_model) for o in objects]))
+    return out
 
 
 def _verified(

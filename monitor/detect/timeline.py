@@ -32,7 +32,7 @@ out. Thresholds are :class:`TimelineParams` fields; docs/timeline.md explains th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -373,7 +373,7 @@ class _Steps:
         after: npt.NDArray[np.floating],
         window_start: npt.NDArray[np.integer],
         first_seen: npt.NDArray[np.integer],
-        certain: bool,
+        certain: bool | npt.NDArray[np.bool_],
     ) -> None:
         self.active.append(np.asarray(active, dtype=bool))
         self.before.append(np.where(active, before, 0.0).astype(np.float32))
@@ -389,6 +389,7 @@ def pixel_history(
     *,
     pixel_area_m2: float = 100.0,
     detector: DetectorParams | None = None,
+    held_back: Mapping[str, npt.NDArray[np.bool_]] | None = None,
 ) -> PixelHistory:
     """Each pixel's roof share at the start and its dated steps, from a detector state.
 
@@ -399,6 +400,9 @@ def pixel_history(
     pixel_area_m2 : area of one grid pixel (10 m pixels: 100).
     detector : the parameters the state was built with: a confirmed pixel dates a change
         only inside an object the detector reports (``min_pixels``, ``merge_days``).
+    held_back : confirmed pixels of the current (``"c"``) and previous (``"p"``) change
+        whose object the verification reports as probable (``readout.held_back``): their
+        steps are possible, not certain.
     """
     params = params or TimelineParams()
     detector = detector or DetectorParams()
@@ -454,7 +458,7 @@ def pixel_history(
     now = np.where(np.isfinite(now_share), now_share, start).astype(np.float32)
 
     steps = _Steps(n)
-    _confirmed_steps(state, steps, start, now, c_confirmed, p_confirmed)
+    _confirmed_steps(state, steps, start, now, c_confirmed, p_confirmed, held_back or {})
 
     # Pending candidates: possible steps, by the spectrum of their departing observations.
     last_level = _last_after(steps, start)
@@ -531,8 +535,10 @@ def _confirmed_steps(
     now: npt.NDArray[np.float32],
     c_confirmed: npt.NDArray[np.bool_],
     p_confirmed: npt.NDArray[np.bool_],
+    held_back: Mapping[str, npt.NDArray[np.bool_]],
 ) -> None:
-    """Steps of the previous and current confirmed changes (a rebuilding is two steps)."""
+    """Steps of the previous and current confirmed changes (a rebuilding is two steps);
+    those of pixels ``held_back`` by the verification are possible steps only."""
     n = state.n_pixels
     zero = np.zeros(n, dtype=np.float32)
     p_dir = _direction(state["p_type"])
@@ -566,6 +572,7 @@ def _confirmed_steps(
         # step (its confirmation). A construction chained from a clearing: the roof came
         # after the clearing was first seen and by the last step.
         plain = confirmed & ~rebuild
+        certain = ~np.asarray(held_back.get(slot, np.zeros(n, dtype=bool)), dtype=bool)
         after = _constrain(level, after_raw, direction)
         steps.add(
             plain,
@@ -573,11 +580,12 @@ def _confirmed_steps(
             after,
             np.where(late_roof, fd, ws),
             np.where(late_roof, last, fd),
-            certain=True,
+            certain=certain,
         )
         if rebuild.any():
-            steps.add(rebuild, level, zero, ws, fd, certain=True)
-            steps.add(rebuild, zero, after_raw, fd, np.where(two_steps, last, fd), certain=True)
+            steps.add(rebuild, level, zero, ws, fd, certain=certain)
+            steps.add(rebuild, zero, after_raw, fd, np.where(two_steps, last, fd),
+                      certain=certain)
         level = np.where(confirmed, np.where(rebuild, after_raw, after), level).astype(np.float32)
 
 

@@ -55,6 +55,7 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
     (``DetectorParams``); MonitorError when there is none."""
     import numpy as np
 
+    from monitor.detect.readout import held_back
     from monitor.detect.state import NO_DAY, DetectorState
     from monitor.detect.timeline import pixel_history
 
@@ -69,7 +70,10 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
     # The stored (narrowed) copies are no longer needed: about 107 MB for Mae Sot's
     # 500 x 534 grid, held through pixel_history's own peak otherwise.
     del snapshot
-    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2, detector=detector)
+    # Changes the verification keeps probable count as possible, as the detections say.
+    held = held_back(state, grid=aoi.grid, params=detector)
+    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2, detector=detector,
+                            held_back=held)
     fitted = state["fit_day"][state["fit_day"] != NO_DAY]
     return history, int(np.median(fitted)) if fitted.size else None
 

@@ -128,6 +128,21 @@ def test_timeline_of_a_demolition_with_a_gap() -> None:
     assert months["2023-09"].built_low_m2 < 1400 - 100
 
 
+def test_a_change_the_verification_holds_back_is_possible_not_counted() -> None:
+    state = _state()
+    held = {"c": state["c_status"] == 2, "p": np.zeros(state.n_pixels, dtype=bool)}
+    counted = built_timeline(pixel_history(state, detector=FOUR),
+                             first_modelled_day=day_number(D(2023, 3, 15)))
+    doubted = built_timeline(pixel_history(state, detector=FOUR, held_back=held),
+                             first_modelled_day=day_number(D(2023, 3, 15)))
+    before = {m.month: m for m in counted.clear_months}["2023-09"]
+    after = {m.month: m for m in doubted.clear_months}["2023-09"]
+    assert before.demolished_m2 == pytest.approx(400, abs=20)
+    assert not after.demolished_m2  # no confirmed removal any more ...
+    assert after.built_low_m2 <= 1400 + 20  # ... but still inside the band
+    assert after.built_high_m2 >= 1800 - 20
+
+
 def test_claims_on_the_hand_made_state() -> None:
     history = pixel_history(_state(), detector=FOUR)
     first = day_number(D(2023, 3, 15))

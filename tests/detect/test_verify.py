@@ -57,3 +57,17 @@ def test_without_a_model_the_rule_and_its_confidence_stand(built) -> None:
     [weighed] = [o for o in _objects(built, DEFAULT_VERIFY) if o.status != "rejected"]
     assert plain.status == "confirmed" and plain.id == weighed.id
     assert plain.evidence == weighed.evidence
+
+
+def test_held_back_names_the_confirmed_pixels_of_doubted_objects(built) -> None:
+    from monitor.detect.readout import held_back
+
+    doubting = dataclasses.replace(DEFAULT_VERIFY, intercept=-40.0)
+    [found] = [o for o in _objects(built, doubting) if o.status != "rejected"]
+    held = held_back(built, grid=GRID, params=PARAMS, verify_model=doubting)
+    confirmed = built["c_status"] == 2
+    assert held["c"].sum() > 0 and not (held["c"] & ~confirmed).any()
+    assert set(held["c"].nonzero()[0]) <= set(found.pixels.tolist())
+    assert not held["p"].any()
+    trusted = held_back(built, grid=GRID, params=PARAMS, verify_model=DEFAULT_VERIFY)
+    assert not trusted["c"].any() and not trusted["p"].any()

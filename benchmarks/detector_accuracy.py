@@ -167,6 +167,14 @@ def verify_source(model: VerifyModel) -> str:
             f"    scale={seq(model.scale)},\n    fitted_on={model.fitted_on!r},\n)")
 
 
+def limits_line(monitored: list[dict]) -> str:
+    """The sizes found with 50 % and 90 % probability among monitored planted changes."""
+    areas = np.array([r["area"] for r in monitored])
+    hit = np.array([r["found"] for r in monitored])
+    return (f"size found with 50 %: {size_at_probability(areas, hit, 0.5):,.0f} m2, "
+            f"with 90 %: {size_at_probability(areas, hit, 0.9):,.0f} m2")
+
+
 def reported_reliability(rows: list[dict]) -> None:
     """Share right per bin of the confidence the detections carry."""
     _bins(np.array([r["confidence"] for r in rows]),
@@ -541,10 +549,7 @@ def main() -> None:
     print(f"median days change->confirmation (dry season): "
           f"{np.median(lat) if lat else float('nan'):.0f} (n={len(lat)})")
     if mon:
-        areas = np.array([r["area"] for r in mon])
-        hit = np.array([r["found"] for r in mon])
-        print(f"size found with 50 %: {size_at_probability(areas, hit, 0.5):.0f} m2, "
-              f"90 %: {size_at_probability(areas, hit, 0.9):.0f} m2")
+        print(limits_line(mon))
     if dump:
         print("reported confidence (the verification's probability), confirmed objects:")
         reported_reliability(dump)

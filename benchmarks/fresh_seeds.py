@@ -31,8 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
-from monitor.detect.limits import size_at_probability
+from detector_accuracy import limits_line
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -150,10 +149,7 @@ def pool(root: Path) -> None:
             print(f"  {lo:.1f}-{lo + 0.1:.1f} {sel.sum():5d}   {conf[sel].mean():.2f}"
                   f"        {right[sel].mean():.2f}          {mark}")
     if mon:
-        areas = np.array([r["area"] for r in mon])
-        hit = np.array([r["found"] for r in mon])
-        print(f"size found with 50 %: {size_at_probability(areas, hit, 0.5):,.0f} m2, "
-              f"with 90 %: {size_at_probability(areas, hit, 0.9):,.0f} m2")
+        print(limits_line(mon))
     px_obs = sum(a.get("px_obs", 0) for a in aois)
     detect_s = sum(a.get("detect_s", 0.0) for a in aois)
     if detect_s:

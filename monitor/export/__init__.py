@@ -1,4 +1,4 @@
-"""Detections to files for GIS users, Google Earth, scripts and STAC tools (issue 10).
+"""The export stage: detections as files for GIS users, Google Earth, scripts, STAC tools.
 
 Vectors are written in EPSG:4326 (``vector``: GeoJSON and the dispatch; ``gpkg``;
 ``kml``; ``tabular``: FlatGeobuf, GeoParquet, Shapefile, CSV; ``stac``); rasters stay on the

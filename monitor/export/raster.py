@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from affine import Affine
 
 from monitor.errors import MonitorError
 from monitor.export._files import Staging, staged
@@ -72,7 +73,6 @@ def write_cog(array: npt.NDArray[Any], grid: Grid, path: Path, *, nodata: float 
     Tiled ``BLOCK_PX`` squares, deflate, overviews (``resampling``) down to one tile.
     """
     import rasterio
-    from affine import Affine
     from rasterio.errors import RasterioError
 
     data = array[np.newaxis] if array.ndim == 2 else array
@@ -152,7 +152,6 @@ def burn_detections(detections: Sequence[tuple[Detection, Any]], grid: Grid,
     pixel outlines on this grid, so they burn back exactly). Where detections overlap, the
     one first seen last wins: the latest change is the current state of the ground.
     """
-    from affine import Affine
     from rasterio.features import rasterize
 
     if unknown.shape != grid.shape:

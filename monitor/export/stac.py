@@ -23,7 +23,7 @@ from monitor.errors import MonitorError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
 from monitor.export.fields import CHANGE_LABELS, export_properties
-from monitor.export.vector import geojson_geometry
+from monitor.export.geojson import geojson_geometry
 from monitor.models import Detection, Scene
 
 __all__ = ["STAC_VERSION", "COLLECTION_ID", "write_stac", "item_dict", "collection_dict"]

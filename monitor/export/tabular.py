@@ -1,5 +1,4 @@
-"""Detections as typed tables: FlatGeobuf, GeoParquet, Shapefile and CSV (and the frames the
-GeoPackage is made of).
+"""Detections as typed tables: FlatGeobuf, GeoParquet, Shapefile, CSV, the GeoPackage's frames.
 
 Frames use Arrow types (``date32`` days, UTC ``timestamp`` instants, ``bool``), written with
 pyogrio's Arrow path so that GDAL types the fields as Date, DateTime and Boolean wherever the
@@ -9,13 +8,16 @@ format has them. An empty selection keeps the schema: every field, typed, no row
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import shapely
 
+from monitor.aoi import aoi_area_m2
 from monitor.errors import MonitorError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
@@ -111,10 +113,6 @@ _AOI_TYPES: dict[str, str] = {
 
 def aois_frame(data: ExportData) -> Any:
     """The AOIs as a GeoDataFrame (EPSG:4326): outline, grid and how many detections."""
-    import json
-
-    from monitor.aoi import aoi_area_m2
-
     rows = []
     for aoi in data.aois:
         observed = [o for o in data.observations if o.aoi_id == aoi.id]
@@ -141,8 +139,6 @@ _OBSERVATION_TYPES: dict[str, str] = {
 
 def observations_frame(data: ExportData) -> Any:
     """Per AOI and scene: the day, clear fraction, used/skipped/failed and why (no geometry)."""
-    import datetime as dt
-
     rows = []
     for obs in data.observations:
         when = obs.datetime.astimezone(dt.UTC)
@@ -167,9 +163,6 @@ _RUN_TYPES: dict[str, str] = {
 
 def runs_frame(data: ExportData) -> Any:
     """The runs of the state: when, exit code, scene counts, errors (no geometry)."""
-    import datetime as dt
-    import json
-
     rows = []
     for run in data.runs:
         started = run.started_at.astimezone(dt.UTC)
@@ -240,8 +233,6 @@ def write_parquet(data: ExportData, path: Path, staging: Staging) -> int:
 
 
 def _json_bytes(value: Any) -> bytes:
-    import json
-
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 

@@ -26,7 +26,7 @@ from monitor.errors import MonitorError
 from monitor.export._files import Staging, staged
 from monitor.export.fields import CHANGE_TYPES, CLASS_CODES
 from monitor.export.style import CHANGE_COLOURS
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, Chip, Detection, Grid
+from monitor.models import Chip, Detection, Grid, decode_chip
 
 __all__ = ["CLASS_NAMES", "CLASS_NODATA", "BLOCK_PX", "TRUE_COLOUR_MAX", "WINDOW_MARGIN_PX",
            "AoiLayers", "burn_detections", "detection_window", "true_colour", "write_cog",
@@ -226,7 +226,7 @@ def true_colour(chip: Chip, window: Grid, row0: int, col0: int) -> npt.NDArray[n
     cols = slice(col0, col0 + window.width)
     bands = [chip.bands.index(name) for name in ("red", "green", "blue")]
     coded = chip.reflectance[bands, rows, cols]
-    reflectance = coded.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+    reflectance = decode_chip(coded)
     scaled = 1.0 + 254.0 * np.clip(reflectance / TRUE_COLOUR_MAX, 0.0, 1.0)
     rgb = np.rint(scaled).astype(np.uint8)
     rgb[:, (coded == 0).any(axis=0)] = 0

@@ -25,17 +25,16 @@ import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from monitor.aoi import aoi_mask
 from monitor.atomic import write_atomically
 from monitor.errors import StateError
 from monitor.imagery.offset import OffsetHistory
+from monitor.imagery.outcome import ReadOutcome
 from monitor.models import CHIP_BANDS, Aoi, Chip, Grid, ReflectanceRule, Scene
-
-if TYPE_CHECKING:
-    from monitor.imagery.read import ReadOutcome
 
 __all__ = ["ChipCache", "grid_hash", "CACHE_FORMAT"]
 
@@ -160,8 +159,6 @@ class ChipCache:
         A cached skip counts only for the same AOI outline and while its clear fraction is
         below ``min_clear_fraction``; a cached chip only when its sha256 matches.
         """
-        from monitor.imagery.read import ReadOutcome
-
         chip_path, side_path = self.paths(aoi.id, aoi.grid, scene.id)
         side = self._sidecar(side_path)
         if side is None:
@@ -187,9 +184,7 @@ class ChipCache:
                                from_cache=True)
         if side.get("aoi_geometry_hash") != aoi.geometry_hash:
             # Same grid, edited outline: the chip holds, its AOI share must be recounted.
-            from monitor.imagery.read import aoi_mask_for
-
-            mask = aoi_mask_for(aoi)
+            mask = aoi_mask(aoi)
             clear = float((chip.valid & mask).sum()) / max(int(mask.sum()), 1)
         return ReadOutcome("used", str(side.get("reason", "")), chip, clear, chip.rule, 0,
                            scene.id, aoi.id, 1, from_cache=True)

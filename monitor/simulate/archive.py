@@ -41,6 +41,7 @@ from shapely.geometry import box, mapping
 from monitor.aoi.grid import grid_for_geometry, grid_mask
 from monitor.errors import AoiError, ConfigError, StateError
 from monitor.models import Aoi, Grid
+from monitor.simulate.buildings import Settlement
 from monitor.simulate.changes import (
     SCENARIOS,
     PlantedChange,
@@ -49,8 +50,10 @@ from monitor.simulate.changes import (
     state_at,
 )
 from monitor.simulate.cogs import write_cog, write_geotiff
+from monitor.simulate.geography import RIVER_HALFWIDTH_WET_M, river_distance
+from monitor.simulate.ground import Ground, build_ground
 from monitor.simulate.groundworld import GroundDraw
-from monitor.simulate.land import Ground, Settlement, build_ground, render_surface
+from monitor.simulate.land import render_surface
 from monitor.simulate.schedule import TILE, Acquisition, acquisition_schedule, sun_angles
 from monitor.simulate.sensor import SWATH_EDGE_RATE, observe
 from monitor.simulate.skyworld import SkyDraw
@@ -283,8 +286,6 @@ def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
 def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end: dt.date,
                  scenario: str | None, ground_draw: GroundDraw | None = None) -> _GroundPlan:
     from scipy import ndimage
-
-    from monitor.simulate.land import RIVER_HALFWIDTH_WET_M, river_distance
 
     grid = _ground_grid(members)
     ground_id = members[0].id

@@ -28,16 +28,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import zlib
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.simulate.land import Cover, FieldCrop
+from monitor.simulate.cover import ROOF_COVERS, Cover, FieldCrop
 
 if TYPE_CHECKING:
-    from monitor.simulate.land import Ground
+    from monitor.simulate.ground import Ground
 
 __all__ = [
     "BASE_SPECTRA",
@@ -218,8 +219,6 @@ def random_ground_draw(seed: int) -> GroundDraw:
 
 def world_rng(draw: GroundDraw, ground_id: str, purpose: int) -> np.random.Generator:
     """A generator of the random world for one ground and purpose (never a default stream)."""
-    import zlib
-
     assert draw.seed is not None
     return np.random.default_rng(
         [draw.seed, GROUND_STREAM, zlib.crc32(ground_id.encode()), purpose]
@@ -462,8 +461,6 @@ def vary_heights(draw: GroundDraw, ground: Ground) -> None:
 def assign_variants(draw: GroundDraw, ground: Ground) -> npt.NDArray[np.uint8]:
     """Each pixel's tint: one per building (connected roof), else per patch of ~60 m."""
     from scipy import ndimage
-
-    from monitor.simulate.land import ROOF_COVERS
 
     rng = world_rng(draw, ground.id, 4)
     labels, n = ndimage.label(np.isin(ground.cover, list(ROOF_COVERS)))

@@ -162,15 +162,29 @@ def _settlement_density(town: Settlement, river: npt.NDArray[np.float32],
     return density.astype(np.float32)
 
 
-def draw_settlement(town: Settlement, cover: npt.NDArray[np.uint8],
-                     height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
-                     tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
-                     building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
-                     cc: npt.NDArray[np.float32], rng: np.random.Generator
-                     ) -> npt.NDArray[np.bool_]:
-    """Draw a settlement's street blocks, yards and buildings (all vectorised); return the
-    pixels it occupies."""
-    style = _STYLES.get(town.kind, _STYLES["town"])
+@dataclass(frozen=True, eq=False)
+class _Blocks:
+    """A settlement's street blocks: each pixel's block, its place inside it, the streets."""
+
+    block: npt.NDArray[np.int64]       # block of each pixel
+    n_blocks: int
+    bu: npt.NDArray[np.int64]          # block index along u, v
+    bv: npt.NDArray[np.int64]
+    lu: npt.NDArray[np.float32]        # position inside the block along u, v (pixels)
+    lv: npt.NDArray[np.float32]
+    widths_u: npt.NDArray[np.float64]  # width of every row, column of blocks
+    widths_v: npt.NDArray[np.float64]
+    built: npt.NDArray[np.bool_]       # pixels of built blocks
+    street: npt.NDArray[np.bool_]
+    main: npt.NDArray[np.bool_]
+
+
+def _lay_streets(town: Settlement, style: dict[str, Any], cover: npt.NDArray[np.uint8],
+                 tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
+                 building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
+                 cc: npt.NDArray[np.float32], rng: np.random.Generator
+                 ) -> tuple[_Blocks, npt.NDArray[np.bool_]]:
+    """Lay the street grid, clear the land it covers; the blocks and the settled pixels."""
     block_u, block_v = style["block"]
     street_w = style["street"]
     density = _settlement_density(town, river, rr, cc, rng)
@@ -218,7 +232,18 @@ def draw_settlement(town: Settlement, cover: npt.NDArray[np.uint8],
     cover[within & street] = Cover.ROAD if town.kind != "town" else Cover.ASPHALT
     cover[within & main] = Cover.ASPHALT
     tree[within & (street | main)] *= 0.3
+    return _Blocks(block, n_blocks, bu, bv, lu, lv, widths_u, widths_v, built, street,
+                   main), within
 
+
+def _build_lots(blocks: _Blocks, style: dict[str, Any], cover: npt.NDArray[np.uint8],
+                height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
+                tree: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
+    """Fill the built blocks with yards, lots with buildings (in place)."""
+    block, n_blocks, built = blocks.block, blocks.n_blocks, blocks.built
+    street, main, street_w = blocks.street, blocks.main, style["street"]
+    bu, bv, lu, lv = blocks.bu, blocks.bv, blocks.lu, blocks.lv
+    widths_u, widths_v = blocks.widths_u, blocks.widths_v
     types = style["types"]
     type_weights = np.array([t.weight for t in types])
     block_type = rng.choice(len(types), size=n_blocks, p=type_weights / type_weights.sum())
@@ -269,4 +294,17 @@ def draw_settlement(town: Settlement, cover: npt.NDArray[np.uint8],
     height[on] = lot_height[lot][on]
     brightness[on] = brightness[on] * lot_tone[lot][on]
     tree[on] = 0.0
+
+
+def draw_settlement(town: Settlement, cover: npt.NDArray[np.uint8],
+                     height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
+                     tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
+                     building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
+                     cc: npt.NDArray[np.float32], rng: np.random.Generator
+                     ) -> npt.NDArray[np.bool_]:
+    """Draw a settlement's street blocks, yards and buildings (all vectorised); return the
+    pixels it occupies."""
+    style = _STYLES.get(town.kind, _STYLES["town"])
+    blocks, within = _lay_streets(town, style, cover, tree, river, building_ok, rr, cc, rng)
+    _build_lots(blocks, style, cover, height, brightness, tree, rng)
     return within

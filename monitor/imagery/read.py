@@ -440,6 +440,46 @@ def _offset_record(check: OffsetCheck) -> dict[str, Any]:
     }
 
 
+def _used(scene: Scene, aoi: Aoi, cache: ChipCache, *,
+          dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None,
+          valid: npt.NDArray[np.bool_], clear_fraction: float, min_clear_fraction: float,
+          check: OffsetCheck, tally: _Tally, bands_read: list[str],
+          masked_by: str) -> ReadOutcome:
+    """A "used" outcome: the chip encoded under the checked rule, cached with its
+    provenance."""
+    grid = aoi.grid
+    rule = check.rule
+    metadata_rule = scene.rule
+    reflectance = _encode_chip_bands(dn, rule, grid)
+    missing_optional = [b for b in CHIP_BANDS if b not in dn]
+    if scl is not None:
+        reason = f"AOI {_percent(clear_fraction)} clear by SCL"
+    else:
+        reason = f"AOI {_percent(clear_fraction)} with data; no SCL, nodata masked only"
+    if check.overridden:
+        reason += f"; offset from the pixels ({rule.label}, metadata said {metadata_rule.label})"
+
+    provenance = _base_provenance(scene, aoi, bands_read)
+    provenance.update(
+        status="used", reason=reason, clear_fraction=clear_fraction,
+        min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
+        rule=_rule_dict(rule),
+        metadata_rule=_rule_dict(metadata_rule) if check.overridden else None,
+        offset_check=_offset_record(check),
+        masked_by=masked_by, missing_bands=missing_optional,
+        resampling_20m="nearest (2 x 2 repetition)", warped_assets=tally.warped,
+        bands=list(CHIP_BANDS),
+    )
+    chip = Chip(aoi_id=aoi.id, scene_id=scene.id, datetime=scene.datetime, grid=grid,
+                reflectance=reflectance, valid=valid, scl=scl, rule=rule, bands=CHIP_BANDS,
+                simulated=scene.simulated, provenance=provenance)
+    outcome = ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
+                          scene.id, aoi.id, tally.attempts)
+    chip = cache.put(chip, outcome)
+    return ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
+                       scene.id, aoi.id, tally.attempts)
+
+
 def load_chip(
     scene: Scene,
     aoi: Aoi,
@@ -527,31 +567,6 @@ def load_chip(
                         min_clear_fraction=min_clear_fraction, rule=rule, tally=tally,
                         bands_read=bands_read, masked_by=masked_by)
 
-    reflectance = _encode_chip_bands(dn, rule, grid)
-    missing_optional = [b for b in CHIP_BANDS if b not in dn]
-    if scl is not None:
-        reason = f"AOI {_percent(clear_fraction)} clear by SCL"
-    else:
-        reason = f"AOI {_percent(clear_fraction)} with data; no SCL, nodata masked only"
-    if check.overridden:
-        reason += f"; offset from the pixels ({rule.label}, metadata said {metadata_rule.label})"
-
-    provenance = _base_provenance(scene, aoi, bands_read)
-    provenance.update(
-        status="used", reason=reason, clear_fraction=clear_fraction,
-        min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
-        rule=_rule_dict(rule),
-        metadata_rule=_rule_dict(metadata_rule) if check.overridden else None,
-        offset_check=_offset_record(check),
-        masked_by=masked_by, missing_bands=missing_optional,
-        resampling_20m="nearest (2 x 2 repetition)", warped_assets=tally.warped,
-        bands=list(CHIP_BANDS),
-    )
-    chip = Chip(aoi_id=aoi.id, scene_id=scene.id, datetime=scene.datetime, grid=grid,
-                reflectance=reflectance, valid=valid, scl=scl, rule=rule, bands=CHIP_BANDS,
-                simulated=scene.simulated, provenance=provenance)
-    outcome = ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                          scene.id, aoi.id, tally.attempts)
-    chip = cache.put(chip, outcome)
-    return ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                       scene.id, aoi.id, tally.attempts)
+    return _used(scene, aoi, cache, dn=dn, scl=scl, valid=valid, clear_fraction=clear_fraction,
+                 min_clear_fraction=min_clear_fraction, check=check, tally=tally,
+                 bands_read=bands_read, masked_by=masked_by)

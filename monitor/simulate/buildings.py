@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -52,7 +52,16 @@ class _BlockType:
     trees: float                     # tree fraction in the yards
 
 
-_STYLES: dict[str, dict[str, Any]] = {
+class _Style(TypedDict):
+    """How one kind of settlement lays out its blocks."""
+
+    block: tuple[float, float]       # block size along u, v (pixels)
+    street: float                    # street width (pixels)
+    main_every: int                  # a main road every so many blocks
+    types: tuple[_BlockType, ...]
+
+
+_STYLES: dict[str, _Style] = {
     # KK Park: 120 x 100 m blocks between concrete roads, filled with long dormitory and
     # office halls, a few big sheds, concrete yards, some open and green blocks.
     "compound": {
@@ -179,7 +188,7 @@ class _Blocks:
     main: npt.NDArray[np.bool_]
 
 
-def _lay_streets(town: Settlement, style: dict[str, Any], cover: npt.NDArray[np.uint8],
+def _lay_streets(town: Settlement, style: _Style, cover: npt.NDArray[np.uint8],
                  tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
                  building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
                  cc: npt.NDArray[np.float32], rng: np.random.Generator
@@ -236,7 +245,7 @@ def _lay_streets(town: Settlement, style: dict[str, Any], cover: npt.NDArray[np.
                    main), within
 
 
-def _build_lots(blocks: _Blocks, style: dict[str, Any], cover: npt.NDArray[np.uint8],
+def _build_lots(blocks: _Blocks, style: _Style, cover: npt.NDArray[np.uint8],
                 height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
                 tree: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
     """Fill the built blocks with yards, lots with buildings (in place)."""

@@ -1,4 +1,4 @@
-"""Planted changes: what changes where and when, the ground's state on a day, and the truth.
+"""The planting of changes: what changes where, when; the ground's state on a day; the truth.
 
 Which changes are planted follows the AOI (or the ``scenario`` argument):
 
@@ -115,7 +115,8 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
             if n == 0 and rate * area_km2 * years >= 0.3:
                 n = 1
             first = start + dt.timedelta(days=50)
-            last = end - dt.timedelta(days=100 if change_type in ("new_construction", "rebuilding") else 40)
+            slow = change_type in ("new_construction", "rebuilding")
+            last = end - dt.timedelta(days=100 if slow else 40)
             for i, day in enumerate(_spread_days(rng, first, last, n)):
                 plans.append(ChangePlan(change_type, day, (i + int(rng.integers(4))) % 4, "aoi",
                                         aoi_id, "growth"))
@@ -227,11 +228,13 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
     base_cover = ground.cover[win]
     base_height = ground.height_m[win]
 
-    def roof_state(material: int, height: float) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    def roof_state(material: int, height: float
+                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         return (np.where(mask, material, base_cover).astype(np.uint8),
                 np.where(mask, height, base_height).astype(np.float32))
 
-    def flat_state(cover: int | npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    def flat_state(cover: int | npt.NDArray[np.uint8]
+                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         return (np.where(mask, cover, base_cover).astype(np.uint8),
                 np.where(mask, 0.0, base_height).astype(np.float32))
 
@@ -250,8 +253,10 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
         phases.append((day, flat_state(Cover.SITE)))
         # Large plots keep a cleared apron around the building.
         inner = ndimage.binary_erosion(mask) if mask.sum() >= 12 else mask
-        finished = np.where(inner, material, np.where(mask, Cover.CONCRETE, base_cover)).astype(np.uint8)
-        phases.append((roof_on, (finished, np.where(inner, height, base_height).astype(np.float32))))
+        finished = np.where(inner, material,
+                            np.where(mask, Cover.CONCRETE, base_cover)).astype(np.uint8)
+        phases.append((roof_on, (finished,
+                                 np.where(inner, height, base_height).astype(np.float32))))
         end = roof_on
     elif kind == "demolition":
         base_cover[mask] = material

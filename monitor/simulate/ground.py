@@ -301,7 +301,7 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     settlements : towns and compounds to draw.
     aoi_ids : AOIs this ground serves.
     rng : the ground's own generator.
-    draw : the world (None: today's fixed world). A random world draws the same layout,
+    draw : the world (None: the fixed world). A random world draws the same layout,
         then its own tints and crop calendars from generators of (draw seed, ground id).
     """
     shape = grid.shape

@@ -1,8 +1,8 @@
-"""A randomised ground: per seed, the simulator draws its own materials, crops and buildings.
+"""A randomised ground: per seed, the simulator draws its own materials, crops, buildings.
 
 The detector must not learn one fixed world. A :class:`GroundDraw` holds everything about
-the ground that a random world redraws; :func:`default_ground_draw` is today's fixed world
-(the code paths of ``land`` and ``changes`` are then exactly as before, with no extra
+the ground that a random world redraws; :func:`default_ground_draw` is the fixed world
+(the ground and its planted changes then take the default code paths, with no extra
 random draws), :func:`random_ground_draw` draws a world from the distributions below, from
 its own generator ``np.random.default_rng([seed, GROUND_STREAM])``.
 
@@ -128,7 +128,7 @@ _SOILS = ("laterite", "alluvium", "sand")
 class GroundDraw:
     """Everything about the ground that a random world redraws.
 
-    ``seed`` None is today's fixed world (every other field is then unused).
+    ``seed`` None is the fixed world (every other field is then unused).
     material_factor : per material (a :data:`BASE_SPECTRA` key), the per-seed factor of
         each band (brightness times a per-band factor).
     object_spread : half-width of the log-uniform per-band factor of each building, parcel

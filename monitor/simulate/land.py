@@ -102,7 +102,7 @@ def render_surface(ground: Ground, cover: npt.NDArray[np.uint8],
     """Surface reflectance of the ground on ``day``: float32 (6, rows, cols), bands as BANDS.
 
     ``cover`` and ``height_m`` are the ground's state on that day (planted changes applied).
-    ``draw``: the world the ground was built with (None: today's fixed world).
+    ``draw``: the world the ground was built with (None: the fixed world).
     """
     table = class_spectra(day)
     random_world = draw is not None and draw.random

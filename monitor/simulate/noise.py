@@ -1,4 +1,4 @@
-"""Smooth random fields: the texture, relief and raggedness of the simulated ground."""
+"""Smooth random fields: the texture, relief, raggedness of the simulated ground."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def geojson_bytes(detections: Sequence[Detection], *,
     return f'{text},\n "features": [\n{body}\n ]\n}}\n'.encode()
 
 
-def geojson_geometry(geometry: Any) -> dict[str, Any]:
+def geojson_geometry(geometry: shapely.Geometry) -> dict[str, Any]:
     """A polygon as RFC 7946 wants it: exterior rings counter-clockwise, holes clockwise,
     coordinates to 7 decimals (about 1 cm; RFC 7946 advises against more)."""
     oriented = shapely.orient_polygons(geometry, exterior_cw=False)

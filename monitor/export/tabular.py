@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 
@@ -31,6 +31,10 @@ from monitor.export.fields import (
     export_values,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
 __all__ = ["detections_frame", "aois_frame", "observations_frame", "runs_frame",
            "write_fgb", "write_parquet", "write_shp", "write_csv", "SHAPEFILE_PARTS",
            "write_layer"]
@@ -41,7 +45,7 @@ SHAPEFILE_PARTS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _DBF_TEXT_BYTES = 254
 
 
-def _arrow_types() -> dict[str, Any]:
+def _arrow_types() -> dict[str, pa.DataType]:
     import pyarrow as pa
 
     return {"text": pa.string(), "date": pa.date32(), "instant": pa.timestamp("ms", tz="UTC"),
@@ -61,7 +65,7 @@ _DETECTION_TYPES: dict[str, str] = {
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str],
-           geometries: Sequence[Any] | None) -> Any:
+           geometries: Sequence[shapely.Geometry] | None) -> pd.DataFrame:
     """A (Geo)DataFrame of ``rows`` with the Arrow column types named in ``types``."""
     import geopandas as gpd
     import pandas as pd
@@ -76,12 +80,12 @@ def _frame(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str],
                             crs="EPSG:4326")
 
 
-def _ccw(geometry: Any) -> Any:
+def _ccw(geometry: shapely.Geometry) -> shapely.Geometry:
     # Exterior rings counter-clockwise, as RFC 7946 and OGC simple features expect.
     return shapely.orient_polygons(geometry, exterior_cw=False)
 
 
-def detections_frame(data: ExportData, *, lists: bool = False) -> Any:
+def detections_frame(data: ExportData, *, lists: bool = False) -> pd.DataFrame:
     """The detections as a GeoDataFrame (EPSG:4326), columns EXPORT_FIELDS.
 
     ``lists`` keeps scene ids as lists (GeoParquet); otherwise they are joined by
@@ -111,7 +115,7 @@ _AOI_TYPES: dict[str, str] = {
 }
 
 
-def aois_frame(data: ExportData) -> Any:
+def aois_frame(data: ExportData) -> pd.DataFrame:
     """The AOIs as a GeoDataFrame (EPSG:4326): outline, grid and how many detections."""
     rows = []
     for aoi in data.aois:
@@ -137,7 +141,7 @@ _OBSERVATION_TYPES: dict[str, str] = {
 }
 
 
-def observations_frame(data: ExportData) -> Any:
+def observations_frame(data: ExportData) -> pd.DataFrame:
     """Per AOI and scene: the day, clear fraction, used/skipped/failed and why (no geometry)."""
     rows = []
     for obs in data.observations:
@@ -161,7 +165,7 @@ _RUN_TYPES: dict[str, str] = {
 }
 
 
-def runs_frame(data: ExportData) -> Any:
+def runs_frame(data: ExportData) -> pd.DataFrame:
     """The runs of the state: when, exit code, scene counts, errors (no geometry)."""
     rows = []
     for run in data.runs:
@@ -184,7 +188,7 @@ def _gdal_error(path: Path, exc: Exception) -> MonitorError:
     return MonitorError(f"{path}: cannot write: {' '.join(str(exc).split())}")
 
 
-def write_layer(frame: Any, path: Path, *, driver: str, layer: str | None = None,
+def write_layer(frame: pd.DataFrame, path: Path, *, driver: str, layer: str | None = None,
                 append: bool = False, geometry_type: str | None = None,
                 layer_options: Mapping[str, str] | None = None,
                 dataset_options: Mapping[str, str] | None = None) -> None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from affine import Affine
 
 from monitor import __version__
 from monitor.aoi import aoi_mask
@@ -246,7 +247,6 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
 
 def _read_warped(ds: Any, asset: AssetRef, grid: Grid, env: GdalSettings) -> AssetRead:
     """Nearest-neighbour warp onto the grid, for assets not on it (rare: other UTM zone)."""
-    from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.errors import RasterioError
     from rasterio.vrt import WarpedVRT
@@ -427,7 +427,7 @@ def _encode_chip_bands(dn: Mapping[str, npt.NDArray[np.uint16]], rule: Reflectan
     return reflectance
 
 
-def _offset_record(check: OffsetCheck) -> dict[str, Any]:
+def _offset_record(check: OffsetCheck) -> dict[str, object]:
     """The offset check as the provenance records it."""
     return {
         "verdict": check.verdict,

@@ -63,6 +63,8 @@ from monitor.models import (
 )
 
 if TYPE_CHECKING:
+    from rasterio.io import DatasetReader
+
     from monitor.imagery.cache import ChipCache
 
 __all__ = ["ReadOutcome", "AssetRead", "load_chip", "read_asset", "aoi_mask_for"]
@@ -166,7 +168,7 @@ def _failure(href: str, exc: BaseException, tile_ends: list[int], env: GdalSetti
     return _TransientReadError(f"{href}: {innermost}")
 
 
-def _native_window(ds: Any, grid: Grid) -> tuple[int, int, int, int, int] | None:
+def _native_window(ds: DatasetReader, grid: Grid) -> tuple[int, int, int, int, int] | None:
     """(row_off, col_off, rows, cols, factor) of the grid in the asset's own pixels, or
     None when the asset's pixels do not nest in the grid's."""
     t = ds.transform
@@ -186,7 +188,8 @@ def _native_window(ds: Any, grid: Grid) -> tuple[int, int, int, int, int] | None
     return int(round(row_f)), int(round(col_f)), grid.height // factor, grid.width // factor, factor
 
 
-def _tile_ends(ds: Any, row0: int, col0: int, rows: int, cols: int) -> tuple[int, list[int]]:
+def _tile_ends(ds: DatasetReader, row0: int, col0: int, rows: int, cols: int
+               ) -> tuple[int, list[int]]:
     """Compressed bytes of the tiles a window touches, and where each tile ends."""
     block_h, block_w = ds.block_shapes[0]
     total, ends = 0, []
@@ -245,7 +248,7 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
     return AssetRead(href, out, _HEADER_BYTES + tile_bytes, warped=False)
 
 
-def _read_warped(ds: Any, asset: AssetRef, grid: Grid, env: GdalSettings) -> AssetRead:
+def _read_warped(ds: DatasetReader, asset: AssetRef, grid: Grid, env: GdalSettings) -> AssetRead:
     """Nearest-neighbour warp onto the grid, for assets not on it (rare: other UTM zone)."""
     from rasterio.enums import Resampling
     from rasterio.errors import RasterioError
@@ -362,7 +365,7 @@ def _base_provenance(scene: Scene, aoi: Aoi, bands_read: list[str]) -> dict[str,
     }
 
 
-def _rule_dict(rule: ReflectanceRule) -> dict[str, Any]:
+def _rule_dict(rule: ReflectanceRule) -> dict[str, float | str]:
     return {"scale": rule.scale, "offset": rule.offset, "decided_by": rule.decided_by,
             "reason": rule.reason, "label": rule.label}
 

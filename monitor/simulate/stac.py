@@ -203,7 +203,7 @@ def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float]
     return collection
 
 
-def write_json(path: Path, document: Any) -> int:
+def write_json(path: Path, document: Mapping[str, object]) -> int:
     """Write JSON atomically (temporary file, then rename); return the size in bytes."""
     tmp = path.with_name(f".{path.name}.tmp")
     text = json.dumps(document, indent=1)

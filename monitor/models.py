@@ -18,6 +18,8 @@ __all__ = [
     "CHIP_BANDS",
     "CHIP_SCALE",
     "CHIP_OFFSET",
+    "decode_chip",
+    "encode_chip",
     "REQUIRED_BANDS",
     "OPTIONAL_BANDS",
     "SCL_MASKED",
@@ -60,6 +62,34 @@ SCL_MASKED: frozenset[int] = frozenset({0, 1, 3, 8, 9, 10})
 #: SCL classes that, over most of a scene, mean it was not seen clearly: dark area, water,
 #: unclassified (low sun, hill shade, haze, thin cloud).
 SCL_DOUBTFUL: tuple[int, ...] = (2, 6, 7)
+
+
+def decode_chip(encoded: npt.NDArray[np.unsignedinteger], *, missing_as_nan: bool = False
+                ) -> npt.NDArray[np.float32]:
+    """The chip encoding back to reflectance, float32 (the one decoder of cached chips).
+
+    ``missing_as_nan`` turns the no-data value 0 into NaN; otherwise it decodes like any
+    other value (to CHIP_OFFSET), for callers that mask it themselves.
+    """
+    out = encoded.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+    if missing_as_nan:
+        out[encoded == 0] = np.nan
+    return out
+
+
+def encode_chip(reflectance: npt.ArrayLike, dtype: type[np.floating] = np.float32
+                ) -> npt.NDArray[np.uint16]:
+    """Reflectance to the chip encoding, uint16 clipped to 1..65535 (NaN becomes 1).
+
+    The arithmetic is done in ``dtype``: float32 for the detector's own spectra, float64 for
+    reflectance computed from a scene's digital numbers. The caller decides where no data
+    (0) goes.
+    """
+    values = np.asarray(reflectance, dtype=dtype)
+    coded = np.rint((values - dtype(CHIP_OFFSET)) / dtype(CHIP_SCALE))
+    out: npt.NDArray[np.uint16] = np.clip(np.nan_to_num(coded, nan=0.0), 1, 65535).astype(
+        np.uint16)
+    return out
 
 
 def scl_doubtful_share(scl: npt.NDArray[np.uint8] | None, clear: npt.NDArray[np.bool_]) -> float:
@@ -262,9 +292,8 @@ class Chip:
 
     def to_float(self) -> npt.NDArray[np.float32]:
         """Reflectance as float32 (bands, rows, cols), NaN where not valid."""
-        out = self.reflectance.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+        out = decode_chip(self.reflectance, missing_as_nan=True)
         out[:, ~self.valid] = np.nan
-        out[self.reflectance == 0] = np.nan
         return out
 
 

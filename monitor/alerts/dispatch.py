@@ -119,7 +119,7 @@ def alerts_path(reports_dir: Path, run_id: int, run_at: dt.datetime) -> Path:
 
 
 def _write(events: Sequence[AlertEvent], path: Path, metadata: Mapping[str, Any]) -> None:
-    from monitor.export.vector import write_geojson
+    from monitor.export.geojson import write_geojson
 
     # Each event's own detection once; a re-run of the same run id replaces its file.
     write_geojson([e.detection for e in events], path, overwrite=True, metadata=metadata)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from monitor.catalog.source import BBox, Catalog, day_bounds, describe_http_error, item_matches
+from monitor.catalog.base import BBox, Catalog, day_bounds, describe_http_error, item_matches
 from monitor.errors import SourceError
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Scenes for one AOI: search, one scene per acquisition, and the c1 → l2a month fallback."""
+"""The scene search of one AOI: one scene per acquisition, with the c1 → l2a month fallback."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.catalog.base import Catalog
 from monitor.catalog.scenes import scene_from_item
-from monitor.catalog.source import DEFAULT_API_COLLECTION, Catalog
+from monitor.catalog.source import DEFAULT_API_COLLECTION
 from monitor.errors import ConfigError, ItemError
 from monitor.models import Aoi, Scene
 from monitor.months import months_between

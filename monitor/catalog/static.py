@@ -1,4 +1,4 @@
-"""A static STAC catalog or collection, read with pystac and searched here.
+"""A static STAC catalog or collection: read once with pystac, searched here.
 
 Every item is read once (following ``child``/``item`` links recursively) and kept as a
 dict with an absolute ``self`` href, so relative asset hrefs such as
@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from monitor.catalog.source import BBox, Catalog, describe_http_error, is_url, item_matches
+from monitor.catalog.base import BBox, Catalog, describe_http_error, is_url, item_matches
 from monitor.errors import SourceError
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from monitor.detect import harmonic
 from monitor.detect.params import N_BANDS, DetectorParams
 from monitor.errors import StateError
+from monitor.models import decode_chip, encode_chip
 
 __all__ = [
     "STATE_VERSION",
@@ -51,9 +52,6 @@ TRAINING, MONITORING, LEARNING_NEW_COVER = 0, 1, 2
 NO_DAY = -1
 # Change status codes in the state (the contract's words appear only in detections).
 STATUS_NONE, STATUS_CONFIRMED, STATUS_REJECTED = 0, 2, 3
-
-_SCALE = np.float32(1e-4)
-_OFFSET = np.float32(-0.1)
 
 # Per-pixel arrays: name -> (dtype, leading dims as names resolved per state, fill value).
 # "B" is the buffer size, "K" the harmonic terms, "C" the bands.
@@ -121,14 +119,12 @@ for _slot in ("c", "p"):
 
 def encode_reflectance(values: npt.NDArray[np.floating]) -> npt.NDArray[np.uint16]:
     """Reflectance to the chips' uint16 encoding (v * 1e-4 - 0.1; 0 kept for no data)."""
-    coded = np.rint((np.asarray(values, dtype=np.float32) - _OFFSET) / _SCALE)
-    out: npt.NDArray[np.uint16] = np.clip(np.nan_to_num(coded, nan=0.0), 1, 65535).astype(np.uint16)
-    return out
+    return encode_chip(values)
 
 
 def decode_reflectance(values: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
     """The chips' uint16 encoding back to reflectance, float32."""
-    return values.astype(np.float32) * _SCALE + _OFFSET
+    return decode_chip(values)
 
 
 # Storage narrows what loses nothing: the model is fitted at float16 precision, and day

@@ -1,6 +1,6 @@
-"""Detections to files for GIS users, Google Earth, scripts and STAC tools (issue 10).
+"""The export stage: detections as files for GIS users, Google Earth, scripts, STAC tools.
 
-Vectors are written in EPSG:4326 (``vector``: GeoJSON and the dispatch; ``gpkg``;
+Vectors are written in EPSG:4326 (``vector``: the dispatch; ``geojson``; ``gpkg``;
 ``kml``; ``tabular``: FlatGeobuf, GeoParquet, Shapefile, CSV; ``stac``); rasters stay on the
 AOI's UTM grid (``raster``). ``monitor.job`` hands over records (``ExportData``) and arrays;
 nothing here reads the store or imagery. Every output is staged under a temporary name

@@ -1,4 +1,4 @@
-"""Outputs staged under temporary names and renamed into place together.
+"""The staging of outputs: temporary names beside each target, renamed into place together.
 
 An export may be one file (GeoPackage), several beside each other (a Shapefile's
 ``.shp .shx .dbf .prj .cpg``, the ``--raster`` COGs) or a folder (STAC). Each is written into
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,8 +67,6 @@ STALE_AFTER_S = 3600.0
 def _remove_stale(target: Path) -> None:
     """Remove what a killed export of ``target`` left beside it (an hour old or more: an
     export running now is not disturbed)."""
-    import time
-
     for leftover in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
         try:
             if leftover.is_dir() and time.time() - leftover.stat().st_mtime > STALE_AFTER_S:

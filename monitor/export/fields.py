@@ -1,4 +1,4 @@
-"""The fields every export carries, and how each format spells them.
+"""The export fields: what every export carries, as each format spells it.
 
 Every vector format carries the contract's detection fields (``../shared/CONTRACT.md``,
 Detections), ``simulated`` among them, and the analyst's review of the detection

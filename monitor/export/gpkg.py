@@ -1,5 +1,7 @@
-"""The GeoPackage for QGIS: layers ``detections``, ``aois``, ``observations``, ``runs``, and
-a default style for the detections in the ``layer_styles`` table.
+"""The GeoPackage for QGIS, with a default style for the detections.
+
+Layers ``detections``, ``aois``, ``observations``, ``runs``; the style is in the
+``layer_styles`` table.
 
 Days are GeoPackage DATE fields and instants DATETIME (UTC), so QGIS's temporal controller
 works on them. QGIS reads a GeoPackage's default style from its ``layer_styles`` table; we

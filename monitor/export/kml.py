@@ -1,6 +1,8 @@
-"""KML and KMZ for Google Earth: a folder per AOI, a style per change type, a balloon per
-detection (dates, area, confidence, evidence, review) and a TimeSpan, so Google Earth's time
-slider shows each detection from the day it was first seen.
+"""The KML document for Google Earth, plain (``.kml``) or zipped (``.kmz``).
+
+A folder per AOI, a style per change type, a balloon per detection (dates, area,
+confidence, evidence, review) and a TimeSpan, so Google Earth's time slider shows each
+detection from the day it was first seen.
 
 The document is valid against OGC KML 2.2 (``ogckml22.xsd``; the tests validate it). Every
 text that comes from data (AOI names, review notes, scene ids, URLs) is HTML-escaped in the

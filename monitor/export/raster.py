@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from affine import Affine
 
 from monitor.errors import MonitorError
 from monitor.export._files import Staging, staged
 from monitor.export.fields import CHANGE_TYPES, CLASS_CODES
 from monitor.export.style import CHANGE_COLOURS
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, Chip, Detection, Grid
+from monitor.models import Chip, Detection, Grid, decode_chip
 
 __all__ = ["CLASS_NAMES", "CLASS_NODATA", "BLOCK_PX", "TRUE_COLOUR_MAX", "WINDOW_MARGIN_PX",
            "AoiLayers", "burn_detections", "detection_window", "true_colour", "write_cog",
@@ -72,7 +73,6 @@ def write_cog(array: npt.NDArray[Any], grid: Grid, path: Path, *, nodata: float 
     Tiled ``BLOCK_PX`` squares, deflate, overviews (``resampling``) down to one tile.
     """
     import rasterio
-    from affine import Affine
     from rasterio.errors import RasterioError
 
     data = array[np.newaxis] if array.ndim == 2 else array
@@ -152,7 +152,6 @@ def burn_detections(detections: Sequence[tuple[Detection, Any]], grid: Grid,
     pixel outlines on this grid, so they burn back exactly). Where detections overlap, the
     one first seen last wins: the latest change is the current state of the ground.
     """
-    from affine import Affine
     from rasterio.features import rasterize
 
     if unknown.shape != grid.shape:
@@ -227,7 +226,7 @@ def true_colour(chip: Chip, window: Grid, row0: int, col0: int) -> npt.NDArray[n
     cols = slice(col0, col0 + window.width)
     bands = [chip.bands.index(name) for name in ("red", "green", "blue")]
     coded = chip.reflectance[bands, rows, cols]
-    reflectance = coded.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+    reflectance = decode_chip(coded)
     scaled = 1.0 + 254.0 * np.clip(reflectance / TRUE_COLOUR_MAX, 0.0, 1.0)
     rgb = np.rint(scaled).astype(np.uint8)
     rgb[:, (coded == 0).any(axis=0)] = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from monitor.errors import MonitorError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
 from monitor.export.fields import CHANGE_LABELS, export_properties
-from monitor.export.vector import geojson_geometry
+from monitor.export.geojson import geojson_geometry
 from monitor.models import Detection, Scene
 
 __all__ = ["STAC_VERSION", "COLLECTION_ID", "write_stac", "item_dict", "collection_dict"]
@@ -145,7 +146,7 @@ def _is_our_collection(folder: Path) -> bool:
     return isinstance(collection, dict) and collection.get("id") == COLLECTION_ID
 
 
-def _dump(path: Path, value: Any) -> None:
+def _dump(path: Path, value: Mapping[str, object]) -> None:
     path.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -1,4 +1,4 @@
-"""How detections look in QGIS (QML), in other GIS (SLD) and in Google Earth (KML colours).
+"""The look of detections: QGIS (QML), other GIS (SLD), Google Earth (KML colours).
 
 One colour per change type (ColorBrewer's Dark2, distinguishable for most colour-blind
 readers); fill translucent so the imagery below stays visible.

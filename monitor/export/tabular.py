@@ -1,5 +1,4 @@
-"""Detections as typed tables: FlatGeobuf, GeoParquet, Shapefile and CSV (and the frames the
-GeoPackage is made of).
+"""Detections as typed tables: FlatGeobuf, GeoParquet, Shapefile, CSV, the GeoPackage's frames.
 
 Frames use Arrow types (``date32`` days, UTC ``timestamp`` instants, ``bool``), written with
 pyogrio's Arrow path so that GDAL types the fields as Date, DateTime and Boolean wherever the
@@ -9,13 +8,16 @@ format has them. An empty selection keeps the schema: every field, typed, no row
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 
+from monitor.aoi import aoi_area_m2
 from monitor.errors import MonitorError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
@@ -29,6 +31,10 @@ from monitor.export.fields import (
     export_values,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
 __all__ = ["detections_frame", "aois_frame", "observations_frame", "runs_frame",
            "write_fgb", "write_parquet", "write_shp", "write_csv", "SHAPEFILE_PARTS",
            "write_layer"]
@@ -39,7 +45,7 @@ SHAPEFILE_PARTS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _DBF_TEXT_BYTES = 254
 
 
-def _arrow_types() -> dict[str, Any]:
+def _arrow_types() -> dict[str, pa.DataType]:
     import pyarrow as pa
 
     return {"text": pa.string(), "date": pa.date32(), "instant": pa.timestamp("ms", tz="UTC"),
@@ -59,7 +65,7 @@ _DETECTION_TYPES: dict[str, str] = {
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str],
-           geometries: Sequence[Any] | None) -> Any:
+           geometries: Sequence[shapely.Geometry] | None) -> pd.DataFrame:
     """A (Geo)DataFrame of ``rows`` with the Arrow column types named in ``types``."""
     import geopandas as gpd
     import pandas as pd
@@ -74,12 +80,12 @@ def _frame(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str],
                             crs="EPSG:4326")
 
 
-def _ccw(geometry: Any) -> Any:
+def _ccw(geometry: shapely.Geometry) -> shapely.Geometry:
     # Exterior rings counter-clockwise, as RFC 7946 and OGC simple features expect.
     return shapely.orient_polygons(geometry, exterior_cw=False)
 
 
-def detections_frame(data: ExportData, *, lists: bool = False) -> Any:
+def detections_frame(data: ExportData, *, lists: bool = False) -> pd.DataFrame:
     """The detections as a GeoDataFrame (EPSG:4326), columns EXPORT_FIELDS.
 
     ``lists`` keeps scene ids as lists (GeoParquet); otherwise they are joined by
@@ -109,12 +115,8 @@ _AOI_TYPES: dict[str, str] = {
 }
 
 
-def aois_frame(data: ExportData) -> Any:
+def aois_frame(data: ExportData) -> pd.DataFrame:
     """The AOIs as a GeoDataFrame (EPSG:4326): outline, grid and how many detections."""
-    import json
-
-    from monitor.aoi import aoi_area_m2
-
     rows = []
     for aoi in data.aois:
         observed = [o for o in data.observations if o.aoi_id == aoi.id]
@@ -139,10 +141,8 @@ _OBSERVATION_TYPES: dict[str, str] = {
 }
 
 
-def observations_frame(data: ExportData) -> Any:
+def observations_frame(data: ExportData) -> pd.DataFrame:
     """Per AOI and scene: the day, clear fraction, used/skipped/failed and why (no geometry)."""
-    import datetime as dt
-
     rows = []
     for obs in data.observations:
         when = obs.datetime.astimezone(dt.UTC)
@@ -165,11 +165,8 @@ _RUN_TYPES: dict[str, str] = {
 }
 
 
-def runs_frame(data: ExportData) -> Any:
+def runs_frame(data: ExportData) -> pd.DataFrame:
     """The runs of the state: when, exit code, scene counts, errors (no geometry)."""
-    import datetime as dt
-    import json
-
     rows = []
     for run in data.runs:
         started = run.started_at.astimezone(dt.UTC)
@@ -191,7 +188,7 @@ def _gdal_error(path: Path, exc: Exception) -> MonitorError:
     return MonitorError(f"{path}: cannot write: {' '.join(str(exc).split())}")
 
 
-def write_layer(frame: Any, path: Path, *, driver: str, layer: str | None = None,
+def write_layer(frame: pd.DataFrame, path: Path, *, driver: str, layer: str | None = None,
                 append: bool = False, geometry_type: str | None = None,
                 layer_options: Mapping[str, str] | None = None,
                 dataset_options: Mapping[str, str] | None = None) -> None:
@@ -240,8 +237,6 @@ def write_parquet(data: ExportData, path: Path, staging: Staging) -> int:
 
 
 def _json_bytes(value: Any) -> bytes:
-    import json
-
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 

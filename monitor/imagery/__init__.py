@@ -1,8 +1,9 @@
 """Imagery: read the AOI window of each COG, check the offset in the pixels, cache chips.
 
 rasterio is imported only inside this package. ``env`` holds the GDAL settings, ``read``
-the windowed reads (SCL first), ``offset`` the pixel check of the reflectance offset,
-``cache`` the chips and their provenance, ``api`` the notebook helpers.
+the windowed reads (SCL first), ``outcome`` what became of each read, ``offset`` the pixel
+check of the reflectance offset, ``cache`` the chips with their provenance, ``api`` the
+notebook helpers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from monitor.imagery.offset import (
     dark_level,
     encode_reflectance,
 )
-from monitor.imagery.read import AssetRead, ReadOutcome, aoi_mask_for, load_chip, read_asset
+from monitor.imagery.outcome import ReadOutcome
+from monitor.imagery.read import AssetRead, aoi_mask_for, load_chip, read_asset
 
 __all__ = [
     "GDAL_DEFAULTS",

@@ -1,4 +1,4 @@
-"""The notebook API: load chips for a list of scenes, and view them as an xarray Dataset.
+"""The notebook API: chips loaded for a list of scenes, viewed as an xarray Dataset.
 
 Examples
 --------
@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,9 @@ import numpy as np
 
 from monitor.imagery.cache import ChipCache
 from monitor.imagery.env import GdalSettings
-from monitor.imagery.read import ReadOutcome, load_chip
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, Aoi, Chip, Scene
+from monitor.imagery.outcome import ReadOutcome
+from monitor.imagery.read import load_chip
+from monitor.models import Aoi, Chip, Scene, decode_chip
 
 if TYPE_CHECKING:
     import xarray
@@ -71,8 +73,7 @@ def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
             raise ValueError(f"chip {chip.scene_id} is on another grid, AOI or band list "
                              f"than {chips[0].scene_id}")
     raw = np.stack([c.reflectance for c in chips])
-    reflectance = raw.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
-    reflectance[raw == 0] = np.nan
+    reflectance = decode_chip(raw, missing_as_nan=True)
     valid = np.stack([c.valid for c in chips])
     scl = np.stack([c.scl if c.scl is not None else np.zeros(grid.shape, np.uint8)
                     for c in chips])
@@ -105,7 +106,5 @@ def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
     )
 
 
-def _utc() -> Any:
-    import datetime as dt
-
+def _utc() -> dt.timezone:
     return dt.UTC

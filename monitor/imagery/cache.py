@@ -25,17 +25,17 @@ import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from monitor.aoi import aoi_mask
 from monitor.atomic import write_atomically
 from monitor.errors import StateError
 from monitor.imagery.offset import OffsetHistory
+from monitor.imagery.outcome import ReadOutcome
 from monitor.models import CHIP_BANDS, Aoi, Chip, Grid, ReflectanceRule, Scene
-
-if TYPE_CHECKING:
-    from monitor.imagery.read import ReadOutcome
 
 __all__ = ["ChipCache", "grid_hash", "CACHE_FORMAT"]
 
@@ -160,8 +160,6 @@ class ChipCache:
         A cached skip counts only for the same AOI outline and while its clear fraction is
         below ``min_clear_fraction``; a cached chip only when its sha256 matches.
         """
-        from monitor.imagery.read import ReadOutcome
-
         chip_path, side_path = self.paths(aoi.id, aoi.grid, scene.id)
         side = self._sidecar(side_path)
         if side is None:
@@ -187,9 +185,7 @@ class ChipCache:
                                from_cache=True)
         if side.get("aoi_geometry_hash") != aoi.geometry_hash:
             # Same grid, edited outline: the chip holds, its AOI share must be recounted.
-            from monitor.imagery.read import aoi_mask_for
-
-            mask = aoi_mask_for(aoi)
+            mask = aoi_mask(aoi)
             clear = float((chip.valid & mask).sum()) / max(int(mask.sum()), 1)
         return ReadOutcome("used", str(side.get("reason", "")), chip, clear, chip.rule, 0,
                            scene.id, aoi.id, 1, from_cache=True)
@@ -201,8 +197,8 @@ class ChipCache:
         chip_path, side_path = self.paths(chip.aoi_id, chip.grid, chip.scene_id)
         self._mkdir(chip_path.parent)
         buffer = io.BytesIO()
-        arrays: dict[str, Any] = {"reflectance": chip.reflectance,
-                                  "valid": chip.valid.astype(bool)}
+        arrays: dict[str, npt.NDArray[np.generic]] = {"reflectance": chip.reflectance,
+                                                      "valid": chip.valid.astype(bool)}
         if chip.scl is not None:
             arrays["scl"] = chip.scl.astype(np.uint8)
         _write_npz(buffer, arrays)
@@ -323,7 +319,7 @@ class ChipCache:
         return removed
 
 
-def _write_npz(buffer: io.BytesIO, arrays: Mapping[str, Any]) -> None:
+def _write_npz(buffer: io.BytesIO, arrays: Mapping[str, npt.NDArray[np.generic]]) -> None:
     """An ``.npz`` that ``np.load`` reads, deflated at level 1.
 
     ``np.savez_compressed`` deflates at level 6: a third of a run's time on a local archive

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor import __version__
+
 if TYPE_CHECKING:
     from monitor.config import Settings
 
@@ -126,8 +128,6 @@ class GdalSettings:
 
 
 def _user_agent() -> str:
-    from monitor import __version__
-
     return f"border-monitor/{__version__}"
 
 

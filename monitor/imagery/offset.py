@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, ReflectanceRule
+from monitor.models import ReflectanceRule, encode_chip
 
 __all__ = [
     "OFFSET_BASELINE",
@@ -252,15 +252,14 @@ def check_offset(
     return OffsetCheck(rule, metadata_rule, verdict, dark, hist)
 
 
-def encode_reflectance(dn: npt.NDArray[np.integer], rule: ReflectanceRule) -> npt.NDArray[np.uint16]:
+def encode_reflectance(dn: npt.NDArray[np.integer], rule: ReflectanceRule
+                       ) -> npt.NDArray[np.uint16]:
     """Digital numbers to the chip encoding: uint16 ``v`` with reflectance = v * CHIP_SCALE +
     CHIP_OFFSET; DN 0 (no data) stays 0, other values are clipped to 1..65535.
 
     For the usual scale 1e-4 this is ``DN`` under an offset of -0.1 and ``DN + 1000`` under 0.
     """
-    reflectance = dn.astype(np.float64) * rule.scale + rule.offset
-    v = np.rint((reflectance - CHIP_OFFSET) / CHIP_SCALE)
-    out = np.clip(v, 1, 65535).astype(np.uint16)
+    out = encode_chip(dn.astype(np.float64) * rule.scale + rule.offset, np.float64)
     out[dn == 0] = 0
     return out
 

@@ -27,13 +27,17 @@ import re
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from affine import Affine
 
+from monitor import __version__
+from monitor.aoi import aoi_mask
 from monitor.errors import ReadError
 from monitor.imagery.env import GdalSettings, forget_cached, gdal_env
 from monitor.imagery.offset import (
@@ -44,6 +48,7 @@ from monitor.imagery.offset import (
     dark_level,
     encode_reflectance,
 )
+from monitor.imagery.outcome import ReadOutcome
 from monitor.models import (
     CHIP_BANDS,
     REQUIRED_BANDS,
@@ -58,35 +63,14 @@ from monitor.models import (
 )
 
 if TYPE_CHECKING:
+    from rasterio.io import DatasetReader
+
     from monitor.imagery.cache import ChipCache
 
 __all__ = ["ReadOutcome", "AssetRead", "load_chip", "read_asset", "aoi_mask_for"]
 
 #: What GDAL reads first from a COG (GDAL_INGESTED_BYTES_AT_OPEN), for the byte estimate.
 _HEADER_BYTES = 16384
-
-
-@dataclass(frozen=True)
-class ReadOutcome:
-    """What became of one scene for one AOI.
-
-    ``status`` is "used" (``chip`` set), "skipped" (too few clear pixels; only SCL read) or
-    "failed" (transient errors outlived the retries; nothing cached, retry next run).
-    ``clear_fraction`` is the clear share of the AOI's pixels (inside the polygon).
-    ``bytes_read`` estimates the bytes fetched (header plus compressed tiles touched);
-    0 for a cache hit.
-    """
-
-    status: Literal["used", "skipped", "failed"]
-    reason: str
-    chip: Chip | None
-    clear_fraction: float | None
-    rule: ReflectanceRule | None
-    bytes_read: int | None = None
-    scene_id: str = ""
-    aoi_id: str = ""
-    attempts: int = 1
-    from_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,8 +108,6 @@ class _Tally:
 
 def aoi_mask_for(aoi: Aoi) -> npt.NDArray[np.bool_]:
     """Pixels of the AOI's grid whose centre lies inside its polygon: bool (rows, cols)."""
-    from monitor.aoi import aoi_mask
-
     return aoi_mask(aoi)
 
 
@@ -186,7 +168,7 @@ def _failure(href: str, exc: BaseException, tile_ends: list[int], env: GdalSetti
     return _TransientReadError(f"{href}: {innermost}")
 
 
-def _native_window(ds: Any, grid: Grid) -> tuple[int, int, int, int, int] | None:
+def _native_window(ds: DatasetReader, grid: Grid) -> tuple[int, int, int, int, int] | None:
     """(row_off, col_off, rows, cols, factor) of the grid in the asset's own pixels, or
     None when the asset's pixels do not nest in the grid's."""
     t = ds.transform
@@ -206,7 +188,8 @@ def _native_window(ds: Any, grid: Grid) -> tuple[int, int, int, int, int] | None
     return int(round(row_f)), int(round(col_f)), grid.height // factor, grid.width // factor, factor
 
 
-def _tile_ends(ds: Any, row0: int, col0: int, rows: int, cols: int) -> tuple[int, list[int]]:
+def _tile_ends(ds: DatasetReader, row0: int, col0: int, rows: int, cols: int
+               ) -> tuple[int, list[int]]:
     """Compressed bytes of the tiles a window touches, and where each tile ends."""
     block_h, block_w = ds.block_shapes[0]
     total, ends = 0, []
@@ -265,9 +248,8 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
     return AssetRead(href, out, _HEADER_BYTES + tile_bytes, warped=False)
 
 
-def _read_warped(ds: Any, asset: AssetRef, grid: Grid, env: GdalSettings) -> AssetRead:
+def _read_warped(ds: DatasetReader, asset: AssetRef, grid: Grid, env: GdalSettings) -> AssetRead:
     """Nearest-neighbour warp onto the grid, for assets not on it (rare: other UTM zone)."""
-    from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.errors import RasterioError
     from rasterio.vrt import WarpedVRT
@@ -362,8 +344,6 @@ def _percent(fraction: float) -> str:
 def _software() -> dict[str, str]:
     import rasterio
 
-    from monitor import __version__
-
     return {"monitor": __version__, "rasterio": rasterio.__version__,
             "gdal": rasterio.__gdal_version__, "numpy": np.__version__}
 
@@ -385,9 +365,122 @@ def _base_provenance(scene: Scene, aoi: Aoi, bands_read: list[str]) -> dict[str,
     }
 
 
-def _rule_dict(rule: ReflectanceRule) -> dict[str, Any]:
+def _rule_dict(rule: ReflectanceRule) -> dict[str, float | str]:
     return {"scale": rule.scale, "offset": rule.offset, "decided_by": rule.decided_by,
             "reason": rule.reason, "label": rule.label}
+
+
+def _skipped(scene: Scene, aoi: Aoi, cache: ChipCache, *, reason: str, clear_fraction: float,
+             min_clear_fraction: float, rule: ReflectanceRule, tally: _Tally,
+             bands_read: list[str], masked_by: str) -> ReadOutcome:
+    """A "skipped" outcome, cached as a small record with its provenance."""
+    outcome = ReadOutcome("skipped", reason, None, clear_fraction, rule, tally.bytes_read,
+                          scene.id, aoi.id, tally.attempts)
+    provenance = _base_provenance(scene, aoi, bands_read)
+    provenance.update(status="skipped", reason=reason, clear_fraction=clear_fraction,
+                      min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
+                      rule=_rule_dict(rule), masked_by=masked_by)
+    cache.put_skipped(scene, aoi, outcome, provenance)
+    return outcome
+
+
+def _read_scl(scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally,
+              bands_read: list[str]) -> npt.NDArray[np.uint8] | None:
+    """The scene's SCL on the AOI grid, or None when the scene has none."""
+    if not scene.has_scl:
+        return None
+    got = read_asset(scene.assets["scl"], grid, scene.epsg, env)
+    tally.add(got)
+    bands_read.append("scl")
+    return got.data.astype(np.uint8)
+
+
+def _read_chip_bands(scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally,
+                     bands_read: list[str]) -> dict[str, npt.NDArray[np.uint16]]:
+    """The digital numbers of every chip band the scene has, by band name."""
+    dn: dict[str, npt.NDArray[np.uint16]] = {}
+    wanted = [band for band in CHIP_BANDS if band in scene.assets]
+    for band, got in zip(wanted, _read_bands([scene.assets[b] for b in wanted], grid,
+                                              scene.epsg, env), strict=True):
+        tally.add(got)
+        bands_read.append(band)
+        dn[band] = got.data.astype(np.uint16)
+    return dn
+
+
+def _valid_pixels(dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None,
+                  grid: Grid) -> tuple[npt.NDArray[np.bool_], str]:
+    """Pixels with data in every band and clear by SCL (by nodata alone without SCL), and
+    the words for how they were masked."""
+    has_data = np.ones(grid.shape, dtype=bool)
+    for values in dn.values():
+        has_data &= values > 0
+    if scl is not None:
+        return has_data & ~np.isin(scl, list(SCL_MASKED)), "scl"
+    return has_data, "nodata only (the scene has no SCL)"
+
+
+def _encode_chip_bands(dn: Mapping[str, npt.NDArray[np.uint16]], rule: ReflectanceRule,
+                       grid: Grid) -> npt.NDArray[np.uint16]:
+    """The chip's reflectance array (bands, rows, cols); 0 for a band the scene lacks."""
+    reflectance = np.zeros((len(CHIP_BANDS),) + grid.shape, dtype=np.uint16)
+    for i, band in enumerate(CHIP_BANDS):
+        if band in dn:
+            reflectance[i] = encode_reflectance(dn[band], rule)
+    return reflectance
+
+
+def _offset_record(check: OffsetCheck) -> dict[str, object]:
+    """The offset check as the provenance records it."""
+    return {
+        "verdict": check.verdict,
+        "dark_level_as_read": check.dark_level_as_read,
+        "dark_level_under_metadata": check.dark.level if check.dark else None,
+        "dark_per_band_under_metadata": dict(check.dark.per_band) if check.dark else None,
+        "dark_source": check.dark.source if check.dark else None,
+        "dark_pixels": check.dark.n_pixels if check.dark else None,
+        "history_median": check.history_median,
+    }
+
+
+def _used(scene: Scene, aoi: Aoi, cache: ChipCache, *,
+          dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None,
+          valid: npt.NDArray[np.bool_], clear_fraction: float, min_clear_fraction: float,
+          check: OffsetCheck, tally: _Tally, bands_read: list[str],
+          masked_by: str) -> ReadOutcome:
+    """A "used" outcome: the chip encoded under the checked rule, cached with its
+    provenance."""
+    grid = aoi.grid
+    rule = check.rule
+    metadata_rule = scene.rule
+    reflectance = _encode_chip_bands(dn, rule, grid)
+    missing_optional = [b for b in CHIP_BANDS if b not in dn]
+    if scl is not None:
+        reason = f"AOI {_percent(clear_fraction)} clear by SCL"
+    else:
+        reason = f"AOI {_percent(clear_fraction)} with data; no SCL, nodata masked only"
+    if check.overridden:
+        reason += f"; offset from the pixels ({rule.label}, metadata said {metadata_rule.label})"
+
+    provenance = _base_provenance(scene, aoi, bands_read)
+    provenance.update(
+        status="used", reason=reason, clear_fraction=clear_fraction,
+        min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
+        rule=_rule_dict(rule),
+        metadata_rule=_rule_dict(metadata_rule) if check.overridden else None,
+        offset_check=_offset_record(check),
+        masked_by=masked_by, missing_bands=missing_optional,
+        resampling_20m="nearest (2 x 2 repetition)", warped_assets=tally.warped,
+        bands=list(CHIP_BANDS),
+    )
+    chip = Chip(aoi_id=aoi.id, scene_id=scene.id, datetime=scene.datetime, grid=grid,
+                reflectance=reflectance, valid=valid, scl=scl, rule=rule, bands=CHIP_BANDS,
+                simulated=scene.simulated, provenance=provenance)
+    outcome = ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
+                          scene.id, aoi.id, tally.attempts)
+    chip = cache.put(chip, outcome)
+    return ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
+                       scene.id, aoi.id, tally.attempts)
 
 
 def load_chip(
@@ -439,48 +532,23 @@ def load_chip(
 
     try:
         with gdal_env(env):
-            scl: npt.NDArray[np.uint8] | None = None
-            if scene.has_scl:
-                got = read_asset(scene.assets["scl"], grid, scene.epsg, env)
-                tally.add(got)
-                bands_read.append("scl")
-                scl = got.data.astype(np.uint8)
+            scl = _read_scl(scene, grid, env, tally, bands_read)
+            if scl is not None:
                 clear = ~np.isin(scl, list(SCL_MASKED))
                 clear_fraction = float((clear & mask).sum()) / n_aoi
                 if clear_fraction < min_clear_fraction:
                     reason = (f"AOI {_percent(clear_fraction)} clear by SCL "
                               f"(< {_percent(min_clear_fraction)})")
-                    outcome = ReadOutcome("skipped", reason, None, clear_fraction,
-                                          metadata_rule, tally.bytes_read, scene.id, aoi.id,
-                                          tally.attempts)
-                    provenance = _base_provenance(scene, aoi, bands_read)
-                    provenance.update(status="skipped", reason=reason,
-                                      clear_fraction=clear_fraction,
-                                      min_clear_fraction=min_clear_fraction,
-                                      bytes_read=tally.bytes_read,
-                                      rule=_rule_dict(metadata_rule), masked_by="scl")
-                    cache.put_skipped(scene, aoi, outcome, provenance)
-                    return outcome
-            dn: dict[str, npt.NDArray[np.uint16]] = {}
-            wanted = [band for band in CHIP_BANDS if band in scene.assets]
-            for band, got in zip(wanted, _read_bands([scene.assets[b] for b in wanted], grid,
-                                                      scene.epsg, env), strict=True):
-                tally.add(got)
-                bands_read.append(band)
-                dn[band] = got.data.astype(np.uint16)
+                    return _skipped(scene, aoi, cache, reason=reason,
+                                    clear_fraction=clear_fraction,
+                                    min_clear_fraction=min_clear_fraction, rule=metadata_rule,
+                                    tally=tally, bands_read=bands_read, masked_by="scl")
+            dn = _read_chip_bands(scene, grid, env, tally, bands_read)
     except _TransientReadError as exc:
         return ReadOutcome("failed", str(exc), None, None, None, tally.bytes_read or None,
                            scene.id, aoi.id, env.outer_retries + 1)
 
-    has_data = np.ones(grid.shape, dtype=bool)
-    for values in dn.values():
-        has_data &= values > 0
-    if scl is not None:
-        valid = has_data & ~np.isin(scl, list(SCL_MASKED))
-        masked_by = "scl"
-    else:
-        valid = has_data
-        masked_by = "nodata only (the scene has no SCL)"
+    valid, masked_by = _valid_pixels(dn, scl, grid)
     clear_fraction = float((valid & mask).sum()) / n_aoi
 
     check: OffsetCheck = check_offset(
@@ -498,52 +566,10 @@ def load_chip(
         label = ("clear by SCL and with data" if scl is not None
                  else "with data (no SCL: nodata masked only)")
         reason = f"AOI {_percent(clear_fraction)} {label} (< {_percent(min_clear_fraction)})"
-        outcome = ReadOutcome("skipped", reason, None, clear_fraction, rule, tally.bytes_read,
-                              scene.id, aoi.id, tally.attempts)
-        provenance = _base_provenance(scene, aoi, bands_read)
-        provenance.update(status="skipped", reason=reason, clear_fraction=clear_fraction,
-                          min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
-                          rule=_rule_dict(rule), masked_by=masked_by)
-        cache.put_skipped(scene, aoi, outcome, provenance)
-        return outcome
+        return _skipped(scene, aoi, cache, reason=reason, clear_fraction=clear_fraction,
+                        min_clear_fraction=min_clear_fraction, rule=rule, tally=tally,
+                        bands_read=bands_read, masked_by=masked_by)
 
-    reflectance = np.zeros((len(CHIP_BANDS),) + grid.shape, dtype=np.uint16)
-    for i, band in enumerate(CHIP_BANDS):
-        if band in dn:
-            reflectance[i] = encode_reflectance(dn[band], rule)
-    missing_optional = [b for b in CHIP_BANDS if b not in dn]
-    if scl is not None:
-        reason = f"AOI {_percent(clear_fraction)} clear by SCL"
-    else:
-        reason = f"AOI {_percent(clear_fraction)} with data; no SCL, nodata masked only"
-    if check.overridden:
-        reason += f"; offset from the pixels ({rule.label}, metadata said {metadata_rule.label})"
-
-    provenance = _base_provenance(scene, aoi, bands_read)
-    provenance.update(
-        status="used", reason=reason, clear_fraction=clear_fraction,
-        min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
-        rule=_rule_dict(rule),
-        metadata_rule=_rule_dict(metadata_rule) if check.overridden else None,
-        offset_check={
-            "verdict": check.verdict,
-            "dark_level_as_read": check.dark_level_as_read,
-            "dark_level_under_metadata": check.dark.level if check.dark else None,
-            "dark_per_band_under_metadata": dict(check.dark.per_band) if check.dark else None,
-            "dark_source": check.dark.source if check.dark else None,
-            "dark_pixels": check.dark.n_pixels if check.dark else None,
-            "history_median": check.history_median,
-        },
-        masked_by=masked_by, missing_bands=missing_optional,
-        resampling_20m="nearest (2 x 2 repetition)", warped_assets=tally.warped,
-        bands=list(CHIP_BANDS),
-    )
-    chip = Chip(aoi_id=aoi.id, scene_id=scene.id, datetime=scene.datetime, grid=grid,
-                reflectance=reflectance, valid=valid, scl=scl, rule=rule, bands=CHIP_BANDS,
-                simulated=scene.simulated, provenance=provenance)
-    outcome = ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                          scene.id, aoi.id, tally.attempts)
-    chip = cache.put(chip, outcome)
-    return ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                       scene.id, aoi.id, tally.attempts)
-
+    return _used(scene, aoi, cache, dn=dn, scl=scl, valid=valid, clear_fraction=clear_fraction,
+                 min_clear_fraction=min_clear_fraction, check=check, tally=tally,
+                 bands_read=bands_read, masked_by=masked_by)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, Detection
+from monitor.models import Detection, decode_chip
 from monitor.report.imaging import FALSE_COLOUR, NIR_FALSE_COLOUR, TRUE_COLOUR, composite
 from monitor.report.records import INDEX_NAMES, DetectionEvidence, Frame, IndexSeries, Thumbnail
 
@@ -35,10 +35,7 @@ def index_images(reflectance: npt.NDArray[np.uint16], bands: Sequence[str]
     index = {name: i for i, name in enumerate(bands)}
 
     def band(name: str) -> npt.NDArray[np.float32]:
-        encoded = reflectance[index[name]]
-        out = encoded.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
-        out[encoded == 0] = np.nan
-        return out
+        return decode_chip(reflectance[index[name]], missing_as_nan=True)
 
     def ratio(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]
               ) -> npt.NDArray[np.float32]:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.atomic import write_atomically
-from monitor.models import CHIP_OFFSET, CHIP_SCALE, Grid
+from monitor.models import Grid, decode_chip
 
 __all__ = ["TRUE_COLOUR", "FALSE_COLOUR", "composite", "MercatorWarp", "image_data_uri",
            "webp_bytes", "webp_data_uri",
@@ -40,7 +40,7 @@ GAMMA = 1 / 1.5
 
 
 def _reflectance(encoded: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
-    return encoded.astype(np.float32) * np.float32(CHIP_SCALE) + np.float32(CHIP_OFFSET)
+    return decode_chip(encoded)
 
 
 def composite(reflectance: npt.NDArray[np.uint16], bands: Sequence[str],

@@ -3,7 +3,10 @@
 ``simulate_archive`` writes, for AOIs inside tile 47QMU, a static STAC collection and COGs in
 Earth Search's form (``sentinel-2-c1-l2a`` or ``sentinel-2-l2a`` style), plus
 ``truth.geojson`` and per-AOI ``truth.tif``. Modules: ``schedule`` (overpasses, weather, sun),
-``land`` (the ground and its seasons), ``changes`` (planted changes and truth), ``sensor``
+the ground (``cover`` its classes, ``geography`` the river and roads, ``buildings`` the
+settlements, ``ground`` the drawing, ``seasons`` the spectra through the year, ``noise``,
+``land`` the rendering on a day), ``planted`` (the records of a planted change),
+``changes`` (planting them, the ground's state on a day, the truth), ``sensor``
 (sky, sensor, SCL errors, offsets), ``cogs`` (the one user of rasterio here), ``stac``,
 ``quicklook``, ``archive`` (the orchestration); ``world`` draws the world a simulation
 shows (the fixed default, or a randomised one per seed: ``groundworld`` for materials,

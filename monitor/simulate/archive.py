@@ -1,4 +1,4 @@
-"""``simulate_archive``: grounds, planted changes, every acquisition, the catalog and the truth.
+"""The simulated archive on disk: grounds, planted changes, every acquisition, the truth.
 
 Layout of the output folder (one call, one collection)::
 
@@ -30,17 +30,20 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 import shapely
+from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import box, mapping
 
+from monitor import __version__
 from monitor.aoi.grid import grid_for_geometry, grid_mask
 from monitor.errors import AoiError, ConfigError, StateError
 from monitor.models import Aoi, Grid
+from monitor.simulate.buildings import Settlement
 from monitor.simulate.changes import (
     SCENARIOS,
     PlantedChange,
@@ -49,8 +52,11 @@ from monitor.simulate.changes import (
     state_at,
 )
 from monitor.simulate.cogs import write_cog, write_geotiff
+from monitor.simulate.geography import RIVER_HALFWIDTH_WET_M, river_distance
+from monitor.simulate.ground import Ground, build_ground
 from monitor.simulate.groundworld import GroundDraw
-from monitor.simulate.land import Ground, Settlement, build_ground, render_surface
+from monitor.simulate.land import render_surface
+from monitor.simulate.quicklook import write_quicklook
 from monitor.simulate.schedule import TILE, Acquisition, acquisition_schedule, sun_angles
 from monitor.simulate.sensor import SWATH_EDGE_RATE, observe
 from monitor.simulate.skyworld import SkyDraw
@@ -140,9 +146,11 @@ def _check_inputs(aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date,
     if style not in ("l2a", "c1"):
         raise ConfigError(f"unknown simulation style {style!r}: expected 'l2a' or 'c1'")
     if not start < end:
-        raise ConfigError(f"simulation dates in the wrong order: start {start} is not before end {end}")
+        raise ConfigError(f"simulation dates in the wrong order: start {start} is not "
+                          f"before end {end}")
     if scenario is not None and scenario not in SCENARIOS:
-        raise ConfigError(f"unknown simulation scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}")
+        raise ConfigError(f"unknown simulation scenario {scenario!r}: expected one of "
+                          f"{', '.join(SCENARIOS)}")
     if not aois:
         raise AoiError("no AOI given to simulate")
     left, bottom, right, top = TILE_BOUNDS
@@ -156,15 +164,14 @@ def _check_inputs(aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date,
 
 def _params(aois: Sequence[Aoi], seed: int, style: str, start: dt.date, end: dt.date,
             scenario: str | None, world: str) -> dict[str, Any]:
-    from monitor import __version__
-
     return {"seed": seed, "style": style, "start": start.isoformat(), "end": end.isoformat(),
             "scenario": scenario, "world": world, "monitor_version": __version__,
             "simulator_version": SIMULATOR_VERSION,
             "aois": [[a.id, a.geometry_hash, a.kind] for a in aois]}
 
 
-def _prepare_out_dir(out_dir: Path, params: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
+def _prepare_out_dir(out_dir: Path, params: dict[str, Any], overwrite: bool
+                     ) -> dict[str, Any] | None:
     """Check the folder; return the earlier marker when it holds this very simulation."""
     marker = out_dir / MARKER
     if out_dir.exists() and not out_dir.is_dir():
@@ -204,8 +211,9 @@ def _group_aois(aois: Sequence[Aoi]) -> list[list[Aoi]]:
     for aoi in sorted(aois, key=lambda a: -(a.grid.width * a.grid.height)):
         g = aoi.grid
         joined = None
-        for i, (l, b, r, t) in enumerate(boxes):
-            if g.left < r + 1000 and g.right > l - 1000 and g.bottom < t + 1000 and g.top > b - 1000:
+        for i, (w, b, r, t) in enumerate(boxes):
+            if g.left < r + 1000 and g.right > w - 1000 and g.bottom < t + 1000 \
+                    and g.top > b - 1000:
                 joined = i
                 break
         if joined is None:
@@ -213,8 +221,8 @@ def _group_aois(aois: Sequence[Aoi]) -> list[list[Aoi]]:
             boxes.append(g.bounds)
         else:
             groups[joined].append(aoi)
-            l, b, r, t = boxes[joined]
-            boxes[joined] = (min(l, g.left), min(b, g.bottom), max(r, g.right), max(t, g.top))
+            w, b, r, t = boxes[joined]
+            boxes[joined] = (min(w, g.left), min(b, g.bottom), max(r, g.right), max(t, g.top))
     return groups
 
 
@@ -283,8 +291,6 @@ def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
 def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end: dt.date,
                  scenario: str | None, ground_draw: GroundDraw | None = None) -> _GroundPlan:
     from scipy import ndimage
-
-    from monitor.simulate.land import RIVER_HALFWIDTH_WET_M, river_distance
 
     grid = _ground_grid(members)
     ground_id = members[0].id
@@ -360,9 +366,24 @@ def _swath_nodata(rng: np.random.Generator, x_range: tuple[float, float]
     return x0, math.tan(math.radians(12.0)), 1 if rng.random() < 0.5 else -1
 
 
+class ItemRecord(TypedDict):
+    """What the archive keeps of each item it wrote, for the collection, marker, quicklook."""
+
+    id: str
+    datetime: str
+    ground: str
+    bytes: int
+    bbox: list[float]
+    wrong_flag: bool
+    cloud_fraction: float
+    slipped: bool
+    haze: float
+    misclassified: dict[str, int | float | str] | None
+
+
 def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_dir: Path,
                           seed: int, style: str, wrong_flag: bool, x_range: tuple[float, float],
-                          world: World) -> list[dict[str, Any]]:
+                          world: World) -> list[ItemRecord]:
     """Write every ground's COGs and item for one acquisition; return item records."""
     sky = world.sky
     acq_rng = np.random.default_rng(sky.stream("sky", acq.index))
@@ -372,7 +393,7 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
     swath = _swath_nodata(acq_rng, x_range)
     tile_cloud = float(np.clip(weather.cloud_fraction * 100 + acq_rng.normal(0, 4), 0, 100))
     offset_in_pixels = style == "c1" or wrong_flag
-    records = []
+    records: list[ItemRecord] = []
     for plan in plans:
         ground = plan.ground
         grid = ground.grid
@@ -417,7 +438,8 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
                   "scl": seen.scl}
         for key, array in layers.items():
             name = ASSET_FILES[key][0]
-            size += write_cog(asset_dir / f"{name}.tif", array, grid20 if key in ("swir16", "swir22", "scl") else grid,
+            size += write_cog(asset_dir / f"{name}.tif", array,
+                              grid20 if key in ("swir16", "swir22", "scl") else grid,
                               resampling="NEAREST" if key == "scl" else "AVERAGE")
             hrefs[key] = f"../assets/{item}/{name}.tif"
         ring = list(_to_lonlat(grid.epsg).itransform(list(footprint.exterior.coords)))
@@ -448,7 +470,7 @@ def _init_worker(plans: Sequence[_GroundPlan], out_dir: Path, seed: int, style: 
                    world=world)
 
 
-def _worker_job(job: tuple[Acquisition, bool]) -> list[dict[str, Any]]:
+def _worker_job(job: tuple[Acquisition, bool]) -> list[ItemRecord]:
     acq, wrong_flag = job
     w = _WORKER
     return _simulate_acquisition(acq, w["plans"], w["out_dir"], w["seed"], w["style"],
@@ -456,7 +478,6 @@ def _worker_job(job: tuple[Acquisition, bool]) -> list[dict[str, Any]]:
 
 
 def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
-    from affine import Affine
     from rasterio import features
 
     grid = plan.ground.grid
@@ -521,6 +542,98 @@ def _wrongly_flagged(acquisitions: Sequence[Acquisition], start: dt.date, end: d
     return set(int(i) for i in rng.choice(clear, size=min(count, len(clear)), replace=False))
 
 
+def _write_acquisitions(jobs: list[tuple[Acquisition, bool]], plans: list[_GroundPlan],
+                        out_dir: Path, seed: int, style: str, drawn: World, n_workers: int,
+                        say: Callable[[str], None]) -> list[ItemRecord]:
+    """Every acquisition's item and COGs, in worker processes when there are enough; the
+    item records sorted by time."""
+    x_range = (min(p.ground.grid.left for p in plans), max(p.ground.grid.right for p in plans))
+    records: list[ItemRecord] = []
+    if n_workers > 1 and len(jobs) > 4:
+        # Worker processes (forked, so the grounds are inherited rather than pickled): numpy
+        # and GDAL's DEFLATE both hold the GIL long enough that threads barely overlap.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
+                                 initializer=_init_worker,
+                                 initargs=(plans, out_dir, seed, style, x_range,
+                                           drawn)) as pool:
+            for done, batch in enumerate(pool.map(_worker_job, jobs, chunksize=4), start=1):
+                records.extend(batch)
+                if done % 25 == 0 or done == len(jobs):
+                    say(f"acquisitions {done}/{len(jobs)}")
+    else:
+        for done, (acq, wrong_flag) in enumerate(jobs, start=1):
+            records.extend(_simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag,
+                                                 x_range, drawn))
+            if done % 25 == 0 or done == len(jobs):
+                say(f"acquisitions {done}/{len(jobs)}")
+    records.sort(key=lambda r: (r["datetime"], r["id"]))
+    return records
+
+
+def _write_collection(out_dir: Path, records: list[ItemRecord],
+                      acquisitions: Sequence[Acquisition], style: str, start: dt.date,
+                      end: dt.date, seed: int, world: str) -> int:
+    """``collection.json`` linking every item; the bytes written."""
+    bbox = ([min(r["bbox"][0] for r in records), min(r["bbox"][1] for r in records),
+             max(r["bbox"][2] for r in records), max(r["bbox"][3] for r in records)]
+            if records else [0, 0, 0, 0])
+    first = (acquisitions[0].datetime if acquisitions
+             else dt.datetime.combine(start, dt.time(), dt.UTC))
+    last = (acquisitions[-1].datetime if acquisitions
+            else dt.datetime.combine(end, dt.time(), dt.UTC))
+    collection = make_collection(style, [f"./items/{r['id']}.json" for r in records], bbox,
+                                 first, last, seed, world=world)
+    return write_json(out_dir / "collection.json", collection)
+
+
+def _write_truth(out_dir: Path, plans: list[_GroundPlan], first: str
+                 ) -> tuple[list[dict[str, Any]], dict[str, Path], int]:
+    """``truth.geojson``, ``truth/<aoi>.tif`` per AOI, ``truth.tif`` (the first AOI's): the
+    features, the rasters by AOI id, the bytes written."""
+    features = [f for p in plans for f in _truth_features(p)]
+    truth_doc = {"type": "FeatureCollection", "name": "planted changes (SIMULATED)",
+                 "features": features}
+    bytes_written = write_json(out_dir / "truth.geojson", truth_doc)
+    (out_dir / "truth").mkdir(exist_ok=True)
+    truth_tifs: dict[str, Path] = {}
+    for plan in plans:
+        for aoi in plan.aois:
+            path = out_dir / "truth" / f"{aoi.id}.tif"
+            bytes_written += write_geotiff(path, _truth_raster(plan, aoi), aoi.grid, nodata=255)
+            truth_tifs[aoi.id] = path
+    shutil.copyfile(truth_tifs[first], out_dir / ".truth.tif.tmp")
+    os.replace(out_dir / ".truth.tif.tmp", out_dir / "truth.tif")
+    bytes_written += (out_dir / "truth.tif").stat().st_size
+    return features, truth_tifs, bytes_written
+
+
+def _summary(out_dir: Path, records: list[ItemRecord], features: list[dict[str, Any]],
+             bytes_written: int, seconds: float, truth_tifs: dict[str, Path], first: str,
+             quicklook_path: Path | None, plans: list[_GroundPlan], drawn: World,
+             start: dt.date, end: dt.date) -> dict[str, Any]:
+    """What the completed marker records of a simulation."""
+    return {
+        "complete": True,
+        "n_items": len(records),
+        "n_changes": len(features),
+        "bytes_written": bytes_written,
+        "seconds": round(seconds, 2),
+        "truth_tifs": {k: str(v.relative_to(out_dir)) for k, v in truth_tifs.items()},
+        "first_aoi": first,
+        "quicklook": "quicklook.png" if quicklook_path else None,
+        "grounds": {p.ground.id: {"aois": list(p.ground.aoi_ids),
+                                  "grid": list(p.ground.grid.bounds),
+                                  "shape": list(p.ground.grid.shape)} for p in plans},
+        "wrongly_flagged_items": [r["id"] for r in records if r["wrong_flag"]],
+        "slipped_items": [r["id"] for r in records if r["slipped"]],
+        "misclassified_items": {r["id"]: r["misclassified"] for r in records
+                                if r["misclassified"] is not None},
+        "world": {**drawn.to_json(),
+                  "sky": drawn.sky.to_json(years=range(start.year, end.year + 1))},
+    }
+
+
 def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
                      style: Literal["l2a", "c1"] = "c1", start: dt.date = dt.date(2023, 7, 1),
                      end: dt.date = dt.date(2026, 6, 30), quicklook: bool = False,
@@ -544,7 +657,7 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
         (see :mod:`monitor.simulate.changes`).
     progress : called with short progress lines.
     workers : processes writing acquisitions (default: up to 2; 1 runs in this process).
-    world : ``default`` (the fixed world: same seed, same bytes as ever) or ``random`` (a
+    world : ``default`` (the fixed world: the same seed gives the same bytes) or ``random`` (a
         ground and sky drawn for the seed, see :mod:`monitor.simulate.world`). Recorded in
         the marker's parameters: a different world is a different simulation.
 
@@ -578,84 +691,27 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
              else set())
     (out_dir / "items").mkdir(exist_ok=True)
     (out_dir / "assets").mkdir(exist_ok=True)
-    x_range = (min(p.ground.grid.left for p in plans), max(p.ground.grid.right for p in plans))
-    n_workers = workers or min(2, os.cpu_count() or 1)
-    records: list[dict[str, Any]] = []
     jobs = [(acq, acq.index in wrong) for acq in acquisitions]
-    if n_workers > 1 and len(jobs) > 4:
-        # Worker processes (forked, so the grounds are inherited rather than pickled): numpy
-        # and GDAL's DEFLATE both hold the GIL long enough that threads barely overlap.
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
-                                 initializer=_init_worker,
-                                 initargs=(plans, out_dir, seed, style, x_range,
-                                           drawn)) as pool:
-            for done, batch in enumerate(pool.map(_worker_job, jobs, chunksize=4), start=1):
-                records.extend(batch)
-                if done % 25 == 0 or done == len(jobs):
-                    say(f"acquisitions {done}/{len(jobs)}")
-    else:
-        for done, (acq, wrong_flag) in enumerate(jobs, start=1):
-            records.extend(_simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag,
-                                                 x_range, drawn))
-            if done % 25 == 0 or done == len(jobs):
-                say(f"acquisitions {done}/{len(jobs)}")
-    records.sort(key=lambda r: (r["datetime"], r["id"]))
+    records = _write_acquisitions(jobs, plans, out_dir, seed, style, drawn,
+                                  workers or min(2, os.cpu_count() or 1), say)
 
     bytes_written = sum(r["bytes"] for r in records)
-    bbox = [min(r["bbox"][0] for r in records), min(r["bbox"][1] for r in records),
-            max(r["bbox"][2] for r in records), max(r["bbox"][3] for r in records)] if records else [0, 0, 0, 0]
-    collection = make_collection(
-        style, [f"./items/{r['id']}.json" for r in records], bbox,
-        acquisitions[0].datetime if acquisitions else dt.datetime.combine(start, dt.time(), dt.UTC),
-        acquisitions[-1].datetime if acquisitions else dt.datetime.combine(end, dt.time(), dt.UTC),
-        seed, world=world)
-    bytes_written += write_json(out_dir / "collection.json", collection)
-
-    features = [f for p in plans for f in _truth_features(p)]
-    truth_doc = {"type": "FeatureCollection", "name": "planted changes (SIMULATED)",
-                 "features": features}
-    bytes_written += write_json(out_dir / "truth.geojson", truth_doc)
-    (out_dir / "truth").mkdir(exist_ok=True)
-    truth_tifs: dict[str, Path] = {}
-    for plan in plans:
-        for aoi in plan.aois:
-            path = out_dir / "truth" / f"{aoi.id}.tif"
-            bytes_written += write_geotiff(path, _truth_raster(plan, aoi), aoi.grid, nodata=255)
-            truth_tifs[aoi.id] = path
+    bytes_written += _write_collection(out_dir, records, acquisitions, style, start, end, seed,
+                                       world)
     first = aois[0].id
-    shutil.copyfile(truth_tifs[first], out_dir / ".truth.tif.tmp")
-    os.replace(out_dir / ".truth.tif.tmp", out_dir / "truth.tif")
-    bytes_written += (out_dir / "truth.tif").stat().st_size
+    features, truth_tifs, truth_bytes = _write_truth(out_dir, plans, first)
+    bytes_written += truth_bytes
 
     quicklook_path = None
     if quicklook:
-        from monitor.simulate.quicklook import write_quicklook
-
         first_ground = next(p.ground.id for p in plans if first in p.ground.aoi_ids)
         quicklook_path = write_quicklook(out_dir, first_ground, records, features,
                                          out_dir / "quicklook.png", style=style)
         bytes_written += quicklook_path.stat().st_size
 
     seconds = time.perf_counter() - started
-    marker.update({
-        "complete": True,
-        "n_items": len(records),
-        "n_changes": len(features),
-        "bytes_written": bytes_written,
-        "seconds": round(seconds, 2),
-        "truth_tifs": {k: str(v.relative_to(out_dir)) for k, v in truth_tifs.items()},
-        "first_aoi": first,
-        "quicklook": "quicklook.png" if quicklook_path else None,
-        "grounds": {p.ground.id: {"aois": list(p.ground.aoi_ids), "grid": list(p.ground.grid.bounds),
-                                  "shape": list(p.ground.grid.shape)} for p in plans},
-        "wrongly_flagged_items": [r["id"] for r in records if r["wrong_flag"]],
-        "slipped_items": [r["id"] for r in records if r["slipped"]],
-        "misclassified_items": {r["id"]: r["misclassified"] for r in records
-                                if r["misclassified"] is not None},
-        "world": {**drawn.to_json(),
-                  "sky": drawn.sky.to_json(years=range(start.year, end.year + 1))},
-    })
+    marker.update(_summary(out_dir, records, features, bytes_written, seconds, truth_tifs,
+                           first, quicklook_path, plans, drawn, start, end))
     write_json(out_dir / MARKER, marker)
     say(f"wrote {len(records)} items, {len(features)} planted changes, "
         f"{bytes_written / 1e6:.0f} MB in {seconds:.0f} s")

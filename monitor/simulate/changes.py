@@ -1,4 +1,4 @@
-"""Planted changes: what changes where and when, the ground's state on a day, and the truth.
+"""The planting of changes: what changes where, when; the ground's state on a day; the truth.
 
 Which changes are planted follows the AOI (or the ``scenario`` argument):
 
@@ -20,16 +20,26 @@ world (``draw``) draws its buildings, stages and kinds of demolition in
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from monitor.simulate.land import RIVER_HALFWIDTH_WET_M, ROOF_COVERS, Cover, Ground
+from monitor.simulate import worldchanges
+from monitor.simulate.cover import ROOF_COVERS, Cover
+from monitor.simulate.geography import RIVER_HALFWIDTH_WET_M
+from monitor.simulate.ground import Ground
+from monitor.simulate.planted import (
+    CHANGE_CODES,
+    CHANGE_TYPES,
+    ChangePlan,
+    Phase,
+    PlantedChange,
+    footprint,
+)
 
 if TYPE_CHECKING:
     from monitor.simulate.groundworld import GroundDraw
@@ -48,12 +58,6 @@ __all__ = [
     "state_at",
 ]
 
-#: The contract's five change types and their codes in ``truth.tif``.
-CHANGE_CODES: dict[str, int] = {
-    "new_construction": 1, "demolition": 2, "rebuilding": 3, "roof_change": 4,
-    "land_clearing": 5,
-}
-CHANGE_TYPES: tuple[str, ...] = tuple(CHANGE_CODES)
 #: Footprint sizes in 10 m pixels per harness bin: <400, 400-899, 900-1999, >=2000 m2.
 SIZE_BINS_PX: tuple[tuple[int, int], ...] = ((1, 3), (4, 8), (9, 19), (20, 160))
 #: Ordinary growth per km2 of AOI per year, by type: a border town adding a few buildings.
@@ -64,64 +68,6 @@ BACKGROUND_RATES_PER_KM2_YEAR: dict[str, float] = {
 SCENARIOS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "growth", "quiet")
 
 _ROOFS = (Cover.ROOF_BLUE, Cover.ROOF_RED, Cover.ROOF_WHITE, Cover.ROOF_GREY, Cover.CONCRETE)
-
-
-@dataclass(frozen=True)
-class ChangePlan:
-    """A change to place: type, timing, size and where it may go."""
-
-    change_type: str
-    start: dt.date
-    size_bin: int
-    region: str  # "aoi", "east" (eastern section) or "new-area"
-    aoi_id: str
-    tag: str = ""
-    finish_by: dt.date | None = None  # a random world fits its stages before this day
-
-
-@dataclass(frozen=True, eq=False)
-class Phase:
-    """From ``day`` on, the footprint holds ``cover`` and ``height_m`` (arrays of its window)."""
-
-    day: dt.date
-    cover: npt.NDArray[np.uint8]
-    height_m: npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True, eq=False)
-class PlantedChange:
-    """One planted change on a ground.
-
-    ``row0, col0`` place the window of ``mask`` (bool) on the ground grid; ``start`` is the
-    first day the ground differs, ``end`` the day the change completes (roof on, rubble
-    cleared, land bare). In a random world ``extra`` records, JSON-able, the ``stages``
-    ([name, iso day] each), the ``material``, ``storeys`` and ``demolition_kind``.
-    """
-
-    id: str
-    change_type: str
-    start: dt.date
-    end: dt.date
-    ground_id: str
-    row0: int
-    col0: int
-    mask: npt.NDArray[np.bool_]
-    phases: tuple[Phase, ...]
-    aoi_ids: tuple[str, ...] = ()
-    tag: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def n_pixels(self) -> int:
-        return int(self.mask.sum())
-
-    @property
-    def code(self) -> int:
-        return CHANGE_CODES[self.change_type]
-
-    def window(self) -> tuple[slice, slice]:
-        rows, cols = self.mask.shape
-        return slice(self.row0, self.row0 + rows), slice(self.col0, self.col0 + cols)
 
 
 def _spread_days(rng: np.random.Generator, first: dt.date, last: dt.date, n: int) -> list[dt.date]:
@@ -169,7 +115,8 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
             if n == 0 and rate * area_km2 * years >= 0.3:
                 n = 1
             first = start + dt.timedelta(days=50)
-            last = end - dt.timedelta(days=100 if change_type in ("new_construction", "rebuilding") else 40)
+            slow = change_type in ("new_construction", "rebuilding")
+            last = end - dt.timedelta(days=100 if slow else 40)
             for i, day in enumerate(_spread_days(rng, first, last, n)):
                 plans.append(ChangePlan(change_type, day, (i + int(rng.integers(4))) % 4, "aoi",
                                         aoi_id, "growth"))
@@ -178,32 +125,6 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
     if draw is not None and draw.random:
         kept = [replace(p, finish_by=end - dt.timedelta(days=20)) for p in kept]
     return kept
-
-
-def _footprint(n_px: int, angle_deg: float, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
-    """A building-like footprint of about ``n_px`` pixels, along the blocks' orientation."""
-    if n_px <= 3:
-        shape = [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1)][
-            {1: 0, 2: int(rng.integers(1, 3)), 3: int(rng.integers(3, 5))}[n_px]]
-        return np.ones(shape, dtype=bool)
-    aspect = rng.uniform(1.0, 2.6)
-    long_px = math.sqrt(n_px * aspect)
-    short_px = n_px / long_px
-    half = int(math.ceil(long_px)) + 2
-    yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(float)
-    # The rectangle's centre falls anywhere within a pixel: centred on a pixel centre, a
-    # 2 x 2 px rectangle would cover a single pixel centre and the size bins would shrink.
-    yy -= rng.uniform(0.0, 1.0)
-    xx -= rng.uniform(0.0, 1.0)
-    theta = math.radians(angle_deg)
-    u = xx * math.cos(theta) + yy * math.sin(theta)
-    v = -xx * math.sin(theta) + yy * math.cos(theta)
-    mask = (np.abs(u) < long_px / 2) & (np.abs(v) < short_px / 2)
-    if not mask.any():
-        return np.ones((1, max(1, n_px)), dtype=bool)
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
@@ -221,8 +142,6 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
     """
     world = None
     if draw is not None and draw.random:
-        from monitor.simulate import worldchanges
-
         world = worldchanges.WorldPlanter(draw, ground)
     occupied = np.zeros(ground.grid.shape, dtype=bool)
     planted: list[PlantedChange] = []
@@ -233,7 +152,7 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
         if world is None:
             lo, hi = SIZE_BINS_PX[plan.size_bin]
             n_px = int(rng.integers(lo, hi + 1))
-            mask = _footprint(n_px, ground.block_angle_deg + rng.normal(0, 3), rng)
+            mask = footprint(n_px, ground.block_angle_deg + rng.normal(0, 3), rng)
         else:
             mask = world.footprint(plan.size_bin, rng)
         region = regions.get((plan.aoi_id, plan.region))
@@ -309,11 +228,13 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
     base_cover = ground.cover[win]
     base_height = ground.height_m[win]
 
-    def roof_state(material: int, height: float) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    def roof_state(material: int, height: float
+                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         return (np.where(mask, material, base_cover).astype(np.uint8),
                 np.where(mask, height, base_height).astype(np.float32))
 
-    def flat_state(cover: int | npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    def flat_state(cover: int | npt.NDArray[np.uint8]
+                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
         return (np.where(mask, cover, base_cover).astype(np.uint8),
                 np.where(mask, 0.0, base_height).astype(np.float32))
 
@@ -332,8 +253,10 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
         phases.append((day, flat_state(Cover.SITE)))
         # Large plots keep a cleared apron around the building.
         inner = ndimage.binary_erosion(mask) if mask.sum() >= 12 else mask
-        finished = np.where(inner, material, np.where(mask, Cover.CONCRETE, base_cover)).astype(np.uint8)
-        phases.append((roof_on, (finished, np.where(inner, height, base_height).astype(np.float32))))
+        finished = np.where(inner, material,
+                            np.where(mask, Cover.CONCRETE, base_cover)).astype(np.uint8)
+        phases.append((roof_on, (finished,
+                                 np.where(inner, height, base_height).astype(np.float32))))
         end = roof_on
     elif kind == "demolition":
         base_cover[mask] = material

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from affine import Affine
 
 from monitor.models import Grid
 
@@ -39,7 +40,6 @@ def write_cog(path: Path, array: npt.NDArray[np.generic], grid: Grid, *,
     """
     import rasterio
     import rasterio.shutil
-    from affine import Affine
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
 
@@ -77,7 +77,6 @@ def write_cog(path: Path, array: npt.NDArray[np.generic], grid: Grid, *,
 def write_geotiff(path: Path, array: npt.NDArray[np.generic], grid: Grid, nodata: int) -> int:
     """Write a small single-band GeoTIFF (truth rasters) atomically; return its size."""
     import rasterio
-    from affine import Affine
 
     tmp = path.with_name(f".{path.name}.tmp")
     try:

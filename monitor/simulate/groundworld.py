@@ -1,8 +1,8 @@
-"""A randomised ground: per seed, the simulator draws its own materials, crops and buildings.
+"""A randomised ground: per seed, the simulator draws its own materials, crops, buildings.
 
 The detector must not learn one fixed world. A :class:`GroundDraw` holds everything about
-the ground that a random world redraws; :func:`default_ground_draw` is today's fixed world
-(the code paths of ``land`` and ``changes`` are then exactly as before, with no extra
+the ground that a random world redraws; :func:`default_ground_draw` is the fixed world
+(the ground and its planted changes then take the default code paths, with no extra
 random draws), :func:`random_ground_draw` draws a world from the distributions below, from
 its own generator ``np.random.default_rng([seed, GROUND_STREAM])``.
 
@@ -28,16 +28,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import zlib
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.simulate.land import Cover, FieldCrop
+from monitor.simulate.cover import ROOF_COVERS, Cover, FieldCrop
 
 if TYPE_CHECKING:
-    from monitor.simulate.land import Ground
+    from monitor.simulate.ground import Ground
 
 __all__ = [
     "BASE_SPECTRA",
@@ -127,7 +128,7 @@ _SOILS = ("laterite", "alluvium", "sand")
 class GroundDraw:
     """Everything about the ground that a random world redraws.
 
-    ``seed`` None is today's fixed world (every other field is then unused).
+    ``seed`` None is the fixed world (every other field is then unused).
     material_factor : per material (a :data:`BASE_SPECTRA` key), the per-seed factor of
         each band (brightness times a per-band factor).
     object_spread : half-width of the log-uniform per-band factor of each building, parcel
@@ -218,8 +219,6 @@ def random_ground_draw(seed: int) -> GroundDraw:
 
 def world_rng(draw: GroundDraw, ground_id: str, purpose: int) -> np.random.Generator:
     """A generator of the random world for one ground and purpose (never a default stream)."""
-    import zlib
-
     assert draw.seed is not None
     return np.random.default_rng(
         [draw.seed, GROUND_STREAM, zlib.crc32(ground_id.encode()), purpose]
@@ -462,8 +461,6 @@ def vary_heights(draw: GroundDraw, ground: Ground) -> None:
 def assign_variants(draw: GroundDraw, ground: Ground) -> npt.NDArray[np.uint8]:
     """Each pixel's tint: one per building (connected roof), else per patch of ~60 m."""
     from scipy import ndimage
-
-    from monitor.simulate.land import ROOF_COVERS
 
     rng = world_rng(draw, ground.id, 4)
     labels, n = ndimage.label(np.isin(ground.cover, list(ROOF_COVERS)))

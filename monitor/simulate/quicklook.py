@@ -82,7 +82,7 @@ def write_quicklook(out_dir: Path, ground_id: str, records: Sequence[Mapping[str
     ]
     panels = [(label, rec) for label, rec in wanted if rec is not None]
     seen_ids: set[str] = set()
-    panels = [(l, r) for l, r in panels if not (r["id"] in seen_ids or seen_ids.add(r["id"]))]
+    panels = [(n, r) for n, r in panels if not (r["id"] in seen_ids or seen_ids.add(r["id"]))]
     if not panels:
         panels = [("first", mine[0])] if mine else []
     first_dir = out_dir / "assets" / panels[0][1]["id"]
@@ -103,7 +103,7 @@ def write_quicklook(out_dir: Path, ground_id: str, records: Sequence[Mapping[str
             cols = (np.asarray(xs) - transform.c) / transform.a
             rows = (np.asarray(ys) - transform.f) / transform.e
             outlines.append((dt.date.fromisoformat(props["start"]), props["change_type"],
-                             list(zip(cols.tolist(), rows.tolist()))))
+                             list(zip(cols.tolist(), rows.tolist(), strict=True))))
     columns = 3
     n_rows = (len(panels) + columns - 1) // columns
     label_h = 18

@@ -1,4 +1,4 @@
-"""When Sentinel-2 passes over tile 47QMU, what the sky looks like then, and where the sun is.
+"""The overpass schedule of tile 47QMU: when Sentinel-2 passes, its sky, where the sun is.
 
 The schedule imitates the real constellation over the Moei valley: Sentinel-2A and 2B on one
 relative orbit, 10 days each and 5 days apart; Sentinel-2C takes 2A's slot from late January 2025

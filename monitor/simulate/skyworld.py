@@ -1,4 +1,4 @@
-"""The sky of one simulated world: climate, seasons, sensor and SCL difficulty, per seed.
+"""The sky of one simulated world: climate, seasons, sensor, SCL difficulty, per seed.
 
 The default world is the one the detector was tuned on: every number is the constant of
 ``schedule`` and ``sensor`` and its draws are exactly the ones the simulator made before

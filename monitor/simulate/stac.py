@@ -91,7 +91,8 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
         ring.append(ring[0])
     lons = [p[0] for p in ring]
     lats = [p[1] for p in ring]
-    datatake = f"G{acquisition.short_platform}_{_stamp(when)}_{acquisition.absolute_orbit:06d}_N{baseline}"
+    datatake = (f"G{acquisition.short_platform}_{_stamp(when)}_"
+                f"{acquisition.absolute_orbit:06d}_N{baseline}")
     properties: dict[str, Any] = {
         "datetime": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "created": generated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -112,7 +113,8 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
         "sat:absolute_orbit": acquisition.absolute_orbit,
         "s2:product_type": "S2MSI2A",
         "s2:processing_baseline": baseline,
-        "s2:product_uri": (f"{acquisition.short_platform}_MSIL2A_{_stamp(when)}_N{baseline.replace('.', '')}"
+        "s2:product_uri": (f"{acquisition.short_platform}_MSIL2A_{_stamp(when)}"
+                           f"_N{baseline.replace('.', '')}"
                            f"_R{acquisition.relative_orbit:03d}_T{TILE}_{_stamp(generated)}.SAFE"),
         "s2:generation_time": generated.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "s2:datatake_id": datatake,
@@ -201,7 +203,7 @@ def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float]
     return collection
 
 
-def write_json(path: Path, document: Any) -> int:
+def write_json(path: Path, document: Mapping[str, object]) -> int:
     """Write JSON atomically (temporary file, then rename); return the size in bytes."""
     tmp = path.with_name(f".{path.name}.tmp")
     text = json.dumps(document, indent=1)

@@ -1,4 +1,4 @@
-"""The simulated world: the ground's and the sky's draws for one seed.
+"""The simulated world: the draws of the ground with those of the sky, for one seed.
 
 ``monitor simulate --world default`` (the default) is the world the detector was tuned on:
 fixed numbers, byte-identical output for a seed. ``--world random`` draws, per seed, its own

@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from monitor.simulate.changes import ChangePlan, Phase, PlantedChange, _footprint
+from monitor.simulate.cover import ROOF_COVERS, Cover
+from monitor.simulate.ground import Ground
 from monitor.simulate.groundworld import (
     DEMOLITION_KINDS,
     N_VARIANTS,
@@ -38,7 +39,7 @@ from monitor.simulate.groundworld import (
     GroundDraw,
     world_rng,
 )
-from monitor.simulate.land import ROOF_COVERS, Cover, Ground
+from monitor.simulate.planted import ChangePlan, Phase, PlantedChange, footprint
 
 __all__ = ["WorldPlanter"]
 
@@ -81,7 +82,7 @@ class WorldPlanter:
         n_px = self.n_pixels(size_bin)
         angle = self.angle_deg()
         while True:
-            mask = _footprint(n_px, angle, rng)
+            mask = footprint(n_px, angle, rng)
             if mask.sum() <= WORLD_SIZE_BINS_PX[-1][1] and mask.sum() >= WORLD_SIZE_BINS_PX[0][0]:
                 return mask
             n_px = max(n_px - 4, WORLD_SIZE_BINS_PX[0][0])

@@ -19,7 +19,7 @@ import pytest
 from monitor.aoi import aoi_from_geojson, aoi_mask
 from monitor.simulate.archive import _plan_ground
 from monitor.simulate.changes import state_at
-from monitor.simulate.land import ROOF_COVERS
+from monitor.simulate.cover import ROOF_COVERS
 from monitor.store import Store
 from tests.cli.conftest import EAST_AOI, FULL_PERIOD, RunState, SimArchive, link_tree, run_cli
 

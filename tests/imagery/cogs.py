@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
+import shapely
 from affine import Affine
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 from shapely.geometry import box
-import shapely
 
 from monitor.aoi.grid import grid_for_geometry
 from monitor.models import Aoi, AssetRef, ReflectanceRule, Scene
@@ -150,7 +150,7 @@ def make_scene(hrefs: dict[str, str], scene_id: str = "S2B_T47QMU_20250301T03553
                        declared_offset=None if band == "scl" else -0.1)
         for band, href in hrefs.items() if band not in drop
     }
-    when = when or dt.datetime(2025, 3, 1, 3, 55, 39, tzinfo=dt.timezone.utc)
+    when = when or dt.datetime(2025, 3, 1, 3, 55, 39, tzinfo=dt.UTC)
     return Scene(id=scene_id, collection=collection, datetime=when, platform="sentinel-2b",
                  acquisition=f"S2B_{when:%Y%m%dT%H%M%S}", assets=assets, rule=rule,
                  mgrs_tile="47QMU", epsg=epsg, processing_baseline="05.11",

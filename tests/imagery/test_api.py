@@ -13,7 +13,7 @@ from tests.imagery.conftest import AOI_COL, AOI_ROW
 
 
 def test_load_chips_and_dataset(scene_files, aoi, cache, env):
-    base = dt.datetime(2025, 2, 1, 4, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2025, 2, 1, 4, tzinfo=dt.UTC)
     scenes = [
         make_scene(scene_files.hrefs("c1"), scene_id="B", when=base + dt.timedelta(days=5)),
         make_scene(scene_files.hrefs("l2a"), scene_id="A", offset_in_pixels=False, when=base),

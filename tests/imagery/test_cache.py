@@ -76,7 +76,7 @@ def test_skipped_scene_is_remembered(scene_files, aoi, cog_server, cache, env):
 
 
 def test_offset_history_survives_restarts(scene_files, aoi, cache, env):
-    base = dt.datetime(2025, 1, 1, 4, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2025, 1, 1, 4, tzinfo=dt.UTC)
     for day in range(3):
         scene = make_scene(scene_files.hrefs("c1"), scene_id=f"S2B_T47QMU_2025010{day + 1}_L2A",
                            when=base + dt.timedelta(days=day))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monitor.errors import ReadError
-from monitor.imagery import ChipCache, GdalSettings, gdal_env, load_chip, read_asset
+from monitor.imagery import GdalSettings, gdal_env, load_chip, read_asset
 from monitor.models import CHIP_BANDS, AssetRef
 from tests.imagery.cogs import (
     EPSG,

@@ -13,7 +13,10 @@ import pytest
 from shapely.geometry import box
 
 from monitor.aoi.grid import grid_for_geometry, grid_mask
+from monitor.simulate.buildings import Settlement
 from monitor.simulate.changes import ChangePlan, plan_changes, plant_changes, state_at
+from monitor.simulate.cover import ROOF_COVERS, Cover, FieldCrop
+from monitor.simulate.ground import build_ground
 from monitor.simulate.groundworld import (
     BASE_SPECTRA,
     DEMOLITION_KINDS,
@@ -26,16 +29,8 @@ from monitor.simulate.groundworld import (
     random_ground_draw,
     world_parcel_spectra,
 )
-from monitor.simulate.land import (
-    ROOF_COVERS,
-    Cover,
-    FieldCrop,
-    Settlement,
-    _interp_keyframes,
-    _shadow_fraction,
-    build_ground,
-    render_surface,
-)
+from monitor.simulate.land import render_surface, shadow_fraction
+from monitor.simulate.seasons import interp_keyframes
 from monitor.simulate.worldchanges import WorldPlanter
 
 #: sha256 of the small world below, computed with the code before the random world existed
@@ -168,7 +163,7 @@ def ndvi(refl: np.ndarray) -> np.ndarray:
 def test_harvest_is_a_step_within_days() -> None:
     draw = random_ground_draw(7)
     ground, rice = rice_ground(draw)
-    fallow = _interp_keyframes([(1, (0.05,) * 6), (200, (0.05,) * 6)], 1)
+    fallow = interp_keyframes([(1, (0.05,) * 6), (200, (0.05,) * 6)], 1)
     checked = 0
     for parcel in rice[:10]:
         harvest = harvest_day(ground, int(parcel), 2025)
@@ -266,8 +261,8 @@ def test_shadow_goes_with_a_same_material_demolition() -> None:
     assert np.isin(c0[rows, cols][change.mask], [Cover.CONCRETE, Cover.ROOF_GREY]).all()
     assert (c1[rows, cols][change.mask] == Cover.DEBRIS).all()
     assert (h1[rows, cols][change.mask] == 0).all()
-    shade0 = _shadow_fraction(h0, 40.0, 160.0, 10.0)
-    shade1 = _shadow_fraction(h1, 40.0, 160.0, 10.0)
+    shade0 = shadow_fraction(h0, 40.0, 160.0, 10.0)
+    shade1 = shadow_fraction(h1, 40.0, 160.0, 10.0)
     lost = (shade0 > 0.5) & (shade1 < 0.05)
     assert lost.any(), "the building's shadow disappears with it"
     draw = random_ground_draw(5)

@@ -64,7 +64,7 @@ def claim(settings: Settings, aoi: tuple[str, ...], demolished: int | None,
                        f"{det.area_m2:,.0f} m²")
     for note in outcome.notes:
         click.echo(f"note: {note}")
-    from monitor.detect.timeline import why_area_note
+    from monitor.detect.claims import why_area_note
 
     click.echo(f"why area: {why_area_note()}")
     click.echo(stated_limits_note())

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 
+from monitor.detect.limits import STATED_LIMITS
+
 __all__ = [
     "EPOCH",
     "day_number",
@@ -263,3 +265,56 @@ class CompareParams:
 def describe_params(params: DetectorParams | CompareParams) -> dict[str, object]:
     """The parameters as a plain dict, for run records and reports."""
     return {f.name: getattr(params, f.name) for f in fields(params)}
+
+
+@dataclass(frozen=True)
+class TimelineParams:
+    """Thresholds of the built-up timeline and the claim check (docs/timeline.md).
+
+    Attributes
+    ----------
+    clear_fraction : share of the AOI a scene must show clear (and the detector must have
+        accepted) to count as a clear observation of a month.
+    min_clear_observations : clear observations a month needs; fewer make it a gap.
+    sure_share : a pixel judged at least this roofed counts in the band's low end.
+    maybe_share : a pixel judged at least this roofed counts as wholly roofed in the high end.
+    max_misfit : reflectance (Euclidean, six bands) beyond which no library mixture explains
+        a pixel; its roof share is unknown (0 to 1).
+    hidden_share : largest roof share a pixel can gain or lose without departing from its
+        model (0.07 of reflectance over the six bands is the detector's ``min_change``;
+        generic roof-to-rubble steps are 0.12-0.45): neighbours of a change may have
+        changed that much unseen.
+    min_step_share : a pending candidate whose roof share differs by less is no roof change.
+    unverified_views : clear views in a row that no longer match a roofed pixel's model
+        (beyond 3/4 of the detector's ``min_change``) before its roof counts as possibly
+        gone, typed or confirmed by the detector or not.
+    size_ratio : a claim in buildings is read as a share of roofed area assuming the
+        buildings it names average between 1/size_ratio and size_ratio times the
+        footprint of the others.
+    resolvable_m2 : differences of roofed area below this are not evidence either way (the
+        footprint the detector finds half the time, :data:`STATED_LIMITS`).
+    stale_days : with no clear observation after the claim's date, a claim exceeding what
+        was measured cannot be judged when the last clear observation is older than this.
+    """
+
+    clear_fraction: float = 0.5
+    min_clear_observations: int = 1
+    sure_share: float = 0.75
+    maybe_share: float = 0.25
+    max_misfit: float = 0.05
+    hidden_share: float = 0.5
+    min_step_share: float = 0.1
+    unverified_views: int = 2
+    size_ratio: float = 2.0
+    resolvable_m2: float = STATED_LIMITS.area_m2_p50
+    stale_days: int = 30
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.maybe_share <= self.sure_share <= 1.0:
+            raise ValueError("need 0 < maybe_share <= sure_share <= 1")
+        if self.size_ratio < 1.0:
+            raise ValueError("size_ratio must be at least 1")
+        if not 0.0 <= self.hidden_share <= 1.0:
+            raise ValueError("hidden_share must lie in [0, 1]")
+
+

@@ -55,9 +55,9 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
     (``DetectorParams``); MonitorError when there is none."""
     import numpy as np
 
+    from monitor.detect.history import pixel_history
     from monitor.detect.readout import held_back
     from monitor.detect.state import NO_DAY, DetectorState
-    from monitor.detect.timeline import pixel_history
 
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:
@@ -221,8 +221,8 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
     from shapely.geometry import mapping
 
     from monitor.aoi import aoi_mask
-    from monitor.detect.timeline import Claim, why_area_note
-    from monitor.detect.timeline import check_claim as judge
+    from monitor.detect.claims import Claim, why_area_note
+    from monitor.detect.claims import check_claim as judge
     from monitor.runner import detector_params
 
     counts = demolished is not None or total is not None

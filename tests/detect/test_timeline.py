@@ -9,8 +9,18 @@ import pytest
 from synth import GRID, ROOF_BLUE, ROOFS, SITE, Planted, SynthConfig, _cover_on, scenes
 
 from monitor.detect import DetectorParams, DetectorState, new_state, run_series
+from monitor.detect.claims import (
+    BELOW_RESOLUTION,
+    CANNOT_TELL,
+    CONSISTENT,
+    INCONSISTENT,
+    Claim,
+    check_claim,
+)
 from monitor.detect.classify import MATERIAL_SPECTRA, Material
-from monitor.detect.params import day_number
+from monitor.detect.history import pixel_history
+from monitor.detect.params import TimelineParams, day_number
+from monitor.detect.roofshare import roof_share
 from monitor.detect.state import (
     LEARNING_NEW_COVER,
     MONITORING,
@@ -18,18 +28,7 @@ from monitor.detect.state import (
     decode_reflectance,
     encode_reflectance,
 )
-from monitor.detect.timeline import (
-    BELOW_RESOLUTION,
-    CANNOT_TELL,
-    CONSISTENT,
-    INCONSISTENT,
-    Claim,
-    TimelineParams,
-    built_timeline,
-    check_claim,
-    pixel_history,
-    roof_share,
-)
+from monitor.detect.timeline import built_timeline
 
 D = dt.date
 GREY = MATERIAL_SPECTRA[Material.GREY_METAL]

@@ -192,15 +192,7 @@ def pixel_history(
     phase = state["phase"]
     modelled = phase != TRAINING
 
-    # The current reference of every pixel: its model, the new cover it is learning, or
-    # (never modelled) what its training observations show.
-    now_spectrum = np.full((n, 6), np.nan, dtype=np.float32)
-    monitoring = np.flatnonzero(phase == MONITORING)
-    now_spectrum[monitoring] = state["coef"][0][:, monitoring].T
-    for chosen in (np.flatnonzero(phase == LEARNING_NEW_COVER), np.flatnonzero(~modelled)):
-        if chosen.size:
-            now_spectrum[chosen] = _model_part_median(state, chosen)
-    now_share, now_misfit = roof_share(now_spectrum)
+    now_share, now_misfit = roof_share(_now_spectrum(state))
 
     c_confirmed = _in_objects(state["c_status"] == _CONFIRMED, state["c_first_day"],
                               state.shape, detector)
@@ -208,26 +200,8 @@ def pixel_history(
                               state.shape, detector)
     changed = c_confirmed | p_confirmed
 
-    # The first model's mean spectrum; states written before it was kept fall back on the
-    # current model where no confirmed change replaced it.
-    start_coded = state.pixels.get("start_mean")
-    if start_coded is not None and start_coded.shape == (6, n):
-        recorded = start_coded[0] != 0
-        start_spectrum = np.where(recorded[:, None], decode_reflectance(start_coded).T, np.nan)
-        start_share, start_misfit = roof_share(start_spectrum)
-    else:
-        recorded = np.zeros(n, dtype=bool)
-        start_share = np.full(n, np.nan, dtype=np.float32)
-        start_misfit = np.full(n, np.nan, dtype=np.float32)
-    fallback = ~recorded & (~changed | ((phase == LEARNING_NEW_COVER) & ~p_confirmed))
-    # A pixel learning its first new cover still holds its first model in ``coef``.
-    learning_first = fallback & (phase == LEARNING_NEW_COVER)
-    if learning_first.any():
-        idx = np.flatnonzero(learning_first)
-        s, m = roof_share(state["coef"][0][:, idx].T)
-        start_share[idx], start_misfit[idx] = s, m
-    plain = fallback & ~learning_first
-    start_share[plain], start_misfit[plain] = now_share[plain], now_misfit[plain]
+    start_share, start_misfit, recorded, learning_first = _start_shares(
+        state, now_share, now_misfit, changed, p_confirmed)
 
     unknown = (
         ~modelled
@@ -279,6 +253,57 @@ def pixel_history(
         scene_clear=tuple(float(c) for c in state.scene_clear),
         scene_flags=tuple(int(f) for f in state.scene_flags),
     )
+
+
+def _now_spectrum(state: DetectorState) -> npt.NDArray[np.float32]:
+    """(n, 6) the current reference of every pixel: its model, the new cover it is
+    learning, or (never modelled) what its training observations show."""
+    phase = state["phase"]
+    now_spectrum = np.full((state.n_pixels, 6), np.nan, dtype=np.float32)
+    monitoring = np.flatnonzero(phase == MONITORING)
+    now_spectrum[monitoring] = state["coef"][0][:, monitoring].T
+    for chosen in (np.flatnonzero(phase == LEARNING_NEW_COVER),
+                   np.flatnonzero(phase == TRAINING)):
+        if chosen.size:
+            now_spectrum[chosen] = _model_part_median(state, chosen)
+    return now_spectrum
+
+
+def _start_shares(
+    state: DetectorState,
+    now_share: npt.NDArray[np.float32],
+    now_misfit: npt.NDArray[np.float32],
+    changed: npt.NDArray[np.bool_],
+    p_confirmed: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.bool_],
+           npt.NDArray[np.bool_]]:
+    """Roof share and misfit at the start, whether the first model was recorded, and which
+    pixels learn their first new cover.
+
+    The start is the first model's mean spectrum; states written before it was kept fall
+    back on the current model where no confirmed change replaced it.
+    """
+    n = state.n_pixels
+    phase = state["phase"]
+    start_coded = state.pixels.get("start_mean")
+    if start_coded is not None and start_coded.shape == (6, n):
+        recorded = start_coded[0] != 0
+        start_spectrum = np.where(recorded[:, None], decode_reflectance(start_coded).T, np.nan)
+        start_share, start_misfit = roof_share(start_spectrum)
+    else:
+        recorded = np.zeros(n, dtype=bool)
+        start_share = np.full(n, np.nan, dtype=np.float32)
+        start_misfit = np.full(n, np.nan, dtype=np.float32)
+    fallback = ~recorded & (~changed | ((phase == LEARNING_NEW_COVER) & ~p_confirmed))
+    # A pixel learning its first new cover still holds its first model in ``coef``.
+    learning_first = fallback & (phase == LEARNING_NEW_COVER)
+    if learning_first.any():
+        idx = np.flatnonzero(learning_first)
+        s, m = roof_share(state["coef"][0][:, idx].T)
+        start_share[idx], start_misfit[idx] = s, m
+    plain = fallback & ~learning_first
+    start_share[plain], start_misfit[plain] = now_share[plain], now_misfit[plain]
+    return start_share, start_misfit, recorded, learning_first
 
 
 def _last_after(steps: _Steps, start: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -102,7 +102,7 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme or '?'}://{host}{port}{hidden}"
 
 
-def _url_secrets(url: str) -> list[str]:
+def url_secrets(url: str) -> list[str]:
     """The parts of ``url`` that may hold a token, longest first."""
     found = [url]
     try:
@@ -115,7 +115,7 @@ def _url_secrets(url: str) -> list[str]:
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
+def scrub_secrets(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
@@ -170,9 +170,9 @@ def _attempts(name: str, attempt: Callable[[float], None], policy: RetryPolicy,
             attempt(min(policy.timeout_s, remaining))
             return True, n, None
         except _Permanent as exc:
-            return False, n, _scrub(_describe(exc), secrets)
+            return False, n, scrub_secrets(_describe(exc), secrets)
         except Exception as exc:  # noqa: BLE001 - any failure of one attempt is passing
-            error = _scrub(_describe(exc), secrets)
+            error = scrub_secrets(_describe(exc), secrets)
             log.info("alerts: %s attempt %d failed: %s", name, n, error)
         if n > policy.retries:
             return False, n, error
@@ -216,7 +216,7 @@ def post_webhook(url: str, body: bytes, policy: RetryPolicy, deadline: float, *,
     """POST ``body`` (JSON) to ``url`` with retries; never raises."""
     started = time.monotonic()
     target = redact_url(url)
-    secrets = _url_secrets(url)
+    secrets = url_secrets(url)
     try:
         scheme = urllib.parse.urlsplit(url).scheme.lower()
     except ValueError:

@@ -23,13 +23,13 @@ from monitor.alerts.delivery import (
     Channel,
     Delivery,
     RetryPolicy,
-    _scrub,
-    _url_secrets,
     build_email,
     deliver_all,
     post_webhook,
     redact_url,
+    scrub_secrets,
     send_email,
+    url_secrets,
 )
 from monitor.alerts.events import ALERT_KINDS, AlertEvent
 from monitor.alerts.message import (
@@ -186,11 +186,11 @@ def alerts_for_run(settings: Settings, *, run_id: int, run_at: dt.datetime,
                                backoff_s, ssl_context, started)
     except Exception as exc:  # noqa: BLE001 - a bug in alerts must not lose the run's record
         # The type and a scrubbed message only: a traceback could show the webhook URL.
-        secrets = _url_secrets(settings.alert_webhook_url or "")
+        secrets = url_secrets(settings.alert_webhook_url or "")
         credentials = smtp_credentials(environ)
         if credentials and credentials[1]:
             secrets.append(credentials[1])
-        error = _scrub(f"internal error: {type(exc).__name__}: {exc}", secrets)
+        error = scrub_secrets(f"internal error: {type(exc).__name__}: {exc}", secrets)
         log.error("alerts: %s", error)
         return AlertsResult(run_id, events, None,
                             (Delivery("file", "alerts", False, 0, 0.0, error),),

@@ -8,7 +8,9 @@ stages, lazily, so that ``monitor --help`` and a run with nothing new stay fast.
 
 from __future__ import annotations
 
-from monitor.job._common import (
+from monitor.job.aois import AddResult, AoiEntry, add_aoi, list_aois
+from monitor.job.cache import CacheUse, cache_use
+from monitor.job.common import (
     DEMO_AOIS,
     EXPORTS_STEP,
     PROGRESS_AOIS,
@@ -17,8 +19,6 @@ from monitor.job._common import (
     Echo,
     Tick,
 )
-from monitor.job.aois import AddResult, AoiEntry, add_aoi, list_aois
-from monitor.job.cache import CacheUse, cache_use
 from monitor.job.compare import CompareOutput, compare_aoi
 from monitor.job.demo import DEMO_PERIOD, DemoPaths, run_demo, simulate_aois
 from monitor.job.export import STATUS_CHOICES, ExportResult, export_detections, select_detections

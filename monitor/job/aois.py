@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import _open_store, _resolve_aois
+from monitor.job.common import aois_of, store_of
 from monitor.models import Aoi
 
 
@@ -34,10 +34,10 @@ def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntr
     """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
     from monitor.aoi import check_report
 
-    aois = _resolve_aois(settings, selectors)
+    aois = aois_of(settings, selectors)
     registered: dict[str, str] = {}
     if (settings.state_dir / "state.db").exists():
-        with _open_store(settings, create=False) as store:
+        with store_of(settings, create=False) as store:
             registered = {a.id: a.geometry_hash for a in store.list_aois()}
     return [AoiEntry(aoi, check_report(aoi), registered.get(aoi.id) == aoi.geometry_hash)
             for aoi in aois]
@@ -51,7 +51,7 @@ def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddRe
     # Validate first and open the state before copying: a bad file or unusable state
     # leaves both the AOI folder and the state untouched.
     load_aoi(path, max_area_km2=settings.max_aoi_area_km2)
-    with _open_store(settings) as store:
+    with store_of(settings) as store:
         written = add_aoi_file(path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2,
                                overwrite=overwrite)
         aoi = load_aoi(written, max_area_km2=settings.max_aoi_area_km2)

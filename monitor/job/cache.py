@@ -11,7 +11,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import Echo, _noop, _open_store, _resolve_aois
+from monitor.job.common import Echo, aois_of, say_nothing, store_of
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class CacheUse:
 
 
 def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool = False,
-              echo: Echo = _noop) -> CacheUse:
+              echo: Echo = say_nothing) -> CacheUse:
     """``monitor cache [--prune]``: the chip cache's size, and with ``prune`` free the chips
     no detector state needs.
 
@@ -42,7 +42,7 @@ def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool 
     from monitor.store import state_lock
 
     cache = ChipCache(settings.state_dir)
-    only = ({safe_name(a.id) for a in _resolve_aois(settings, selectors)}
+    only = ({safe_name(a.id) for a in aois_of(settings, selectors)}
             if selectors else None)
     freed = files = 0
     removed: list[str] = []
@@ -50,7 +50,7 @@ def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool 
         if not (settings.state_dir / "state.db").exists():
             raise MonitorError(f"{settings.state_dir}: no state here; nothing to prune "
                                "against (a chip cache without a state is never pruned)")
-        with _open_store(settings, create=False) as store, \
+        with store_of(settings, create=False) as store, \
                 state_lock(settings.state_dir, "monitor cache --prune"):
             needed: dict[str, tuple[str, set[str]]] = {}
             for aoi in store.list_aois():

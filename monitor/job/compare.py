@@ -12,7 +12,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import Echo, _noop, _open_catalog, _open_store, _resolve_aois
+from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class CompareOutput:
 
 def compare_aoi(settings: Settings, selectors: Sequence[str], *,
                 before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date], out: Path,
-                overwrite: bool = True, echo: Echo = _noop) -> CompareOutput:
+                overwrite: bool = True, echo: Echo = say_nothing) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.
 
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
@@ -40,7 +40,7 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
     from monitor.export import write_class_raster, write_geojson
     from monitor.imagery import ChipCache, GdalSettings, load_chip
 
-    aois = _resolve_aois(settings, selectors)
+    aois = aois_of(settings, selectors)
     if len(aois) != 1:
         raise MonitorError(f"compare works on one AOI; {len(aois)} given "
                            "(choose one with --aoi)")
@@ -48,9 +48,9 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
     if before[1] >= after[0]:
         raise MonitorError(f"the before window ({before[0]}/{before[1]}) must end before the "
                            f"after window ({after[0]}/{after[1]}) starts")
-    catalog = _open_catalog(settings)
+    catalog = catalog_of(settings)
     gdal = GdalSettings.from_settings(settings)
-    with _open_store(settings) as store:
+    with store_of(settings) as store:
         store.put_aoi(aoi)
         cache = ChipCache(settings.state_dir)
         windows: list[list[Any]] = []

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import DEMO_AOIS, Echo, Tick, _noop, _open_store, _resolve_aois
-from monitor.job.report import _owed_reports
+from monitor.job.common import DEMO_AOIS, Echo, Tick, aois_of, say_nothing, store_of
+from monitor.job.report import owed_reports
 from monitor.job.run import JobResult, run_job
 
 
@@ -22,7 +22,7 @@ def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **opt
     """
     from monitor.simulate import simulate_archive
 
-    return simulate_archive(_resolve_aois(settings, selectors), out, **options)
+    return simulate_archive(aois_of(settings, selectors), out, **options)
 
 
 #: The demo's period: the 2025 construction at KK Park, the October 2025 raid and the
@@ -46,10 +46,10 @@ class DemoPaths:
                    reports_dir=settings.reports_dir / "demo")
 
 
-def run_demo(settings: Settings, echo: Echo = _noop, *,
+def run_demo(settings: Settings, echo: Echo = say_nothing, *,
              aoi_ids: Sequence[str] = DEMO_AOIS,
              period: tuple[dt.date, dt.date] = DEMO_PERIOD,
-             detail: Echo = _noop, alert: Echo | None = None,
+             detail: Echo = say_nothing, alert: Echo | None = None,
              progress: Tick | None = None) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
@@ -92,8 +92,8 @@ def run_demo(settings: Settings, echo: Echo = _noop, *,
                   argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
                   detail=detail, alert=alert, deliver_alerts=False, progress=progress)
     # The reports read the chips: written now (when the run did not) before they go.
-    with _open_store(demo_settings, create=False) as report_store:
-        _owed_reports(demo_settings, report_store, echo)
+    with store_of(demo_settings, create=False) as report_store:
+        owed_reports(demo_settings, report_store, echo)
     # The demo's chips are copies of windows of its own local archive: dropped once the
     # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
     # A rebuild, or a late scene's replay, reads them again from the archive.

@@ -12,7 +12,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import _open_store, _resolve_aois
+from monitor.job.common import aois_of, store_of
 from monitor.models import Aoi, Detection, Scene
 
 _STATUS_SELECTION: dict[str, tuple[str, ...]] = {
@@ -91,7 +91,7 @@ def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str,
     if raster is not None:
         # A folder that may hold other rasters: its files are checked one by one.
         check_target(raster, overwrite=True, folder=True)
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         aois = _export_aois(settings, store, selectors)
         wanted = {a.id for a in aois} if selectors else None
         detections = select_detections(store, status, since=since, aoi_ids=wanted)
@@ -120,7 +120,7 @@ def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> li
         aoi_id: str | None = selector if selector in stored else None
         if aoi_id is None and Path(selector).is_file():
             # A file: its id (a file that is not a valid AOI says why, in one line).
-            aoi_id = _resolve_aois(settings, [selector])[0].id
+            aoi_id = aois_of(settings, [selector])[0].id
         if aoi_id is None or aoi_id not in stored:
             raise MonitorError(f"--aoi {selector}: no such AOI in the state "
                                f"{settings.state_dir} (it has: {', '.join(stored) or 'none'})")

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 from monitor.config import Settings
 from monitor.errors import EXIT_OK, MonitorError
-from monitor.job._common import Echo, _noop, _open_store, _resolve_aois
-from monitor.job.run import JobResult, _aoi_failed, _finish_run, _store_computed
+from monitor.job.common import Echo, aois_of, say_nothing, store_of
+from monitor.job.run import JobResult, close_run, record_aoi_failure, store_computed
 
 
 def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                  since: dt.date | None = None, argv: Sequence[str] = (),
-                 echo: Echo = _noop, deliver_alerts: bool = True) -> JobResult:
+                 echo: Echo = say_nothing, deliver_alerts: bool = True) -> JobResult:
     """``monitor rebuild``: recompute each AOI's detector state and detections from the chip
     cache, without asking the catalog (after a new detector, late scenes, an edited AOI).
 
@@ -28,9 +28,9 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
 
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
-    aois = _resolve_aois(settings, selectors)
+    aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
-    with _open_store(settings, create=False) as store, \
+    with store_of(settings, create=False) as store, \
             state_lock(settings.state_dir, "monitor rebuild"):
         known = {a.id for a in store.list_aois()}
         if selectors:
@@ -56,16 +56,16 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                     aoi, store, cache, gdal, store.observations(aoi.id, status="used"),
                     settings.min_clear_fraction, detector_params(settings), rebuild=True,
                     keep_before=since, say=echo)
-                info = _store_computed(aoi, store, computed, result.run_id, echo)
+                info = store_computed(aoi, store, computed, result.run_id, echo)
             except MonitorError as exc:
-                _aoi_failed(result, aoi.id, exc, echo)
+                record_aoi_failure(result, aoi.id, exc, echo)
                 continue
             result.per_aoi[aoi.id] = {"status": "ok", **info}
             totals["scenes_fed"] += info["scenes_fed"]
             totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
             echo(f"{aoi.id}: {info['scenes_fed']} scenes replayed; "
                  + ", ".join(f"{n} {k}" for k, n in sorted(info["detections"].items())))
-        exports, reports = _finish_run(settings, store, result, totals, aois, deliver_alerts,
+        exports, reports = close_run(settings, store, result, totals, aois, deliver_alerts,
                                        echo, echo)
     if not aois:
         echo("no AOI of the state to rebuild")

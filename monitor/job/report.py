@@ -13,15 +13,15 @@ from monitor.errors import (
     MonitorError,
     ReadError,
 )
-from monitor.job._common import (
+from monitor.job.common import (
     REPORTS_STEP,
     Echo,
-    _lost_as_duplicate,
-    _noop,
-    _open_store,
-    _reports_owed,
-    _resolve_aois,
+    aois_of,
+    lost_as_duplicate,
+    reports_owed,
     reports_step,
+    say_nothing,
+    store_of,
 )
 from monitor.job.timeline import timeline_report_sections
 from monitor.models import Aoi
@@ -38,7 +38,7 @@ class ReportResult:
 
 
 def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
-                  echo: Echo = _noop) -> ReportResult:
+                  echo: Echo = say_nothing) -> ReportResult:
     """``monitor report``: rewrite the HTML reports, whatever is owed.
 
     Writes ``<reports-dir>/<aoi-id>.html`` (and its timelapse) for every AOI of the state,
@@ -47,11 +47,11 @@ def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
     """
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         only = None
         if selectors:
             known = {a.id for a in store.list_aois()}
-            only = [a.id for a in _resolve_aois(settings, selectors)]
+            only = [a.id for a in aois_of(settings, selectors)]
             unknown = [aoi_id for aoi_id in only if aoi_id not in known]
             if unknown:
                 raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
@@ -59,7 +59,7 @@ def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
         return _write_reports(settings, store, only, echo)
 
 
-def _owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
+def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
     """The HTML reports owed, then the index: an AOI's page when it is owed (detections,
     reviews or claims stored since it was last written) or missing, every page when
     ``index.html`` is missing (a new reports folder); None when nothing was owed.
@@ -74,7 +74,7 @@ def _owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | 
     if not (folder / INDEX_NAME).exists():
         owed = aoi_ids
     else:
-        marked = set(_reports_owed(store, aoi_ids))
+        marked = set(reports_owed(store, aoi_ids))
         owed = [i for i in aoi_ids if i in marked or not (folder / aoi_page_name(i)).exists()]
         if not owed:
             return None
@@ -163,7 +163,7 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
     info = store.get_detector_state(aoi.id, with_arrays=False)
     clearest = clearest_per_month(observations)
     cloudy = [o.datetime.astimezone(dt.UTC).date() for o in observations
-              if o.status == "skipped" and not _lost_as_duplicate(o)]
+              if o.status == "skipped" and not lost_as_duplicate(o)]
     collector = EvidenceCollector(aoi.grid.shape, detections,
                                   lambda det: grid_mask(det.geometry, aoi.grid),
                                   {o.scene_id for o in clearest.values()}, cloudy)

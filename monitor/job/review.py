@@ -8,7 +8,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import EXPORTS_STEP, _open_store, reports_step
+from monitor.job.common import EXPORTS_STEP, reports_step, store_of
 from monitor.models import Detection, Review
 
 
@@ -42,7 +42,7 @@ def review_detection(settings: Settings, detection_id: str, verdict: str, *,
             reviewer = getpass.getuser()
         except (KeyError, OSError):
             reviewer = "unknown"
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         detection = store.detection(detection_id)
         if detection is None:
             raise MonitorError(f"--id {detection_id}: no such detection in "

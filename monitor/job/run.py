@@ -16,24 +16,24 @@ from monitor.errors import (
     MonitorError,
     ReadError,
 )
-from monitor.job._common import (
+from monitor.job.common import (
     EXPORTS_STEP,
     PROGRESS_AOIS,
     PROGRESS_SCENES,
     Echo,
     Tick,
-    _lost_as_duplicate,
-    _no_scene,
-    _no_tick,
-    _noop,
-    _open_catalog,
-    _open_store,
-    _period,
-    _resolve_aois,
+    aois_of,
+    catalog_of,
+    lost_as_duplicate,
+    no_scene_error,
+    period_of,
     reports_step,
+    say_nothing,
+    store_of,
+    tick_nothing,
 )
 from monitor.job.export import export_detections
-from monitor.job.report import _owed_reports
+from monitor.job.report import owed_reports
 from monitor.models import Aoi, Observation, Scene
 
 
@@ -74,7 +74,7 @@ def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.
     store.put_aoi(aoi)
     search = find_scenes(catalog, aoi, start, end, max_cloud_cover=settings.max_cloud_cover)
     if not search.scenes:
-        raise _no_scene(aoi, catalog, start, end)
+        raise no_scene_error(aoi, catalog, start, end)
     store.put_scenes([*search.scenes, *(s for s, _ in search.duplicates)])
     stored = {o.scene_id: o for o in store.observations(aoi.id)}
     # A duplicate recorded as anything but skipped was the acquisition's item until now:
@@ -98,7 +98,7 @@ def _plan_aoi(settings: Settings, aoi: Aoi, catalog: Any, store: Any, start: dt.
     stored.update({o.scene_id: o for o in losers})
     todo = sorted((s for s in search.scenes
                    if s.id not in stored or stored[s.id].status in ("pending", "failed")
-                   or _lost_as_duplicate(stored[s.id])),
+                   or lost_as_duplicate(stored[s.id])),
                   key=lambda s: s.datetime)
     return _AoiPlan(aoi, todo, stored, len(search.scenes), list(search.fallback_months))
 
@@ -131,14 +131,14 @@ def _record_reads(plan: _AoiPlan, results: Sequence[tuple[Scene, Any]], store: A
     return {"counts": dict(counts), "fallback_months": plan.fallback_months}
 
 
-def _aoi_failed(result: JobResult, aoi_id: str, exc: MonitorError, say: Echo) -> None:
+def record_aoi_failure(result: JobResult, aoi_id: str, exc: MonitorError, say: Echo) -> None:
     """Record one AOI's failure in the run's result (the others go on) and say it."""
     result.errors.append(f"{aoi_id}: {exc}")
     result.per_aoi[aoi_id] = {"status": "failed", "error": str(exc)}
     say(f"{aoi_id}: FAILED: {exc}")
 
 
-def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
+def store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
                    echo: Echo) -> dict[str, Any]:
     """Store a computed detector state and its detections in one transaction; the AOI's
     figures for the run summary. ``computed`` None: nothing was fed (the daily case),
@@ -180,8 +180,8 @@ def _store_computed(aoi: Aoi, store: Any, computed: Any, run_id: int | None,
 
 def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date | None = None,
             until: dt.date | None = None, argv: Sequence[str] = (),
-            echo: Echo = _noop, workers: int = 1, scheduler: str | None = None,
-            detail: Echo = _noop, alert: Echo | None = None,
+            echo: Echo = say_nothing, workers: int = 1, scheduler: str | None = None,
+            detail: Echo = say_nothing, alert: Echo | None = None,
             deliver_alerts: bool = True, progress: Tick | None = None) -> JobResult:
     """One run of the incremental job over the AOIs (``monitor run``).
 
@@ -207,11 +207,11 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
     )
     from monitor.store import state_lock
 
-    start, end = _period(settings, since, until)
-    aois = _resolve_aois(settings, selectors)
+    start, end = period_of(settings, since, until)
+    aois = aois_of(settings, selectors)
     holder = "monitor run"
     result = JobResult(exit_code=EXIT_OK)
-    with _open_store(settings) as store, state_lock(settings.state_dir, holder):
+    with store_of(settings) as store, state_lock(settings.state_dir, holder):
         result.run_id = store.start_run("run", list(argv))
         client = None
         step = "scheduler"
@@ -219,7 +219,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             if scheduler is not None:
                 client = connect(scheduler, settings.http_timeout_s)
             step = "catalog"
-            catalog = _open_catalog(settings)
+            catalog = catalog_of(settings)
         except MonitorError as exc:
             from monitor.catalog.source import is_url
 
@@ -263,7 +263,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             tasks.append(AoiTask(plan.aoi, tuple(plan.todo), settings.state_dir, gdal,
                                  settings.min_clear_fraction, params))
         works: dict[str, Any] = {}
-        tick = progress or _no_tick
+        tick = progress or tick_nothing
         n_scenes = sum(len(t.todo) for t in tasks)
         counted = {"scenes": 0, "planned": 0, "aois": 0}
 
@@ -298,13 +298,13 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
                         info = _record_reads(plan, work.reads, store, detail, alert)
                         if work.error is not None:
                             raise MonitorError(work.error)
-                        info.update(_store_computed(aoi, store, work.computed, result.run_id,
+                        info.update(store_computed(aoi, store, work.computed, result.run_id,
                                                     echo))
                     else:
                         info = _record_reads(plan, [], store, detail, alert)
-                        info.update(_store_computed(aoi, store, None, result.run_id, echo))
+                        info.update(store_computed(aoi, store, None, result.run_id, echo))
                 except MonitorError as exc:
-                    _aoi_failed(result, aoi.id, exc, alert)
+                    record_aoi_failure(result, aoi.id, exc, alert)
                     continue
                 finally:
                     counted["aois"] += 1
@@ -324,7 +324,7 @@ def run_job(settings: Settings, selectors: Sequence[str] = (), *, since: dt.date
             done.close()
             if client is not None:
                 client.close()
-        exports, reports = _finish_run(settings, store, result, totals, aois, deliver_alerts,
+        exports, reports = close_run(settings, store, result, totals, aois, deliver_alerts,
                                        alert, echo)
     alert(f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
          f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed")
@@ -370,7 +370,7 @@ def _owed_exports(settings: Settings, store: Any) -> Path | None:
     return paths[0][1]
 
 
-def _finish_run(settings: Settings, store: Any, result: JobResult, totals: Mapping[str, int],
+def close_run(settings: Settings, store: Any, result: JobResult, totals: Mapping[str, int],
                 aois: Sequence[Aoi], deliver_alerts: bool, alert: Echo, echo: Echo
                 ) -> tuple[Path | None, Any]:
     """A run's (or rebuild's) end, under the lock: its exit code, the alerts it owes, its
@@ -382,7 +382,7 @@ def _finish_run(settings: Settings, store: Any, result: JobResult, totals: Mappi
     _send_owed_alerts(settings, store, result, aois, deliver_alerts, alert)
     store.finish_run(result.run_id, exit_code=result.exit_code, counts=result.counts,
                      per_aoi=result.per_aoi, errors=result.errors)
-    return _owed_exports(settings, store), _owed_reports(settings, store, echo)
+    return _owed_exports(settings, store), owed_reports(settings, store, echo)
 
 
 def _send_owed_alerts(settings: Settings, store: Any, result: JobResult, aois: Sequence[Aoi],

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import _no_scene, _open_catalog, _open_store, _period, _resolve_aois
+from monitor.job.common import aois_of, catalog_of, no_scene_error, period_of, store_of
 from monitor.models import Aoi, Observation
 
 
@@ -89,16 +89,16 @@ def list_scenes(settings: Settings, selectors: Sequence[str] = (), *,
     """
     from monitor.catalog import find_scenes
 
-    start, end = _period(settings, since, until)
-    aois = _resolve_aois(settings, selectors)
-    catalog = _open_catalog(settings)
+    start, end = period_of(settings, since, until)
+    aois = aois_of(settings, selectors)
+    catalog = catalog_of(settings)
     listings = []
-    with _open_store(settings) as store:
+    with store_of(settings) as store:
         for aoi in aois:
             search = find_scenes(catalog, aoi, start, end,
                                  max_cloud_cover=settings.max_cloud_cover)
             if not search.scenes and len(aois) == 1:
-                raise _no_scene(aoi, catalog, start, end)
+                raise no_scene_error(aoi, catalog, start, end)
             store.put_aoi(aoi)
             stored = {o.scene_id: o for o in store.observations(aoi.id)}
             listings.append(_listing(aoi, search, stored, start, end))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.config import Settings
-from monitor.job._common import EXPORTS_STEP, _open_store, _reports_owed
+from monitor.job.common import EXPORTS_STEP, reports_owed, store_of
 
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         return report
     cache = ChipCache(settings.state_dir)
     current_version = detector_version(detector_params(settings))
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         runs = store.runs(limit=50)
         report["last_run"] = _run_dict(runs[0]) if runs else None
         complete = next((r for r in runs if r.finished_at is not None), None)
@@ -36,7 +36,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         # What an interrupted run left for the next one to finish (0 / false normally).
         report["owed"] = {"alerts": len(store.queued_alerts()),
                           "exports": store.pending(EXPORTS_STEP),
-                          "reports": bool(_reports_owed(store, [a.id for a in
+                          "reports": bool(reports_owed(store, [a.id for a in
                                                                 store.list_aois()]))}
         wanted = set(selectors)
         for aoi in store.list_aois():

@@ -12,7 +12,7 @@ from monitor.config import Settings
 from monitor.errors import (
     MonitorError,
 )
-from monitor.job._common import _open_store, _resolve_aois, reports_step
+from monitor.job.common import aois_of, reports_step, store_of
 from monitor.models import Aoi, Detection
 
 
@@ -82,7 +82,7 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
     """The AOI a selector names (an id, or an AOI file), as the state holds it."""
     aoi = store.get_aoi(selector)
     if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
-        aoi = store.get_aoi(_resolve_aois(settings, [selector])[0].id)
+        aoi = store.get_aoi(aois_of(settings, [selector])[0].id)
     if aoi is None:
         known = ", ".join(a.id for a in store.list_aois()) or "none"
         raise MonitorError(f"--aoi {selector}: not an AOI of the state in "
@@ -125,7 +125,7 @@ def _timelines(settings: Settings, selectors: Sequence[str]
     detector = detector_params(settings)
     out: list[AoiTimeline] = []
     skipped: list[str] = []
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         aois = ([_aoi_of_state(settings, store, s) for s in selectors] if selectors
                 else store.list_aois())
         for aoi in aois:
@@ -244,7 +244,7 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
         raise MonitorError(f"--since {since} is not before --by {by}")
     if not (settings.state_dir / "state.db").exists():
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
-    with _open_store(settings, create=False) as store:
+    with store_of(settings, create=False) as store:
         aoi = _aoi_of_state(settings, store, aoi_id)
         zone_geometry, zone_area = None, None
         mask = aoi_mask(aoi)

@@ -43,7 +43,7 @@ from monitor.models import (
     RunSummary,
     Scene,
 )
-from monitor.store import _rows
+from monitor.store import rows as _rows
 from monitor.store._paths import DB_NAME, ensure_state_dir
 from monitor.store.migrations import MIGRATIONS, Migration, current_version, migrate
 

@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from monitor.errors import StateError
-from monitor.store._rows import to_iso, utc_now
+from monitor.store.rows import to_iso, utc_now
 
 __all__ = ["Migration", "MIGRATIONS", "latest_version", "current_version", "migrate",
            "split_statements"]

@@ -61,15 +61,15 @@ _RECORD_LINE = re.compile(r"^  \S+ \d{4}-\d\d-\d\d \S+: (used|skipped|failed)\b"
 _PHASES: tuple[tuple[str, frozenset[str]], ...] = (
     ("post-run export", frozenset({"_owed_exports", "export_detections"})),
     ("alerts", frozenset({"_send_owed_alerts", "alerts_for_run"})),
-    ("store transaction", frozenset({"_store_computed"})),
+    ("store transaction", frozenset({"store_computed"})),
     ("finish run", frozenset({"finish_run"})),
     ("record observations", frozenset({"_record_reads"})),
     ("detector", frozenset({"compute_detections"})),
     ("reads", frozenset({"read_scenes", "load_chip"})),
-    ("catalog search", frozenset({"_plan_aoi", "_open_catalog", "find_scenes"})),
+    ("catalog search", frozenset({"_plan_aoi", "catalog_of", "find_scenes"})),
     ("state: open, migrate, lock, start the run",
-     frozenset({"_open_store", "state_lock", "start_run", "migrate"})),
-    ("AOI files", frozenset({"_resolve_aois"})),
+     frozenset({"store_of", "state_lock", "start_run", "migrate"})),
+    ("AOI files", frozenset({"aois_of"})),
 )
 
 

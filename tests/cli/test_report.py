@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import shapely
 
-from monitor.job._common import REPORTS_STEP, reports_step
+from monitor.job.common import REPORTS_STEP, reports_step
 from monitor.models import Detection
 from monitor.store import Store
 from tests.cli.conftest import FULL_PERIOD, RunState, SimArchive, link_tree, run_cli

@@ -10,7 +10,7 @@ import pytest
 
 import monitor.job.report as job_report
 from monitor.config import Settings
-from monitor.job._common import REPORTS_STEP, reports_step
+from monitor.job.common import REPORTS_STEP, reports_step
 from monitor.store import Store
 from tests.store.factories import KK_BOX, make_aoi
 
@@ -40,7 +40,7 @@ def owed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def run() -> list[str] | None:
         before = len(asked)
-        result = job_report._owed_reports(settings, store, lambda _line: None)
+        result = job_report.owed_reports(settings, store, lambda _line: None)
         assert (result is None) == (len(asked) == before)
         return asked[-1] if result is not None else None
 

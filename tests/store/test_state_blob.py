@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from monitor.store import _rows
+from monitor.store import rows as _rows
 
 
 def _arrays() -> dict[str, np.ndarray]:

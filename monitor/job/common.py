@@ -13,7 +13,12 @@ from monitor.errors import (
 )
 from monitor.models import Aoi
 
-__all__: list[str] = []  # internal to monitor.job
+#: Shared by the job's modules; not re-exported by ``monitor.job``.
+__all__ = [
+    "Echo", "Tick", "PROGRESS_AOIS", "PROGRESS_SCENES", "DEMO_AOIS", "EXPORTS_STEP",
+    "REPORTS_STEP", "say_nothing", "tick_nothing", "aois_of", "store_of", "period_of",
+    "catalog_of", "no_scene_error", "lost_as_duplicate", "reports_step", "reports_owed",
+]
 
 Echo = Callable[[str], None]
 #: Progress of a run: ``tick(what, done, total)``, ``what`` one of the names below.
@@ -25,27 +30,27 @@ PROGRESS_SCENES = "scenes read"
 DEMO_AOIS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
 
 
-def _noop(_: str) -> None:
+def say_nothing(_: str) -> None:
     return None
 
 
-def _no_tick(_what: str, _done: int, _total: int) -> None:
+def tick_nothing(_what: str, _done: int, _total: int) -> None:
     return None
 
 
-def _resolve_aois(settings: Settings, selectors: Sequence[str]) -> list[Aoi]:
+def aois_of(settings: Settings, selectors: Sequence[str]) -> list[Aoi]:
     from monitor.aoi import resolve_aois
 
     return resolve_aois(list(selectors), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
 
 
-def _open_store(settings: Settings, create: bool = True) -> Any:
+def store_of(settings: Settings, create: bool = True) -> Any:
     from monitor.store import Store
 
     return Store.open(settings.state_dir, create=create)
 
 
-def _period(settings: Settings, since: dt.date | None,
+def period_of(settings: Settings, since: dt.date | None,
             until: dt.date | None) -> tuple[dt.date, dt.date]:
     start = since or settings.start_date
     end = until or dt.datetime.now(dt.UTC).date()
@@ -54,18 +59,18 @@ def _period(settings: Settings, since: dt.date | None,
     return start, end
 
 
-def _open_catalog(settings: Settings) -> Any:
+def catalog_of(settings: Settings) -> Any:
     from monitor.catalog import catalog_from_settings
 
     return catalog_from_settings(settings)
 
 
-def _no_scene(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
+def no_scene_error(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
     return MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
                         f"between {start} and {end}")
 
 
-def _lost_as_duplicate(obs: Any) -> bool:
+def lost_as_duplicate(obs: Any) -> bool:
     """An observation skipped because another item of its acquisition won (the catalog's
     duplicate reasons); when it wins again (the other item withdrawn), it is read."""
     from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
@@ -90,7 +95,7 @@ def reports_step(aoi_id: str) -> str:
     return f"{REPORTS_STEP}:{aoi_id}"
 
 
-def _reports_owed(store: Any, aoi_ids: Sequence[str]) -> list[str]:
+def reports_owed(store: Any, aoi_ids: Sequence[str]) -> list[str]:
     """Those of ``aoi_ids`` whose HTML report is owed (all of them under the old mark)."""
     if store.pending(REPORTS_STEP):
         return list(aoi_ids)

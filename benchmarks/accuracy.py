@@ -217,8 +217,9 @@ def naive_baseline(archive: Path, aoi_id: str, gap_days: int = 90) -> list[Found
     ground = next(g for g, v in marker["grounds"].items() if aoi_id in v["aois"])
     left, bottom, right, top = marker["grounds"][ground]["grid"]
     collection = json.loads((archive / "collection.json").read_text())
-    items = [json.loads((archive / l["href"]).read_text()) for l in collection["links"]
-             if l["rel"] == "item"]
+    items = [json.loads((archive / link["href"]).read_text())
+             for link in collection["links"]
+             if link["rel"] == "item"]
     items = [i for i in items if i["properties"].get("monitor:ground") == ground]
     window = (slice(None), slice(None))
     views = []
@@ -232,7 +233,7 @@ def naive_baseline(archive: Path, aoi_id: str, gap_days: int = 90) -> list[Found
         j = next((k for k in range(i + 1, len(views)) if (views[k][0] - views[i][0]).days >= gap_days), None)
         if j is None:
             break
-        (d0, a, ca), (d1, b, cb) = views[i], views[j]
+        (_, a, ca), (d1, b, cb) = views[i], views[j]
         ok = ca & cb
         za = (a - a[:, ok].mean(axis=1)[:, None, None]) / a[:, ok].std(axis=1)[:, None, None]
         zb = (b - b[:, ok].mean(axis=1)[:, None, None]) / b[:, ok].std(axis=1)[:, None, None]

@@ -157,7 +157,7 @@ def _scene(server: CogServerProcess, n: int, cloudy: bool, base: dt.datetime):  
 def bench_monsoon(work: Path, server: CogServerProcess) -> None:
     _small_scene_files(work)
     aoi = _piece_aoi()
-    base = dt.datetime(2025, 6, 1, 4, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2025, 6, 1, 4, tzinfo=dt.UTC)
     cloudy = [n % 7 not in (0, 3) for n in range(24)]  # 17 of 24 cloudy
     print(f"\nMonsoon sequence: {len(cloudy)} scenes, {sum(cloudy)} cloudy over the AOI")
     print(f"{'mode':22} {'used':>4} {'skipped':>7} {'requests':>8} {'bytes':>10}")
@@ -180,7 +180,7 @@ def bench_monsoon(work: Path, server: CogServerProcess) -> None:
 def bench_throughput(work: Path, server: CogServerProcess, n_scenes: int = 100) -> None:
     _write_tile(work / "tile")
     aoi = _kk_aoi("kk-throughput")
-    base = dt.datetime(2024, 1, 1, 4, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2024, 1, 1, 4, tzinfo=dt.UTC)
     with _TempCache(work / "state-throughput") as cache:
         tracemalloc.start()
         t = time.perf_counter()

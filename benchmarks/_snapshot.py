@@ -17,13 +17,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def snapshot_package(target: Path) -> str:
     """Copy ``monitor/`` to ``target/monitor`` (byte-compiled); describe the code copied."""
-    shutil.copytree(REPO_ROOT / "monitor", target / "monitor",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO_ROOT / "monitor", target / "monitor", ignore=shutil.ignore_patterns("__pycache__")
+    )
     compileall.compile_dir(target / "monitor", quiet=1)
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
+        )
         return done.stdout.rstrip()
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"

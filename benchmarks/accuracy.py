@@ -39,7 +39,9 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 SIZE_BINS_M2: tuple[tuple[str, float, float], ...] = (
-    ("<400", 0.0, 400.0), ("400-899", 400.0, 900.0), ("900-1999", 900.0, 2000.0),
+    ("<400", 0.0, 400.0),
+    ("400-899", 400.0, 900.0),
+    ("900-1999", 900.0, 2000.0),
     (">=2000", 2000.0, float("inf")),
 )
 BEFORE_DAYS = 120
@@ -95,7 +97,8 @@ def size_bin(area_m2: float) -> str:
 
 def _project(transformer: Transformer, geometry: Any) -> Any:
     return shapely.transform(
-        geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+        geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 def load_truth(path: Path, aoi_id: str | None = None, epsg: int = 32647) -> list[Truth]:
@@ -107,8 +110,16 @@ def load_truth(path: Path, aoi_id: str | None = None, epsg: int = 32647) -> list
         if aoi_id and aoi_id not in props.get("aois", []):
             continue
         geometry = _project(to_utm, shape(feature["geometry"]))
-        out.append(Truth(props["id"], props["change_type"], dt.date.fromisoformat(props["start"]),
-                         float(props["area_m2"]), geometry, tuple(props.get("aois", []))))
+        out.append(
+            Truth(
+                props["id"],
+                props["change_type"],
+                dt.date.fromisoformat(props["start"]),
+                float(props["area_m2"]),
+                geometry,
+                tuple(props.get("aois", [])),
+            )
+        )
     return out
 
 
@@ -119,16 +130,23 @@ def load_detections(path: Path, epsg: int = 32647) -> list[Found]:
     for feature in json.loads(path.read_text())["features"]:
         props = feature["properties"]
         confirmed = props.get("confirmed_on")
-        out.append(Found(str(props["id"]), props["change_type"],
-                         dt.date.fromisoformat(props["first_seen"]),
-                         _project(to_utm, shape(feature["geometry"])),
-                         dt.date.fromisoformat(confirmed) if confirmed else None,
-                         props.get("status", "confirmed"), props.get("confidence")))
+        out.append(
+            Found(
+                str(props["id"]),
+                props["change_type"],
+                dt.date.fromisoformat(props["first_seen"]),
+                _project(to_utm, shape(feature["geometry"])),
+                dt.date.fromisoformat(confirmed) if confirmed else None,
+                props.get("status", "confirmed"),
+                props.get("confidence"),
+            )
+        )
     return out
 
 
-def score(detections: Iterable[Found], truths: Sequence[Truth], *, area_km2: float,
-          years: float) -> Score:
+def score(
+    detections: Iterable[Found], truths: Sequence[Truth], *, area_km2: float, years: float
+) -> Score:
     """Score confirmed detections against the truth with the harness's matching rule."""
     confirmed = [d for d in detections if d.status == "confirmed"]
     grown = [t.geometry.buffer(PIXEL_M, join_style="mitre") for t in truths]
@@ -170,30 +188,44 @@ def score(detections: Iterable[Found], truths: Sequence[Truth], *, area_km2: flo
 
 def format_score(label: str, s: Score) -> str:
     lines = [f"{label}: recall {s.n_found}/{s.n_truth} ({s.recall:.0%})"]
-    lines.append("  by size: " + "  ".join(
-        f"{k} {h}/{n}" for k, (h, n) in s.recall_by_size.items()))
-    lines.append("  by type: " + "  ".join(
-        f"{k} {h}/{n}" for k, (h, n) in sorted(s.recall_by_type.items())))
+    lines.append(
+        "  by size: " + "  ".join(f"{k} {h}/{n}" for k, (h, n) in s.recall_by_size.items())
+    )
+    lines.append(
+        "  by type: " + "  ".join(f"{k} {h}/{n}" for k, (h, n) in sorted(s.recall_by_type.items()))
+    )
     acc = "n/a" if s.type_accuracy is None else f"{s.type_accuracy:.0%}"
-    delay = (f"median {int(np.median(s.days_to_confirm))} d, p90 "
-             f"{int(np.percentile(s.days_to_confirm, 90))} d") if s.days_to_confirm else "n/a"
-    lines.append(f"  type accuracy {acc}; false alarms {s.false_alarms} "
-                 f"({s.false_alarms_per_km2_year:.2f} per km2 per year); to confirmation {delay}")
+    delay = (
+        (
+            f"median {int(np.median(s.days_to_confirm))} d, p90 "
+            f"{int(np.percentile(s.days_to_confirm, 90))} d"
+        )
+        if s.days_to_confirm
+        else "n/a"
+    )
+    lines.append(
+        f"  type accuracy {acc}; false alarms {s.false_alarms} "
+        f"({s.false_alarms_per_km2_year:.2f} per km2 per year); to confirmation {delay}"
+    )
     if s.sizes:
         from monitor.detect.limits import size_at_probability
 
         areas = np.array([a for a, _ in s.sizes])
         found = np.array([f for _, f in s.sizes])
         p50, p90 = (size_at_probability(areas, found, p) for p in (0.5, 0.9))
-        lines.append(f"  size found with 50 % / 90 % probability (logistic fit on log area, "
-                     f"n={len(areas)}): {p50:,.0f} / {p90:,.0f} m2")
+        lines.append(
+            f"  size found with 50 % / 90 % probability (logistic fit on log area, "
+            f"n={len(areas)}): {p50:,.0f} / {p90:,.0f} m2"
+        )
     return "\n".join(lines)
 
 
 # --- the naive two-date baseline ---------------------------------------------------------
 
-def _read_item(archive: Path, item: Mapping[str, Any], grid_slice: tuple[slice, slice]
-               ) -> tuple[np.ndarray, np.ndarray]:
+
+def _read_item(
+    archive: Path, item: Mapping[str, Any], grid_slice: tuple[slice, slice]
+) -> tuple[np.ndarray, np.ndarray]:
     """Reflectance (4, rows, cols) of the AOI window and a clear mask from SCL."""
     import rasterio
 
@@ -217,9 +249,11 @@ def naive_baseline(archive: Path, aoi_id: str, gap_days: int = 90) -> list[Found
     ground = next(g for g, v in marker["grounds"].items() if aoi_id in v["aois"])
     left, bottom, right, top = marker["grounds"][ground]["grid"]
     collection = json.loads((archive / "collection.json").read_text())
-    items = [json.loads((archive / link["href"]).read_text())
-             for link in collection["links"]
-             if link["rel"] == "item"]
+    items = [
+        json.loads((archive / link["href"]).read_text())
+        for link in collection["links"]
+        if link["rel"] == "item"
+    ]
     items = [i for i in items if i["properties"].get("monitor:ground") == ground]
     window = (slice(None), slice(None))
     views = []
@@ -230,7 +264,10 @@ def naive_baseline(archive: Path, aoi_id: str, gap_days: int = 90) -> list[Found
     found: list[Found] = []
     i = 0
     while i < len(views):
-        j = next((k for k in range(i + 1, len(views)) if (views[k][0] - views[i][0]).days >= gap_days), None)
+        j = next(
+            (k for k in range(i + 1, len(views)) if (views[k][0] - views[i][0]).days >= gap_days),
+            None,
+        )
         if j is None:
             break
         (_, a, ca), (d1, b, cb) = views[i], views[j]
@@ -247,9 +284,16 @@ def naive_baseline(archive: Path, aoi_id: str, gap_days: int = 90) -> list[Found
             r0, c0 = sl[0].start, sl[1].start
             x0, y0 = left + c0 * PIXEL_M, top - r0 * PIXEL_M
             geom = shapely.box(x0, y0 - mask.shape[0] * PIXEL_M, x0 + mask.shape[1] * PIXEL_M, y0)
-            brighter = (b[:, sl[0], sl[1]][:, mask].mean() > a[:, sl[0], sl[1]][:, mask].mean())
-            found.append(Found(f"naive-{d1}-{index}", "new_construction" if brighter else "demolition",
-                               d1, geom, d1))
+            brighter = b[:, sl[0], sl[1]][:, mask].mean() > a[:, sl[0], sl[1]][:, mask].mean()
+            found.append(
+                Found(
+                    f"naive-{d1}-{index}",
+                    "new_construction" if brighter else "demolition",
+                    d1,
+                    geom,
+                    d1,
+                )
+            )
         i = j
     # The baseline compares whole grounds; keep what touches the AOI, like the monitor.
     from monitor.aoi import resolve_aois
@@ -278,8 +322,9 @@ class AoiRun:
     monitored_from: dt.date | None
 
 
-def run_product(archive: Path, aoi_ids: Sequence[str], work: Path, start: dt.date,
-                end: dt.date) -> list[AoiRun]:
+def run_product(
+    archive: Path, aoi_ids: Sequence[str], work: Path, start: dt.date, end: dt.date
+) -> list[AoiRun]:
     """``monitor run`` over the archive (own state in ``work``), then the export, per AOI."""
     from monitor.aoi import aoi_mask, resolve_aois
     from monitor.config import load_settings
@@ -287,17 +332,22 @@ def run_product(archive: Path, aoi_ids: Sequence[str], work: Path, start: dt.dat
     from monitor.job import export_detections, run_job
     from monitor.store import Store
 
-    settings = load_settings(flags={"state_dir": work / "state", "reports_dir": work / "reports",
-                                    "aoi_dir": AOI_DIR,
-                                    "stac": str(archive / "collection.json")},
-                             environ={}, cwd=work)
+    settings = load_settings(
+        flags={
+            "state_dir": work / "state",
+            "reports_dir": work / "reports",
+            "aoi_dir": AOI_DIR,
+            "stac": str(archive / "collection.json"),
+        },
+        environ={},
+        cwd=work,
+    )
     settings = settings.replace(collection=None)
     job = run_job(settings, aoi_ids, since=start, until=end, argv=["accuracy"])
     if job.exit_code != 0:
         raise SystemExit(f"monitor run failed on {archive}: {job.errors}")
     exported = work / "detections.geojson"
-    export_detections(settings, aoi_ids, fmt="geojson", out=exported, status="all",
-                      overwrite=True)
+    export_detections(settings, aoi_ids, fmt="geojson", out=exported, status="all", overwrite=True)
     features = json.loads(exported.read_text())["features"]
     runs = []
     with Store.open(settings.state_dir, create=False) as store:
@@ -311,8 +361,17 @@ def run_product(archive: Path, aoi_ids: Sequence[str], work: Path, start: dt.dat
             ids = {f["properties"]["id"] for f in features if f["properties"]["aoi"] == aoi.id}
             mine = [d for d in load_detections(exported) if d.id in ids]
             years = (end - monitored_from).days / 365.25 if monitored_from else 0.0
-            runs.append(AoiRun(aoi.id, monitored, [t for t in truths if t not in monitored],
-                               mine, float(aoi_mask(aoi).sum()) * 1e-4, years, monitored_from))
+            runs.append(
+                AoiRun(
+                    aoi.id,
+                    monitored,
+                    [t for t in truths if t not in monitored],
+                    mine,
+                    float(aoi_mask(aoi).sum()) * 1e-4,
+                    years,
+                    monitored_from,
+                )
+            )
     return runs
 
 
@@ -328,8 +387,10 @@ def pooled(runs: Sequence[AoiRun], detections_of: Any = None) -> Score:
         s = score(dets, run.truths, area_km2=run.area_km2, years=run.years)
         total.n_truth += s.n_truth
         total.n_found += s.n_found
-        for table, part in ((total.recall_by_size, s.recall_by_size),
-                            (total.recall_by_type, s.recall_by_type)):
+        for table, part in (
+            (total.recall_by_size, s.recall_by_size),
+            (total.recall_by_type, s.recall_by_type),
+        ):
             for key, (hit, n) in part.items():
                 h0, n0 = table.get(key, (0, 0))
                 table[key] = (h0 + hit, n0 + n)
@@ -369,8 +430,10 @@ def reliability(runs: Sequence[AoiRun]) -> str:
     for lo in np.arange(0.0, 1.0, 0.1):
         sel = (conf >= lo) & (conf < lo + 0.1 if lo < 0.9 else conf <= 1.0)
         if sel.any():
-            lines.append(f"  {lo:.1f}-{lo + 0.1:.1f}     {sel.sum():4d}   {conf[sel].mean():.2f}"
-                         f"        {right[sel].mean():.2f}")
+            lines.append(
+                f"  {lo:.1f}-{lo + 0.1:.1f}     {sel.sum():4d}   {conf[sel].mean():.2f}"
+                f"        {right[sel].mean():.2f}"
+            )
     return "\n".join(lines)
 
 
@@ -378,32 +441,44 @@ def report(label: str, runs: Sequence[AoiRun], naive: Mapping[str, list[Found]] 
     print(f"== {label}")
     for run in runs:
         s = score(run.detections, run.truths, area_km2=run.area_km2, years=run.years)
-        print(f"  {run.aoi_id}: monitored from {run.monitored_from}, {run.area_km2:.1f} km2 x "
-              f"{run.years:.2f} y, {len(run.truths)} planted changes scored "
-              f"({len(run.not_monitored)} began before the model), found {s.n_found}, "
-              f"false alarms {s.false_alarms} = {s.false_alarms_per_km2_year:.2f} per km2 per year")
+        print(
+            f"  {run.aoi_id}: monitored from {run.monitored_from}, {run.area_km2:.1f} km2 x "
+            f"{run.years:.2f} y, {len(run.truths)} planted changes scored "
+            f"({len(run.not_monitored)} began before the model), found {s.n_found}, "
+            f"false alarms {s.false_alarms} = {s.false_alarms_per_km2_year:.2f} per km2 per year"
+        )
     print(format_score("detector", pooled(runs)))
     lat = dry_season_latency(runs)
-    print(f"  dry-season change -> confirmation: median "
-          f"{np.median(lat) if lat else float('nan'):.0f} days (n={len(lat)})")
+    print(
+        f"  dry-season change -> confirmation: median "
+        f"{np.median(lat) if lat else float('nan'):.0f} days (n={len(lat)})"
+    )
     print("  reliability of the confidence (confirmed detections):")
     print(reliability(runs))
     if naive is not None:
-        print(format_score("naive two-date baseline", pooled(
-            runs, detections_of=lambda r: naive[r.aoi_id])))
+        print(
+            format_score(
+                "naive two-date baseline", pooled(runs, detections_of=lambda r: naive[r.aoi_id])
+            )
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="seed 0, c1, KK Park, 2024-07..2026-06 (for tuning)")
+    parser.add_argument(
+        "--quick", action="store_true", help="seed 0, c1, KK Park, 2024-07..2026-06 (for tuning)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--styles", nargs="+", default=["c1", "l2a"], choices=["c1", "l2a"])
-    parser.add_argument("--aoi", action="append", default=None,
-                        help="AOI id (repeat); default the four demo AOIs")
+    parser.add_argument(
+        "--aoi", action="append", default=None, help="AOI id (repeat); default the four demo AOIs"
+    )
     parser.add_argument("--archive", type=Path, help="score an existing simulated archive")
-    parser.add_argument("--detections", type=Path,
-                        help="with --archive: score this export instead of running the monitor")
+    parser.add_argument(
+        "--detections",
+        type=Path,
+        help="with --archive: score this export instead of running the monitor",
+    )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument("--work", type=Path, default=Path("imagery/accuracy"))
     args = parser.parse_args(argv)
@@ -424,8 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 area_km2 = float((ds.read(1) != 255).sum()) * 1e-4
             mine = [d for d in load_detections(args.detections)]
             years = (end - start).days / 365.25
-            print(format_score(f"{aoi_id} (every planted change counted)",
-                               score(mine, truths, area_km2=area_km2, years=years)))
+            print(
+                format_score(
+                    f"{aoi_id} (every planted change counted)",
+                    score(mine, truths, area_km2=area_km2, years=years),
+                )
+            )
         return 0
     if args.archive:
         params = json.loads((args.archive / "simulation.json").read_text())["params"]
@@ -438,8 +517,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             archive = args.archive or args.work / label / "archive"
             if not args.archive:
                 aois = resolve_aois([a for a in aoi_ids], AOI_DIR)
-                simulate_archive(aois, archive, seed=seed, style=style, start=start, end=end,
-                                 overwrite=True, progress=lambda line: print("  " + line))
+                simulate_archive(
+                    aois,
+                    archive,
+                    seed=seed,
+                    style=style,
+                    start=start,
+                    end=end,
+                    overwrite=True,
+                    progress=lambda line: print("  " + line),
+                )
             work = args.work / label
             work.mkdir(parents=True, exist_ok=True)
             runs = run_product(archive, aoi_ids, work, start, end)

@@ -73,8 +73,9 @@ TOA_ATMOSPHERES: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = (
 
 def to_toa(surface: np.ndarray, atmosphere: int) -> np.ndarray:
     """Surface reflectance (6, rows, cols) seen through one of :data:`TOA_ATMOSPHERES`."""
-    path, transmittance = (np.asarray(v, dtype=np.float32)[:, None, None]
-                           for v in TOA_ATMOSPHERES[atmosphere])
+    path, transmittance = (
+        np.asarray(v, dtype=np.float32)[:, None, None] for v in TOA_ATMOSPHERES[atmosphere]
+    )
     return np.asarray(path + transmittance * surface, dtype=np.float32)
 
 
@@ -114,12 +115,20 @@ def main() -> None:
     parser.add_argument("sim", type=Path)
     parser.add_argument("--aoi", action="append", default=None)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/compare-sim/chips"))
-    parser.add_argument("--toa", action="store_true",
-                        help="emulate top-of-atmosphere pairs (see TOA_ATMOSPHERES)")
-    parser.add_argument("--mode", choices=("single", "composite"), action="append",
-                        default=None, help="only this mode (repeatable); both by default")
     parser.add_argument(
-        "--set", action="append", default=[],
+        "--toa", action="store_true", help="emulate top-of-atmosphere pairs (see TOA_ATMOSPHERES)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("single", "composite"),
+        action="append",
+        default=None,
+        help="only this mode (repeatable); both by default",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
         help="override a CompareParams field, e.g. --set min_change=0",
     )
     args = parser.parse_args()
@@ -135,8 +144,10 @@ def main() -> None:
     cache = ChipCache(args.cache / args.sim.name)
     truth_all = json.loads((args.sim / "truth.geojson").read_text())["features"]
     totals: dict[str, list[int]] = {}
-    print(f"{'aoi':<11} {'before':<10} {'after':<10} {'mode':<9} {'truth px':>8} "
-          f"{'F1 all':>7} {'F1 built':>8} {'flagged':>8} {'thr':>6} {'s':>5}")
+    print(
+        f"{'aoi':<11} {'before':<10} {'after':<10} {'mode':<9} {'truth px':>8} "
+        f"{'F1 all':>7} {'F1 built':>8} {'flagged':>8} {'thr':>6} {'s':>5}"
+    )
     for aoi_id in args.aoi or list(AOIS):
         aoi = load_aoi(AOI_DIR / f"{aoi_id}.geojson")
         outside = ~aoi_mask(aoi)

@@ -83,8 +83,10 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True)
     if cross and len(paths) > 1:
         for held in paths:
             print(f"-- fitted without {held}, scored on it:")
-            reliability(json.loads(held.read_text()),
-                        fit_confidence([p for p in paths if p != held], ridge, cross=False))
+            reliability(
+                json.loads(held.read_text()),
+                fit_confidence([p for p in paths if p != held], ridge, cross=False),
+            )
         print("-- fitted on all:")
     rows = [r for p in paths for r in json.loads(p.read_text())]
     x = np.array([_row_features(r) for r in rows])
@@ -125,21 +127,30 @@ def _verify_model(rows: list[dict], ridge: float, name: str) -> VerifyModel:
     mean, scale = f.mean(axis=0), np.maximum(f.std(axis=0), 1e-6)
     x = np.column_stack([np.ones(len(f)), (f - mean) / scale])
     beta = _logistic(x, y, ridge)
-    return VerifyModel(float(beta[0]), tuple(float(b) for b in beta[1:]),
-                       tuple(float(m) for m in mean), tuple(float(v) for v in scale), name)
+    return VerifyModel(
+        float(beta[0]),
+        tuple(float(b) for b in beta[1:]),
+        tuple(float(m) for m in mean),
+        tuple(float(v) for v in scale),
+        name,
+    )
 
 
 def _verify_table(rows: list[dict], model: VerifyModel, cut: float = 0.5) -> None:
     p = np.array([probability(tuple(r["evidence"]), model) for r in rows])
     right = np.array([r["right"] for r in rows], dtype=bool)
     kept = p >= cut
-    print(f"  kept {kept.sum()} of {len(rows)}: right {right[kept].sum()} "
-          f"(of {right.sum()}), false {(~right[kept]).sum()} (of {(~right).sum()})")
+    print(
+        f"  kept {kept.sum()} of {len(rows)}: right {right[kept].sum()} "
+        f"(of {right.sum()}), false {(~right[kept]).sum()} (of {(~right).sum()})"
+    )
     for lo in np.arange(0.5, 1.0, 0.1):
         sel = (p >= lo) & (p < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
         if sel.any():
-            print(f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {p[sel].mean():.2f}      "
-                  f"{right[sel].mean():.2f}")
+            print(
+                f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {p[sel].mean():.2f}      "
+                f"{right[sel].mean():.2f}"
+            )
 
 
 def fit_verify(paths: list[Path], ridge: float = 1.0) -> VerifyModel:
@@ -150,8 +161,9 @@ def fit_verify(paths: list[Path], ridge: float = 1.0) -> VerifyModel:
         _verify_table(json.loads(held.read_text()), _verify_model(rest, ridge, ""))
     rows = [r for q in paths for r in json.loads(q.read_text())]
     model = _verify_model(rows, ridge, " ".join(q.stem for q in paths))
-    print(f"-- fitted on all ({len(rows)} confirmed objects, {sum(r['right'] for r in rows)} "
-          f"right):")
+    print(
+        f"-- fitted on all ({len(rows)} confirmed objects, {sum(r['right'] for r in rows)} right):"
+    )
     _verify_table(rows, model)
     print(verify_source(model))
     return model
@@ -159,26 +171,32 @@ def fit_verify(paths: list[Path], ridge: float = 1.0) -> VerifyModel:
 
 def verify_source(model: VerifyModel) -> str:
     """The model as the Python literal ``monitor/detect/verify.py`` keeps."""
+
     def seq(values: tuple[float, ...]) -> str:
         return "(" + ", ".join(f"{v:.4f}" for v in values) + ",)"
 
-    return (f"FITTED = VerifyModel(\n    intercept={model.intercept:.4f},\n"
-            f"    weights={seq(model.weights)},\n    mean={seq(model.mean)},\n"
-            f"    scale={seq(model.scale)},\n    fitted_on={model.fitted_on!r},\n)")
+    return (
+        f"FITTED = VerifyModel(\n    intercept={model.intercept:.4f},\n"
+        f"    weights={seq(model.weights)},\n    mean={seq(model.mean)},\n"
+        f"    scale={seq(model.scale)},\n    fitted_on={model.fitted_on!r},\n)"
+    )
 
 
 def limits_line(monitored: list[dict]) -> str:
     """The sizes found with 50 % and 90 % probability among monitored planted changes."""
     areas = np.array([r["area"] for r in monitored])
     hit = np.array([r["found"] for r in monitored])
-    return (f"size found with 50 %: {size_at_probability(areas, hit, 0.5):,.0f} m2, "
-            f"with 90 %: {size_at_probability(areas, hit, 0.9):,.0f} m2")
+    return (
+        f"size found with 50 %: {size_at_probability(areas, hit, 0.5):,.0f} m2, "
+        f"with 90 %: {size_at_probability(areas, hit, 0.9):,.0f} m2"
+    )
 
 
 def reported_reliability(rows: list[dict]) -> None:
     """Share right per bin of the confidence the detections carry."""
-    _bins(np.array([r["confidence"] for r in rows]),
-          np.array([r["right"] for r in rows], dtype=bool))
+    _bins(
+        np.array([r["confidence"] for r in rows]), np.array([r["right"] for r in rows], dtype=bool)
+    )
 
 
 def _bins(conf: np.ndarray, right: np.ndarray) -> None:
@@ -186,16 +204,24 @@ def _bins(conf: np.ndarray, right: np.ndarray) -> None:
     for lo in np.arange(0.0, 1.0, 0.1):
         sel = (conf >= lo) & (conf < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
         if sel.any():
-            print(f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {conf[sel].mean():.2f}      "
-                  f"{right[sel].mean():.2f}")
+            print(
+                f"  {lo:.1f}-{lo + 0.1:.1f}   {sel.sum():4d}   {conf[sel].mean():.2f}      "
+                f"{right[sel].mean():.2f}"
+            )
 
 
 def reliability(rows: list[dict], model: ConfidenceModel) -> None:
     """Reliability table: share right per confidence bin."""
     conf = np.array(
         [
-            confidence(r["mean_score"], r["n_pixels"], r["n_obs"], True, model,
-                       dt.date.fromisoformat(r["first_seen"]))
+            confidence(
+                r["mean_score"],
+                r["n_pixels"],
+                r["n_obs"],
+                True,
+                model,
+                dt.date.fromisoformat(r["first_seen"]),
+            )
             for r in rows
         ]
     )
@@ -246,12 +272,17 @@ class MissTracer:
             sigma[:, learn] = np.asarray(self.params.post_sigma, dtype=np.float32)[:, None]
         obs = np.where(np.isfinite(obs), obs, 0.0)
         score, mag = departure_score(obs - pred, np.maximum(sigma, 1e-6), self.params)
-        departs = ok & (phase != ts.TRAINING) & (score >= self.params.z_anomaly) & (
-            mag >= self.params.min_change)
+        departs = (
+            ok
+            & (phase != ts.TRAINING)
+            & (score >= self.params.z_anomaly)
+            & (mag >= self.params.min_change)
+        )
         code = np.zeros(pix.size, dtype=np.uint8)
         if departs.any():
-            code[departs] = type_changes(pred[:, departs].T, obs[:, departs].T,
-                                         seasonal(state, pix[departs]))
+            code[departs] = type_changes(
+                pred[:, departs].T, obs[:, departs].T, seasonal(state, pix[departs])
+            )
         self.days.append(day)
         self.ok.append(ok)
         self.phase.append(phase)
@@ -295,9 +326,14 @@ class MissTracer:
         info = dict(
             modelled=modelled,
             phase=["train", "monitor", "learning"][int(np.bincount(phase0, minlength=3).argmax())],
-            clear_med=float(np.median(n_clear)), dep_px=dep, typed_px=typed,
-            dep_obs_med=float(np.median(n_dep_px)), cand_px=cand, max_cand=max_cand,
-            ever_conf_px=int(ever_conf.sum()), final_conf_px=int(final.sum()),
+            clear_med=float(np.median(n_clear)),
+            dep_px=dep,
+            typed_px=typed,
+            dep_obs_med=float(np.median(n_dep_px)),
+            cand_px=cand,
+            max_cand=max_cand,
+            ever_conf_px=int(ever_conf.sum()),
+            final_conf_px=int(final.sum()),
         )
         if modelled < 0.5:
             why = "not modelled at start"
@@ -323,26 +359,51 @@ def main() -> None:
     parser.add_argument("--aoi", action="append", default=None)
     parser.add_argument("--cache", type=Path, default=None, help="chip cache state dir")
     parser.add_argument("--dump", type=Path, default=None)
-    parser.add_argument("--diagnose", action="store_true",
-                        help="say why each missed change >= 900 m2 was missed")
-    parser.add_argument("--rows", type=Path, default=None,
-                        help="write every planted change's outcome (JSON)")
-    parser.add_argument("--summary", type=Path, default=None,
-                        help="write each AOI's area, monitored years and false alarms (JSON)")
-    parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
-    parser.add_argument("--fit-verify", type=Path, nargs="+", default=None,
-                        help="fit the verification stage on dumps made with --no-verify")
-    parser.add_argument("--no-verify", action="store_true",
-                        help="keep the confirmation rule's status (dumps for --fit-verify)")
-    parser.add_argument("--ridge", type=float, default=1.0,
-                        help="ridge penalty on the confidence model's slopes")
-    parser.add_argument("--save-states", type=Path, default=None,
-                        help="keep each AOI's final detector state here (npz)")
-    parser.add_argument("--load-states", type=Path, default=None,
-                        help="score states saved by --save-states instead of detecting "
-                             "(for changes to objects and typing after the pixel stage)")
     parser.add_argument(
-        "--set", action="append", default=[],
+        "--diagnose", action="store_true", help="say why each missed change >= 900 m2 was missed"
+    )
+    parser.add_argument(
+        "--rows", type=Path, default=None, help="write every planted change's outcome (JSON)"
+    )
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        help="write each AOI's area, monitored years and false alarms (JSON)",
+    )
+    parser.add_argument("--fit-confidence", type=Path, nargs="+", default=None)
+    parser.add_argument(
+        "--fit-verify",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="fit the verification stage on dumps made with --no-verify",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="keep the confirmation rule's status (dumps for --fit-verify)",
+    )
+    parser.add_argument(
+        "--ridge", type=float, default=1.0, help="ridge penalty on the confidence model's slopes"
+    )
+    parser.add_argument(
+        "--save-states",
+        type=Path,
+        default=None,
+        help="keep each AOI's final detector state here (npz)",
+    )
+    parser.add_argument(
+        "--load-states",
+        type=Path,
+        default=None,
+        help="score states saved by --save-states instead of detecting "
+        "(for changes to objects and typing after the pixel stage)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
         help="override a DetectorParams field, e.g. --set n_confirm=3",
     )
     args = parser.parse_args()
@@ -357,11 +418,11 @@ def main() -> None:
         key, value = item.split("=", 1)
         kind = type(getattr(DetectorParams(), key))
         if kind is tuple:
-            overrides[key] = tuple(type(getattr(DetectorParams(), key)[0])(v)
-                                   for v in value.split(","))
+            overrides[key] = tuple(
+                type(getattr(DetectorParams(), key)[0])(v) for v in value.split(",")
+            )
         else:
-            overrides[key] = (value.lower() in ("1", "true", "yes") if kind is bool
-                              else kind(value))
+            overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     params = DetectorParams(**overrides)
     print("params:", overrides or "defaults")
     sim: Path = args.sim
@@ -404,8 +465,13 @@ def main() -> None:
             if tracer is not None:
                 tracer.before(state, refl, chip.valid, day_number(chip.datetime.date()))
             state, _ = update(
-                state, refl, chip.valid, chip.scl, chip.datetime.date(),
-                chip.scene_id, params,
+                state,
+                refl,
+                chip.valid,
+                chip.scl,
+                chip.datetime.date(),
+                chip.scene_id,
+                params,
             )
             if tracer is not None:
                 tracer.after(state)
@@ -414,14 +480,21 @@ def main() -> None:
             args.save_states.mkdir(parents=True, exist_ok=True)
             np.savez(args.save_states / f"{sim.name}-{aoi_id}.npz", **state.to_arrays())
         objects = detections_from_state(
-            state, aoi_id=aoi_id, grid=grid, simulated=True, params=params,
+            state,
+            aoi_id=aoi_id,
+            grid=grid,
+            simulated=True,
+            params=params,
             verify_model=UNFITTED if args.no_verify else None,
         )
         inside = grid_mask(aoi.geometry, grid)
         grown = []
         for m in masks:
-            grown.append(ndimage.binary_dilation(
-                m.reshape(grid.shape), structure=np.ones((3, 3), bool)).ravel())
+            grown.append(
+                ndimage.binary_dilation(
+                    m.reshape(grid.shape), structure=np.ones((3, 3), bool)
+                ).ravel()
+            )
         any_truth = np.zeros(grid.shape[0] * grid.shape[1], dtype=bool)
         for g in grown:
             any_truth |= g
@@ -435,40 +508,67 @@ def main() -> None:
         for o in confirmed:
             right = bool(any_truth[o.pixels].any())
             false += not right
-            dump.append(dict(aoi=aoi_id, mean_score=o.mean_score, n_pixels=o.n_pixels,
-                             n_obs=o.n_obs, confidence=o.confidence, right=right,
-                             change_type=o.change_type,
-                             first_seen=str(o.first_seen), evidence=list(o.evidence)))
+            dump.append(
+                dict(
+                    aoi=aoi_id,
+                    mean_score=o.mean_score,
+                    n_pixels=o.n_pixels,
+                    n_obs=o.n_obs,
+                    confidence=o.confidence,
+                    right=right,
+                    change_type=o.change_type,
+                    first_seen=str(o.first_seen),
+                    evidence=list(o.evidence),
+                )
+            )
         for f, g, m in zip(changes, grown, masks, strict=True):
             p = f["properties"]
             begin = dt.date.fromisoformat(p["start"][:10])
             hits = [
-                o for o in confirmed
-                if g[o.pixels].any()
-                and -120 <= (o.first_seen - begin).days <= 150
+                o
+                for o in confirmed
+                if g[o.pixels].any() and -120 <= (o.first_seen - begin).days <= 150
             ]
             latency = None
             if hits:
                 latency = min((o.confirmed_on - begin).days for o in hits if o.confirmed_on)
-            rows.append(dict(
-                aoi=aoi_id, type=p["change_type"], area=p["area_m2"], begin=str(begin),
-                monitored=model_from is not None and begin > model_from,
-                found=bool(hits), typed=any(o.change_type == p["change_type"] for o in hits),
-                got=sorted({o.change_type for o in hits}), latency=latency,
-                dry=begin.month in (11, 12, 1, 2, 3, 4), tag=p.get("tag", ""),
-                id=p.get("id", ""),
-            ))
+            rows.append(
+                dict(
+                    aoi=aoi_id,
+                    type=p["change_type"],
+                    area=p["area_m2"],
+                    begin=str(begin),
+                    monitored=model_from is not None and begin > model_from,
+                    found=bool(hits),
+                    typed=any(o.change_type == p["change_type"] for o in hits),
+                    got=sorted({o.change_type for o in hits}),
+                    latency=latency,
+                    dry=begin.month in (11, 12, 1, 2, 3, 4),
+                    tag=p.get("tag", ""),
+                    id=p.get("id", ""),
+                )
+            )
             touching = [o for o in confirmed if g[o.pixels].any()]
             rows[-1]["near"] = sorted(
-                (str(o.first_seen), o.change_type, o.n_pixels) for o in touching)[:3]
+                (str(o.first_seen), o.change_type, o.n_pixels) for o in touching
+            )[:3]
             if tracer is not None and m.any():
                 positions = np.flatnonzero(m[tracer.pix])
                 rows[-1].update(tracer.explain(positions, day_number(begin)))
         area_km2 = inside.sum() * 1e-4
         years = (end - model_from).days / 365.25 if model_from else 0.0
-        per_aoi.append(dict(aoi=aoi_id, km2=area_km2, years=years, false=false,
-                            confirmed=len(confirmed), probable=len(probable),
-                            px_obs=n_obs, detect_s=detect_s))
+        per_aoi.append(
+            dict(
+                aoi=aoi_id,
+                km2=area_km2,
+                years=years,
+                false=false,
+                confirmed=len(confirmed),
+                probable=len(probable),
+                px_obs=n_obs,
+                detect_s=detect_s,
+            )
+        )
         totals["read"] += read_s
         totals["detect"] += detect_s
         totals["obs"] += n_obs
@@ -492,14 +592,26 @@ def main() -> None:
         k = sum(r["found"] for r in sel)
         return f"{k}/{len(sel)}" + (f" = {k / len(sel):.2f}" if sel else "")
 
-    print(f"total: read {totals['read']:.0f} s, detect {totals['detect']:.0f} s "
-          f"({totals['obs'] / max(totals['detect'], 1e-9):,.0f} px-obs/s); false alarms "
-          f"{totals['false']} = {totals['false'] / max(totals['km2y'], 1e-9):.2f} per km2 per year")
-    print(f"open probable objects at the end: {totals.get('probable', 0)} "
-          f"({totals.get('probable', 0) / max(totals.get('km2', 0.0), 1e-9):.1f} per km2), "
-          f"{totals.get('probable_real', 0)} on a planted change")
-    print("recall <400:", recall(0, 400), " 400-899:", recall(400, 900),
-          " 900-1999:", recall(900, 2000), " >=2000:", recall(2000, 1e9))
+    print(
+        f"total: read {totals['read']:.0f} s, detect {totals['detect']:.0f} s "
+        f"({totals['obs'] / max(totals['detect'], 1e-9):,.0f} px-obs/s); false alarms "
+        f"{totals['false']} = {totals['false'] / max(totals['km2y'], 1e-9):.2f} per km2 per year"
+    )
+    print(
+        f"open probable objects at the end: {totals.get('probable', 0)} "
+        f"({totals.get('probable', 0) / max(totals.get('km2', 0.0), 1e-9):.1f} per km2), "
+        f"{totals.get('probable_real', 0)} on a planted change"
+    )
+    print(
+        "recall <400:",
+        recall(0, 400),
+        " 400-899:",
+        recall(400, 900),
+        " 900-1999:",
+        recall(900, 2000),
+        " >=2000:",
+        recall(2000, 1e9),
+    )
     if any("clear_med" in r for r in mon):
         # A change seen clear fewer than n_confirm times in its 150 days (monsoon, or the
         # archive's end) cannot be confirmed by design; the tool says "not enough clear
@@ -511,43 +623,54 @@ def main() -> None:
             k = sum(r["found"] for r in sel)
             return f"{k}/{len(sel)}" + (f" = {k / len(sel):.2f}" if sel else "")
 
-        print(f"recall of changes seen clear >= {params.n_confirm} times in 150 d: "
-              f"900-1999: {recall_seen(900, 2000)}  >=2000: {recall_seen(2000, 1e9)}")
+        print(
+            f"recall of changes seen clear >= {params.n_confirm} times in 150 d: "
+            f"900-1999: {recall_seen(900, 2000)}  >=2000: {recall_seen(2000, 1e9)}"
+        )
     found = [r for r in mon if r["found"]]
     print(f"typed right: {sum(r['typed'] for r in found)}/{len(found)}")
     for t in sorted({r["type"] for r in mon}):
         sel = [r for r in mon if r["type"] == t]
-        print(f"  {t}: found {sum(r['found'] for r in sel)}/{len(sel)}, "
-              f"typed {sum(r['typed'] for r in sel if r['found'])}")
+        print(
+            f"  {t}: found {sum(r['found'] for r in sel)}/{len(sel)}, "
+            f"typed {sum(r['typed'] for r in sel if r['found'])}"
+        )
     print("misses >= 900 m2:")
     for r in mon:
         if not r["found"] and r["area"] >= 900:
             extra = ""
             if "why" in r:
-                extra = (f" | {r['why']}: phase {r['phase']} modelled {r['modelled']:.2f} "
-                         f"clear {r['clear_med']:.0f} dep_px {r['dep_px']} typed_px "
-                         f"{r['typed_px']} dep_obs {r['dep_obs_med']:.0f} cand_px "
-                         f"{r['cand_px']} max_cand {r['max_cand']} conf_px "
-                         f"{r['ever_conf_px']}/{r['final_conf_px']} near {r['near']}")
-            print(f"   {r['aoi']} {r['type']} {r['tag']} {r['area']:.0f} m2 began "
-                  f"{r['begin']}{extra}")
+                extra = (
+                    f" | {r['why']}: phase {r['phase']} modelled {r['modelled']:.2f} "
+                    f"clear {r['clear_med']:.0f} dep_px {r['dep_px']} typed_px "
+                    f"{r['typed_px']} dep_obs {r['dep_obs_med']:.0f} cand_px "
+                    f"{r['cand_px']} max_cand {r['max_cand']} conf_px "
+                    f"{r['ever_conf_px']}/{r['final_conf_px']} near {r['near']}"
+                )
+            print(
+                f"   {r['aoi']} {r['type']} {r['tag']} {r['area']:.0f} m2 began {r['begin']}{extra}"
+            )
     if args.diagnose and args.load_states is None:
         from collections import Counter
+
         big = [r for r in mon if r["area"] >= 900 and not r["found"]]
         print("miss breakdown (>= 900 m2):", dict(Counter(r["why"] for r in big)))
         print("   by type:", dict(Counter((r["type"], r["why"]) for r in big)))
-        print("   by season:", dict(Counter(("dry" if r["dry"] else "wet", r["why"])
-                                          for r in big)))
+        print("   by season:", dict(Counter(("dry" if r["dry"] else "wet", r["why"]) for r in big)))
     if args.rows:
         args.rows.write_text(json.dumps(rows, default=str))
     if args.summary:
-        args.summary.write_text(json.dumps(dict(world=sim.name, params=overrides,
-                                                aois=per_aoi), default=str))
-    print("mistyped:", [(r["type"], r["tag"], r["area"], r["got"]) for r in found
-                        if not r["typed"]])
+        args.summary.write_text(
+            json.dumps(dict(world=sim.name, params=overrides, aois=per_aoi), default=str)
+        )
+    print(
+        "mistyped:", [(r["type"], r["tag"], r["area"], r["got"]) for r in found if not r["typed"]]
+    )
     lat = [r["latency"] for r in found if r["dry"] and r["latency"] is not None]
-    print(f"median days change->confirmation (dry season): "
-          f"{np.median(lat) if lat else float('nan'):.0f} (n={len(lat)})")
+    print(
+        f"median days change->confirmation (dry season): "
+        f"{np.median(lat) if lat else float('nan'):.0f} (n={len(lat)})"
+    )
     if mon:
         print(limits_line(mon))
     if dump:

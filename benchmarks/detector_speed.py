@@ -193,8 +193,10 @@ def main() -> None:
         f"sample: 10,000 px, {n_scenes} scenes, {n_obs / 10000:.0f} clear obs per px, "
         f"{int(truth.sum())} changed px"
     )
-    print(f"{'method (CPU time)':<22} {'px-obs/s':>12} {'px/s':>10} {'precision':>10} "
-          f"{'recall':>7} {'F1':>6}")
+    print(
+        f"{'method (CPU time)':<22} {'px-obs/s':>12} {'px/s':>10} {'precision':>10} "
+        f"{'recall':>7} {'F1':>6}"
+    )
     print(
         f"{'ours: fit 5 years':<22} {n_obs / fit_s:>12,.0f} {10000 / fit_s:>10,.0f} "
         f"{p:>10.3f} {r:>7.3f} {f:>6.3f}"

@@ -36,8 +36,12 @@ from detector_accuracy import limits_line
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DEMO = ("kk-park", "kk-park-east", "shwe-kokko", "mae-sot")
-SIZE_BINS = ((0, 400, "< 400"), (400, 900, "400-899"), (900, 2000, "900-1,999"),
-             (2000, 1e12, ">= 2,000"))
+SIZE_BINS = (
+    (0, 400, "< 400"),
+    (400, 900, "400-899"),
+    (900, 2000, "900-1,999"),
+    (2000, 1e12, ">= 2,000"),
+)
 
 
 def _seeds(text: str) -> list[int]:
@@ -66,13 +70,41 @@ def world(root: Path, seed: int, style: str) -> str:
     started = time.perf_counter()
     if not (sim / "truth.geojson").exists():
         aois = [a for aoi in DEMO for a in ("--aoi", aoi)]
-        _run([str(Path(sys.executable).with_name("monitor")), "simulate", "--world", "random",
-              "--seed", str(seed), "--style", style, *aois, "--aoi-dir", str(REPO / "aoi"),
-              "--out", str(sim), "--overwrite"], log)
-    _run([sys.executable, str(HERE / "detector_accuracy.py"), str(sim),
-          "--cache", str(root / "chips" / name),
-          "--rows", str(root / f"{name}.rows.json"), "--dump", str(root / f"{name}.dump.json"),
-          "--summary", str(root / f"{name}.summary.json")], log)
+        _run(
+            [
+                str(Path(sys.executable).with_name("monitor")),
+                "simulate",
+                "--world",
+                "random",
+                "--seed",
+                str(seed),
+                "--style",
+                style,
+                *aois,
+                "--aoi-dir",
+                str(REPO / "aoi"),
+                "--out",
+                str(sim),
+                "--overwrite",
+            ],
+            log,
+        )
+    _run(
+        [
+            sys.executable,
+            str(HERE / "detector_accuracy.py"),
+            str(sim),
+            "--cache",
+            str(root / "chips" / name),
+            "--rows",
+            str(root / f"{name}.rows.json"),
+            "--dump",
+            str(root / f"{name}.dump.json"),
+            "--summary",
+            str(root / f"{name}.summary.json"),
+        ],
+        log,
+    )
     print(f"{name}: done in {time.perf_counter() - started:.0f} s", flush=True)
     return name
 
@@ -90,8 +122,10 @@ def pool(root: Path) -> None:
     for name in names:
         rows += [dict(r, world=name) for r in json.loads((root / f"{name}.rows.json").read_text())]
         dump += json.loads((root / f"{name}.dump.json").read_text())
-        aois += [dict(a, world=name) for a in
-                 json.loads((root / f"{name}.summary.json").read_text())["aois"]]
+        aois += [
+            dict(a, world=name)
+            for a in json.loads((root / f"{name}.summary.json").read_text())["aois"]
+        ]
     mon = [r for r in rows if r["monitored"]]
     print(f"{len(names)} worlds: {', '.join(names)}")
     print(f"{len(mon)} monitored planted changes of {len(rows)}")
@@ -112,13 +146,22 @@ def pool(root: Path) -> None:
         print(f"   {style}: >= 2,000 m2 {_share(k, len(sel))}")
     km2y = sum(a["km2"] * a["years"] for a in aois)
     false = sum(a["false"] for a in aois)
-    print(f"false alarms: {false} = {false / max(km2y, 1e-9):.2f} per km2 per year pooled "
-          f"({km2y:.1f} km2 x years)")
-    rates = sorted(((a["false"] / max(a["km2"] * a["years"], 1e-9), a["world"], a["aoi"],
-                    a["false"]) for a in aois), reverse=True)
+    print(
+        f"false alarms: {false} = {false / max(km2y, 1e-9):.2f} per km2 per year pooled "
+        f"({km2y:.1f} km2 x years)"
+    )
+    rates = sorted(
+        (
+            (a["false"] / max(a["km2"] * a["years"], 1e-9), a["world"], a["aoi"], a["false"])
+            for a in aois
+        ),
+        reverse=True,
+    )
     over = [r for r in rates if r[0] > 0.2]
-    print(f"   AOI-worlds above 0.2: {len(over)} of {len(rates)}; worst: "
-          + ", ".join(f"{w} {a} {n} = {r:.2f}" for r, w, a, n in rates[:5]))
+    print(
+        f"   AOI-worlds above 0.2: {len(over)} of {len(rates)}; worst: "
+        + ", ".join(f"{w} {a} {n} = {r:.2f}" for r, w, a, n in rates[:5])
+    )
     found = [r for r in mon if r["found"]]
     print(f"type right among found: {_share(sum(r['typed'] for r in found), len(found))}")
     for kind in sorted({r["type"] for r in mon}):
@@ -129,25 +172,33 @@ def pool(root: Path) -> None:
             if not r["typed"]:
                 for g in r["got"]:
                     got[g] = got.get(g, 0) + 1
-        print(f"   {kind}: found {_share(len(hit), len(sel))}, typed right "
-              f"{_share(sum(r['typed'] for r in hit), len(hit))}; typed instead {got}")
+        print(
+            f"   {kind}: found {_share(len(hit), len(sel))}, typed right "
+            f"{_share(sum(r['typed'] for r in hit), len(hit))}; typed instead {got}"
+        )
     lat = [r["latency"] for r in found if r["dry"] and r["latency"] is not None]
-    print(f"median days, dry-season change -> confirmation: "
-          f"{np.median(lat) if lat else float('nan'):.0f} (n = {len(lat)}; quartiles "
-          f"{np.percentile(lat, 25) if lat else float('nan'):.0f}-"
-          f"{np.percentile(lat, 75) if lat else float('nan'):.0f})")
+    print(
+        f"median days, dry-season change -> confirmation: "
+        f"{np.median(lat) if lat else float('nan'):.0f} (n = {len(lat)}; quartiles "
+        f"{np.percentile(lat, 25) if lat else float('nan'):.0f}-"
+        f"{np.percentile(lat, 75) if lat else float('nan'):.0f})"
+    )
     conf = np.array([d["confidence"] for d in dump])
     right = np.array([d["right"] for d in dump], dtype=bool)
-    print(f"calibration, {conf.size} confirmed detections (goal: above 0.6, share right "
-          "within 7 points of the bin's mean):")
+    print(
+        f"calibration, {conf.size} confirmed detections (goal: above 0.6, share right "
+        "within 7 points of the bin's mean):"
+    )
     print("  bin       n   mean conf   share right   within 7")
     for lo in np.arange(0.0, 1.0, 0.1):
         sel = (conf >= lo) & (conf < lo + 0.1 + (1e-9 if lo >= 0.9 else 0))
         if sel.any():
             gap = abs(conf[sel].mean() - right[sel].mean())
             mark = ("yes" if gap <= 0.07 else "NO") if lo >= 0.6 - 1e-9 else "-"
-            print(f"  {lo:.1f}-{lo + 0.1:.1f} {sel.sum():5d}   {conf[sel].mean():.2f}"
-                  f"        {right[sel].mean():.2f}          {mark}")
+            print(
+                f"  {lo:.1f}-{lo + 0.1:.1f} {sel.sum():5d}   {conf[sel].mean():.2f}"
+                f"        {right[sel].mean():.2f}          {mark}"
+            )
     if mon:
         print(limits_line(mon))
     px_obs = sum(a.get("px_obs", 0) for a in aois)

@@ -16,13 +16,43 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "monitor"
 #: Heavy or optional libraries a function may import lazily (start-up time, extras).
-LAZY_OK = frozenset({
-    "rasterio", "geopandas", "pyogrio", "pyarrow", "folium", "branca", "xstatic", "dask",
-    "distributed", "pystac_client", "pystac", "skimage", "scipy", "PIL", "shapely", "pyproj",
-    "playwright", "xarray", "planetary_computer", "rich", "lxml", "fiona", "pandas",
-    "smtplib", "email", "ssl", "urllib", "http", "sqlite3", "multiprocessing",
-    "concurrent", "importlib", "cryptography",
-})
+LAZY_OK = frozenset(
+    {
+        "rasterio",
+        "geopandas",
+        "pyogrio",
+        "pyarrow",
+        "folium",
+        "branca",
+        "xstatic",
+        "dask",
+        "distributed",
+        "pystac_client",
+        "pystac",
+        "skimage",
+        "scipy",
+        "PIL",
+        "shapely",
+        "pyproj",
+        "playwright",
+        "xarray",
+        "planetary_computer",
+        "rich",
+        "lxml",
+        "fiona",
+        "pandas",
+        "smtplib",
+        "email",
+        "ssl",
+        "urllib",
+        "http",
+        "sqlite3",
+        "multiprocessing",
+        "concurrent",
+        "importlib",
+        "cryptography",
+    }
+)
 
 
 @dataclass
@@ -74,8 +104,13 @@ def _counts_any(expr: ast.expr) -> int:
             expr = ast.parse(expr.value, mode="eval").body
         except SyntaxError:
             return 0
-    return sum(isinstance(n, ast.Name) and n.id == "Any"
-               or isinstance(n, ast.Attribute) and n.attr == "Any" for n in ast.walk(expr))
+    return sum(
+        isinstance(n, ast.Name)
+        and n.id == "Any"
+        or isinstance(n, ast.Attribute)
+        and n.attr == "Any"
+        for n in ast.walk(expr)
+    )
 
 
 def measure(package: Path = PACKAGE) -> Measures:
@@ -102,9 +137,11 @@ def measure(package: Path = PACKAGE) -> Measures:
                     m.long_functions.append((mod, node.name, length))
                 for inner in ast.walk(node):
                     if isinstance(inner, (ast.Import, ast.ImportFrom)):
-                        target = (_resolve(mod, inner, is_package)
-                                  if isinstance(inner, ast.ImportFrom)
-                                  else inner.names[0].name)
+                        target = (
+                            _resolve(mod, inner, is_package)
+                            if isinstance(inner, ast.ImportFrom)
+                            else inner.names[0].name
+                        )
                         if target.split(".")[0] not in LAZY_OK:
                             m.inner_imports.append((mod, target))
             if isinstance(node, ast.ImportFrom):
@@ -125,6 +162,7 @@ def measure(package: Path = PACKAGE) -> Measures:
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan), packages' ``__init__``
     re-exports left out: a package importing its own modules is no circle."""
+
     def plain(a: str, b: str) -> bool:
         return not b.startswith(a + ".") and not a.startswith(b + ".")
 
@@ -174,11 +212,13 @@ def main() -> None:
         ("functions over 100 lines", len(m.long_functions), m.long_functions),
         ("modules over 800 lines", len(big), sorted(big.items())),
         ("module docstrings with 'and'", len(m.and_docstrings), m.and_docstrings),
-        ("_private names imported from another module", len(m.private_imports),
-         m.private_imports),
+        ("_private names imported from another module", len(m.private_imports), m.private_imports),
         ("Any in annotations", m.any_annotations, []),
-        ("imports inside functions (not of a heavy library)", len(m.inner_imports),
-         m.inner_imports),
+        (
+            "imports inside functions (not of a heavy library)",
+            len(m.inner_imports),
+            m.inner_imports,
+        ),
     ]
     print(f"{len(m.modules)} modules, {sum(m.modules.values()):,} lines")
     for label, count, offenders in rows:

@@ -87,8 +87,11 @@ def naive(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--oscd", type=Path, default=DEFAULT_OSCD)
-    parser.add_argument("--stages", action="store_true",
-                        help="count the pixels each stage after the threshold removes")
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="count the pixels each stage after the threshold removes",
+    )
     args = parser.parse_args()
     params = CompareParams()
     rows = []
@@ -143,8 +146,10 @@ def main() -> None:
     means = np.mean([[r[1], r[2], r[3]] for r in rows], axis=0)
     print(f"{'mean':<12} {means[0]:>9.3f} {means[1]:>10.3f} {means[2]:>10.3f}")
     if stages:
-        print("\nflagged pixels (share of labelled pixels): as run; without min_change; without "
-              "typed_only; without the mapping unit; without all three")
+        print(
+            "\nflagged pixels (share of labelled pixels): as run; without min_change; without "
+            "typed_only; without the mapping unit; without all three"
+        )
         for name, n, counts in stages:
             print(f"{name:<12} " + "  ".join(f"{c:>6} ({c / n:.1%})" for c in counts))
 

@@ -65,8 +65,11 @@ def _write_tile(folder: Path) -> None:
         t = time.perf_counter()
         if band == "scl":
             rng = np.random.default_rng(7)
-            data = rng.choice(np.array([4, 5, 6, 8, 9], np.uint8), size=(5490, 5490),
-                              p=[0.6, 0.2, 0.05, 0.1, 0.05])
+            data = rng.choice(
+                np.array([4, 5, 6, 8, 9], np.uint8),
+                size=(5490, 5490),
+                p=[0.6, 0.2, 0.05, 0.1, 0.05],
+            )
             write_cog(path, data, TILE_LEFT, TILE_TOP, 20.0)
         else:
             size, res = (5490, 20.0) if band.startswith("swir") else (10980, 10.0)
@@ -90,8 +93,11 @@ def _minimum(path: Path, res_m: float) -> tuple[int, int]:
         bh, bw = ds.block_shapes[0]
         tile_rows = range(row0 // bh, (row0 + rows - 1) // bh + 1)
         tile_cols = range(col0 // bw, (col0 + cols - 1) // bw + 1)
-        tile_bytes = sum(int(ds.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=1))
-                         for y in tile_rows for x in tile_cols)
+        tile_bytes = sum(
+            int(ds.get_tag_item(f"BLOCK_SIZE_{x}_{y}", "TIFF", bidx=1))
+            for y in tile_rows
+            for x in tile_cols
+        )
     return 1 + len(tile_rows), 16384 + tile_bytes
 
 
@@ -101,8 +107,10 @@ def bench_read(work: Path, server: CogServerProcess) -> bool:
     aoi = _kk_aoi()
     env = GdalSettings()
     print("\nRead cost of the KK Park window (374 x 334 px at 10 m) from 47QMU-size COGs")
-    print(f"{'asset':8} {'res':>4} {'requests':>8} {'min':>4} {'bytes':>10} {'min bytes':>10}"
-          f" {'ratio':>6}  requests seen")
+    print(
+        f"{'asset':8} {'res':>4} {'requests':>8} {'min':>4} {'bytes':>10} {'min bytes':>10}"
+        f" {'ratio':>6}  requests seen"
+    )
     ok = True
     tag = f"?r={time.time_ns()}"
     for band in ("nir", "swir16", "scl"):
@@ -116,8 +124,10 @@ def bench_read(work: Path, server: CogServerProcess) -> bool:
         min_req, min_bytes = _minimum(folder / f"{band}.tif", res)
         ratio = sent / min_bytes
         seen = ", ".join(f"{r.method}{' ' + r.range if r.range else ''}" for r in log)
-        print(f"{band:8} {res:>4.0f} {len(log):>8} {min_req:>4} {sent:>10} {min_bytes:>10}"
-              f" {ratio:>6.3f}  {seen}")
+        print(
+            f"{band:8} {res:>4.0f} {len(log):>8} {min_req:>4} {sent:>10} {min_bytes:>10}"
+            f" {ratio:>6.3f}  {seen}"
+        )
         ok &= ratio <= 1.1 and len(log) <= min_req + 1
     print("goal (<= 1.1 x min bytes, <= min + 1 requests):", "MET" if ok else "MISSED")
     return ok
@@ -150,8 +160,9 @@ def _scene(server: CogServerProcess, n: int, cloudy: bool, base: dt.datetime):  
     hrefs = {b: f"{server.url}/piece/{b}.tif{tag}" for b in BANDS}
     if cloudy:
         hrefs["scl"] = f"{server.url}/piece/scl-cloudy.tif{tag}"
-    return make_scene(hrefs, scene_id=f"S2B_T47QMU_{n:03d}_L2A",
-                      when=base + dt.timedelta(days=5 * n))
+    return make_scene(
+        hrefs, scene_id=f"S2B_T47QMU_{n:03d}_L2A", when=base + dt.timedelta(days=5 * n)
+    )
 
 
 def bench_monsoon(work: Path, server: CogServerProcess) -> None:
@@ -165,9 +176,10 @@ def bench_monsoon(work: Path, server: CogServerProcess) -> None:
     for mode, threshold in (("SCL first (10%)", 0.1), ("every band", 0.0)):
         with _TempCache(work / f"state-{threshold}") as cache:
             server.clear_log()
-            outcomes = [load_chip(_scene(server, n, c, base), aoi, cache,
-                                  min_clear_fraction=threshold)
-                        for n, c in enumerate(cloudy)]
+            outcomes = [
+                load_chip(_scene(server, n, c, base), aoi, cache, min_clear_fraction=threshold)
+                for n, c in enumerate(cloudy)
+            ]
             log = server.log
             sent = sum(r.bytes_sent for r in log)
             results[mode] = sent
@@ -189,21 +201,26 @@ def bench_throughput(work: Path, server: CogServerProcess, n_scenes: int = 100) 
         for n in range(n_scenes):
             tag = f"?t={n}-{time.time_ns()}"
             hrefs = {b: f"{server.url}/tile/{b}.tif{tag}" for b in BANDS}
-            scene = make_scene(hrefs, scene_id=f"S2B_T47QMU_{n:03d}_L2A",
-                               when=base + dt.timedelta(days=5 * n))
+            scene = make_scene(
+                hrefs, scene_id=f"S2B_T47QMU_{n:03d}_L2A", when=base + dt.timedelta(days=5 * n)
+            )
             outcomes.append(load_chip(scene, aoi, cache, min_clear_fraction=0.05))
         elapsed = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         log = server.log
         print(f"\nChips for {n_scenes} scenes of one AOI ({KK_W} x {KK_H} px, 6 bands + SCL)")
-        print(f"{'used':>5} {'time s':>7} {'s/scene':>8} {'requests':>8} {'MB read':>8}"
-              f" {'peak numpy+py MB':>17} {'max RSS MB':>10} {'cache MB':>9}")
+        print(
+            f"{'used':>5} {'time s':>7} {'s/scene':>8} {'requests':>8} {'MB read':>8}"
+            f" {'peak numpy+py MB':>17} {'max RSS MB':>10} {'cache MB':>9}"
+        )
         used = sum(o.status == "used" for o in outcomes)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{used:>5} {elapsed:>7.1f} {elapsed / n_scenes:>8.3f} {len(log):>8}"
-              f" {sum(r.bytes_sent for r in log) / 1e6:>8.1f} {peak / 1e6:>17.1f}"
-              f" {rss:>10.0f} {cache.size_bytes() / 1e6:>9.1f}")
+        print(
+            f"{used:>5} {elapsed:>7.1f} {elapsed / n_scenes:>8.3f} {len(log):>8}"
+            f" {sum(r.bytes_sent for r in log) / 1e6:>8.1f} {peak / 1e6:>17.1f}"
+            f" {rss:>10.0f} {cache.size_bytes() / 1e6:>9.1f}"
+        )
 
 
 class _TempCache:
@@ -224,8 +241,9 @@ class _TempCache:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="?", default="all",
-                        choices=["read", "monsoon", "throughput", "all"])
+    parser.add_argument(
+        "which", nargs="?", default="all", choices=["read", "monsoon", "throughput", "all"]
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/monitor-bench"))
     parser.add_argument("--scenes", type=int, default=100)
     args = parser.parse_args(argv)

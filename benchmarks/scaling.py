@@ -148,6 +148,7 @@ class Measured:
 
 # --------------------------------------------------------------------------- setup
 
+
 def aoi_features() -> list[dict[str, Any]]:
     """The 20 AOIs as GeoJSON Features, round-robin over the sites (the first 5 AOIs cover
     all four sites)."""
@@ -160,18 +161,22 @@ def aoi_features() -> list[dict[str, Any]]:
             lat = site.lat + dy * PITCH_DEG[1]
             w, e = round(lon - half_w, 5), round(lon + half_w, 5)
             s, n = round(lat - half_h, 5), round(lat + half_h, 5)
-            boxes.append({
-                "type": "Feature",
-                "properties": {
-                    "id": f"{site.prefix}-{number:02d}",
-                    "name": f"{site.name}, benchmark box {number}",
-                    "kind": site.kind,
-                    "description": "About 1 km x 1 km, placed for the scaling benchmark "
-                                   "(benchmarks/scaling.py); not an analyst's outline.",
-                },
-                "geometry": {"type": "Polygon",
-                             "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
-            })
+            boxes.append(
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "id": f"{site.prefix}-{number:02d}",
+                        "name": f"{site.name}, benchmark box {number}",
+                        "kind": site.kind,
+                        "description": "About 1 km x 1 km, placed for the scaling benchmark "
+                        "(benchmarks/scaling.py); not an analyst's outline.",
+                    },
+                    "geometry": {
+                        "type": "Polygon",
+                        "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+                    },
+                }
+            )
         by_site.append(boxes)
     return [site_boxes[i] for i in range(len(LAYOUT)) for site_boxes in by_site]
 
@@ -208,11 +213,22 @@ def ensure_archive(aois: Sequence[Any], folder: Path) -> None:
     from monitor.simulate import simulate_archive
 
     print(f"archive: {folder} ({PERIOD[0]} → {PERIOD[1]}, seed {SEED}, style c1)", flush=True)
-    result = simulate_archive(list(aois), folder, seed=SEED, style="c1", start=PERIOD[0],
-                              end=PERIOD[1], overwrite=True,
-                              progress=lambda line: print(f"  {line}", flush=True))
-    print("  reused" if result.reused
-          else f"  simulated: {result.n_items} items in {result.seconds:.0f} s", flush=True)
+    result = simulate_archive(
+        list(aois),
+        folder,
+        seed=SEED,
+        style="c1",
+        start=PERIOD[0],
+        end=PERIOD[1],
+        overwrite=True,
+        progress=lambda line: print(f"  {line}", flush=True),
+    )
+    print(
+        "  reused"
+        if result.reused
+        else f"  simulated: {result.n_items} items in {result.seconds:.0f} s",
+        flush=True,
+    )
 
 
 def child_env(source: Path) -> dict[str, str]:
@@ -224,6 +240,7 @@ def child_env(source: Path) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- measuring
+
 
 class TreeSampler(threading.Thread):
     """Samples, every SAMPLE_INTERVAL_S, the processes under ``roots`` (recursively):
@@ -297,8 +314,12 @@ class ClusterHelper:
         started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--cluster-helper", kind],
-            cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log)
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+        )
         assert self.proc.stdout is not None
         self.address = ""
         self.worker_module = ""
@@ -351,13 +372,24 @@ def serve_cluster(kind: str) -> int:
     from distributed import Client, LocalCluster
 
     if kind == "processes":
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
     elif kind == "threads":
         # In one process a LocalCluster talks "inproc" by default; the run is another
         # process and needs TCP.
-        cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                               protocol="tcp://", host="127.0.0.1", dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            protocol="tcp://",
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
     else:
         raise SystemExit(f"--cluster-helper {kind}: expected processes or threads")
     with cluster, Client(cluster, set_as_default=False) as client:
@@ -387,19 +419,38 @@ class Bench:
     env: dict[str, str]
     keep_states: bool
 
-    def run(self, config: Config, repeat_index: int,
-            cluster: ClusterHelper | None = None) -> Measured:
+    def run(
+        self, config: Config, repeat_index: int, cluster: ClusterHelper | None = None
+    ) -> Measured:
         """One backfill of ``config`` on a fresh state folder, measured; its detections."""
         name = f"{config.label.replace(' ', '-')}-{config.n_aois}aoi-{repeat_index + 1}"
         state = self.run_root / name
         reports = self.run_root / f"{name}-reports"
         for folder in (state, reports):
             shutil.rmtree(folder, ignore_errors=True)
-        aoi_flags = [x for a in self.aoi_ids[:config.n_aois] for x in ("--aoi", a)]
-        common = ["--state-dir", str(state), "--reports-dir", str(reports),
-                  "--aoi-dir", str(self.aoi_dir), *aoi_flags]
-        argv = [sys.executable, "-m", "monitor", "run", "--stac", str(self.archive), *common,
-                "--since", PERIOD[0].isoformat(), "--until", PERIOD[1].isoformat()]
+        aoi_flags = [x for a in self.aoi_ids[: config.n_aois] for x in ("--aoi", a)]
+        common = [
+            "--state-dir",
+            str(state),
+            "--reports-dir",
+            str(reports),
+            "--aoi-dir",
+            str(self.aoi_dir),
+            *aoi_flags,
+        ]
+        argv = [
+            sys.executable,
+            "-m",
+            "monitor",
+            "run",
+            "--stac",
+            str(self.archive),
+            *common,
+            "--since",
+            PERIOD[0].isoformat(),
+            "--until",
+            PERIOD[1].isoformat(),
+        ]
         if cluster is not None:
             argv += ["--scheduler", cluster.address]
         else:
@@ -416,8 +467,9 @@ class Bench:
         machine_before = _busy_cpu_s()
         started = time.perf_counter()
         # The working directory is the run root: no monitor.toml there, so flags say it all.
-        proc = subprocess.Popen(argv, cwd=self.run_root, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, cwd=self.run_root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         try:
             child.append(psutil.Process(proc.pid))
         except psutil.NoSuchProcess:
@@ -437,8 +489,11 @@ class Bench:
         (self.run_root / f"{name}.log").write_text(output)
         match = _SUMMARY.search(output)
         measured = Measured(
-            config=config, exit_code=proc.returncode, wall_s=wall,
-            cpu_child_s=usage.ru_utime + usage.ru_stime, cpu_cluster_s=cluster_cpu,
+            config=config,
+            exit_code=proc.returncode,
+            wall_s=wall,
+            cpu_child_s=usage.ru_utime + usage.ru_stime,
+            cpu_cluster_s=cluster_cpu,
             cpu_sampled_s=sampler.cpu_s,
             idle_cluster_mb=sampler.rss_before_bytes / 1e6,
             peak_rss_mb=sampler.peak_sum_bytes / 1e6,
@@ -446,54 +501,81 @@ class Bench:
             n_processes=len(sampler.cpu_by_pid),
             others_cpu_s=max(0.0, machine_busy - usage.ru_utime - usage.ru_stime - cluster_cpu),
             scenes=tuple(int(g) for g in match.groups()) if match else None,
-            output=output)
+            output=output,
+        )
         if measured.exit_code == 0:
             measured.detections = self.detections(state, reports, common, name)
         if not self.keep_states:
             shutil.rmtree(state, ignore_errors=True)
         return measured
 
-    def detections(self, state: Path, reports: Path, common: list[str],
-                   name: str) -> dict[str, tuple[str, str]]:
+    def detections(
+        self, state: Path, reports: Path, common: list[str], name: str
+    ) -> dict[str, tuple[str, str]]:
         """Every stored detection (probable and confirmed) of a finished run: id -> (AOI,
         status), from ``monitor export --format geojson --status all``."""
         out = self.run_root / f"{name}-detections.geojson"
-        argv = [sys.executable, "-m", "monitor", "export", "--format", "geojson", "--status",
-                "all", "--out", str(out), "--overwrite", *common]
-        done = subprocess.run(argv, cwd=self.run_root, env=self.env, capture_output=True,
-                              text=True, check=False)
+        argv = [
+            sys.executable,
+            "-m",
+            "monitor",
+            "export",
+            "--format",
+            "geojson",
+            "--status",
+            "all",
+            "--out",
+            str(out),
+            "--overwrite",
+            *common,
+        ]
+        done = subprocess.run(
+            argv, cwd=self.run_root, env=self.env, capture_output=True, text=True, check=False
+        )
         if done.returncode != 0:
-            raise SystemExit(f"monitor export of {state} failed (exit {done.returncode}): "
-                             f"{done.stderr.strip() or done.stdout.strip()}")
+            raise SystemExit(
+                f"monitor export of {state} failed (exit {done.returncode}): "
+                f"{done.stderr.strip() or done.stdout.strip()}"
+            )
         features = json.loads(out.read_text())["features"]
-        return {f["properties"]["id"]: (f["properties"]["aoi"], f["properties"]["status"])
-                for f in features}
+        return {
+            f["properties"]["id"]: (f["properties"]["aoi"], f["properties"]["status"])
+            for f in features
+        }
 
 
 def _busy_cpu_s() -> float:
     """CPU seconds the whole machine has spent busy (all CPUs, every process) since boot."""
     times = psutil.cpu_times()
-    return sum(getattr(times, name, 0.0)
-               for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+    return sum(
+        getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal")
+    )
 
 
 # --------------------------------------------------------------------------- reporting
 
+
 def describe(m: Measured) -> None:
-    scenes = ("new/used/skipped/failed " + "/".join(map(str, m.scenes))
-              if m.scenes else "no summary line")
+    scenes = (
+        "new/used/skipped/failed " + "/".join(map(str, m.scenes)) if m.scenes else "no summary line"
+    )
     cluster, idle = "", ""
     if m.config.cluster:
         cluster = f" (child {m.cpu_child_s:.1f} + cluster {m.cpu_cluster_s:.1f})"
         idle = f", the idle cluster {m.idle_cluster_mb:.0f} MB of it"
-    print(f"  {m.config.label}, {m.config.n_aois} AOIs: exit {m.exit_code}; wall "
-          f"{m.wall_s:.1f} s; CPU {m.cpu_s:.1f} s{cluster}, sampled {m.cpu_sampled_s:.1f} s "
-          f"over {m.n_processes} processes; peak RSS {m.peak_rss_mb:.0f} MB{idle} (largest "
-          f"process {m.largest_proc_mb:.0f} MB); {scenes}; {len(m.detections)} detections; other "
-          f"processes used {m.others_pct:.0f}% of the machine meanwhile", flush=True)
+    print(
+        f"  {m.config.label}, {m.config.n_aois} AOIs: exit {m.exit_code}; wall "
+        f"{m.wall_s:.1f} s; CPU {m.cpu_s:.1f} s{cluster}, sampled {m.cpu_sampled_s:.1f} s "
+        f"over {m.n_processes} processes; peak RSS {m.peak_rss_mb:.0f} MB{idle} (largest "
+        f"process {m.largest_proc_mb:.0f} MB); {scenes}; {len(m.detections)} detections; other "
+        f"processes used {m.others_pct:.0f}% of the machine meanwhile",
+        flush=True,
+    )
     if m.exit_code != 0:
-        print("    output tail:\n" + "\n".join("      " + line
-                                                 for line in m.output.splitlines()[-15:]))
+        print(
+            "    output tail:\n"
+            + "\n".join("      " + line for line in m.output.splitlines()[-15:])
+        )
 
 
 def median_of(runs: Sequence[Measured], attr: str) -> float:
@@ -501,13 +583,17 @@ def median_of(runs: Sequence[Measured], attr: str) -> float:
 
 
 def print_table(results: dict[Config, list[Measured]]) -> None:
-    print("\nScaling table (median over repeats). speed-up: wall of workers 1 with as many AOIs "
-          "over this wall; CPU: child + its workers + the cluster; peak RSS: sum over those "
-          "processes; largest: one process; others %: share of the machine's CPUs used by "
-          "other processes meanwhile (a shared host)")
-    header = (f"{'config':16} {'AOIs':>4} {'wall s':>7} {'s/AOI':>6} {'speed-up':>8} "
-              f"{'CPU s':>6} {'peak RSS MB':>11} {'largest MB':>10} {'detections':>10} "
-              f"{'others %':>8}")
+    print(
+        "\nScaling table (median over repeats). speed-up: wall of workers 1 with as many AOIs "
+        "over this wall; CPU: child + its workers + the cluster; peak RSS: sum over those "
+        "processes; largest: one process; others %: share of the machine's CPUs used by "
+        "other processes meanwhile (a shared host)"
+    )
+    header = (
+        f"{'config':16} {'AOIs':>4} {'wall s':>7} {'s/AOI':>6} {'speed-up':>8} "
+        f"{'CPU s':>6} {'peak RSS MB':>11} {'largest MB':>10} {'detections':>10} "
+        f"{'others %':>8}"
+    )
     print(header)
     print("-" * len(header))
     for config, runs in results.items():
@@ -515,20 +601,24 @@ def print_table(results: dict[Config, list[Measured]]) -> None:
         wall = median_of(runs, "wall_s")
         speedup = f"{median_of(base, 'wall_s') / wall:.2f}x" if base else "-"
         n_det = {len(m.detections) for m in runs}
-        print(f"{config.label:16} {config.n_aois:>4} {wall:>7.1f} {wall / config.n_aois:>6.2f} "
-              f"{speedup:>8} {median_of(runs, 'cpu_s'):>6.1f} "
-              f"{median_of(runs, 'peak_rss_mb'):>11.0f} "
-              f"{median_of(runs, 'largest_proc_mb'):>10.0f} "
-              f"{'/'.join(map(str, sorted(n_det))):>10} "
-              f"{median_of(runs, 'others_pct'):>8.0f}")
+        print(
+            f"{config.label:16} {config.n_aois:>4} {wall:>7.1f} {wall / config.n_aois:>6.2f} "
+            f"{speedup:>8} {median_of(runs, 'cpu_s'):>6.1f} "
+            f"{median_of(runs, 'peak_rss_mb'):>11.0f} "
+            f"{median_of(runs, 'largest_proc_mb'):>10.0f} "
+            f"{'/'.join(map(str, sorted(n_det))):>10} "
+            f"{median_of(runs, 'others_pct'):>8.0f}"
+        )
 
 
 def print_claims(results: dict[Config, list[Measured]]) -> bool:
     """One line per scaling claim; True when every configuration found the same
     detections."""
+
     def get(label: str, n: int) -> list[Measured] | None:
-        return next((runs for c, runs in results.items() if c.label == label
-                     and c.n_aois == n), None)
+        return next(
+            (runs for c, runs in results.items() if c.label == label and c.n_aois == n), None
+        )
 
     def wall(runs: list[Measured]) -> float:
         return median_of(runs, "wall_s")
@@ -538,63 +628,83 @@ def print_claims(results: dict[Config, list[Measured]]) -> bool:
     for n in counts:
         one, two = get("workers 1", n), get("workers 2", n)
         if one and two:
-            note = " (one AOI is one task: workers 2 runs it in the child, serially)" \
-                if n == 1 else ""
-            print(f"  {n} AOIs: workers 2 is {wall(one) / wall(two):.2f}x workers 1 "
-                  f"({wall(one):.1f} s → {wall(two):.1f} s; CPU {median_of(one, 'cpu_s'):.1f} s "
-                  f"→ {median_of(two, 'cpu_s'):.1f} s){note}")
+            note = (
+                " (one AOI is one task: workers 2 runs it in the child, serially)" if n == 1 else ""
+            )
+            print(
+                f"  {n} AOIs: workers 2 is {wall(one) / wall(two):.2f}x workers 1 "
+                f"({wall(one):.1f} s → {wall(two):.1f} s; CPU {median_of(one, 'cpu_s'):.1f} s "
+                f"→ {median_of(two, 'cpu_s'):.1f} s){note}"
+            )
     for label in ("workers 1", "workers 2"):
         points = [(n, wall(runs)) for n in counts if (runs := get(label, n))]
         if len(points) >= 2:
             (n0, w0), (n1, w1) = points[0], points[-1]
             slope, intercept = _line(points)
-            print(f"  {label}: {n0} → {n1} AOIs ({n1 / n0:.0f}x the AOIs) takes "
-                  f"{w1 / w0:.1f}x the wall time ({w0:.1f} s → {w1:.1f} s; per AOI "
-                  f"{w0 / n0:.2f} s → {w1 / n1:.2f} s); least-squares line: "
-                  f"{intercept:.1f} s fixed + {slope:.2f} s per AOI")
+            print(
+                f"  {label}: {n0} → {n1} AOIs ({n1 / n0:.0f}x the AOIs) takes "
+                f"{w1 / w0:.1f}x the wall time ({w0:.1f} s → {w1:.1f} s; per AOI "
+                f"{w0 / n0:.2f} s → {w1 / n1:.2f} s); least-squares line: "
+                f"{intercept:.1f} s fixed + {slope:.2f} s per AOI"
+            )
     top = counts[-1]
     one, two = get("workers 1", top), get("workers 2", top)
     for label in ("dask processes", "dask threads"):
         runs = get(label, top)
         if runs and one:
             versus = f", {wall(two) / wall(runs):.2f}x workers 2" if two else ""
-            print(f"  {top} AOIs: {label} is {wall(one) / wall(runs):.2f}x workers 1{versus} "
-                  f"({wall(runs):.1f} s; CPU {median_of(runs, 'cpu_s'):.1f} s, of which the "
-                  f"cluster {median_of(runs, 'cpu_cluster_s'):.1f} s)")
+            print(
+                f"  {top} AOIs: {label} is {wall(one) / wall(runs):.2f}x workers 1{versus} "
+                f"({wall(runs):.1f} s; CPU {median_of(runs, 'cpu_s'):.1f} s, of which the "
+                f"cluster {median_of(runs, 'cpu_cluster_s'):.1f} s)"
+            )
     procs, threads = get("dask processes", top), get("dask threads", top)
     if procs and threads:
-        print(f"  {top} AOIs: dask processes is {wall(threads) / wall(procs):.2f}x dask threads "
-              f"(2 processes x 1 thread against 1 process x 2 threads)")
+        print(
+            f"  {top} AOIs: dask processes is {wall(threads) / wall(procs):.2f}x dask threads "
+            f"(2 processes x 1 thread against 1 process x 2 threads)"
+        )
 
     # Same detections: every configuration of an AOI count, and each AOI across counts.
     same = True
     for n in counts:
-        sets = {c.label + (f" #{i + 1}" if len(runs) > 1 else ""): frozenset(m.detections.items())
-                for c, runs in results.items() if c.n_aois == n for i, m in enumerate(runs)}
+        sets = {
+            c.label + (f" #{i + 1}" if len(runs) > 1 else ""): frozenset(m.detections.items())
+            for c, runs in results.items()
+            if c.n_aois == n
+            for i, m in enumerate(runs)
+        }
         if len(set(sets.values())) > 1:
             same = False
             sizes = ", ".join(f"{k} {len(v)}" for k, v in sets.items())
             print(f"  {n} AOIs: DETECTIONS DIFFER between configurations ({sizes})")
         else:
-            print(f"  {n} AOIs: all {len(sets)} runs give the same "
-                  f"{len(next(iter(sets.values())))} detections (ids and statuses)")
+            print(
+                f"  {n} AOIs: all {len(sets)} runs give the same "
+                f"{len(next(iter(sets.values())))} detections (ids and statuses)"
+            )
     by_aoi: dict[str, set[frozenset[Any]]] = {}
     for runs in results.values():
         for m in runs:
             aois = {a for a, _ in m.detections.values()}
             for aoi in aois:
-                by_aoi.setdefault(aoi, set()).add(frozenset(
-                    (i, s) for i, (a, s) in m.detections.items() if a == aoi))
+                by_aoi.setdefault(aoi, set()).add(
+                    frozenset((i, s) for i, (a, s) in m.detections.items() if a == aoi)
+                )
     differ = sorted(a for a, versions in by_aoi.items() if len(versions) > 1)
     if differ:
         same = False
-        print(f"  AOIs whose detections depend on the other AOIs run with them: "
-              f"{', '.join(differ)}")
+        print(
+            f"  AOIs whose detections depend on the other AOIs run with them: {', '.join(differ)}"
+        )
     elif by_aoi:
-        print(f"  each of the {len(by_aoi)} AOIs with detections has the same ones in every "
-              "run that includes it")
-    failed = [f"{c.label} {c.n_aois}" for c, runs in results.items()
-              for m in runs if m.exit_code != 0]
+        print(
+            f"  each of the {len(by_aoi)} AOIs with detections has the same ones in every "
+            "run that includes it"
+        )
+    failed = [
+        f"{c.label} {c.n_aois}" for c, runs in results.items() for m in runs if m.exit_code != 0
+    ]
     if failed:
         same = False
         print(f"  FAILED runs (no detections compared): {', '.join(failed)}")
@@ -613,28 +723,40 @@ def _line(points: Sequence[tuple[int, float]]) -> tuple[float, float]:
 
 # --------------------------------------------------------------------------- main
 
+
 def configurations(quick: bool) -> list[Config]:
     counts = QUICK_AOI_COUNTS if quick else AOI_COUNTS
     configs = [Config(f"workers {w}", n, w) for n in counts for w in (1, 2)]
     if not quick:
-        configs += [Config("dask processes", counts[-1], cluster="processes"),
-                    Config("dask threads", counts[-1], cluster="threads")]
+        configs += [
+            Config("dask processes", counts[-1], cluster="processes"),
+            Config("dask threads", counts[-1], cluster="threads"),
+        ]
     return configs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/monitor-scaling"),
-                        help="Scratch folder: AOI files, archive, run states "
-                             "[/tmp/monitor-scaling].")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 and 5 AOIs, workers 1 and 2 only: to try it out.")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="Runs of each configuration (median shown) [1].")
-    parser.add_argument("--keep-states", action="store_true",
-                        help="Keep each run's state folder (chip cache and database).")
-    parser.add_argument("--cluster-helper", choices=("processes", "threads"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("/tmp/monitor-scaling"),
+        help="Scratch folder: AOI files, archive, run states [/tmp/monitor-scaling].",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="1 and 5 AOIs, workers 1 and 2 only: to try it out."
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Runs of each configuration (median shown) [1]."
+    )
+    parser.add_argument(
+        "--keep-states",
+        action="store_true",
+        help="Keep each run's state folder (chip cache and database).",
+    )
+    parser.add_argument(
+        "--cluster-helper", choices=("processes", "threads"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.cluster_helper:
         return serve_cluster(args.cluster_helper)
@@ -645,32 +767,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
 
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    print("Scaling benchmark (issue 8): monitor run over 1-20 small AOIs, worker processes "
-          "and Dask")
-    print(f"host: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at start; the "
-          "machine is shared, so wall times are noisy")
-    print(f"started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC, python "
-          f"{sys.version.split()[0]}")
+    print(
+        "Scaling benchmark (issue 8): monitor run over 1-20 small AOIs, worker processes and Dask"
+    )
+    print(
+        f"host: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) at start; the "
+        "machine is shared, so wall times are noisy"
+    )
+    print(
+        f"started {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC, python {sys.version.split()[0]}"
+    )
     began = time.perf_counter()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     aois = write_aois(work / "aois")
     sizes = sorted({f"{a.grid.width}x{a.grid.height}" for a in aois})
-    print(f"AOIs: {len(aois)} in {work / 'aois'} (grids {', '.join(sizes)} px), in run order: "
-          + ", ".join(a.id for a in aois))
+    print(
+        f"AOIs: {len(aois)} in {work / 'aois'} (grids {', '.join(sizes)} px), in run order: "
+        + ", ".join(a.id for a in aois)
+    )
     ensure_archive(aois, work / "archive")
 
     run_root = work / f"run-{time.strftime('%Y%m%dT%H%M%S')}"
     run_root.mkdir(parents=True)
     code = snapshot_package(run_root / "src")
     imported = subprocess.run(
-        [sys.executable, "-c", "import monitor; print(monitor.__file__)"], cwd=run_root,
-        env=child_env(run_root / "src"), capture_output=True, text=True, check=True).stdout
-    print(f"code measured: a snapshot of {REPO_ROOT / 'monitor'} ({code}); runs import "
-          f"{imported.strip()}")
-    bench = Bench(archive=work / "archive", aoi_dir=work / "aois",
-                  aoi_ids=[a.id for a in aois], run_root=run_root,
-                  env=child_env(run_root / "src"), keep_states=args.keep_states)
+        [sys.executable, "-c", "import monitor; print(monitor.__file__)"],
+        cwd=run_root,
+        env=child_env(run_root / "src"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    print(
+        f"code measured: a snapshot of {REPO_ROOT / 'monitor'} ({code}); runs import "
+        f"{imported.strip()}"
+    )
+    bench = Bench(
+        archive=work / "archive",
+        aoi_dir=work / "aois",
+        aoi_ids=[a.id for a in aois],
+        run_root=run_root,
+        env=child_env(run_root / "src"),
+        keep_states=args.keep_states,
+    )
 
     results: dict[Config, list[Measured]] = {}
     print(f"\nRuns: full backfill {PERIOD[0]} → {PERIOD[1]}, each on a fresh state folder")
@@ -678,11 +818,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for config in configurations(args.quick):
             cluster = None
             if config.cluster is not None:
-                cluster = ClusterHelper(config.cluster, bench.env, run_root,
-                                        run_root / f"cluster-{config.cluster}.log")
-                print(f"  ({config.label}: LocalCluster at {cluster.address} started in "
-                      f"{cluster.startup_s:.1f} s, not counted; workers import monitor from "
-                      f"{cluster.worker_module})", flush=True)
+                cluster = ClusterHelper(
+                    config.cluster, bench.env, run_root, run_root / f"cluster-{config.cluster}.log"
+                )
+                print(
+                    f"  ({config.label}: LocalCluster at {cluster.address} started in "
+                    f"{cluster.startup_s:.1f} s, not counted; workers import monitor from "
+                    f"{cluster.worker_module})",
+                    flush=True,
+                )
             try:
                 measured = bench.run(config, repeat_index, cluster)
             finally:
@@ -693,9 +837,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print_table(results)
     same = print_claims(results)
-    print(f"\nfinished {dt.datetime.now(dt.UTC):%H:%M:%S} UTC after "
-          f"{(time.perf_counter() - began) / 60:.1f} min; load average now "
-          + " / ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(
+        f"\nfinished {dt.datetime.now(dt.UTC):%H:%M:%S} UTC after "
+        f"{(time.perf_counter() - began) / 60:.1f} min; load average now "
+        + " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     return 0 if same else 1
 
 

@@ -11,8 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
-__all__ = ["write_atomically", "temporary_path", "remove_stale_temporaries",
-           "STALE_AFTER_S"]
+__all__ = ["write_atomically", "temporary_path", "remove_stale_temporaries", "STALE_AFTER_S"]
 
 #: A temporary file of ours untouched this long is left by a killed writer, whoever wrote
 #: it: a write of the largest page (10.6 MB) or timelapse takes seconds. A writer stalled
@@ -64,8 +63,9 @@ def _running(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: Path, targets: re.Pattern[str] | None = None, *,
-                             now: float | None = None) -> list[Path]:
+def remove_stale_temporaries(
+    folder: Path, targets: re.Pattern[str] | None = None, *, now: float | None = None
+) -> list[Path]:
     """Remove the temporary files a killed :func:`write_atomically` left in ``folder`` (not
     its subfolders); return the paths removed.
 
@@ -90,8 +90,9 @@ def remove_stale_temporaries(folder: Path, targets: re.Pattern[str] | None = Non
             if not entry.is_file(follow_symlinks=False):
                 continue
             age = now - entry.stat(follow_symlinks=False).st_mtime
-            stale = age >= STALE_AFTER_S or (age >= DEAD_WRITER_AFTER_S
-                                             and not _running(int(match["pid"])))
+            stale = age >= STALE_AFTER_S or (
+                age >= DEAD_WRITER_AFTER_S and not _running(int(match["pid"]))
+            )
             if stale:
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

@@ -18,8 +18,16 @@ from typing import Any
 
 from monitor.errors import ConfigError
 
-__all__ = ["EARTH_SEARCH", "Setting", "SETTINGS", "Settings", "load_settings",
-           "ALERT_SMTP_USER_ENV", "ALERT_SMTP_PASSWORD_ENV", "smtp_credentials"]
+__all__ = [
+    "EARTH_SEARCH",
+    "Setting",
+    "SETTINGS",
+    "Settings",
+    "load_settings",
+    "ALERT_SMTP_USER_ENV",
+    "ALERT_SMTP_PASSWORD_ENV",
+    "smtp_credentials",
+]
 
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
 
@@ -132,7 +140,8 @@ def _detector(value: Any) -> tuple[tuple[str, Any], ...]:
         default = getattr(defaults, key)
         if isinstance(default, tuple):
             if not isinstance(given, list) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in given):
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in given
+            ):
                 raise ValueError(f"{key}: expected a list of numbers")
             overrides[key] = tuple(type(default[0])(v) for v in given)
         elif isinstance(default, bool):
@@ -171,71 +180,138 @@ def _addresses(value: Any) -> tuple[str, ...]:
     for address in addresses:
         # One plain address each: whitespace or line breaks would let a value add headers.
         local, at, domain = address.rpartition("@")
-        if not (at and local and "." in domain) or any(c.isspace() or c in "<>,;"
-                                                       for c in address):
+        if not (at and local and "." in domain) or any(c.isspace() or c in "<>,;" for c in address):
             raise ValueError(f"{address!r} is not an e-mail address")
     return addresses
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("state_dir", Path("imagery"), _path,
-            "Database, detector state, chip cache and demo archive."),
-    Setting("reports_dir", Path("reports"), _path,
-            "HTML reports and the job's own exports."),
-    Setting("aoi_dir", Path("aoi"), _path,
-            "Folder of AOI GeoJSON files (one AOI per file)."),
-    Setting("stac", EARTH_SEARCH, _str,
-            "STAC API URL, or a static catalog/collection file, URL or folder."),
-    Setting("collection", None, _opt_str,
-            "Collection to search. Default: sentinel-2-c1-l2a on a STAC API; every item "
-            "of a static catalog."),
-    Setting("fallback_collection", "sentinel-2-l2a", _opt_str,
-            "On a STAC API, searched for the months in which `collection` has no item "
-            "(sentinel-2-c1-l2a has gaps, 2022 among them). Empty to disable."),
-    Setting("sign", None, _sign,
-            "Sign asset links before reading: 'planetary-computer' (needs the `pc` extra)."),
-    Setting("start_date", dt.date(2022, 1, 1), _date,
-            "First day searched when --since is not given: the history the detector learns "
-            "from (2022 on spans processing baseline 04.00's +1000 offset)."),
-    Setting("max_aoi_area_km2", 100.0, _positive_float,
-            "AOIs larger than this are refused (a typo in a coordinate makes huge AOIs)."),
-    Setting("max_cloud_cover", 95.0, _percent,
-            "Prefilter on the item's eo:cloud_cover (whole tile); the AOI's own clear "
-            "fraction decides whether a scene is used."),
-    Setting("min_clear_fraction", 0.1, _fraction,
-            "A scene whose AOI window is clear for less than this share is skipped "
-            "after reading SCL alone."),
-    Setting("http_timeout_s", 30.0, _positive_float,
-            "Timeout of one HTTP request (catalog and imagery)."),
-    Setting("http_retries", 4, _count,
-            "Retries with backoff on HTTP 5xx, timeouts and connection resets."),
-    Setting("page_size", 100, _count,
-            "Items per page of a STAC API search."),
-    Setting("alert_webhook_url", None, _opt_str,
-            "Webhook that receives each run's alerts as JSON (a Slack-compatible `text` and the "
-            "GeoJSON). A secret: prefer the environment variable to the settings file."),
-    Setting("alert_smtp_host", None, _opt_str,
-            "SMTP server that sends alert e-mail (STARTTLS when it offers it). User and "
-            "password come only from MONITOR_ALERT_SMTP_USER and MONITOR_ALERT_SMTP_PASSWORD."),
-    Setting("alert_smtp_port", 587, _port,
-            "Port of `alert_smtp_host`; 465 means TLS from the start."),
-    Setting("alert_email_from", None, _opt_str,
-            "Sender address of alert e-mail."),
-    Setting("alert_email_to", (), _addresses,
-            "Recipients of alert e-mail, separated by commas."),
-    Setting("alert_timeout_s", 10.0, _positive_float,
-            "Timeout of one attempt to deliver alerts (webhook request, SMTP session)."),
-    Setting("alert_retries", 2, _count,
-            "Retries with backoff when delivering alerts fails for a passing reason."),
-    Setting("alert_max_seconds", 30.0, _positive_float,
-            "Most time alert delivery may add to a run; what is not delivered by then is "
-            "reported as failed."),
-    Setting("reviewer", None, _opt_str,
-            "Who `monitor review` records as the reviewer; default: the login name."),
-    Setting("detector", (), _detector,
-            "Overrides of the detector's parameters, a table such as `[detector]` "
-            "`n_confirm = 3` (docs/detector.md); a change replays every AOI's history on "
-            "the next run. The defaults are the measured ones: change them knowingly."),
+    Setting(
+        "state_dir",
+        Path("imagery"),
+        _path,
+        "Database, detector state, chip cache and demo archive.",
+    ),
+    Setting("reports_dir", Path("reports"), _path, "HTML reports and the job's own exports."),
+    Setting("aoi_dir", Path("aoi"), _path, "Folder of AOI GeoJSON files (one AOI per file)."),
+    Setting(
+        "stac",
+        EARTH_SEARCH,
+        _str,
+        "STAC API URL, or a static catalog/collection file, URL or folder.",
+    ),
+    Setting(
+        "collection",
+        None,
+        _opt_str,
+        "Collection to search. Default: sentinel-2-c1-l2a on a STAC API; every item "
+        "of a static catalog.",
+    ),
+    Setting(
+        "fallback_collection",
+        "sentinel-2-l2a",
+        _opt_str,
+        "On a STAC API, searched for the months in which `collection` has no item "
+        "(sentinel-2-c1-l2a has gaps, 2022 among them). Empty to disable.",
+    ),
+    Setting(
+        "sign",
+        None,
+        _sign,
+        "Sign asset links before reading: 'planetary-computer' (needs the `pc` extra).",
+    ),
+    Setting(
+        "start_date",
+        dt.date(2022, 1, 1),
+        _date,
+        "First day searched when --since is not given: the history the detector learns "
+        "from (2022 on spans processing baseline 04.00's +1000 offset).",
+    ),
+    Setting(
+        "max_aoi_area_km2",
+        100.0,
+        _positive_float,
+        "AOIs larger than this are refused (a typo in a coordinate makes huge AOIs).",
+    ),
+    Setting(
+        "max_cloud_cover",
+        95.0,
+        _percent,
+        "Prefilter on the item's eo:cloud_cover (whole tile); the AOI's own clear "
+        "fraction decides whether a scene is used.",
+    ),
+    Setting(
+        "min_clear_fraction",
+        0.1,
+        _fraction,
+        "A scene whose AOI window is clear for less than this share is skipped "
+        "after reading SCL alone.",
+    ),
+    Setting(
+        "http_timeout_s",
+        30.0,
+        _positive_float,
+        "Timeout of one HTTP request (catalog and imagery).",
+    ),
+    Setting(
+        "http_retries",
+        4,
+        _count,
+        "Retries with backoff on HTTP 5xx, timeouts and connection resets.",
+    ),
+    Setting("page_size", 100, _count, "Items per page of a STAC API search."),
+    Setting(
+        "alert_webhook_url",
+        None,
+        _opt_str,
+        "Webhook that receives each run's alerts as JSON (a Slack-compatible `text` and the "
+        "GeoJSON). A secret: prefer the environment variable to the settings file.",
+    ),
+    Setting(
+        "alert_smtp_host",
+        None,
+        _opt_str,
+        "SMTP server that sends alert e-mail (STARTTLS when it offers it). User and "
+        "password come only from MONITOR_ALERT_SMTP_USER and MONITOR_ALERT_SMTP_PASSWORD.",
+    ),
+    Setting(
+        "alert_smtp_port", 587, _port, "Port of `alert_smtp_host`; 465 means TLS from the start."
+    ),
+    Setting("alert_email_from", None, _opt_str, "Sender address of alert e-mail."),
+    Setting("alert_email_to", (), _addresses, "Recipients of alert e-mail, separated by commas."),
+    Setting(
+        "alert_timeout_s",
+        10.0,
+        _positive_float,
+        "Timeout of one attempt to deliver alerts (webhook request, SMTP session).",
+    ),
+    Setting(
+        "alert_retries",
+        2,
+        _count,
+        "Retries with backoff when delivering alerts fails for a passing reason.",
+    ),
+    Setting(
+        "alert_max_seconds",
+        30.0,
+        _positive_float,
+        "Most time alert delivery may add to a run; what is not delivered by then is "
+        "reported as failed.",
+    ),
+    Setting(
+        "reviewer",
+        None,
+        _opt_str,
+        "Who `monitor review` records as the reviewer; default: the login name.",
+    ),
+    Setting(
+        "detector",
+        (),
+        _detector,
+        "Overrides of the detector's parameters, a table such as `[detector]` "
+        "`n_confirm = 3` (docs/detector.md); a change replays every AOI's history on "
+        "the next run. The defaults are the measured ones: change them knowingly.",
+    ),
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -47,7 +47,13 @@ __all__ = [
 REQUIRED_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir")
 #: Asset keys used when present.
 OPTIONAL_BANDS: tuple[str, ...] = (
-    "swir16", "swir22", "scl", "nir08", "rededge1", "rededge2", "rededge3",
+    "swir16",
+    "swir22",
+    "scl",
+    "nir08",
+    "rededge1",
+    "rededge2",
+    "rededge3",
 )
 #: Bands of a chip, in order: B02 B03 B04 B08 (10 m) and B11 B12 (20 m, resampled to 10 m).
 CHIP_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
@@ -64,8 +70,9 @@ SCL_MASKED: frozenset[int] = frozenset({0, 1, 3, 8, 9, 10})
 SCL_DOUBTFUL: tuple[int, ...] = (2, 6, 7)
 
 
-def decode_chip(encoded: npt.NDArray[np.unsignedinteger], *, missing_as_nan: bool = False
-                ) -> npt.NDArray[np.float32]:
+def decode_chip(
+    encoded: npt.NDArray[np.unsignedinteger], *, missing_as_nan: bool = False
+) -> npt.NDArray[np.float32]:
     """The chip encoding back to reflectance, float32 (the one decoder of cached chips).
 
     ``missing_as_nan`` turns the no-data value 0 into NaN; otherwise it decodes like any
@@ -77,8 +84,9 @@ def decode_chip(encoded: npt.NDArray[np.unsignedinteger], *, missing_as_nan: boo
     return out
 
 
-def encode_chip(reflectance: npt.ArrayLike, dtype: type[np.floating] = np.float32
-                ) -> npt.NDArray[np.uint16]:
+def encode_chip(
+    reflectance: npt.ArrayLike, dtype: type[np.floating] = np.float32
+) -> npt.NDArray[np.uint16]:
     """Reflectance to the chip encoding, uint16 clipped to 1..65535 (NaN becomes 1).
 
     The arithmetic is done in ``dtype``: float32 for the detector's own spectra, float64 for
@@ -87,8 +95,7 @@ def encode_chip(reflectance: npt.ArrayLike, dtype: type[np.floating] = np.float3
     """
     values = np.asarray(reflectance, dtype=dtype)
     coded = np.rint((values - dtype(CHIP_OFFSET)) / dtype(CHIP_SCALE))
-    out: npt.NDArray[np.uint16] = np.clip(np.nan_to_num(coded, nan=0.0), 1, 65535).astype(
-        np.uint16)
+    out: npt.NDArray[np.uint16] = np.clip(np.nan_to_num(coded, nan=0.0), 1, 65535).astype(np.uint16)
     return out
 
 
@@ -358,7 +365,11 @@ AlertKind = Literal["confirmed", "type_changed", "rejected", "unconfirmed", "wit
 
 #: Every kind of alert, in the order a message lists them (see ``monitor.alerts.events``).
 ALERT_KINDS: tuple[AlertKind, ...] = (
-    "confirmed", "type_changed", "rejected", "unconfirmed", "withdrawn",
+    "confirmed",
+    "type_changed",
+    "rejected",
+    "unconfirmed",
+    "withdrawn",
 )
 
 

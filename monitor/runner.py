@@ -25,9 +25,20 @@ from typing import Any
 from monitor.errors import ConfigError, MonitorError, ReadError
 from monitor.models import Aoi, Detection, DetectorSnapshot, Observation, Scene
 
-__all__ = ["AoiTask", "AoiWork", "Computed", "aoi_work", "compute_detections",
-           "read_scenes", "run_tasks", "connect", "detector_params", "detector_version",
-           "nothing_to_feed", "make_observation"]
+__all__ = [
+    "AoiTask",
+    "AoiWork",
+    "Computed",
+    "aoi_work",
+    "compute_detections",
+    "read_scenes",
+    "run_tasks",
+    "connect",
+    "detector_params",
+    "detector_version",
+    "nothing_to_feed",
+    "make_observation",
+]
 
 
 @dataclass(frozen=True)
@@ -87,30 +98,54 @@ def detector_version(params: Any) -> str:
     return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def make_observation(aoi: Aoi, scene: Scene, status: str, reason: str, *,
-                     clear_fraction: float | None = None, rule: Any = None,
-                     attempts: int = 0) -> Observation:
+def make_observation(
+    aoi: Aoi,
+    scene: Scene,
+    status: str,
+    reason: str,
+    *,
+    clear_fraction: float | None = None,
+    rule: Any = None,
+    attempts: int = 0,
+) -> Observation:
     """The record of what became of ``scene`` for ``aoi``."""
-    return Observation(aoi_id=aoi.id, scene_id=scene.id, acquisition=scene.acquisition,
-                       datetime=scene.datetime, collection=scene.collection,
-                       status=status,  # type: ignore[arg-type]
-                       reason=reason, clear_fraction=clear_fraction,
-                       rule=rule if rule is not None else scene.rule,
-                       simulated=scene.simulated, attempts=attempts)
+    return Observation(
+        aoi_id=aoi.id,
+        scene_id=scene.id,
+        acquisition=scene.acquisition,
+        datetime=scene.datetime,
+        collection=scene.collection,
+        status=status,  # type: ignore[arg-type]
+        reason=reason,
+        clear_fraction=clear_fraction,
+        rule=rule if rule is not None else scene.rule,
+        simulated=scene.simulated,
+        attempts=attempts,
+    )
 
 
 def nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: str) -> bool:
     """Whether the stored state has seen exactly the AOI's used scenes, with this outline and
     detector: then there is nothing to feed, and the state's arrays need not even be read."""
     info = store.get_detector_state(aoi.id, with_arrays=False)
-    return (info is not None and info.geometry_hash == aoi.geometry_hash
-            and info.detector_version == version and info.n_scenes == len(used)
-            and info.last_datetime == max((o.datetime for o in used), default=None))
+    return (
+        info is not None
+        and info.geometry_hash == aoi.geometry_hash
+        and info.detector_version == version
+        and info.n_scenes == len(used)
+        and info.last_datetime == max((o.datetime for o in used), default=None)
+    )
 
 
-def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
-                min_clear_fraction: float, stop: threading.Event | None = None,
-                on_scene: Callable[[], None] | None = None) -> list[tuple[Scene, Any]]:
+def read_scenes(
+    aoi: Aoi,
+    todo: Sequence[Scene],
+    cache: Any,
+    gdal: Any,
+    min_clear_fraction: float,
+    stop: threading.Event | None = None,
+    on_scene: Callable[[], None] | None = None,
+) -> list[tuple[Scene, Any]]:
     """Read the scenes into the chip cache, in date order; each with its outcome.
 
     Returns ``ReadOutcome``s without chip arrays (the detector takes chips from the cache),
@@ -124,8 +159,7 @@ def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
         if stop is not None and stop.is_set():
             break
         try:
-            outcome = load_chip(scene, aoi, cache, env=gdal,
-                                min_clear_fraction=min_clear_fraction)
+            outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
         except ReadError as exc:
             results.append((scene, exc))
         else:
@@ -135,10 +169,19 @@ def read_scenes(aoi: Aoi, todo: Sequence[Scene], cache: Any, gdal: Any,
     return results
 
 
-def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
-                       used: Sequence[Observation], min_clear_fraction: float,
-                       params: Any, *, rebuild: bool = False, keep_before: dt.date | None = None,
-                       say: Callable[[str], None] = lambda _line: None) -> Computed | None:
+def compute_detections(
+    aoi: Aoi,
+    store: Any,
+    cache: Any,
+    gdal: Any,
+    used: Sequence[Observation],
+    min_clear_fraction: float,
+    params: Any,
+    *,
+    rebuild: bool = False,
+    keep_before: dt.date | None = None,
+    say: Callable[[str], None] = lambda _line: None,
+) -> Computed | None:
     """Feed the used observations the stored state has not seen; None when there are none.
 
     The stored state lists the scenes it has seen, so observations recorded by a run that
@@ -161,8 +204,11 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
     snapshot = None if rebuild else store.get_detector_state(aoi.id)
     state = None
     fresh: list[Observation] = list(used)
-    if (snapshot is not None and snapshot.geometry_hash == aoi.geometry_hash
-            and snapshot.detector_version == version):
+    if (
+        snapshot is not None
+        and snapshot.geometry_hash == aoi.geometry_hash
+        and snapshot.detector_version == version
+    ):
         state = DetectorState.from_arrays(snapshot.arrays)
         seen = set(state.scene_ids)
         fresh = [o for o in used if o.scene_id not in seen]
@@ -171,8 +217,11 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
             say(f"{aoi.id}: a late scene arrived: replaying the history from the chip cache")
             state = None
     elif snapshot is not None:
-        why = ("the AOI's outline changed" if snapshot.geometry_hash != aoi.geometry_hash
-               else "the detector changed")
+        why = (
+            "the AOI's outline changed"
+            if snapshot.geometry_hash != aoi.geometry_hash
+            else "the detector changed"
+        )
         say(f"{aoi.id}: {why}: replaying the history from the chip cache")
     if state is None:
         state = new_state(aoi.grid.shape, params)
@@ -182,17 +231,27 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
         scene = store.get_scene(obs.scene_id, obs.collection)
         outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
         if outcome.chip is None:
-            raise MonitorError(f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
-                               f"cannot be read again: {outcome.reason}")
+            raise MonitorError(
+                f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
+                f"cannot be read again: {outcome.reason}"
+            )
         read_again += not outcome.from_cache
         chip = outcome.chip
-        update_detector(state, chip.to_float(), chip.valid, chip.scl,
-                        chip.datetime.date(), chip.scene_id, params)
+        update_detector(
+            state,
+            chip.to_float(),
+            chip.valid,
+            chip.scl,
+            chip.datetime.date(),
+            chip.scene_id,
+            params,
+        )
     if read_again:
         say(f"{aoi.id}: {read_again} chip(s) were no longer cached and were read again")
     simulated = any(o.simulated for o in used)
-    objects = detections_from_state(state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated,
-                                    params=params)
+    objects = detections_from_state(
+        state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated, params=params
+    )
     detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
     if keep_before is not None:
         kept = [d for d in store.detections(aoi_id=aoi.id) if d.first_seen < keep_before]
@@ -200,13 +259,22 @@ def compute_detections(aoi: Aoi, store: Any, cache: Any, gdal: Any,
     covered = coverage(state, params)
     notes = covered.notes()
     snapshot = DetectorSnapshot(
-        aoi_id=aoi.id, geometry_hash=aoi.geometry_hash, detector_version=version,
-        params=asdict(params), last_datetime=max((o.datetime for o in used), default=None),
-        n_scenes=len(state.scene_ids), arrays=state.to_arrays(),
-        coverage={"modelled_fraction": round(covered.modelled_fraction, 4),
-                  "gaps": [{"start": g.start.isoformat(), "end": g.end.isoformat(),
-                            "days": g.days} for g in covered.gaps],
-                  "notes": notes})
+        aoi_id=aoi.id,
+        geometry_hash=aoi.geometry_hash,
+        detector_version=version,
+        params=asdict(params),
+        last_datetime=max((o.datetime for o in used), default=None),
+        n_scenes=len(state.scene_ids),
+        arrays=state.to_arrays(),
+        coverage={
+            "modelled_fraction": round(covered.modelled_fraction, 4),
+            "gaps": [
+                {"start": g.start.isoformat(), "end": g.end.isoformat(), "days": g.days}
+                for g in covered.gaps
+            ],
+            "notes": notes,
+        },
+    )
     return Computed(snapshot, detections, notes, len(fresh), read_again)
 
 
@@ -218,21 +286,35 @@ def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWo
 
     aoi = task.aoi
     cache = ChipCache(task.state_dir)
-    reads = read_scenes(aoi, task.todo, cache, task.gdal, task.min_clear_fraction,
-                        on_scene=on_scene)
+    reads = read_scenes(
+        aoi, task.todo, cache, task.gdal, task.min_clear_fraction, on_scene=on_scene
+    )
     messages: list[str] = []
     with Store.open(task.state_dir, create=False) as store:
-        newly_used = [make_observation(aoi, scene, "used", outcome.reason)
-                      for scene, outcome in reads
-                      if not isinstance(outcome, ReadError) and outcome.status == "used"]
+        newly_used = [
+            make_observation(aoi, scene, "used", outcome.reason)
+            for scene, outcome in reads
+            if not isinstance(outcome, ReadError) and outcome.status == "used"
+        ]
         known = {o.scene_id for o in newly_used}
-        used = sorted([*(o for o in store.observations(aoi.id, status="used")
-                         if o.scene_id not in known), *newly_used],
-                      key=lambda o: (o.datetime, o.scene_id))
+        used = sorted(
+            [
+                *(o for o in store.observations(aoi.id, status="used") if o.scene_id not in known),
+                *newly_used,
+            ],
+            key=lambda o: (o.datetime, o.scene_id),
+        )
         try:
-            computed = compute_detections(aoi, store, cache, task.gdal, used,
-                                          task.min_clear_fraction, task.detector,
-                                          say=messages.append)
+            computed = compute_detections(
+                aoi,
+                store,
+                cache,
+                task.gdal,
+                used,
+                task.min_clear_fraction,
+                task.detector,
+                say=messages.append,
+            )
         except MonitorError as exc:
             return AoiWork(aoi.id, reads, None, messages, error=str(exc))
     return AoiWork(aoi.id, reads, computed, messages)
@@ -247,13 +329,18 @@ def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
     try:
         return Client(scheduler, timeout=f"{max(1, round(timeout_s))}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise MonitorError(f"--scheduler {scheduler}: cannot connect "
-                           f"({' '.join(str(exc).split())})") from None
+        raise MonitorError(
+            f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())})"
+        ) from None
 
 
-def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None,
-              on_scene: Callable[[], None] | None = None
-              ) -> Generator[tuple[AoiTask, AoiWork | BaseException], None, None]:
+def run_tasks(
+    tasks: Sequence[AoiTask],
+    *,
+    workers: int = 1,
+    client: Any = None,
+    on_scene: Callable[[], None] | None = None,
+) -> Generator[tuple[AoiTask, AoiWork | BaseException], None, None]:
     """Run ``aoi_work`` on every task; yield each task with its work (or the MonitorError it
     raised), in the order of ``tasks``, as soon as that one is done.
 
@@ -279,16 +366,18 @@ def run_tasks(tasks: Sequence[AoiTask], *, workers: int = 1, client: Any = None,
 
     # spawn, not fork: the parent runs GDAL and thread pools, which a fork would copy
     # half-way through.
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)),
-                               mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")
+    )
     try:
         yield from _in_order(tasks, [pool.submit(aoi_work, task) for task in tasks])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_on_dask(tasks: Sequence[AoiTask], client: Any
-                 ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
+def _run_on_dask(
+    tasks: Sequence[AoiTask], client: Any
+) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
     # pure=False: the same task twice (a retried run) must run again, not be reused.
     futures = [client.submit(aoi_work, task, pure=False) for task in tasks]
     try:
@@ -297,8 +386,9 @@ def _run_on_dask(tasks: Sequence[AoiTask], client: Any
         client.cancel([f for f in futures if not f.done()])
 
 
-def _in_order(tasks: Sequence[AoiTask], futures: Sequence[Any]
-              ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
+def _in_order(
+    tasks: Sequence[AoiTask], futures: Sequence[Any]
+) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
     """Each task with its future's result, in task order; a MonitorError is a result."""
     for task, future in zip(tasks, futures, strict=True):
         try:

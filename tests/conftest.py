@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.servers.stac_api", "tests.servers.cog_server", "tests.servers.fault_proxy",
-                  "tests.alerts.receivers"]
+pytest_plugins = [
+    "tests.servers.stac_api",
+    "tests.servers.cog_server",
+    "tests.servers.fault_proxy",
+    "tests.alerts.receivers",
+]
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SHARED_DATA = SHARED / "data"

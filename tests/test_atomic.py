@@ -79,22 +79,26 @@ def test_a_missing_folder_removes_nothing(tmp_path: Path) -> None:
     assert remove_stale_temporaries(tmp_path / "none") == []
 
 
-def test_a_killed_write_leaves_a_temporary_that_a_later_cleanup_removes(tmp_path: Path
-                                                                       ) -> None:
+def test_a_killed_write_leaves_a_temporary_that_a_later_cleanup_removes(tmp_path: Path) -> None:
     """A writer killed (SIGKILL) while it writes leaves its temporary file and the old
     target; the cleanup removes the temporary once its writer is gone and it is old."""
     target = tmp_path / "page.html"
     target.write_bytes(b"old")
-    code = ("import sys, os, signal\n"
-            "from pathlib import Path\n"
-            "import monitor.atomic as atomic\n"
-            "real_fsync = os.fsync\n"
-            "def killed(fd):\n"
-            "    os.kill(os.getpid(), signal.SIGKILL)\n"
-            "atomic.os.fsync = killed\n"
-            f"atomic.write_atomically(Path({str(target)!r}), b'new' * 1000)\n")
-    child = subprocess.run([sys.executable, "-c", code], env=os.environ | {
-        "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, check=False)
+    code = (
+        "import sys, os, signal\n"
+        "from pathlib import Path\n"
+        "import monitor.atomic as atomic\n"
+        "real_fsync = os.fsync\n"
+        "def killed(fd):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "atomic.os.fsync = killed\n"
+        f"atomic.write_atomically(Path({str(target)!r}), b'new' * 1000)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
     assert child.returncode == -9
     [left] = [p for p in tmp_path.iterdir() if p.name != "page.html"]
     assert target.read_bytes() == b"old" and left.name.startswith(".page.html.")

@@ -21,8 +21,9 @@ def test_defaults(tmp_path: Path) -> None:
 
 
 def test_precedence_file_env_flag(tmp_path: Path) -> None:
-    (tmp_path / "monitor.toml").write_text('state_dir = "from-file"\nhttp_retries = 2\n'
-                                           'min_clear_fraction = 0.3\n')
+    (tmp_path / "monitor.toml").write_text(
+        'state_dir = "from-file"\nhttp_retries = 2\nmin_clear_fraction = 0.3\n'
+    )
     s = load_settings(environ={}, cwd=tmp_path)
     assert s.state_dir == tmp_path / "from-file"
     assert s.http_retries == 2
@@ -44,14 +45,17 @@ def test_monitor_table_is_accepted(tmp_path: Path) -> None:
     assert load_settings(environ={}, cwd=tmp_path).collection == "sentinel-2-l2a"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("state_dir = ", "not valid TOML"),
-    ("stat_dir = 'x'", "unknown setting 'stat_dir'"),
-    ("http_retries = 'many'", "http_retries"),
-    ("min_clear_fraction = 2", "from 0 to 1"),
-    ("sign = 'gcs'", "planetary-computer"),
-    ("start_date = 'yesterday'", "start_date"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("state_dir = ", "not valid TOML"),
+        ("stat_dir = 'x'", "unknown setting 'stat_dir'"),
+        ("http_retries = 'many'", "http_retries"),
+        ("min_clear_fraction = 2", "from 0 to 1"),
+        ("sign = 'gcs'", "planetary-computer"),
+        ("start_date = 'yesterday'", "start_date"),
+    ],
+)
 def test_malformed_file_names_file_and_setting(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "monitor.toml").write_text(text + "\n")
     with pytest.raises(ConfigError) as info:
@@ -78,13 +82,15 @@ def test_every_setting_has_help_and_env_var() -> None:
 
 
 def test_detector_overrides_from_file_and_environment_change_the_detector_version(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from monitor.runner import detector_params, detector_version
 
     default = load_settings(cwd=tmp_path, environ={})
     assert default.detector == () and detector_params(default).n_confirm == 4
     (tmp_path / "monitor.toml").write_text(
-        "[detector]\nn_confirm = 3\nweak_fraction = 0.7\nweak_months = [11, 12, 1]\n")
+        "[detector]\nn_confirm = 3\nweak_fraction = 0.7\nweak_months = [11, 12, 1]\n"
+    )
     settings = load_settings(cwd=tmp_path, environ={})
     params = detector_params(settings)
     assert (params.n_confirm, params.weak_fraction, params.weak_months) == (3, 0.7, (11, 12, 1))
@@ -94,17 +100,19 @@ def test_detector_overrides_from_file_and_environment_change_the_detector_versio
     assert detector_params(env).n_confirm == 5 and detector_params(env).weak_fraction == 1.0
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("nconfirm = 3", "unknown detector parameter 'nconfirm'"),
-    ("n_confirm = 3.5", "n_confirm: expected a whole number"),
-    ("n_confirm = 9", "n_confirm must be at most half of buffer_size"),
-    ("weak_months = [13]", "weak_months must be calendar months"),
-    ("weak_months = 4", "weak_months: expected a list of numbers"),
-    ("normalise = 1", "normalise: expected true or false"),
-    ("n_confirm =", "expected `name = value` pairs"),
-])
-def test_bad_detector_override_is_a_one_line_error(tmp_path: Path, raw: str,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("nconfirm = 3", "unknown detector parameter 'nconfirm'"),
+        ("n_confirm = 3.5", "n_confirm: expected a whole number"),
+        ("n_confirm = 9", "n_confirm must be at most half of buffer_size"),
+        ("weak_months = [13]", "weak_months must be calendar months"),
+        ("weak_months = 4", "weak_months: expected a list of numbers"),
+        ("normalise = 1", "normalise: expected true or false"),
+        ("n_confirm =", "expected `name = value` pairs"),
+    ],
+)
+def test_bad_detector_override_is_a_one_line_error(tmp_path: Path, raw: str, message: str) -> None:
     with pytest.raises(ConfigError, match="MONITOR_DETECTOR") as info:
         load_settings(cwd=tmp_path, environ={"MONITOR_DETECTOR": raw})
     assert message in str(info.value) and "\n" not in str(info.value)

@@ -14,12 +14,19 @@ PACKAGE = ROOT / "monitor"
 
 #: Names the table uses for distributions, as their import names.
 IMPORT_NAMES = {
-    "pystac-client": "pystac_client", "scikit-image": "skimage", "pillow": "PIL",
-    "xstatic-leaflet": "xstatic", "sqlite3": "sqlite3", "dask": "dask",
+    "pystac-client": "pystac_client",
+    "scikit-image": "skimage",
+    "pillow": "PIL",
+    "xstatic-leaflet": "xstatic",
+    "sqlite3": "sqlite3",
+    "dask": "dask",
 }
 #: Stages of the package by the name the table gives them.
-STAGES = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-          if (p.suffix == ".py" and not p.stem.startswith("__")) or (p / "__init__.py").exists()}
+STAGES = {
+    p.stem if p.is_file() else p.name
+    for p in PACKAGE.iterdir()
+    if (p.suffix == ".py" and not p.stem.startswith("__")) or (p / "__init__.py").exists()
+}
 
 
 def _table() -> dict[str, tuple[set[str], set[str], bool]]:
@@ -61,9 +68,12 @@ def _imports(path: Path) -> set[str]:
     """First names a module imports (``monitor.x`` kept two deep), lazily or not; imports
     under ``if TYPE_CHECKING`` are for annotations and do not count."""
     tree = ast.parse(path.read_text())
-    typing_only = {id(n) for node in ast.walk(tree)
-                   if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-                   for n in ast.walk(node)}
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -105,13 +115,16 @@ def test_each_stage_imports_only_what_the_design_allows(stage: str) -> None:
                 continue
             elif name in forbidden or name not in allowed:
                 wrong.append(f"{path.relative_to(ROOT)} imports {name}")
-    assert not wrong, (f"docs/design.md says {stage} may import {sorted(allowed)}"
-                       f"{' (every stage)' if everything else ''}, never {sorted(forbidden)}:\n"
-                       + "\n".join(wrong))
+    assert not wrong, (
+        f"docs/design.md says {stage} may import {sorted(allowed)}"
+        f"{' (every stage)' if everything else ''}, never {sorted(forbidden)}:\n" + "\n".join(wrong)
+    )
 
 
 def test_nothing_imports_job_but_the_cli() -> None:
-    wrong = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
-             if "monitor.job" in _imports(p)
-             and p.parent.name not in ("cli", "job")]
+    wrong = [
+        str(p.relative_to(ROOT))
+        for p in PACKAGE.rglob("*.py")
+        if "monitor.job" in _imports(p) and p.parent.name not in ("cli", "job")
+    ]
     assert not wrong, f"only monitor/cli may import monitor.job: {wrong}"

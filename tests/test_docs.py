@@ -34,8 +34,9 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
 
 def test_design_doc_names_every_stage_package() -> None:
     design = (ROOT / "docs" / "design.md").read_text()
-    for package in sorted(p.name for p in (ROOT / "monitor").iterdir()
-                          if p.is_dir() and (p / "__init__.py").exists()):
+    for package in sorted(
+        p.name for p in (ROOT / "monitor").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    ):
         if package == "cli":
             continue
         assert f"`{package}/`" in design, f"docs/design.md does not describe monitor/{package}/"

@@ -33,8 +33,16 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal
 
-__all__ = ["Channel", "Delivery", "RetryPolicy", "redact_url", "post_webhook", "send_email",
-           "build_email", "deliver_all"]
+__all__ = [
+    "Channel",
+    "Delivery",
+    "RetryPolicy",
+    "redact_url",
+    "post_webhook",
+    "send_email",
+    "build_email",
+    "deliver_all",
+]
 
 log = logging.getLogger("monitor.alerts")
 
@@ -59,8 +67,10 @@ class Delivery:
     def line(self) -> str:
         if self.ok:
             return f"{self.channel} {self.target}: delivered ({self.attempts} attempt(s))"
-        return (f"{self.channel} {self.target}: FAILED after {self.attempts} attempt(s), "
-                f"{self.seconds:.1f} s: {self.error}")
+        return (
+            f"{self.channel} {self.target}: FAILED after {self.attempts} attempt(s), "
+            f"{self.seconds:.1f} s: {self.error}"
+        )
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class _Passing(Exception):
 
 
 # --------------------------------------------------------------------------- secrets
+
 
 def redact_url(url: str) -> str:
     """``scheme://host[:port]/…``: no user info, path, query or fragment (tokens live there).
@@ -109,8 +120,14 @@ def url_secrets(url: str) -> list[str]:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
         return found
-    found += [parts.path, parts.query, parts.fragment, parts.password or "",
-              parts.username or "", urllib.parse.unquote(parts.path)]
+    found += [
+        parts.path,
+        parts.query,
+        parts.fragment,
+        parts.password or "",
+        parts.username or "",
+        urllib.parse.unquote(parts.path),
+    ]
     found += [segment for segment in parts.path.split("/") if len(segment) >= 6]
     return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
 
@@ -140,12 +157,16 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({exc.verify_message})"
     if isinstance(exc, smtplib.SMTPResponseException):
-        detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(
-            exc.smtp_error, bytes) else str(exc.smtp_error)
+        detail = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         return f"SMTP {exc.smtp_code} {detail}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "every recipient refused: " + ", ".join(
-            f"{addr} ({code})" for addr, (code, _) in exc.recipients.items())
+            f"{addr} ({code})" for addr, (code, _) in exc.recipients.items()
+        )
     if isinstance(exc, (_Permanent, _Passing)):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
@@ -155,8 +176,14 @@ def _describe(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- retries
 
-def _attempts(name: str, attempt: Callable[[float], None], policy: RetryPolicy,
-              deadline: float, secrets: Sequence[str]) -> tuple[bool, int, str | None]:
+
+def _attempts(
+    name: str,
+    attempt: Callable[[float], None],
+    policy: RetryPolicy,
+    deadline: float,
+    secrets: Sequence[str],
+) -> tuple[bool, int, str | None]:
     """Run ``attempt(timeout_s)`` until it succeeds, fails for good, or time runs out."""
     n = 0
     error: str | None = None
@@ -184,6 +211,7 @@ def _attempts(name: str, attempt: Callable[[float], None], policy: RetryPolicy,
 
 # --------------------------------------------------------------------------- webhook
 
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirected POST would be turned into a GET without the alert: refuse redirects."""
 
@@ -195,8 +223,12 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def _post_once(url: str, body: bytes, timeout_s: float, user_agent: str) -> None:
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": user_agent},
+    )
     try:
         with _OPENER.open(request, timeout=timeout_s) as response:
             response.read(_MAX_RESPONSE_BYTES)
@@ -211,8 +243,9 @@ def _post_once(url: str, body: bytes, timeout_s: float, user_agent: str) -> None
         raise _Passing(f"bad HTTP answer ({type(exc).__name__})") from None
 
 
-def post_webhook(url: str, body: bytes, policy: RetryPolicy, deadline: float, *,
-                 user_agent: str = "monitor") -> Delivery:
+def post_webhook(
+    url: str, body: bytes, policy: RetryPolicy, deadline: float, *, user_agent: str = "monitor"
+) -> Delivery:
     """POST ``body`` (JSON) to ``url`` with retries; never raises."""
     started = time.monotonic()
     target = redact_url(url)
@@ -222,14 +255,15 @@ def post_webhook(url: str, body: bytes, policy: RetryPolicy, deadline: float, *,
     except ValueError:
         scheme = ""
     if scheme not in ("http", "https"):
-        return Delivery("webhook", target, False, 0, 0.0,
-                        "alert_webhook_url is not an http(s) URL")
-    ok, n, error = _attempts("webhook", lambda t: _post_once(url, body, t, user_agent),
-                             policy, deadline, secrets)
+        return Delivery("webhook", target, False, 0, 0.0, "alert_webhook_url is not an http(s) URL")
+    ok, n, error = _attempts(
+        "webhook", lambda t: _post_once(url, body, t, user_agent), policy, deadline, secrets
+    )
     return Delivery("webhook", target, ok, n, time.monotonic() - started, error)
 
 
 # --------------------------------------------------------------------------- e-mail
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -240,8 +274,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def build_email(*, sender: str, recipients: Sequence[str], subject: str, body: str,
-                attachment: bytes, attachment_name: str, when: dt.datetime) -> EmailMessage:
+def build_email(
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    subject: str,
+    body: str,
+    attachment: bytes,
+    attachment_name: str,
+    when: dt.datetime,
+) -> EmailMessage:
     """A plain-text message with the GeoJSON attached.
 
     Raises ``ValueError`` when a header value would carry a line break.
@@ -255,13 +297,20 @@ def build_email(*, sender: str, recipients: Sequence[str], subject: str, body: s
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2]
     msg["Message-ID"] = email.utils.make_msgid("monitor-alert", domain=domain or "localhost")
     msg.set_content(body, charset="utf-8")
-    msg.add_attachment(attachment, maintype="application", subtype="geo+json",
-                       filename=attachment_name)
+    msg.add_attachment(
+        attachment, maintype="application", subtype="geo+json", filename=attachment_name
+    )
     return msg
 
 
-def _smtp_once(msg: EmailMessage, host: str, port: int, timeout_s: float,
-               credentials: tuple[str, str] | None, context: ssl.SSLContext) -> None:
+def _smtp_once(
+    msg: EmailMessage,
+    host: str,
+    port: int,
+    timeout_s: float,
+    credentials: tuple[str, str] | None,
+    context: ssl.SSLContext,
+) -> None:
     smtp: smtplib.SMTP
     if port == 465:
         smtp = smtplib.SMTP_SSL(host, port, timeout=timeout_s, context=context)
@@ -277,8 +326,7 @@ def _smtp_once(msg: EmailMessage, host: str, port: int, timeout_s: float,
             secure = True
         if credentials is not None:
             if not secure and not _is_loopback(host):
-                raise _Permanent("the server offers no STARTTLS; the password is not sent "
-                                 "in clear")
+                raise _Permanent("the server offers no STARTTLS; the password is not sent in clear")
             try:
                 smtp.login(*credentials)
             except smtplib.SMTPAuthenticationError as exc:
@@ -298,13 +346,22 @@ def _smtp_once(msg: EmailMessage, host: str, port: int, timeout_s: float,
             raise
         if refused:
             # Sent to the others: another attempt would send it to them twice.
-            raise _Permanent("refused recipients: " + ", ".join(
-                f"{addr} ({code})" for addr, (code, _) in refused.items()))
+            raise _Permanent(
+                "refused recipients: "
+                + ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
+            )
 
 
-def send_email(msg: EmailMessage, host: str, port: int, policy: RetryPolicy, deadline: float,
-               *, credentials: tuple[str, str] | None = None,
-               ssl_context: ssl.SSLContext | None = None) -> Delivery:
+def send_email(
+    msg: EmailMessage,
+    host: str,
+    port: int,
+    policy: RetryPolicy,
+    deadline: float,
+    *,
+    credentials: tuple[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Delivery:
     """Send ``msg`` through ``host:port`` with retries; never raises.
 
     Uses TLS from the start on port 465, else STARTTLS when the server offers it. With
@@ -317,15 +374,21 @@ def send_email(msg: EmailMessage, host: str, port: int, policy: RetryPolicy, dea
     secrets = [s for s in (credentials[1] if credentials else "",) if s]
     context = ssl_context or ssl.create_default_context()
     ok, n, error = _attempts(
-        "e-mail", lambda t: _smtp_once(msg, host, port, t, credentials, context),
-        policy, deadline, secrets)
+        "e-mail",
+        lambda t: _smtp_once(msg, host, port, t, credentials, context),
+        policy,
+        deadline,
+        secrets,
+    )
     return Delivery("email", target, ok, n, time.monotonic() - started, error)
 
 
 # --------------------------------------------------------------------------- together
 
-def deliver_all(jobs: Sequence[tuple[Channel, str, Callable[[float], Delivery]]],
-                max_seconds: float) -> list[Delivery]:
+
+def deliver_all(
+    jobs: Sequence[tuple[Channel, str, Callable[[float], Delivery]]], max_seconds: float
+) -> list[Delivery]:
     """Run each ``(channel, target, send)`` in a daemon thread; ``send(deadline)`` returns a
     ``Delivery``. Returns within ``max_seconds`` plus one second, in the order given; a
     channel still busy then is reported as failed (its thread is abandoned, not joined)."""
@@ -333,13 +396,19 @@ def deliver_all(jobs: Sequence[tuple[Channel, str, Callable[[float], Delivery]]]
     results: dict[int, Delivery] = {}
     threads = []
     for index, (channel, target, send) in enumerate(jobs):
-        def run(index: int = index, channel: Channel = channel, target: str = target,
-                send: Callable[[float], Delivery] = send) -> None:
+
+        def run(
+            index: int = index,
+            channel: Channel = channel,
+            target: str = target,
+            send: Callable[[float], Delivery] = send,
+        ) -> None:
             try:
                 results[index] = send(deadline)
             except Exception as exc:  # noqa: BLE001 - a bug here must not fail the run
-                results[index] = Delivery(channel, target, False, 0, 0.0,
-                                          f"internal error: {type(exc).__name__}")
+                results[index] = Delivery(
+                    channel, target, False, 0, 0.0, f"internal error: {type(exc).__name__}"
+                )
 
         thread = threading.Thread(target=run, name=f"monitor-alert-{channel}", daemon=True)
         thread.start()
@@ -348,9 +417,17 @@ def deliver_all(jobs: Sequence[tuple[Channel, str, Callable[[float], Delivery]]]
         thread.join(max(0.0, deadline + 1.0 - time.monotonic()))
     out = []
     for index, (channel, target, _) in enumerate(jobs):
-        out.append(results.get(index) or Delivery(
-            channel, target, False, 0, max_seconds,
-            f"still busy after {max_seconds:g} s (alert_max_seconds); abandoned"))
+        out.append(
+            results.get(index)
+            or Delivery(
+                channel,
+                target,
+                False,
+                0,
+                max_seconds,
+                f"still busy after {max_seconds:g} s (alert_max_seconds); abandoned",
+            )
+        )
     for delivery in out:
         # INFO even for failures: the caller gets the record and reports it; a WARNING would
         # reach stderr a second time through logging's last-resort handler.

@@ -92,12 +92,22 @@ class AlertsResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for the run summary and ``monitor status --json``."""
         return {
-            "alerts": self.n_alerts, "by_kind": self.counts, "simulated": self.simulated,
+            "alerts": self.n_alerts,
+            "by_kind": self.counts,
+            "simulated": self.simulated,
             "file": str(self.path) if self.path else None,
             "seconds": round(self.seconds, 2),
-            "deliveries": [{"channel": d.channel, "target": d.target, "ok": d.ok,
-                            "attempts": d.attempts, "seconds": round(d.seconds, 2),
-                            "error": d.error} for d in self.deliveries],
+            "deliveries": [
+                {
+                    "channel": d.channel,
+                    "target": d.target,
+                    "ok": d.ok,
+                    "attempts": d.attempts,
+                    "seconds": round(d.seconds, 2),
+                    "error": d.error,
+                }
+                for d in self.deliveries
+            ],
         }
 
     def lines(self) -> list[str]:
@@ -106,8 +116,7 @@ class AlertsResult:
             return ["alerts: nothing newly confirmed or changed; none sent"]
         kinds = ", ".join(f"{n} {k}" for k, n in self.counts.items())
         sim = " (SIMULATED)" if self.simulated else ""
-        out = [f"alerts: {self.n_alerts}{sim} ({kinds})"
-               + (f" → {self.path}" if self.path else "")]
+        out = [f"alerts: {self.n_alerts}{sim} ({kinds})" + (f" → {self.path}" if self.path else "")]
         out += [f"  {d.line()}" for d in self.deliveries]
         return out
 
@@ -125,9 +134,9 @@ def _write(events: Sequence[AlertEvent], path: Path, metadata: Mapping[str, Any]
     write_geojson([e.detection for e in events], path, overwrite=True, metadata=metadata)
 
 
-def _feature_collection(events: Sequence[AlertEvent], path: Path,
-                        metadata: Mapping[str, Any]) -> tuple[Path | None, dict[str, Any],
-                                                               Delivery | None]:
+def _feature_collection(
+    events: Sequence[AlertEvent], path: Path, metadata: Mapping[str, Any]
+) -> tuple[Path | None, dict[str, Any], Delivery | None]:
     """Write the alerts file; return it, its content (read back, so file and messages carry
     the same GeoJSON from the one writer) and a failed ``file`` delivery if it failed."""
     try:
@@ -142,10 +151,18 @@ def _feature_collection(events: Sequence[AlertEvent], path: Path,
         return None, json.loads(spare.read_text(encoding="utf-8")), failed
 
 
-def alerts_for_run(settings: Settings, *, run_id: int, run_at: dt.datetime,
-                   events: Sequence[AlertEvent], aoi_names: Mapping[str, str] | None = None,
-                   deliver: bool = True, environ: Mapping[str, str] | None = None,
-                   backoff_s: float = 1.0, ssl_context: Any = None) -> AlertsResult:
+def alerts_for_run(
+    settings: Settings,
+    *,
+    run_id: int,
+    run_at: dt.datetime,
+    events: Sequence[AlertEvent],
+    aoi_names: Mapping[str, str] | None = None,
+    deliver: bool = True,
+    environ: Mapping[str, str] | None = None,
+    backoff_s: float = 1.0,
+    ssl_context: Any = None,
+) -> AlertsResult:
     """Write the run's alerts GeoJSON and deliver the alerts where the settings say.
 
     Parameters
@@ -182,8 +199,18 @@ def alerts_for_run(settings: Settings, *, run_id: int, run_at: dt.datetime,
         log.info("alerts: run %d has nothing newly confirmed or changed", run_id)
         return AlertsResult(run_id)
     try:
-        return _alerts_for_run(settings, run_id, run_at, events, aoi_names, deliver, environ,
-                               backoff_s, ssl_context, started)
+        return _alerts_for_run(
+            settings,
+            run_id,
+            run_at,
+            events,
+            aoi_names,
+            deliver,
+            environ,
+            backoff_s,
+            ssl_context,
+            started,
+        )
     except Exception as exc:  # noqa: BLE001 - a bug in alerts must not lose the run's record
         # The type and a scrubbed message only: a traceback could show the webhook URL.
         secrets = url_secrets(settings.alert_webhook_url or "")
@@ -192,29 +219,49 @@ def alerts_for_run(settings: Settings, *, run_id: int, run_at: dt.datetime,
             secrets.append(credentials[1])
         error = scrub_secrets(f"internal error: {type(exc).__name__}: {exc}", secrets)
         log.error("alerts: %s", error)
-        return AlertsResult(run_id, events, None,
-                            (Delivery("file", "alerts", False, 0, 0.0, error),),
-                            time.monotonic() - started)
+        return AlertsResult(
+            run_id,
+            events,
+            None,
+            (Delivery("file", "alerts", False, 0, 0.0, error),),
+            time.monotonic() - started,
+        )
 
 
-def _alerts_for_run(settings: Settings, run_id: int, run_at: dt.datetime,
-                    events: tuple[AlertEvent, ...], aoi_names: Mapping[str, str] | None,
-                    deliver: bool, environ: Mapping[str, str] | None, backoff_s: float,
-                    ssl_context: Any, started: float) -> AlertsResult:
+def _alerts_for_run(
+    settings: Settings,
+    run_id: int,
+    run_at: dt.datetime,
+    events: tuple[AlertEvent, ...],
+    aoi_names: Mapping[str, str] | None,
+    deliver: bool,
+    environ: Mapping[str, str] | None,
+    backoff_s: float,
+    ssl_context: Any,
+    started: float,
+) -> AlertsResult:
 
     from monitor.detect import stated_limits_note
 
     limits = stated_limits_note()
     counts = Counter(e.kind for e in events)
     metadata = {
-        "run_id": run_id, "run_at": run_at.astimezone(dt.UTC).isoformat(),
+        "run_id": run_id,
+        "run_at": run_at.astimezone(dt.UTC).isoformat(),
         "simulated": any(e.simulated for e in events),
         "alerts": {kind: counts[kind] for kind in ALERT_KINDS if counts[kind]},
         # Why each feature is here: the properties are the contract's detection fields.
-        "events": [{"id": e.detection.id, "kind": e.kind,
-                    "previous_status": e.previous_status,
-                    "previous_change_type": e.previous_change_type} for e in events],
-        "caveat": CAVEAT, "limits": limits,
+        "events": [
+            {
+                "id": e.detection.id,
+                "kind": e.kind,
+                "previous_status": e.previous_status,
+                "previous_change_type": e.previous_change_type,
+            }
+            for e in events
+        ],
+        "caveat": CAVEAT,
+        "limits": limits,
     }
     path = alerts_path(settings.reports_dir, run_id, run_at)
     written, collection, file_failure = _feature_collection(events, path, metadata)
@@ -222,39 +269,58 @@ def _alerts_for_run(settings: Settings, run_id: int, run_at: dt.datetime,
 
     jobs: list[tuple[Channel, str, Any]] = []
     lines = message_lines(events, run_id, run_at, limits, aoi_names, path.name)
-    policy = RetryPolicy(settings.alert_timeout_s, settings.alert_retries,
-                         settings.alert_max_seconds, backoff_s)
+    policy = RetryPolicy(
+        settings.alert_timeout_s, settings.alert_retries, settings.alert_max_seconds, backoff_s
+    )
     url = settings.alert_webhook_url
     if deliver and url:
         from monitor import __version__
 
-        body = json.dumps({
-            "text": "\n".join(slack_escape(line) for line in lines),
-            "run_id": run_id, "simulated": metadata["simulated"],
-            "geojson": collection,
-        }, ensure_ascii=False).encode("utf-8")
-        jobs.append(("webhook", redact_url(url), lambda deadline: post_webhook(
-            url, body, policy, deadline, user_agent=f"monitor/{__version__}")))
-    email_settings = (settings.alert_smtp_host, settings.alert_email_from,
-                      settings.alert_email_to)
+        body = json.dumps(
+            {
+                "text": "\n".join(slack_escape(line) for line in lines),
+                "run_id": run_id,
+                "simulated": metadata["simulated"],
+                "geojson": collection,
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
+        jobs.append(
+            (
+                "webhook",
+                redact_url(url),
+                lambda deadline: post_webhook(
+                    url, body, policy, deadline, user_agent=f"monitor/{__version__}"
+                ),
+            )
+        )
+    email_settings = (settings.alert_smtp_host, settings.alert_email_from, settings.alert_email_to)
     if deliver and any(email_settings):
         host, sender, recipients = email_settings
         target = f"smtp://{host or '?'}:{settings.alert_smtp_port}"
-        missing = [name for name, value in zip(
-            ("alert_smtp_host", "alert_email_from", "alert_email_to"), email_settings,
-            strict=True)
-            if not value]
+        missing = [
+            name
+            for name, value in zip(
+                ("alert_smtp_host", "alert_email_from", "alert_email_to"),
+                email_settings,
+                strict=True,
+            )
+            if not value
+        ]
         msg = None
         if missing:
             problem = f"e-mail not configured completely: {', '.join(missing)} missing"
         else:
             try:
-                msg = build_email(sender=str(sender), recipients=list(recipients),
-                                  subject=email_subject(events, run_id),
-                                  body="\n".join(lines) + "\n",
-                                  attachment=json.dumps(collection, indent=1,
-                                                        ensure_ascii=False).encode("utf-8"),
-                                  attachment_name=path.name, when=run_at)
+                msg = build_email(
+                    sender=str(sender),
+                    recipients=list(recipients),
+                    subject=email_subject(events, run_id),
+                    body="\n".join(lines) + "\n",
+                    attachment=json.dumps(collection, indent=1, ensure_ascii=False).encode("utf-8"),
+                    attachment_name=path.name,
+                    when=run_at,
+                )
             except (ValueError, TypeError) as exc:
                 problem = f"alert_email_from or alert_email_to is not usable: {clean(exc, 120)}"
         if msg is None:
@@ -262,13 +328,24 @@ def _alerts_for_run(settings: Settings, run_id: int, run_at: dt.datetime,
         else:
             message, credentials = msg, smtp_credentials(environ)
             port = settings.alert_smtp_port
-            jobs.append(("email", target, lambda deadline: send_email(
-                message, str(host), port, policy, deadline, credentials=credentials,
-                ssl_context=ssl_context)))
+            jobs.append(
+                (
+                    "email",
+                    target,
+                    lambda deadline: send_email(
+                        message,
+                        str(host),
+                        port,
+                        policy,
+                        deadline,
+                        credentials=credentials,
+                        ssl_context=ssl_context,
+                    ),
+                )
+            )
     if jobs:
         deliveries += deliver_all(jobs, settings.alert_max_seconds)
-    result = AlertsResult(run_id, events, written, tuple(deliveries),
-                          time.monotonic() - started)
+    result = AlertsResult(run_id, events, written, tuple(deliveries), time.monotonic() - started)
     for line in result.lines():
         log.info("%s", line)
     return result

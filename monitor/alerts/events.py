@@ -35,15 +35,18 @@ from monitor.models import ALERT_KINDS, AlertEvent, AlertKind, Detection, Detect
 
 __all__ = ["ALERT_KINDS", "AlertKind", "AlertEvent", "alert_events", "merge_events"]
 
+
 def _by_id(detections: Iterable[Detection] | Mapping[str, Detection]) -> dict[str, Detection]:
     if isinstance(detections, Mapping):
         return dict(detections)
     return {d.id: d for d in detections}
 
 
-def alert_events(changes: DetectionChanges,
-                 current: Iterable[Detection] | Mapping[str, Detection],
-                 previous: Iterable[Detection] | Mapping[str, Detection]) -> tuple[AlertEvent, ...]:
+def alert_events(
+    changes: DetectionChanges,
+    current: Iterable[Detection] | Mapping[str, Detection],
+    previous: Iterable[Detection] | Mapping[str, Detection],
+) -> tuple[AlertEvent, ...]:
     """The alert events of one ``Store.put_detections`` call.
 
     Parameters
@@ -70,8 +73,10 @@ def alert_events(changes: DetectionChanges,
 
     def add(kind: AlertKind, det: Detection, det_id: str) -> None:
         old = before.get(det_id)
-        events.setdefault(det_id, AlertEvent(
-            kind, det, old.status if old else None, old.change_type if old else None))
+        events.setdefault(
+            det_id,
+            AlertEvent(kind, det, old.status if old else None, old.change_type if old else None),
+        )
 
     for det_id in changes.confirmed:
         det = now.get(det_id)
@@ -96,8 +101,12 @@ def alert_events(changes: DetectionChanges,
             add("withdrawn", before[det_id], det_id)
 
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
-    return tuple(sorted(events.values(), key=lambda e: (
-        order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id)))
+    return tuple(
+        sorted(
+            events.values(),
+            key=lambda e: (order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id),
+        )
+    )
 
 
 def merge_events(events: Iterable[AlertEvent]) -> tuple[AlertEvent, ...]:
@@ -117,10 +126,16 @@ def merge_events(events: Iterable[AlertEvent]) -> tuple[AlertEvent, ...]:
     merged: list[AlertEvent] = []
     for det_id, event in last.items():
         head = first[det_id]
-        kind = "confirmed" if head.kind == "confirmed" and event.kind == "type_changed" \
-            else event.kind
-        merged.append(AlertEvent(kind, event.detection, head.previous_status,
-                                 head.previous_change_type))
+        kind = (
+            "confirmed" if head.kind == "confirmed" and event.kind == "type_changed" else event.kind
+        )
+        merged.append(
+            AlertEvent(kind, event.detection, head.previous_status, head.previous_change_type)
+        )
     order = {kind: i for i, kind in enumerate(ALERT_KINDS)}
-    return tuple(sorted(merged, key=lambda e: (
-        order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id)))
+    return tuple(
+        sorted(
+            merged,
+            key=lambda e: (order[e.kind], e.detection.aoi, e.detection.first_seen, e.detection.id),
+        )
+    )

@@ -15,12 +15,21 @@ from collections.abc import Mapping, Sequence
 
 from monitor.alerts.events import ALERT_KINDS, AlertEvent, AlertKind
 
-__all__ = ["CAVEAT", "clean", "slack_escape", "summary_line", "event_line", "message_lines",
-           "email_subject"]
+__all__ = [
+    "CAVEAT",
+    "clean",
+    "slack_escape",
+    "summary_line",
+    "event_line",
+    "message_lines",
+    "email_subject",
+]
 
 #: Said with every alert: what "confirmed" means and does not mean.
-CAVEAT = ("Confirmed means a change that persisted across clear Sentinel-2 views, not a fact "
-          "verified on the ground; check the imagery before citing it.")
+CAVEAT = (
+    "Confirmed means a change that persisted across clear Sentinel-2 views, not a fact "
+    "verified on the ground; check the imagery before citing it."
+)
 
 _KIND_WORDS: dict[AlertKind, str] = {
     "confirmed": "newly confirmed",
@@ -63,8 +72,10 @@ def summary_line(events: Sequence[AlertEvent], run_id: int, run_at: dt.datetime)
         prefix = ""
     aois = sorted({clean(e.detection.aoi, 40) for e in events})
     where = ", ".join(aois[:5]) + (f" and {len(aois) - 5} more" if len(aois) > 5 else "")
-    return (f"{prefix}monitor run {run_id} ({run_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC): "
-            f"{_plural(len(events), 'detection')} to report ({', '.join(parts)}) in {where}")
+    return (
+        f"{prefix}monitor run {run_id} ({run_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC): "
+        f"{_plural(len(events), 'detection')} to report ({', '.join(parts)}) in {where}"
+    )
 
 
 def event_line(event: AlertEvent, aoi_names: Mapping[str, str] | None = None) -> str:
@@ -78,8 +89,10 @@ def event_line(event: AlertEvent, aoi_names: Mapping[str, str] | None = None) ->
         what = f"{det.change_type} (was {event.previous_change_type}), still confirmed"
     elif event.kind == "unconfirmed":
         what = f"{det.change_type} no longer confirmed, now probable"
-    dates = (f"first seen {det.first_seen} (between clear views of {det.window_start} and "
-             f"{det.window_end})")
+    dates = (
+        f"first seen {det.first_seen} (between clear views of {det.window_start} and "
+        f"{det.window_end})"
+    )
     if det.confirmed_on is not None:
         dates += f", confirmed {det.confirmed_on}"
     evidence = ""
@@ -88,14 +101,21 @@ def event_line(event: AlertEvent, aoi_names: Mapping[str, str] | None = None) ->
         after = clean(det.evidence_after[0], 70) if det.evidence_after else "?"
         evidence = f"; scenes {before} → {after}"
     tag = "[SIMULATED] " if det.simulated else ""
-    return (f"{tag}{where}: {what}; {dates}; {det.area_m2:,.0f} m² ({det.n_pixels} px), "
-            f"confidence {det.confidence:.2f} from {det.n_obs} obs; id {clean(det.id, 60)}"
-            f"{evidence}")
+    return (
+        f"{tag}{where}: {what}; {dates}; {det.area_m2:,.0f} m² ({det.n_pixels} px), "
+        f"confidence {det.confidence:.2f} from {det.n_obs} obs; id {clean(det.id, 60)}"
+        f"{evidence}"
+    )
 
 
-def message_lines(events: Sequence[AlertEvent], run_id: int, run_at: dt.datetime,
-                  limits_note: str, aoi_names: Mapping[str, str] | None = None,
-                  geojson_name: str | None = None) -> list[str]:
+def message_lines(
+    events: Sequence[AlertEvent],
+    run_id: int,
+    run_at: dt.datetime,
+    limits_note: str,
+    aoi_names: Mapping[str, str] | None = None,
+    geojson_name: str | None = None,
+) -> list[str]:
     """The whole message as plain lines: summary, events, caveat, stated limits, file."""
     lines = [summary_line(events, run_id, run_at)]
     lines += ["• " + event_line(e, aoi_names) for e in events[:MAX_EVENT_LINES]]

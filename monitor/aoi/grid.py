@@ -17,8 +17,15 @@ from pyproj import CRS, Transformer
 
 from monitor.models import Grid
 
-__all__ = ["SNAP_M", "RES_M", "utm_epsg_for", "to_utm", "to_wgs84", "grid_for_geometry",
-           "grid_mask"]
+__all__ = [
+    "SNAP_M",
+    "RES_M",
+    "utm_epsg_for",
+    "to_utm",
+    "to_wgs84",
+    "grid_for_geometry",
+    "grid_mask",
+]
 
 SNAP_M = 20.0
 RES_M = 10.0

@@ -47,10 +47,18 @@ class ApiCatalog(Catalog):
 
     kind: Literal["api", "static"] = "api"
 
-    def __init__(self, url: str, *, landing: Mapping[str, Any], stac_io: StacApiIO,
-                 collection: str, fallback_collection: str | None = None,
-                 modifier: Callable[[Any], None] | None = None, page_size: int = 100,
-                 timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        landing: Mapping[str, Any],
+        stac_io: StacApiIO,
+        collection: str,
+        fallback_collection: str | None = None,
+        modifier: Callable[[Any], None] | None = None,
+        page_size: int = 100,
+        timeout_s: float | None = None,
+    ) -> None:
         super().__init__(url, collection=collection, fallback_collection=fallback_collection)
         self.page_size = page_size
         self._timeout_s = timeout_s
@@ -60,8 +68,13 @@ class ApiCatalog(Catalog):
             available = ", ".join(self.collection_ids()) or "none"
             raise SourceError(f"{url}: no collection {collection!r} (available: {available})")
 
-    def _open_client(self, url: str, landing: Mapping[str, Any], stac_io: StacApiIO,
-                     modifier: Callable[[Any], None] | None) -> Client:
+    def _open_client(
+        self,
+        url: str,
+        landing: Mapping[str, Any],
+        stac_io: StacApiIO,
+        modifier: Callable[[Any], None] | None,
+    ) -> Client:
         from pystac_client import Client
         from pystac_client.warnings import PystacClientWarning
 
@@ -69,8 +82,9 @@ class ApiCatalog(Catalog):
             with warnings.catch_warnings():
                 # Conformance gaps are handled below and by the client-side filter.
                 warnings.simplefilter("ignore", PystacClientWarning)
-                client = Client.open(url, stac_io=stac_io, modifier=modifier,
-                                     timeout=self._timeout_s)
+                client = Client.open(
+                    url, stac_io=stac_io, modifier=modifier, timeout=self._timeout_s
+                )
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - APIError, STACTypeError, JSON errors
@@ -95,8 +109,9 @@ class ApiCatalog(Catalog):
                 warnings.simplefilter("ignore", PystacClientWarning)
                 return tuple(sorted(c.id for c in self._client.get_collections()))
         except Exception as exc:  # noqa: BLE001
-            raise describe_http_error(self.source, exc, self._timeout_s,
-                                      what="listing collections") from None
+            raise describe_http_error(
+                self.source, exc, self._timeout_s, what="listing collections"
+            ) from None
 
     def has_collection(self, collection_id: str) -> bool:
         """Whether the API serves ``collection_id`` (asked once, then remembered)."""
@@ -112,15 +127,22 @@ class ApiCatalog(Catalog):
                 if status == 404:
                     found = None
                 else:
-                    raise describe_http_error(self.source, exc, self._timeout_s,
-                                              what=f"collection {collection_id}") from None
+                    raise describe_http_error(
+                        self.source, exc, self._timeout_s, what=f"collection {collection_id}"
+                    ) from None
             self._known[collection_id] = found is not None
         return self._known[collection_id]
 
     # ------------------------------------------------------------------------------------
-    def search_parameters(self, bbox: BBox, start: dt.date, end: dt.date, *,
-                          collections: Sequence[str] | None = None,
-                          max_cloud_cover: float | None = None) -> dict[str, Any]:
+    def search_parameters(
+        self,
+        bbox: BBox,
+        start: dt.date,
+        end: dt.date,
+        *,
+        collections: Sequence[str] | None = None,
+        max_cloud_cover: float | None = None,
+    ) -> dict[str, Any]:
         """The keyword arguments given to ``Client.search`` (exposed for tests and logs)."""
         first, last = day_bounds(start, end)
         params: dict[str, Any] = {
@@ -141,11 +163,18 @@ class ApiCatalog(Catalog):
                 params["filter_lang"] = "cql2-json"
         return params
 
-    def items(self, bbox: BBox, start: dt.date, end: dt.date, *,
-              collections: Sequence[str] | None = None,
-              max_cloud_cover: float | None = None) -> Iterator[dict[str, Any]]:
-        params = self.search_parameters(bbox, start, end, collections=collections,
-                                        max_cloud_cover=max_cloud_cover)
+    def items(
+        self,
+        bbox: BBox,
+        start: dt.date,
+        end: dt.date,
+        *,
+        collections: Sequence[str] | None = None,
+        max_cloud_cover: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        params = self.search_parameters(
+            bbox, start, end, collections=collections, max_cloud_cover=max_cloud_cover
+        )
         from pystac_client.warnings import PystacClientWarning
 
         names = ",".join(params["collections"])
@@ -162,11 +191,13 @@ class ApiCatalog(Catalog):
                 if page is None:
                     return
                 for item in page.get("features") or ():
-                    if isinstance(item, dict) and item_matches(item, bbox, start, end,
-                                                               max_cloud_cover):
+                    if isinstance(item, dict) and item_matches(
+                        item, bbox, start, end, max_cloud_cover
+                    ):
                         yield item
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - APIError and requests' errors
-            raise describe_http_error(self.source, exc, self._timeout_s,
-                                      what=f"search of {names}") from None
+            raise describe_http_error(
+                self.source, exc, self._timeout_s, what=f"search of {names}"
+            ) from None

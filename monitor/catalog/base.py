@@ -60,15 +60,22 @@ class Catalog:
 
     kind: Literal["api", "static"]
 
-    def __init__(self, source: str, *, collection: str | None,
-                 fallback_collection: str | None = None) -> None:
+    def __init__(
+        self, source: str, *, collection: str | None, fallback_collection: str | None = None
+    ) -> None:
         self.source = source
         self.collection = collection
         self.fallback_collection = fallback_collection
 
-    def items(self, bbox: BBox, start: dt.date, end: dt.date, *,
-              collections: Sequence[str] | None = None,
-              max_cloud_cover: float | None = None) -> Iterator[dict[str, Any]]:
+    def items(
+        self,
+        bbox: BBox,
+        start: dt.date,
+        end: dt.date,
+        *,
+        collections: Sequence[str] | None = None,
+        max_cloud_cover: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Items intersecting ``bbox`` (lon/lat) sensed on UTC days ``start`` to ``end``.
 
         Parameters
@@ -104,6 +111,7 @@ class Catalog:
 # Client-side filtering, shared by static catalogs and as a safety net for APIs
 # ----------------------------------------------------------------------------------------
 
+
 def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Inclusive UTC days → (first instant of ``start``, last microsecond of ``end``)."""
     if end < start:
@@ -113,8 +121,13 @@ def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return first, last
 
 
-def item_matches(item: Mapping[str, Any], bbox: BBox | None, start: dt.date, end: dt.date,
-                 max_cloud_cover: float | None = None) -> bool:
+def item_matches(
+    item: Mapping[str, Any],
+    bbox: BBox | None,
+    start: dt.date,
+    end: dt.date,
+    max_cloud_cover: float | None = None,
+) -> bool:
     """Whether an item passes the search filters, decided here rather than by a server.
 
     An item without a datetime or footprint does not match (it could not be placed).
@@ -125,8 +138,11 @@ def item_matches(item: Mapping[str, Any], bbox: BBox | None, start: dt.date, end
         return False
     if max_cloud_cover is not None:
         cloud = (item.get("properties") or {}).get("eo:cloud_cover")
-        if isinstance(cloud, (int, float)) and not isinstance(cloud, bool) \
-                and cloud > max_cloud_cover:
+        if (
+            isinstance(cloud, (int, float))
+            and not isinstance(cloud, bool)
+            and cloud > max_cloud_cover
+        ):
             return False
     if bbox is not None:
         import shapely.geometry
@@ -143,13 +159,15 @@ def item_matches(item: Mapping[str, Any], bbox: BBox | None, start: dt.date, end
 # HTTP: one session with timeouts and retries, and its errors in words
 # ----------------------------------------------------------------------------------------
 
+
 def is_url(source: str) -> bool:
     """An http(s) URL (anything else is a local path)."""
     return urlsplit(source).scheme.lower() in ("http", "https")
 
 
-def make_stac_io(timeout_s: float, retries: int,
-                 headers: Mapping[str, str] | None = None) -> StacApiIO:
+def make_stac_io(
+    timeout_s: float, retries: int, headers: Mapping[str, str] | None = None
+) -> StacApiIO:
     """pystac-client's HTTP layer with the monitor's timeout and retry policy."""
     from pystac_client.stac_api_io import StacApiIO
     from urllib3 import Retry
@@ -181,8 +199,9 @@ def make_stac_io(timeout_s: float, retries: int,
     return StacApiIO(headers=dict(headers or {}), timeout=timeout_s, max_retries=retry)
 
 
-def describe_http_error(url: str, error: BaseException, timeout_s: float | None = None,
-                        what: str = "") -> SourceError:
+def describe_http_error(
+    url: str, error: BaseException, timeout_s: float | None = None, what: str = ""
+) -> SourceError:
     """A pystac-client/requests failure as one line: unreachable, HTTP status, or other.
 
     ``what`` names the step (``"search"``, ``"collection sentinel-2-l2a"``) when it is not
@@ -201,8 +220,10 @@ def describe_http_error(url: str, error: BaseException, timeout_s: float | None 
     for exc in chain:
         if isinstance(exc, requests.exceptions.RetryError):
             status = _status_in(str(exc))
-            return SourceError(f"{prefix}gave up after retries"
-                               + (f" (HTTP {status})" if status else f" ({_short(exc)})"))
+            return SourceError(
+                f"{prefix}gave up after retries"
+                + (f" (HTTP {status})" if status else f" ({_short(exc)})")
+            )
         if isinstance(exc, requests.exceptions.Timeout):
             limit = f" after {timeout_s:g} s" if timeout_s else ""
             return SourceError(f"{prefix}unreachable: timed out{limit}")
@@ -224,9 +245,13 @@ def _connection_reason(exc: BaseException) -> str:
     lowered = text.lower()
     if "connection refused" in lowered or "errno 111" in lowered:
         return "connection refused"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered \
-            or "temporary failure in name resolution" in lowered or "getaddrinfo" in lowered \
-            or "failed to resolve" in lowered:
+    if (
+        "name or service not known" in lowered
+        or "nodename nor servname" in lowered
+        or "temporary failure in name resolution" in lowered
+        or "getaddrinfo" in lowered
+        or "failed to resolve" in lowered
+    ):
         return "host name not found (DNS)"
     if "timed out" in lowered:
         return "connection timed out"

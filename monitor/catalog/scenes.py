@@ -80,6 +80,7 @@ _BASELINE_TEXT = re.compile(r"^\s*N?(\d{1,2})\.?(\d{2})\s*$")
 # Small readers of item fields
 # ----------------------------------------------------------------------------------------
 
+
 def _properties(item: Mapping[str, Any]) -> Mapping[str, Any]:
     props = item.get("properties")
     return props if isinstance(props, Mapping) else {}
@@ -191,6 +192,7 @@ def _float_or_none(value: Any) -> float | None:
 # Assets by common band name
 # ----------------------------------------------------------------------------------------
 
+
 def _band_of_asset(key: str, asset: Mapping[str, Any]) -> str | None:
     """Which wanted band an asset holds, from its key or its single ``eo:bands`` entry."""
     if key in _WANTED_BANDS:
@@ -242,8 +244,9 @@ def _raster_band(asset: Mapping[str, Any]) -> Mapping[str, Any]:
     ``raster:`` prefix or sit on the asset itself).
     """
     bands = asset.get("raster:bands") or asset.get("bands")
-    band: Mapping[str, Any] = (bands[0] if isinstance(bands, list) and bands
-                               and isinstance(bands[0], Mapping) else {})
+    band: Mapping[str, Any] = (
+        bands[0] if isinstance(bands, list) and bands and isinstance(bands[0], Mapping) else {}
+    )
     merged: dict[str, Any] = {}
     for name in ("scale", "offset", "nodata", "data_type", "spatial_resolution"):
         for source in (band, asset):
@@ -296,6 +299,7 @@ def _self_href(item: Mapping[str, Any]) -> str | None:
 # ----------------------------------------------------------------------------------------
 # The reflectance rule
 # ----------------------------------------------------------------------------------------
+
 
 def _declared(item: Mapping[str, Any], field: str) -> float | None:
     """The ``raster:bands`` ``scale`` or ``offset`` declared on the reflectance bands.
@@ -361,19 +365,25 @@ def metadata_rule(item: Mapping[str, Any]) -> ReflectanceRule:
     if isinstance(flag, bool):
         if flag:
             offset = 0.0
-            reason = ("earthsearch:boa_offset_applied is true: offset already removed; "
-                      f"the {declared_offset:g} in raster:bands is not applied again"
-                      if declared_offset else
-                      "earthsearch:boa_offset_applied is true: offset already removed")
+            reason = (
+                "earthsearch:boa_offset_applied is true: offset already removed; "
+                f"the {declared_offset:g} in raster:bands is not applied again"
+                if declared_offset
+                else "earthsearch:boa_offset_applied is true: offset already removed"
+            )
         elif with_offset:
             offset = BOA_OFFSET
-            reason = (f"earthsearch:boa_offset_applied is false and baseline {baseline_text} "
-                      ">= 04.00: the pixels carry the +1000 offset")
+            reason = (
+                f"earthsearch:boa_offset_applied is false and baseline {baseline_text} "
+                ">= 04.00: the pixels carry the +1000 offset"
+            )
         else:
             offset = 0.0
-            reason = ("earthsearch:boa_offset_applied is false and "
-                      + (f"baseline {baseline_text} < 04.00: no offset in the pixels"
-                         if baseline else "no processing baseline: assuming no offset"))
+            reason = "earthsearch:boa_offset_applied is false and " + (
+                f"baseline {baseline_text} < 04.00: no offset in the pixels"
+                if baseline
+                else "no processing baseline: assuming no offset"
+            )
     elif declared_offset is not None and not (declared_offset and baseline and not with_offset):
         offset = declared_offset
         reason = f"raster:bands declares offset {declared_offset:g}"
@@ -381,9 +391,11 @@ def metadata_rule(item: Mapping[str, Any]) -> ReflectanceRule:
             reason += f" (baseline {baseline_text})"
     elif baseline is not None:
         offset = BOA_OFFSET if with_offset else 0.0
-        reason = (f"processing baseline {baseline_text} >= 04.00: the pixels carry the +1000 "
-                  "offset" if with_offset else
-                  f"processing baseline {baseline_text} < 04.00: no offset in the pixels")
+        reason = (
+            f"processing baseline {baseline_text} >= 04.00: the pixels carry the +1000 offset"
+            if with_offset
+            else f"processing baseline {baseline_text} < 04.00: no offset in the pixels"
+        )
         if declared_offset:
             reason += f"; the declared offset {declared_offset:g} contradicts it and is ignored"
     else:
@@ -398,6 +410,7 @@ def metadata_rule(item: Mapping[str, Any]) -> ReflectanceRule:
 # ----------------------------------------------------------------------------------------
 # Acquisition
 # ----------------------------------------------------------------------------------------
+
 
 def _platform(props: Mapping[str, Any]) -> str:
     platform = props.get("platform")
@@ -447,8 +460,8 @@ def acquisition_key(item: Mapping[str, Any]) -> str:
 # Item → Scene
 # ----------------------------------------------------------------------------------------
 
-def scene_from_item(item: Mapping[str, Any], *, source: str,
-                    self_href: str | None = None) -> Scene:
+
+def scene_from_item(item: Mapping[str, Any], *, source: str, self_href: str | None = None) -> Scene:
     """Turn one STAC item (as JSON) into a :class:`Scene`.
 
     Parameters
@@ -486,8 +499,9 @@ def scene_from_item(item: Mapping[str, Any], *, source: str,
     missing = [band for band in REQUIRED_BANDS if band not in bands]
     if missing:
         raise ItemError(f"{where}: missing required assets: {', '.join(missing)}")
-    assets = {band: _asset_ref(band, bands[band][1], self_href)
-              for band in _WANTED_BANDS if band in bands}
+    assets = {
+        band: _asset_ref(band, bands[band][1], self_href) for band in _WANTED_BANDS if band in bands
+    }
 
     props = _properties(item)
     return Scene(

@@ -83,20 +83,24 @@ DUPLICATE_REASON_PREFIXES: tuple[str, ...] = ("same acquisition as ", "supersede
 def _why_not(loser: Scene, loser_share: float, winner: Scene, winner_share: float) -> str:
     """The reason a duplicate lost, in the terms that decided it."""
     if round(loser_share, 6) != round(winner_share, 6):
-        return (f"same acquisition as {winner.id}: covers {loser_share:.0%} of the AOI "
-                f"vs {winner_share:.0%}")
+        return (
+            f"same acquisition as {winner.id}: covers {loser_share:.0%} of the AOI "
+            f"vs {winner_share:.0%}"
+        )
     if _baseline_key(loser) != _baseline_key(winner):
-        return (f"superseded by reprocessed {winner.id} "
-                f"(baseline {winner.processing_baseline})")
+        return f"superseded by reprocessed {winner.id} (baseline {winner.processing_baseline})"
     if _updated_key(loser) != _updated_key(winner):
         assert winner.updated is not None
-        return (f"same acquisition as {winner.id}, updated later "
-                f"({winner.updated.isoformat().replace('+00:00', 'Z')})")
+        return (
+            f"same acquisition as {winner.id}, updated later "
+            f"({winner.updated.isoformat().replace('+00:00', 'Z')})"
+        )
     return f"same acquisition as {winner.id} (same coverage, baseline and update; id order)"
 
 
 def choose_scenes(
-    scenes: Iterable[Scene], aoi_geometry: Any,
+    scenes: Iterable[Scene],
+    aoi_geometry: Any,
 ) -> tuple[list[Scene], list[tuple[Scene, str]], list[tuple[str, str]]]:
     """One scene per acquisition: the one covering most of the AOI.
 
@@ -118,8 +122,14 @@ def choose_scenes(
         seen.add((scene.collection, scene.id))
         share = _coverage(scene, aoi_geometry)
         if share <= 0.0:
-            rejected.append((scene.id, "does not cover the AOI" if scene.footprint is not None
-                             else "has no geometry or bbox: cannot place it on the AOI"))
+            rejected.append(
+                (
+                    scene.id,
+                    "does not cover the AOI"
+                    if scene.footprint is not None
+                    else "has no geometry or bbox: cannot place it on the AOI",
+                )
+            )
             continue
         by_acquisition[scene.acquisition].append((scene, share))
 
@@ -129,8 +139,10 @@ def choose_scenes(
         # Sorting ascending by id first and then stably by the real keys descending gives
         # "largest share, newest baseline, newest update, smallest id".
         ranked = sorted(candidates, key=lambda pair: pair[0].id)
-        ranked.sort(key=lambda pair: (round(pair[1], 6), _baseline_key(pair[0]),
-                                      _updated_key(pair[0])), reverse=True)
+        ranked.sort(
+            key=lambda pair: (round(pair[1], 6), _baseline_key(pair[0]), _updated_key(pair[0])),
+            reverse=True,
+        )
         winner, winner_share = ranked[0]
         chosen.append(winner)
         for loser, loser_share in ranked[1:]:
@@ -140,8 +152,10 @@ def choose_scenes(
     return chosen, duplicates, rejected
 
 
-def _parse(items: Iterable[dict[str, Any]], source: str,
-           ) -> tuple[list[Scene], list[tuple[str, str]], list[ItemError]]:
+def _parse(
+    items: Iterable[dict[str, Any]],
+    source: str,
+) -> tuple[list[Scene], list[tuple[str, str]], list[ItemError]]:
     scenes: list[Scene] = []
     rejected: list[tuple[str, str]] = []
     errors: list[ItemError] = []
@@ -155,8 +169,14 @@ def _parse(items: Iterable[dict[str, Any]], source: str,
     return scenes, rejected, errors
 
 
-def find_scenes(catalog: Catalog, aoi: Aoi, start: dt.date, end: dt.date, *,
-                max_cloud_cover: float | None = None) -> SceneSearch:
+def find_scenes(
+    catalog: Catalog,
+    aoi: Aoi,
+    start: dt.date,
+    end: dt.date,
+    *,
+    max_cloud_cover: float | None = None,
+) -> SceneSearch:
     """Search a catalog for an AOI's scenes over inclusive UTC days ``start`` to ``end``.
 
     On a STAC API searching ``sentinel-2-c1-l2a`` with a different fallback collection,
@@ -198,16 +218,26 @@ def find_scenes(catalog: Catalog, aoi: Aoi, start: dt.date, end: dt.date, *,
     months = months_between(start, end)
     fallback_months: list[str] = []
     fallback = catalog.fallback_collection
-    if (catalog.kind == "api" and catalog.collection == DEFAULT_API_COLLECTION
-            and fallback and fallback != catalog.collection
-            and _has_collection(catalog, fallback)):
+    if (
+        catalog.kind == "api"
+        and catalog.collection == DEFAULT_API_COLLECTION
+        and fallback
+        and fallback != catalog.collection
+        and _has_collection(catalog, fallback)
+    ):
         served = {scene.date.strftime("%Y-%m") for scene in chosen}
         missing = [month for month in months if month not in served]
         for run_start, run_end in _runs(missing, months, start, end):
             # One search per run of consecutive missing months: 2022's gap is one request.
-            extra_items = list(catalog.items(bbox, run_start, run_end,
-                                             collections=[fallback],
-                                             max_cloud_cover=max_cloud_cover))
+            extra_items = list(
+                catalog.items(
+                    bbox,
+                    run_start,
+                    run_end,
+                    collections=[fallback],
+                    max_cloud_cover=max_cloud_cover,
+                )
+            )
             extra_scenes, extra_rejected, extra_errors = _parse(extra_items, catalog.source)
             extra_chosen, extra_dups, extra_missing = choose_scenes(extra_scenes, aoi.geometry)
             scenes.extend(extra_scenes)
@@ -215,8 +245,7 @@ def find_scenes(catalog: Catalog, aoi: Aoi, start: dt.date, end: dt.date, *,
             errors.extend(extra_errors)
             duplicates.extend(extra_dups)
             chosen.extend(extra_chosen)
-            fallback_months.extend(sorted({scene.date.strftime("%Y-%m")
-                                           for scene in extra_chosen}))
+            fallback_months.extend(sorted({scene.date.strftime("%Y-%m") for scene in extra_chosen}))
         chosen.sort(key=lambda scene: (scene.datetime, scene.id))
         duplicates.sort(key=lambda pair: (pair[0].datetime, pair[0].id))
 
@@ -238,8 +267,12 @@ def find_scenes(catalog: Catalog, aoi: Aoi, start: dt.date, end: dt.date, *,
     )
 
 
-def _runs(missing: list[str], months: list[str], start: dt.date, end: dt.date,
-          ) -> list[tuple[dt.date, dt.date]]:
+def _runs(
+    missing: list[str],
+    months: list[str],
+    start: dt.date,
+    end: dt.date,
+) -> list[tuple[dt.date, dt.date]]:
     """Date ranges covering runs of consecutive months in ``missing``, clipped to the range."""
     runs: list[tuple[dt.date, dt.date]] = []
     previous_index = -2

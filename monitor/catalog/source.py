@@ -55,17 +55,18 @@ def _load_modifier(sign: str | None) -> Callable[[Any], None] | None:
     try:
         import planetary_computer
     except ImportError:
-        raise ConfigError("sign = planetary-computer needs the planetary-computer package: "
-                          "pip install border-monitor[pc]") from None
+        raise ConfigError(
+            "sign = planetary-computer needs the planetary-computer package: "
+            "pip install border-monitor[pc]"
+        ) from None
     modifier: Callable[[Any], None] = planetary_computer.sign_inplace
     return modifier
-
-
 
 
 # ----------------------------------------------------------------------------------------
 # Deciding what a source is
 # ----------------------------------------------------------------------------------------
+
 
 def _looks_like_item_search(document: Mapping[str, Any]) -> bool:
     conforms = document.get("conformsTo")
@@ -96,10 +97,17 @@ def _local_path(source: str, base_dir: Path | None) -> Path:
     return path
 
 
-def open_catalog(source: str, *, collection: str | None = None,
-                 fallback_collection: str | None = "sentinel-2-l2a",
-                 sign: str | None = None, timeout_s: float = 30.0, retries: int = 4,
-                 page_size: int = 100, base_dir: Path | None = None) -> Catalog:
+def open_catalog(
+    source: str,
+    *,
+    collection: str | None = None,
+    fallback_collection: str | None = "sentinel-2-l2a",
+    sign: str | None = None,
+    timeout_s: float = 30.0,
+    retries: int = 4,
+    page_size: int = 100,
+    base_dir: Path | None = None,
+) -> Catalog:
     """Open a STAC API or a static catalog/collection for searching.
 
     Parameters
@@ -158,22 +166,29 @@ def open_catalog(source: str, *, collection: str | None = None,
         document = json.loads(text)
     except ValueError:
         start = " ".join(text[:40].split())
-        raise SourceError(f"{source}: not a STAC API or catalog (not JSON: starts with "
-                          f"{start!r})") from None
+        raise SourceError(
+            f"{source}: not a STAC API or catalog (not JSON: starts with {start!r})"
+        ) from None
     if not isinstance(document, dict):
-        raise SourceError(f"{source}: not a STAC API or catalog (JSON "
-                          f"{type(document).__name__}, not an object)")
+        raise SourceError(
+            f"{source}: not a STAC API or catalog (JSON {type(document).__name__}, not an object)"
+        )
 
     if _looks_like_item_search(document):
         return ApiCatalog(
-            source, landing=document, stac_io=stac_io,
+            source,
+            landing=document,
+            stac_io=stac_io,
             collection=collection or DEFAULT_API_COLLECTION,
-            fallback_collection=fallback_collection, modifier=modifier,
-            page_size=page_size, timeout_s=timeout_s,
+            fallback_collection=fallback_collection,
+            modifier=modifier,
+            page_size=page_size,
+            timeout_s=timeout_s,
         )
     if document.get("type") in ("Catalog", "Collection"):
-        return StaticCatalog(source, collection=collection, modifier=modifier,
-                             stac_io=stac_io, document=document)
+        return StaticCatalog(
+            source, collection=collection, modifier=modifier, stac_io=stac_io, document=document
+        )
     kind = document.get("type")
     detail = f"JSON of type {kind!r}" if kind else "JSON without a STAC type"
     raise SourceError(f"{source}: not a STAC API or catalog ({detail}, no item search)")

@@ -45,10 +45,15 @@ class StaticCatalog(Catalog):
 
     kind: Literal["api", "static"] = "static"
 
-    def __init__(self, href: str, *, collection: str | None = None,
-                 modifier: Callable[[Any], None] | None = None,
-                 stac_io: StacApiIO | None = None,
-                 document: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        href: str,
+        *,
+        collection: str | None = None,
+        modifier: Callable[[Any], None] | None = None,
+        stac_io: StacApiIO | None = None,
+        document: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(href, collection=collection, fallback_collection=None)
         self._modifier = modifier
         self._stac_io = stac_io
@@ -58,8 +63,9 @@ class StaticCatalog(Catalog):
             available = self.collection_ids()
             if collection not in available:
                 listed = ", ".join(available) or "none"
-                raise SourceError(f"{href}: no item of collection {collection!r} "
-                                  f"(collections here: {listed})")
+                raise SourceError(
+                    f"{href}: no item of collection {collection!r} (collections here: {listed})"
+                )
 
     def _read_root(self, document: Mapping[str, Any] | None) -> pystac.Catalog:
         import pystac
@@ -71,28 +77,31 @@ class StaticCatalog(Catalog):
                 warnings.simplefilter("ignore", UserWarning)
                 stac_io = _static_io(self._stac_io)
                 if document is not None:
-                    root = pystac.read_dict(dict(document), href=self.source,
-                                            stac_io=stac_io)
+                    root = pystac.read_dict(dict(document), href=self.source, stac_io=stac_io)
                 else:
                     root = pystac.read_file(self.source, stac_io=stac_io)
         except FileNotFoundError:
             raise SourceError(f"{self.source}: no such file") from None
         except json.JSONDecodeError as exc:
-            raise SourceError(f"{self.source}: not valid JSON (line {exc.lineno}, "
-                              f"column {exc.colno}: {exc.msg})") from None
+            raise SourceError(
+                f"{self.source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
         except pystac.STACError as exc:
-            raise SourceError(f"{self.source}: not a STAC catalog or collection "
-                              f"({' '.join(str(exc).split())})") from None
+            raise SourceError(
+                f"{self.source}: not a STAC catalog or collection ({' '.join(str(exc).split())})"
+            ) from None
         except OSError as exc:
             raise SourceError(f"{self.source}: cannot read: {exc.strerror or exc}") from None
         except Exception as exc:  # noqa: BLE001 - APIError/requests errors for URLs
             if is_url(self.source):
                 raise describe_http_error(self.source, exc) from None
-            raise SourceError(f"{self.source}: not a STAC catalog or collection "
-                              f"({type(exc).__name__}: {exc})") from None
+            raise SourceError(
+                f"{self.source}: not a STAC catalog or collection ({type(exc).__name__}: {exc})"
+            ) from None
         if not isinstance(root, pystac.Catalog):  # Collection is a Catalog subclass
-            raise SourceError(f"{self.source}: a STAC {type(root).__name__}, "
-                              "not a catalog or collection")
+            raise SourceError(
+                f"{self.source}: a STAC {type(root).__name__}, not a catalog or collection"
+            )
         return root
 
     def _load_items(self) -> list[dict[str, Any]]:
@@ -107,10 +116,12 @@ class StaticCatalog(Catalog):
         try:
             # Item files are read as plain JSON, not through pystac objects: pystac deep-copies
             # every dict twice on the way, which made reading a 787-item archive take 4 s.
-            for href, item_dict, parent in _linked_items(root_href, self._root.to_dict(
-                    include_self_link=False, transform_hrefs=False), stac_io):
-                links = [link for link in item_dict.get("links", [])
-                         if link.get("rel") != "self"]
+            for href, item_dict, parent in _linked_items(
+                root_href,
+                self._root.to_dict(include_self_link=False, transform_hrefs=False),
+                stac_io,
+            ):
+                links = [link for link in item_dict.get("links", []) if link.get("rel") != "self"]
                 links.insert(0, {"rel": "self", "href": href, "type": "application/geo+json"})
                 item_dict["links"] = links
                 if not item_dict.get("collection") and parent:
@@ -119,14 +130,17 @@ class StaticCatalog(Catalog):
                     self._modifier(item_dict)
                 loaded.append(item_dict)
         except FileNotFoundError as exc:
-            raise SourceError(f"{self.source}: linked file missing: "
-                              f"{exc.filename or exc}") from None
+            raise SourceError(
+                f"{self.source}: linked file missing: {exc.filename or exc}"
+            ) from None
         except json.JSONDecodeError as exc:
-            raise SourceError(f"{self.source}: a linked file is not valid JSON "
-                              f"(line {exc.lineno}: {exc.msg})") from None
+            raise SourceError(
+                f"{self.source}: a linked file is not valid JSON (line {exc.lineno}: {exc.msg})"
+            ) from None
         except pystac.STACError as exc:
-            raise SourceError(f"{self.source}: a linked file is not STAC "
-                              f"({' '.join(str(exc).split())})") from None
+            raise SourceError(
+                f"{self.source}: a linked file is not STAC ({' '.join(str(exc).split())})"
+            ) from None
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - APIError/requests errors for URLs
@@ -140,15 +154,21 @@ class StaticCatalog(Catalog):
 
     def collection_ids(self) -> tuple[str, ...]:
         """Collection ids found on the items (the root's own id for a bare Collection)."""
-        ids = {str(item.get("collection")) for item in self._load_items()
-               if item.get("collection")}
+        ids = {str(item.get("collection")) for item in self._load_items() if item.get("collection")}
         return tuple(sorted(ids))
 
-    def items(self, bbox: BBox, start: dt.date, end: dt.date, *,
-              collections: Sequence[str] | None = None,
-              max_cloud_cover: float | None = None) -> Iterator[dict[str, Any]]:
-        wanted = set(collections) if collections else (
-            {self.collection} if self.collection else None)
+    def items(
+        self,
+        bbox: BBox,
+        start: dt.date,
+        end: dt.date,
+        *,
+        collections: Sequence[str] | None = None,
+        max_cloud_cover: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        wanted = (
+            set(collections) if collections else ({self.collection} if self.collection else None)
+        )
         for item in self._load_items():
             if wanted is not None and item.get("collection") not in wanted:
                 continue
@@ -156,8 +176,9 @@ class StaticCatalog(Catalog):
                 yield item
 
 
-def _linked_items(href: str, document: Mapping[str, Any], stac_io: pystac.StacIO,
-                  depth: int = 0) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+def _linked_items(
+    href: str, document: Mapping[str, Any], stac_io: pystac.StacIO, depth: int = 0
+) -> Iterator[tuple[str, dict[str, Any], str | None]]:
     """(absolute href, item dict, id of the collection above it) of every item below a
     catalog document, via its ``item`` and ``child`` links (relative to its own href)."""
     if depth > 16:

@@ -27,19 +27,35 @@ def list_(settings: Settings, aoi: tuple[str, ...]) -> None:
     rows = []
     for entry in list_aois(settings, aoi):
         facts = entry.facts
-        rows.append((facts["id"], facts["name"], facts.get("kind") or "",
-                     f"{facts['area_km2']:.2f}", facts["crs"],
-                     f"{facts['width_px']}x{facts['height_px']}",
-                     "yes" if entry.registered else "no", entry.aoi.path or ""))
+        rows.append(
+            (
+                facts["id"],
+                facts["name"],
+                facts.get("kind") or "",
+                f"{facts['area_km2']:.2f}",
+                facts["crs"],
+                f"{facts['width_px']}x{facts['height_px']}",
+                "yes" if entry.registered else "no",
+                entry.aoi.path or "",
+            )
+        )
     print_table(None, ("id", "name", "kind", "km²", "grid", "px", "in state", "file"), rows)
 
 
 @aoi.command("check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--max-area-km2", type=float, default=None,
-              help="Refuse AOIs larger than this [settings: max_aoi_area_km2, 100].")
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Settings file [./monitor.toml if present].")
+@click.option(
+    "--max-area-km2",
+    type=float,
+    default=None,
+    help="Refuse AOIs larger than this [settings: max_aoi_area_km2, 100].",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Settings file [./monitor.toml if present].",
+)
 def check(file: Path, max_area_km2: float | None, config: Path | None) -> None:
     """Validate an AOI file and print its grid. Exit 1 with the problem and where."""
     from monitor.aoi import check_report, load_aoi

@@ -18,18 +18,38 @@ __all__ = ["claim"]
 @state_options
 @click.option("--demolished", type=int, metavar="N", help="Buildings claimed demolished.")
 @click.option("--total", type=int, metavar="M", help="Buildings in total (with --demolished).")
-@click.option("--built-area", "built_area", type=float, metavar="A",
-              help="Or: the roofed area in m² claimed for D.")
-@click.option("--by", "by", type=DATE, required=True,
-              help="The day the claim refers to (demolished by D).")
-@click.option("--since", type=DATE,
-              help="Baseline: the roofed area at the last clear observation on or before this "
-                   "day [the first clear observation].")
-@click.option("--zone", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="GeoJSON polygon (EPSG:4326) within the AOI: judge the claim there only.")
-def claim(settings: Settings, aoi: tuple[str, ...], demolished: int | None,
-          total: int | None, built_area: float | None, by: dt.date, since: dt.date | None,
-          zone: Path | None) -> None:
+@click.option(
+    "--built-area",
+    "built_area",
+    type=float,
+    metavar="A",
+    help="Or: the roofed area in m² claimed for D.",
+)
+@click.option(
+    "--by", "by", type=DATE, required=True, help="The day the claim refers to (demolished by D)."
+)
+@click.option(
+    "--since",
+    type=DATE,
+    help="Baseline: the roofed area at the last clear observation on or before this "
+    "day [the first clear observation].",
+)
+@click.option(
+    "--zone",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="GeoJSON polygon (EPSG:4326) within the AOI: judge the claim there only.",
+)
+def claim(
+    settings: Settings,
+    aoi: tuple[str, ...],
+    demolished: int | None,
+    total: int | None,
+    built_area: float | None,
+    by: dt.date,
+    since: dt.date | None,
+    zone: Path | None,
+) -> None:
     """Test a claim ("N of M demolished by D") against the built-up timeline.
 
     Sentinel-2 does not count buildings: its 10 m pixels measure roofed area. The claim's
@@ -45,14 +65,24 @@ def claim(settings: Settings, aoi: tuple[str, ...], demolished: int | None,
 
     if len(aoi) != 1:
         raise MonitorError("a claim is about one AOI: give --aoi ID once")
-    outcome = check_claim(settings, aoi[0], by=by, demolished=demolished, total=total,
-                          built_area_m2=built_area, since=since, zone=zone)
+    outcome = check_claim(
+        settings,
+        aoi[0],
+        by=by,
+        demolished=demolished,
+        total=total,
+        built_area_m2=built_area,
+        since=since,
+        zone=zone,
+    )
     check = outcome.check
     label = " [SIMULATED DATA]" if outcome.simulated else ""
     click.echo(f"{outcome.aoi.id} ({outcome.aoi.name}): claim: {check.claim.describe()}{label}")
     if outcome.zone is not None:
-        click.echo(f"zone: {outcome.zone} ({(outcome.zone_area_m2 or 0) / 1e4:,.1f} ha, "
-                   f"{check.pixels} pixels)")
+        click.echo(
+            f"zone: {outcome.zone} ({(outcome.zone_area_m2 or 0) / 1e4:,.1f} ha, "
+            f"{check.pixels} pixels)"
+        )
     for line in check.lines():
         click.echo(line)
     if outcome.detections:
@@ -60,8 +90,10 @@ def claim(settings: Settings, aoi: tuple[str, ...], demolished: int | None,
         for det in outcome.detections:
             window = f"changed after {det.window_start}, first seen {det.first_seen}"
             confirmed = f", confirmed {det.confirmed_on}" if det.confirmed_on else ""
-            click.echo(f"  {det.id} {det.change_type} {det.status}: {window}{confirmed}, "
-                       f"{det.area_m2:,.0f} m²")
+            click.echo(
+                f"  {det.id} {det.change_type} {det.status}: {window}{confirmed}, "
+                f"{det.area_m2:,.0f} m²"
+            )
     for note in outcome.notes:
         click.echo(f"note: {note}")
     from monitor.detect.claims import why_area_note

@@ -12,5 +12,18 @@ from monitor.cli.scenes import scenes
 from monitor.cli.simulate import demo, simulate
 from monitor.cli.status import status
 
-ALL = (aoi, scenes, run, compare, export, report, status, rebuild, cache, claim, review,
-       simulate, demo)
+ALL = (
+    aoi,
+    scenes,
+    run,
+    compare,
+    export,
+    report,
+    status,
+    rebuild,
+    cache,
+    claim,
+    review,
+    simulate,
+    demo,
+)

@@ -19,28 +19,59 @@ FORMATS = ("gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "sta
 @click.command()
 @state_options
 # A plain string, checked by the job: an unknown format is bad input (one line, exit 1).
-@click.option("--format", "fmt", required=True, metavar="F",
-              help="gpkg (QGIS: layers detections, aois, observations, runs, with a style), "
-                   "geojson, kml, kmz (Google Earth), fgb, parquet (GeoParquet), shp, csv "
-                   "(WKT geometry), stac (a static STAC collection in the folder --out); "
-                   "timeline.")
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="Output file (a folder for stac).")
-@click.option("--status", default="confirmed",
-              type=click.Choice(["confirmed", "probable", "all", "rejected", "verified",
-                                 "false_alarm", "unsure", "unreviewed"]),
-              help="Which detections: confirmed [default], probable, all (probable and "
-                   "confirmed) or rejected; or by the analyst's latest verdict: verified, "
-                   "false_alarm, unsure (any status), unreviewed (probable and confirmed "
-                   "without a review).")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    metavar="F",
+    help="gpkg (QGIS: layers detections, aois, observations, runs, with a style), "
+    "geojson, kml, kmz (Google Earth), fgb, parquet (GeoParquet), shp, csv "
+    "(WKT geometry), stac (a static STAC collection in the folder --out); "
+    "timeline.",
+)
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Output file (a folder for stac)."
+)
+@click.option(
+    "--status",
+    default="confirmed",
+    type=click.Choice(
+        [
+            "confirmed",
+            "probable",
+            "all",
+            "rejected",
+            "verified",
+            "false_alarm",
+            "unsure",
+            "unreviewed",
+        ]
+    ),
+    help="Which detections: confirmed [default], probable, all (probable and "
+    "confirmed) or rejected; or by the analyst's latest verdict: verified, "
+    "false_alarm, unsure (any status), unreviewed (probable and confirmed "
+    "without a review).",
+)
 @click.option("--since", type=DATE, help="Only detections first seen on or after D.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
-@click.option("--raster", type=click.Path(path_type=Path), metavar="DIR",
-              help="Also write COGs to DIR, on each AOI's UTM grid: DIR/<aoi>/change_class.tif, "
-                   "first_seen.tif (YYYYMMDD), confidence.tif, and true-colour before/after "
-                   "images per detection in DIR/<aoi>/detections/.")
-def export(settings: Settings, aoi: tuple[str, ...], fmt: str, out: Path, status: str,
-           since: dt.date | None, overwrite: bool, raster: Path | None) -> None:
+@click.option(
+    "--raster",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Also write COGs to DIR, on each AOI's UTM grid: DIR/<aoi>/change_class.tif, "
+    "first_seen.tif (YYYYMMDD), confidence.tif, and true-colour before/after "
+    "images per detection in DIR/<aoi>/detections/.",
+)
+def export(
+    settings: Settings,
+    aoi: tuple[str, ...],
+    fmt: str,
+    out: Path,
+    status: str,
+    since: dt.date | None,
+    overwrite: bool,
+    raster: Path | None,
+) -> None:
     """Detections to GIS formats: vectors in EPSG:4326, rasters on the AOI's UTM grid.
 
     Every format carries the contract's fields, `simulated` and the analyst's review.
@@ -54,8 +85,16 @@ def export(settings: Settings, aoi: tuple[str, ...], fmt: str, out: Path, status
     if fmt == "timeline":
         _export_timeline(settings, aoi, out, overwrite)
         return
-    result = job.export_detections(settings, aoi, fmt=fmt, out=out, status=status, since=since,
-                                   overwrite=overwrite, raster=raster)
+    result = job.export_detections(
+        settings,
+        aoi,
+        fmt=fmt,
+        out=out,
+        status=status,
+        since=since,
+        overwrite=overwrite,
+        raster=raster,
+    )
     sim = " (SIMULATED)" if result.simulated else ""
     if result.n_written == 0:
         click.echo(f"no {status} detection to export: wrote an empty {fmt} file to {out}{sim}")
@@ -67,8 +106,7 @@ def export(settings: Settings, aoi: tuple[str, ...], fmt: str, out: Path, status
         click.echo(f"  {note}")
 
 
-def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path,
-                     overwrite: bool) -> None:
+def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path, overwrite: bool) -> None:
     """``--format timeline``: the built-up area per AOI and clear month, as CSV."""
     from monitor.job import export_timeline
 
@@ -83,10 +121,19 @@ def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path,
 @state_options
 @click.option("--before", type=DATE_RANGE, required=True, help="Day or range D/D before.")
 @click.option("--after", type=DATE_RANGE, required=True, help="Day or range D/D after.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for change.tif and changes.geojson.")
-def compare(settings: Settings, aoi: tuple[str, ...], before: tuple[dt.date, dt.date],
-            after: tuple[dt.date, dt.date], out: Path) -> None:
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for change.tif and changes.geojson.",
+)
+def compare(
+    settings: Settings,
+    aoi: tuple[str, ...],
+    before: tuple[dt.date, dt.date],
+    after: tuple[dt.date, dt.date],
+    out: Path,
+) -> None:
     """Before/after comparison of one AOI: DIR/change.tif, DIR/changes.geojson.
 
     Median composites of the clear observations of each window, radiometrically normalised,
@@ -96,9 +143,10 @@ def compare(settings: Settings, aoi: tuple[str, ...], before: tuple[dt.date, dt.
     from monitor.job import compare_aoi
 
     result = compare_aoi(settings, aoi, before=before, after=after, out=out)
-    click.echo(f"{result.aoi_id}: {result.n_before} scene(s) before, {result.n_after} after: "
-               f"{result.n_objects} changed area(s)"
-               + (" (SIMULATED)" if result.simulated else ""))
+    click.echo(
+        f"{result.aoi_id}: {result.n_before} scene(s) before, {result.n_after} after: "
+        f"{result.n_objects} changed area(s)" + (" (SIMULATED)" if result.simulated else "")
+    )
     click.echo(f"  {result.change_tif}")
     click.echo(f"  {result.changes_geojson}")
     click.echo(stated_limits_note())

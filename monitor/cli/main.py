@@ -23,8 +23,10 @@ EPILOG = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-             epilog=EPILOG)
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
 @click.version_option(__version__, "--version", prog_name="monitor")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the final summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per scene.")
@@ -57,8 +59,11 @@ _register()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None,
-                          prog_name="monitor", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="monitor",
+            standalone_mode=False,
+        )
     except MonitorError as exc:
         click.echo(f"monitor: error: {exc}", err=True)
         code = exc.exit_code

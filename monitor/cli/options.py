@@ -25,10 +25,16 @@ _STATE_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--state-dir", "state_dir", "Database, detector state, chip cache, demo archive [imagery/]."),
     ("--reports-dir", "reports_dir", "HTML reports and the job's own exports [reports/]."),
     ("--aoi-dir", "aoi_dir", "Where AOI files are found [./aoi]."),
-    ("--stac", "stac", "STAC API URL, or a static catalog/collection file, URL or folder "
-                       "[Earth Search v1]."),
-    ("--collection", "collection", "Collection to search [sentinel-2-c1-l2a on a STAC API; "
-                                   "every item of a static catalog]."),
+    (
+        "--stac",
+        "stac",
+        "STAC API URL, or a static catalog/collection file, URL or folder [Earth Search v1].",
+    ),
+    (
+        "--collection",
+        "collection",
+        "Collection to search [sentinel-2-c1-l2a on a STAC API; every item of a static catalog].",
+    ),
 )
 
 
@@ -37,15 +43,28 @@ def state_options(func: F) -> F:
     for flag, dest, help_text in reversed(_STATE_OPTIONS):
         metavar = "DIR" if "dir" in flag else "TEXT"
         func = click.option(flag, dest, default=None, metavar=metavar, help=help_text)(func)
-    func = click.option("--aoi", "aoi", multiple=True, metavar="FILE|ID",
-                        help="A GeoJSON path or a known id; repeatable "
-                             "[all AOIs in --aoi-dir].")(func)
-    func = click.option("--config", "config", default=None, metavar="FILE",
-                        type=click.Path(dir_okay=False, path_type=Path),
-                        help="Settings file [./monitor.toml if present].")(func)
-    func = click.option("--sign", "sign", default=None,
-                        type=click.Choice(["planetary-computer"]),
-                        help="Sign asset links before reading (Planetary Computer).")(func)
+    func = click.option(
+        "--aoi",
+        "aoi",
+        multiple=True,
+        metavar="FILE|ID",
+        help="A GeoJSON path or a known id; repeatable [all AOIs in --aoi-dir].",
+    )(func)
+    func = click.option(
+        "--config",
+        "config",
+        default=None,
+        metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Settings file [./monitor.toml if present].",
+    )(func)
+    func = click.option(
+        "--sign",
+        "sign",
+        default=None,
+        type=click.Choice(["planetary-computer"]),
+        help="Sign asset links before reading (Planetary Computer).",
+    )(func)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,8 +86,9 @@ class DateParam(click.ParamType):
 
     name = "D"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.date:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
         if isinstance(value, dt.date):
             return value
         try:
@@ -82,8 +102,9 @@ class DateRangeParam(click.ParamType):
 
     name = "D[/D]"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> tuple[dt.date, dt.date]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[dt.date, dt.date]:
         if isinstance(value, tuple):
             return value
         text = str(value).strip()
@@ -92,8 +113,11 @@ class DateRangeParam(click.ParamType):
             first = dt.date.fromisoformat(first_text)
             last = dt.date.fromisoformat(last_text) if last_text else first
         except ValueError:
-            self.fail(f"{value!r} is not a date or date range (expected D or D/D, "
-                      "D = YYYY-MM-DD)", param, ctx)
+            self.fail(
+                f"{value!r} is not a date or date range (expected D or D/D, D = YYYY-MM-DD)",
+                param,
+                ctx,
+            )
         if last < first:
             self.fail(f"{value!r}: the range ends before it starts", param, ctx)
         return (first, last)

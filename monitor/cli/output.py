@@ -18,15 +18,25 @@ def console(stderr: bool = False) -> Any:
 
     stream = sys.stderr if stderr else sys.stdout
     # Piped output must not be cut at 80 columns: scene ids are long.
-    return Console(file=stream, width=None if stream.isatty() else 200, highlight=False,
-                   soft_wrap=not stream.isatty())
+    return Console(
+        file=stream,
+        width=None if stream.isatty() else 200,
+        highlight=False,
+        soft_wrap=not stream.isatty(),
+    )
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False,
-                  box=None, header_style="bold")
+    table = Table(
+        title=title,
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        box=None,
+        header_style="bold",
+    )
     for name in columns:
         table.add_column(name, overflow="fold")
     for row in rows:
@@ -57,8 +67,12 @@ class Log:
 
         now = dt.datetime.now(dt.UTC)
         if self.log_json:
-            click.echo(json.dumps({"time": now.isoformat(timespec="seconds"),
-                                   "level": level, "message": line}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {"time": now.isoformat(timespec="seconds"), "level": level, "message": line},
+                    ensure_ascii=False,
+                )
+            )
         elif sys.stdout.isatty():
             click.echo(line)
         else:
@@ -105,8 +119,14 @@ def progress_bars(log: Log) -> Iterator[Callable[[str, int, int], None] | None]:
         TimeElapsedColumn,
     )
 
-    bars = Progress(TextColumn("{task.description:>12}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console(), transient=True)
+    bars = Progress(
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(),
+        transient=True,
+    )
     tasks: dict[str, Any] = {}
 
     def tick(what: str, done: int, total: int) -> None:

@@ -17,13 +17,27 @@ __all__ = ["run", "rebuild", "cache"]
 @state_options
 @click.option("--since", type=DATE, help="First day (UTC) to search [settings: start_date].")
 @click.option("--until", type=DATE, help="Last day (UTC) to search [today].")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="AOIs processed at once, each in its own process.")
-@click.option("--scheduler", metavar="tcp://HOST:PORT",
-              help="Run the AOIs on this Dask distributed cluster (workers must share the "
-                   "state dir's filesystem).")
-def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
-        until: dt.date | None, workers: int, scheduler: str | None) -> int:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="AOIs processed at once, each in its own process.",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    help="Run the AOIs on this Dask distributed cluster (workers must share the "
+    "state dir's filesystem).",
+)
+def run(
+    settings: Settings,
+    aoi: tuple[str, ...],
+    since: dt.date | None,
+    until: dt.date | None,
+    workers: int,
+    scheduler: str | None,
+) -> int:
     """The incremental job: find scenes not yet processed, read their AOI windows, record
     what was used, skipped or failed and why, and print a summary.
 
@@ -34,16 +48,30 @@ def run(settings: Settings, aoi: tuple[str, ...], since: dt.date | None,
 
     log = current_log()
     with progress_bars(log) as tick:
-        result = run_job(settings, aoi, since=since, until=until, argv=sys.argv[1:],
-                         echo=log.info, detail=log.detail, alert=log.warn, workers=workers,
-                         scheduler=scheduler, progress=tick)
+        result = run_job(
+            settings,
+            aoi,
+            since=since,
+            until=until,
+            argv=sys.argv[1:],
+            echo=log.info,
+            detail=log.detail,
+            alert=log.warn,
+            workers=workers,
+            scheduler=scheduler,
+            progress=tick,
+        )
     return result.exit_code
 
 
 @click.command()
 @state_options
-@click.option("--from", "from_", type=DATE,
-              help="Keep detections first seen before this day as stored; replace later ones.")
+@click.option(
+    "--from",
+    "from_",
+    type=DATE,
+    help="Keep detections first seen before this day as stored; replace later ones.",
+)
 def rebuild(settings: Settings, aoi: tuple[str, ...], from_: dt.date | None) -> int:
     """Recompute detections from the chip cache, without asking the catalog (after a new
     detector, late scenes or an edited AOI).
@@ -54,15 +82,15 @@ def rebuild(settings: Settings, aoi: tuple[str, ...], from_: dt.date | None) -> 
     from monitor.cli.output import current_log
     from monitor.job import rebuild_aois
 
-    result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:],
-                          echo=current_log().info)
+    result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:], echo=current_log().info)
     return result.exit_code
 
 
 @click.command()
 @state_options
-@click.option("--prune", is_flag=True,
-              help="Free chips no detector state needs (see `monitor cache --help`).")
+@click.option(
+    "--prune", is_flag=True, help="Free chips no detector state needs (see `monitor cache --help`)."
+)
 def cache(settings: Settings, aoi: tuple[str, ...], prune: bool) -> int:
     """The chip cache's size per AOI; with --prune, free the chips no detector state needs:
     those of AOIs not in the state, of an AOI's earlier outlines, of scenes not used, and

@@ -15,35 +15,72 @@ __all__ = ["simulate", "demo"]
 
 @click.command()
 @state_options
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for collection.json, the COGs, truth.geojson and truth.tif.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for collection.json, the COGs, truth.geojson and truth.tif.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--style", type=click.Choice(["l2a", "c1"]), default="c1", show_default=True,
-              help="Earth Search collection to imitate (how the +1000 offset is stored).")
+@click.option(
+    "--style",
+    type=click.Choice(["l2a", "c1"]),
+    default="c1",
+    show_default=True,
+    help="Earth Search collection to imitate (how the +1000 offset is stored).",
+)
 @click.option("--start", type=DATE, default="2023-07-01", show_default=True, help="First day.")
 @click.option("--end", type=DATE, default="2026-06-30", show_default=True, help="Last day.")
 @click.option("--quicklook", is_flag=True, help="Also write a PNG of sample dates.")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier simulation in --out.")
 # A plain string checked by the simulator, so a bad value is one line (ConfigError), not
 # click's three-line usage message.
-@click.option("--world", metavar="[default|random]", default="default", show_default=True,
-              help="default: the fixed world (same seed, same bytes); random: a ground and "
-                   "sky drawn for the seed from documented distributions.")
-def simulate(settings: Settings, aoi: tuple[str, ...], out: Path, seed: int, style: str,
-             start: dt.date, end: dt.date, quicklook: bool, overwrite: bool, world: str) -> None:
+@click.option(
+    "--world",
+    metavar="[default|random]",
+    default="default",
+    show_default=True,
+    help="default: the fixed world (same seed, same bytes); random: a ground and "
+    "sky drawn for the seed from documented distributions.",
+)
+def simulate(
+    settings: Settings,
+    aoi: tuple[str, ...],
+    out: Path,
+    seed: int,
+    style: str,
+    start: dt.date,
+    end: dt.date,
+    quicklook: bool,
+    overwrite: bool,
+    world: str,
+) -> None:
     """A simulated Sentinel-2 archive of the given AOIs, with the planted truth."""
     from monitor.errors import ConfigError
     from monitor.job import simulate_aois
     from monitor.simulate.world import WORLD_KINDS
 
     if world not in WORLD_KINDS:
-        raise ConfigError(f"--world {world!r} is not a simulated world: expected one of "
-                          f"{', '.join(WORLD_KINDS)}")
-    result = simulate_aois(settings, aoi, out, seed=seed, style=style, start=start, end=end,
-                           quicklook=quicklook, overwrite=overwrite, world=world)
-    click.echo(f"SIMULATED archive ({world} world): {result.n_items} items, "
-               f"{result.n_changes} planted changes, "
-               f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s")
+        raise ConfigError(
+            f"--world {world!r} is not a simulated world: expected one of {', '.join(WORLD_KINDS)}"
+        )
+    result = simulate_aois(
+        settings,
+        aoi,
+        out,
+        seed=seed,
+        style=style,
+        start=start,
+        end=end,
+        quicklook=quicklook,
+        overwrite=overwrite,
+        world=world,
+    )
+    click.echo(
+        f"SIMULATED archive ({world} world): {result.n_items} items, "
+        f"{result.n_changes} planted changes, "
+        f"{result.bytes_written / 1e6:.0f} MB in {result.seconds:.0f} s"
+    )
     click.echo(f"  catalog: {result.collection_path}")
     click.echo(f"  truth:   {result.truth_geojson}")
     if result.quicklook:
@@ -59,5 +96,6 @@ def demo(settings: Settings, aoi: tuple[str, ...]) -> int:
 
     log = current_log()
     with progress_bars(log) as tick:
-        return run_demo(settings, echo=log.info, detail=log.detail, alert=log.warn,
-                        progress=tick).exit_code
+        return run_demo(
+            settings, echo=log.info, detail=log.detail, alert=log.warn, progress=tick
+        ).exit_code

@@ -26,28 +26,50 @@ def status(settings: Settings, aoi: tuple[str, ...], as_json: bool) -> None:
     if last is None:
         click.echo(f"no run recorded in {report['state_dir']}")
     else:
-        state = (f"exit {last['exit_code']}" if last["finished_at"]
-                 else "not finished (still running, or killed)")
+        state = (
+            f"exit {last['exit_code']}"
+            if last["finished_at"]
+            else "not finished (still running, or killed)"
+        )
         took = f" in {last['seconds']:.0f} s" if last.get("seconds") is not None else ""
-        click.echo(f"last run #{last['run_id']} ({last['command']}): started "
-                   f"{last['started_at']}{took}, {state}")
+        click.echo(
+            f"last run #{last['run_id']} ({last['command']}): started "
+            f"{last['started_at']}{took}, {state}"
+        )
         for error in last["errors"]:
             click.echo(f"  error: {error}")
-    rows = [(a["id"], a["last_clear_observation"] or "-", a["scenes_used"], a["scenes_skipped"],
-             a["scenes_failed"], a["scenes_pending"],
-             _open(a["detections"]), f"{a['cache_bytes'] / 1e6:.0f} MB") for a in report["aois"]]
-    print_table(None, ("aoi", "last clear", "used", "skipped", "failed", "not read",
-                       "open detections", "cache"), rows)
+    rows = [
+        (
+            a["id"],
+            a["last_clear_observation"] or "-",
+            a["scenes_used"],
+            a["scenes_skipped"],
+            a["scenes_failed"],
+            a["scenes_pending"],
+            _open(a["detections"]),
+            f"{a['cache_bytes'] / 1e6:.0f} MB",
+        )
+        for a in report["aois"]
+    ]
+    print_table(
+        None,
+        ("aoi", "last clear", "used", "skipped", "failed", "not read", "open detections", "cache"),
+        rows,
+    )
     for a in report["aois"]:
         detector = a["detector"]
         if detector is not None and not detector["current"]:
-            click.echo(f"{a['id']}: detector state from another detector or outline; "
-                       "the next run (or `monitor rebuild`) replays it")
+            click.echo(
+                f"{a['id']}: detector state from another detector or outline; "
+                "the next run (or `monitor rebuild`) replays it"
+            )
         for note in (detector or {}).get("notes", []):
             click.echo(f"{a['id']}: {note}")
         for failed in a["failed"]:
-            click.echo(f"{a['id']}: failed {failed['scene_id']} ({failed['attempts']} "
-                       f"attempts): {failed['reason']}")
+            click.echo(
+                f"{a['id']}: failed {failed['scene_id']} ({failed['attempts']} "
+                f"attempts): {failed['reason']}"
+            )
         if a["simulated"]:
             click.echo(f"{a['id']}: SIMULATED data")
 

@@ -48,16 +48,17 @@ from monitor.detect.confidence import ConfidenceModel, confidence  # noqa: E402
 # Names load on first use (PEP 562): a run with nothing new, or one that only needs the
 # parameters or the stated limits, must not import scikit-image and the whole detector.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(("CHANGE_CODES", "NODATA_CODE", "UNKNOWN_CODE", "type_changes"),
-                    "classify"),
-    **dict.fromkeys(("CompareResult", "compare_windows", "compare_objects", "composite"),
-                    "compare"),
+    **dict.fromkeys(("CHANGE_CODES", "NODATA_CODE", "UNKNOWN_CODE", "type_changes"), "classify"),
+    **dict.fromkeys(
+        ("CompareResult", "compare_windows", "compare_objects", "composite"), "compare"
+    ),
     "detection_id": "ids",
     **dict.fromkeys(("STATED_LIMITS", "stated_limits_note"), "limits"),
     "ChangeObject": "objects",
     **dict.fromkeys(("CompareParams", "DetectorParams", "date_of", "day_number"), "params"),
-    **dict.fromkeys(("Coverage", "DataGap", "change_raster", "coverage",
-                     "detections_from_state"), "readout"),
+    **dict.fromkeys(
+        ("Coverage", "DataGap", "change_raster", "coverage", "detections_from_state"), "readout"
+    ),
     **dict.fromkeys(("DetectorState", "new_state"), "state"),
     **dict.fromkeys(("SceneOutcome", "run_series", "update"), "timeseries"),
 }

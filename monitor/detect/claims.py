@@ -21,8 +21,17 @@ from monitor.detect.params import TimelineParams, date_of, day_number
 from monitor.detect.roofarea import BandRule, HistorySubset, area_on, flow, step_deltas, subset
 from monitor.detect.timeline import month_key
 
-__all__ = ["CONSISTENT", "INCONSISTENT", "CANNOT_TELL", "BELOW_RESOLUTION", "VERDICTS",
-           "Claim", "ClaimCheck", "check_claim", "why_area_note"]
+__all__ = [
+    "CONSISTENT",
+    "INCONSISTENT",
+    "CANNOT_TELL",
+    "BELOW_RESOLUTION",
+    "VERDICTS",
+    "Claim",
+    "ClaimCheck",
+    "check_claim",
+    "why_area_note",
+]
 
 CONSISTENT = "consistent"
 INCONSISTENT = "inconsistent"
@@ -70,8 +79,10 @@ class Claim:
 
     def describe(self) -> str:
         if self.share is not None:
-            return (f"{self.demolished} of {self.total} buildings demolished by {self.by} "
-                    f"({100 * self.share:.0f} %)")
+            return (
+                f"{self.demolished} of {self.total} buildings demolished by {self.by} "
+                f"({100 * self.share:.0f} %)"
+            )
         return f"{self.built_area_m2:,.0f} m² roofed on {self.by}"
 
 
@@ -134,8 +145,11 @@ class ClaimCheck:
     def lines(self) -> list[str]:
         """The check in plain sentences (what ``monitor claim`` prints after its header)."""
         pct = _pct
-        start = ("the start of the detector's model" if self.baseline_on >= self.modelled_from
-                 else "the baseline")
+        start = (
+            "the start of the detector's model"
+            if self.baseline_on >= self.modelled_from
+            else "the baseline"
+        )
         out = [
             f"roofed area at {start} ({self.baseline_on}): {self.start_m2:,.0f} m² "
             f"(between {self.start_low_m2:,.0f} and {self.start_high_m2:,.0f})",
@@ -150,13 +164,17 @@ class ClaimCheck:
         if self.added_m2 > 0:
             out.append(f"newly roofed in the same period: {self.added_m2:,.0f} m² (confirmed)")
         if self.removal_months:
-            out.append("removal seen in: " + ", ".join(
-                f"{month} ({m2:,.0f} m²)" for month, m2 in self.removal_months))
+            out.append(
+                "removal seen in: "
+                + ", ".join(f"{month} ({m2:,.0f} m²)" for month, m2 in self.removal_months)
+            )
         else:
             out.append("removal seen in: no month (no confirmed removal of roofed area)")
         if self.claimed_share_low is not None and self.claimed_share_high is not None:
-            out.append(f"the claim as a share of roofed area: {pct(self.claimed_share_low)} to "
-                       f"{pct(self.claimed_share_high)}")
+            out.append(
+                f"the claim as a share of roofed area: {pct(self.claimed_share_low)} to "
+                f"{pct(self.claimed_share_high)}"
+            )
         out.append(f"verdict: {self.verdict}: {self.reason}")
         return out
 
@@ -168,8 +186,10 @@ class ClaimCheck:
             if isinstance(value, dt.date):
                 value = value.isoformat()
             elif isinstance(value, Claim):
-                value = {k: (v.isoformat() if isinstance(v, dt.date) else v)
-                         for k, v in value.__dict__.items()}
+                value = {
+                    k: (v.isoformat() if isinstance(v, dt.date) else v)
+                    for k, v in value.__dict__.items()
+                }
             elif name == "removal_months":
                 value = [[month, m2] for month, m2 in value]
             data[name] = value
@@ -209,7 +229,8 @@ def check_claim(
         first = date_of(clear[0]) if clear else None
         raise ValueError(
             f"{claim.by} is before the first clear observation"
-            + (f" ({first})" if first else " (there is none yet)"))
+            + (f" ({first})" if first else " (there is none yet)")
+        )
     modelled = first_modelled_day if first_modelled_day is not None else clear[0]
     if claim.since is not None:
         since = day_number(claim.since)
@@ -220,8 +241,9 @@ def check_claim(
         t0 = from_model[0] if len(from_model) > 1 else clear[0]
     t1 = max(d for d in clear if d <= by)
     if t1 <= t0:
-        raise ValueError(f"no clear observation between the baseline ({date_of(t0)}) and "
-                         f"{claim.by}")
+        raise ValueError(
+            f"no clear observation between the baseline ({date_of(t0)}) and {claim.by}"
+        )
     blind = t0 < modelled
     later = [d for d in clear if d > by]
     t2 = later[0] if later else None
@@ -253,48 +275,93 @@ def check_claim(
         claimed_low = _area_share(claim.share, 1.0 / params.size_ratio)
         claimed_high = _area_share(claim.share, params.size_ratio)
         verdict, reason = _judge(
-            claimed=(claimed_low, claimed_high), measured=(share_low, share_high),
-            dated=(share_low, max(dated_high, share_low)), scale=start.mid,
-            claimed_change=claimed_high * start.mid, unseen=unseen, blind=blind,
-            modelled=date_of(modelled), best=share_mid,
-            resolvable=resolvable, what="of the roofed area removed", as_share=True,
-            by=claim.by, t1=date_of(t1), t2=date_of(t2) if t2 is not None else None)
+            claimed=(claimed_low, claimed_high),
+            measured=(share_low, share_high),
+            dated=(share_low, max(dated_high, share_low)),
+            scale=start.mid,
+            claimed_change=claimed_high * start.mid,
+            unseen=unseen,
+            blind=blind,
+            modelled=date_of(modelled),
+            best=share_mid,
+            resolvable=resolvable,
+            what="of the roofed area removed",
+            as_share=True,
+            by=claim.by,
+            t1=date_of(t1),
+            t2=date_of(t2) if t2 is not None else None,
+        )
     else:
         target = float(claim.built_area_m2 or 0.0)
         verdict, reason = _judge(
-            claimed=(target, target), measured=(at_claim.low, at_claim.high),
-            dated=(at_claim.dated_low, at_claim.dated_high), scale=1.0,
-            claimed_change=abs(target - at_claim.mid), unseen=unseen, blind=False,
-            modelled=date_of(modelled), best=at_claim.mid,
-            resolvable=resolvable, what="roofed", as_share=False,
-            by=claim.by, t1=date_of(t1), t2=date_of(t2) if t2 is not None else None,
-            decreasing=True)
+            claimed=(target, target),
+            measured=(at_claim.low, at_claim.high),
+            dated=(at_claim.dated_low, at_claim.dated_high),
+            scale=1.0,
+            claimed_change=abs(target - at_claim.mid),
+            unseen=unseen,
+            blind=False,
+            modelled=date_of(modelled),
+            best=at_claim.mid,
+            resolvable=resolvable,
+            what="roofed",
+            as_share=False,
+            by=claim.by,
+            t1=date_of(t1),
+            t2=date_of(t2) if t2 is not None else None,
+            decreasing=True,
+        )
     if by < modelled:
         verdict = CANNOT_TELL
-        reason = (f"the detector modelled this area from about {date_of(modelled)} on (it "
-                  "needs a year of clear observations of each pixel); changes before that "
-                  "are not seen")
+        reason = (
+            f"the detector modelled this area from about {date_of(modelled)} on (it "
+            "needs a year of clear observations of each pixel); changes before that "
+            "are not seen"
+        )
     elif start.high < resolvable:
         verdict = BELOW_RESOLUTION
-        reason = (f"the zone holds at most {start.high:,.0f} m² of roofs, less than the "
-                  f"{resolvable:,.0f} m² the detector finds half the time")
+        reason = (
+            f"the zone holds at most {start.high:,.0f} m² of roofs, less than the "
+            f"{resolvable:,.0f} m² the detector finds half the time"
+        )
     months = _removal_months(sub, t0, by, clear, params, area)
     return ClaimCheck(
-        claim=claim, verdict=verdict, reason=reason, baseline_on=date_of(t0),
-        observed_on=date_of(t1), next_observed_on=date_of(t2) if t2 is not None else None,
-        start_m2=start.mid, start_low_m2=start.low, start_high_m2=start.high,
-        at_claim_m2=at_claim.mid, at_claim_low_m2=at_claim.low,
-        at_claim_high_m2=at_claim.high, removed_m2=removed["mid"].mid,
+        claim=claim,
+        verdict=verdict,
+        reason=reason,
+        baseline_on=date_of(t0),
+        observed_on=date_of(t1),
+        next_observed_on=date_of(t2) if t2 is not None else None,
+        start_m2=start.mid,
+        start_low_m2=start.low,
+        start_high_m2=start.high,
+        at_claim_m2=at_claim.mid,
+        at_claim_low_m2=at_claim.low,
+        at_claim_high_m2=at_claim.high,
+        removed_m2=removed["mid"].mid,
         removed_low_m2=min(removed["mid"].low, removed["mid"].mid),
-        removed_high_m2=max(removed["mid"].high, removed["mid"].mid), added_m2=added.mid,
-        share_removed=share_mid, share_removed_low=share_low, share_removed_high=share_high,
-        claimed_share_low=claimed_low, claimed_share_high=claimed_high,
-        removal_months=months, pixels=int(sub.start.size),
-        unknown_pixels=int(sub.unknown.sum()), modelled_from=date_of(modelled))
+        removed_high_m2=max(removed["mid"].high, removed["mid"].mid),
+        added_m2=added.mid,
+        share_removed=share_mid,
+        share_removed_low=share_low,
+        share_removed_high=share_high,
+        claimed_share_low=claimed_low,
+        claimed_share_high=claimed_high,
+        removal_months=months,
+        pixels=int(sub.start.size),
+        unknown_pixels=int(sub.unknown.sum()),
+        modelled_from=date_of(modelled),
+    )
 
 
-def _removal_months(sub: HistorySubset, first: int, last: int, clear: Sequence[int],
-                    params: TimelineParams, area: float) -> tuple[tuple[str, float], ...]:
+def _removal_months(
+    sub: HistorySubset,
+    first: int,
+    last: int,
+    clear: Sequence[int],
+    params: TimelineParams,
+    area: float,
+) -> tuple[tuple[str, float], ...]:
     """Confirmed roofed area removed per month (of first seen) in ``(first, last]``."""
     d = np.maximum(-step_deltas(sub, "mid", params), 0.0)
     take = sub.active & sub.certain & (sub.first_seen > first) & (sub.first_seen <= last) & (d > 0)
@@ -306,11 +373,25 @@ def _removal_months(sub: HistorySubset, first: int, last: int, clear: Sequence[i
     return tuple((k, v) for k, v in sorted(totals.items()) if v >= 0.5 * area)
 
 
-def _judge(*, claimed: tuple[float, float], measured: tuple[float, float],
-           dated: tuple[float, float], scale: float, claimed_change: float, unseen: bool,
-           blind: bool, modelled: dt.date, best: float, resolvable: float, what: str,
-           as_share: bool, by: dt.date, t1: dt.date, t2: dt.date | None,
-           decreasing: bool = False) -> tuple[str, str]:
+def _judge(
+    *,
+    claimed: tuple[float, float],
+    measured: tuple[float, float],
+    dated: tuple[float, float],
+    scale: float,
+    claimed_change: float,
+    unseen: bool,
+    blind: bool,
+    modelled: dt.date,
+    best: float,
+    resolvable: float,
+    what: str,
+    as_share: bool,
+    by: dt.date,
+    t1: dt.date,
+    t2: dt.date | None,
+    decreasing: bool = False,
+) -> tuple[str, str]:
     """The verdict and its reason from the claimed and measured intervals.
 
     ``scale`` turns the intervals' units into m2 (the start area for shares, 1 for areas).
@@ -319,6 +400,7 @@ def _judge(*, claimed: tuple[float, float], measured: tuple[float, float],
     while; ``blind``: the baseline precedes the detector's model. Both hide changes on one
     side: removals, which raise a share removed and lower a built area (``decreasing``).
     """
+
     def fmt(v: float) -> str:
         return _pct(v) if as_share else f"{v:,.0f} m²"
 
@@ -330,12 +412,15 @@ def _judge(*, claimed: tuple[float, float], measured: tuple[float, float],
     gap_m2 = max(above, below, 0.0) * scale
     claim_text = fmt(c_lo) if c_lo == c_hi else f"{fmt(c_lo)} to {fmt(c_hi)}"
     measured_text = f"{fmt(best)} ({fmt(m_lo)} to {fmt(m_hi)})"
-    seen = (f"last clear observation on or before {by}: {t1}; "
-            + (f"next: {t2}" if t2 else "none after it yet"))
+    seen = f"last clear observation on or before {by}: {t1}; " + (
+        f"next: {t2}" if t2 else "none after it yet"
+    )
     if as_share:
         low_basis = "from confirmed changes alone"
-        high_basis = ("counting every unconfirmed change, every change whose date is "
-                      "uncertain and every roofed pixel that stopped matching its model")
+        high_basis = (
+            "counting every unconfirmed change, every change whose date is "
+            "uncertain and every roofed pixel that stopped matching its model"
+        )
     else:
         low_basis = "counting every possible removal and mixed pixels as unroofed"
         high_basis = "counting mixed pixels as roofed and no unconfirmed removal"
@@ -343,36 +428,43 @@ def _judge(*, claimed: tuple[float, float], measured: tuple[float, float],
         if as_share and claimed_change < resolvable:
             return BELOW_RESOLUTION, (
                 f"the claim amounts to at most {claimed_change:,.0f} m² of roofs, less than "
-                f"the {resolvable:,.0f} m² the detector finds half the time")
+                f"the {resolvable:,.0f} m² the detector finds half the time"
+            )
         if not (c_lo > d_hi or c_hi < d_lo):
             return CONSISTENT, (
                 f"Sentinel-2 measures {measured_text} {what} by {by}; the claim's "
-                f"{claim_text} lies within that")
+                f"{claim_text} lies within that"
+            )
         return CANNOT_TELL, (
             f"the claim's {claim_text} fits only if changes first seen after {by}, after a "
-            f"period without clear views, happened before it ({seen})")
+            f"period without clear views, happened before it ({seen})"
+        )
     if gap_m2 < resolvable:
         return BELOW_RESOLUTION, (
             f"the claim's {claim_text} and the measured {measured_text} {what} differ by "
             f"about {gap_m2:,.0f} m², less than the {resolvable:,.0f} m² the detector finds "
-            "half the time")
+            "half the time"
+        )
     # Removals no view has shown (after the last clear view, or before the model) could
     # close a gap on the side where they add up.
     hidden_side = (below > 0) if decreasing else (above > 0)
     if unseen and hidden_side:
         return CANNOT_TELL, (
             f"{seen}: changes since then are not seen yet; measured {measured_text} {what}, "
-            f"claimed {claim_text}")
+            f"claimed {claim_text}"
+        )
     if blind and hidden_side:
         return CANNOT_TELL, (
             f"the baseline precedes the detector's model of this area (from about "
             f"{modelled}): removals before then are not seen; measured {measured_text} "
-            f"{what} since, claimed {claim_text}")
+            f"{what} since, claimed {claim_text}"
+        )
     if above > 0:
         return INCONSISTENT, (
             f"the claim's {claim_text} is more than Sentinel-2 can support: at most "
-            f"{fmt(m_hi)} {what} by {by}, {high_basis} ({seen})")
+            f"{fmt(m_hi)} {what} by {by}, {high_basis} ({seen})"
+        )
     return INCONSISTENT, (
         f"the claim's {claim_text} is less than Sentinel-2 measured: at least {fmt(m_lo)} "
-        f"{what} by {by}, {low_basis} ({seen})")
-
+        f"{what} by {by}, {low_basis} ({seen})"
+    )

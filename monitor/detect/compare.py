@@ -140,16 +140,19 @@ def _coregister(
     blur = partial(_smooth, known=known, sigma=1.0)
     fill = np.nan_to_num(blur(np.nansum(before, axis=0).astype(np.float32)))
     observed = np.nan_to_num(blur(np.nansum(after, axis=0).astype(np.float32)))
-    dy, dx = estimate_shift_sampled(
-        observed, fill, known, iterations=6, max_shift_px=max_shift_px
-    )
+    dy, dx = estimate_shift_sampled(observed, fill, known, iterations=6, max_shift_px=max_shift_px)
     if np.hypot(dy, dx) < 0.1:
         return after, (0.0, 0.0)
     # observed(x) ~ before(x - s): after(x + s) is on before's grid.
     filled = np.where(np.isfinite(after), after, 0.0).astype(np.float32)
     moved = ndimage.shift(filled, (0.0, -dy, -dx), order=1, mode="nearest")
-    valid = ndimage.shift(np.isfinite(after).all(axis=0).astype(np.float32), (-dy, -dx),
-                          order=1, mode="constant", cval=0.0)
+    valid = ndimage.shift(
+        np.isfinite(after).all(axis=0).astype(np.float32),
+        (-dy, -dx),
+        order=1,
+        mode="constant",
+        cval=0.0,
+    )
     return np.where(valid[None] > 0.999, moved, np.nan).astype(np.float32), (dy, dx)
 
 

@@ -13,7 +13,13 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
-    "n_terms", "design", "fit_robust", "predict", "median_of_used", "solve_spd", "fit_robust_last",
+    "n_terms",
+    "design",
+    "fit_robust",
+    "predict",
+    "median_of_used",
+    "solve_spd",
+    "fit_robust_last",
 ]
 
 _YEAR_DAYS = 365.25
@@ -148,8 +154,10 @@ def fit_robust_last(
             for j in range(i + 1):
                 a[i][j] = np.einsum("bp,bp->p", xw[i], x[j], dtype=np.float64)
             a[i][i] = a[i][i] + (ridge if i > 0 else 1e-6)  # leave the level free
-        b = [[np.einsum("bp,bp->p", xw[i], bands[c], dtype=np.float64) for c in range(n_bands)]
-             for i in range(k)]
+        b = [
+            [np.einsum("bp,bp->p", xw[i], bands[c], dtype=np.float64) for c in range(n_bands)]
+            for i in range(k)
+        ]
         coef = solve_spd(a, b)
         resid = []
         for c in range(n_bands):

@@ -41,6 +41,7 @@ _CONFIRMED = 2
 #: A day after every observation: the end of a window that never closes.
 NEVER = np.iinfo(np.int32).max
 
+
 @dataclass(frozen=True, eq=False)
 class PixelHistory:
     """Each pixel's roof share at the start and its steps since, over the whole AOI grid.
@@ -194,14 +195,17 @@ def pixel_history(
 
     now_share, now_misfit = roof_share(_now_spectrum(state))
 
-    c_confirmed = _in_objects(state["c_status"] == _CONFIRMED, state["c_first_day"],
-                              state.shape, detector)
-    p_confirmed = _in_objects(state["p_status"] == _CONFIRMED, state["p_first_day"],
-                              state.shape, detector)
+    c_confirmed = _in_objects(
+        state["c_status"] == _CONFIRMED, state["c_first_day"], state.shape, detector
+    )
+    p_confirmed = _in_objects(
+        state["p_status"] == _CONFIRMED, state["p_first_day"], state.shape, detector
+    )
     changed = c_confirmed | p_confirmed
 
     start_share, start_misfit, recorded, learning_first = _start_shares(
-        state, now_share, now_misfit, changed, p_confirmed)
+        state, now_share, now_misfit, changed, p_confirmed
+    )
 
     unknown = (
         ~modelled
@@ -226,16 +230,24 @@ def pixel_history(
         good = np.isfinite(share) & (misfit <= params.max_misfit)
         cand_after[idx[good]] = share[good]
     moves = pending & (np.abs(cand_after - last_level) >= params.min_step_share)
-    steps.add(moves, last_level, cand_after, state["cand_window_start"], state["cand_first_day"],
-              certain=False)
+    steps.add(
+        moves,
+        last_level,
+        cand_after,
+        state["cand_window_start"],
+        state["cand_first_day"],
+        certain=False,
+    )
 
     _edge_steps(state, steps, start, unknown, modelled, params)
     # Pixels the detector cannot see may have lost or gained their roofs at any time.
     blind = ~modelled
-    steps.add(blind, start, np.zeros(n, np.float32), np.full(n, NO_DAY), np.full(n, NEVER),
-              certain=False)
-    steps.add(blind, start, np.ones(n, np.float32), np.full(n, NO_DAY), np.full(n, NEVER),
-              certain=False)
+    steps.add(
+        blind, start, np.zeros(n, np.float32), np.full(n, NO_DAY), np.full(n, NEVER), certain=False
+    )
+    steps.add(
+        blind, start, np.ones(n, np.float32), np.full(n, NO_DAY), np.full(n, NEVER), certain=False
+    )
 
     return PixelHistory(
         shape=state.shape,
@@ -262,8 +274,7 @@ def _now_spectrum(state: DetectorState) -> npt.NDArray[np.float32]:
     now_spectrum = np.full((state.n_pixels, 6), np.nan, dtype=np.float32)
     monitoring = np.flatnonzero(phase == MONITORING)
     now_spectrum[monitoring] = state["coef"][0][:, monitoring].T
-    for chosen in (np.flatnonzero(phase == LEARNING_NEW_COVER),
-                   np.flatnonzero(phase == TRAINING)):
+    for chosen in (np.flatnonzero(phase == LEARNING_NEW_COVER), np.flatnonzero(phase == TRAINING)):
         if chosen.size:
             now_spectrum[chosen] = _model_part_median(state, chosen)
     return now_spectrum
@@ -275,8 +286,9 @@ def _start_shares(
     now_misfit: npt.NDArray[np.float32],
     changed: npt.NDArray[np.bool_],
     p_confirmed: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.bool_],
-           npt.NDArray[np.bool_]]:
+) -> tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.bool_], npt.NDArray[np.bool_]
+]:
     """Roof share and misfit at the start, whether the first model was recorded, and which
     pixels learn their first new cover.
 
@@ -391,8 +403,7 @@ def _confirmed_steps(
         )
         if rebuild.any():
             steps.add(rebuild, level, zero, ws, fd, certain=certain)
-            steps.add(rebuild, zero, after_raw, fd, np.where(two_steps, last, fd),
-                      certain=certain)
+            steps.add(rebuild, zero, after_raw, fd, np.where(two_steps, last, fd), certain=certain)
         level = np.where(confirmed, np.where(rebuild, after_raw, after), level).astype(np.float32)
 
 
@@ -426,8 +437,7 @@ def _edge_steps(
     if steps.active:
         quiet &= ~np.stack(steps.active).any(axis=0)
     if match_day is not None and miss_day is not None and miss_n is not None:
-        unverified = (quiet & (miss_n >= params.unverified_views)
-                      & (start >= params.maybe_share))
+        unverified = quiet & (miss_n >= params.unverified_views) & (start >= params.maybe_share)
         unverified_ws = np.where(unverified, match_day, NEVER).astype(np.int32)
         unverified_fd = np.where(unverified, miss_day, NO_DAY).astype(np.int32)
     else:
@@ -446,10 +456,12 @@ def _edge_steps(
             if moving.any():
                 earliest = np.where(moving, np.stack(steps.ws), NEVER).min(axis=0)
                 latest = np.where(moving, np.stack(steps.fd), NO_DAY).max(axis=0)
-                near_ws = ndimage.minimum_filter(earliest.reshape(shape), footprint=footprint,
-                                                 mode="constant", cval=NEVER).reshape(n)
-                near_fd = ndimage.maximum_filter(latest.reshape(shape), footprint=footprint,
-                                                 mode="constant", cval=NO_DAY).reshape(n)
+                near_ws = ndimage.minimum_filter(
+                    earliest.reshape(shape), footprint=footprint, mode="constant", cval=NEVER
+                ).reshape(n)
+                near_fd = ndimage.maximum_filter(
+                    latest.reshape(shape), footprint=footprint, mode="constant", cval=NO_DAY
+                ).reshape(n)
                 touched = quiet & (near_fd > NO_DAY)
         room = start if sign < 0 else 1.0 - start
         hidden = np.minimum(room, params.hidden_share)
@@ -460,4 +472,3 @@ def _edge_steps(
             touched = touched | unverified
         target = (start + sign * hidden).astype(np.float32)
         steps.add(touched & (hidden > 0), start, target, near_ws, near_fd, certain=False)
-

@@ -101,8 +101,9 @@ def label_objects(
         return np.zeros(mask.shape, dtype=np.int32), 0
     index = np.arange(1, n_coarse + 1)
     days_all = np.asarray(first_day)
-    span = (np.asarray(ndimage.maximum(days_all, coarse, index))
-            - np.asarray(ndimage.minimum(days_all, coarse, index)))
+    span = np.asarray(ndimage.maximum(days_all, coarse, index)) - np.asarray(
+        ndimage.minimum(days_all, coarse, index)
+    )
     # Most components were seen within merge_days (or are one pixel): they are one object
     # each and are labelled all at once; only the others are split by day, one by one.
     # (Looping over every component made this grow with the history of changes.)

@@ -316,5 +316,3 @@ class TimelineParams:
             raise ValueError("size_ratio must be at least 1")
         if not 0.0 <= self.hidden_share <= 1.0:
             raise ValueError("hidden_share must lie in [0, 1]")
-
-

@@ -30,8 +30,7 @@ from monitor.detect.verify import VerifyModel
 from monitor.errors import StateError
 from monitor.models import Grid
 
-__all__ = ["DataGap", "Coverage", "coverage", "detections_from_state", "held_back",
-           "change_raster"]
+__all__ = ["DataGap", "Coverage", "coverage", "detections_from_state", "held_back", "change_raster"]
 
 
 @dataclass(frozen=True)
@@ -225,9 +224,15 @@ def detections_from_state(
 
     Returns objects sorted by first-seen day then id.
     """
-    layered = _layer_objects(state, aoi_id=aoi_id, grid=grid, simulated=simulated,
-                             params=params, confidence_model=confidence_model,
-                             verify_model=verify_model)
+    layered = _layer_objects(
+        state,
+        aoi_id=aoi_id,
+        grid=grid,
+        simulated=simulated,
+        params=params,
+        confidence_model=confidence_model,
+        verify_model=verify_model,
+    )
     objects = [o for _, layer in layered for o in layer]
     objects.sort(key=lambda o: (o.first_seen, o.id))
     return objects
@@ -247,9 +252,15 @@ def held_back(
     figures say what the detections say.
     """
     masks = {slot: np.zeros(state.n_pixels, dtype=bool) for slot in ("c", "p")}
-    layered = _layer_objects(state, aoi_id="held-back", grid=grid, simulated=False,
-                             params=params, confidence_model=DEFAULT_CONFIDENCE,
-                             verify_model=verify_model)
+    layered = _layer_objects(
+        state,
+        aoi_id="held-back",
+        grid=grid,
+        simulated=False,
+        params=params,
+        confidence_model=DEFAULT_CONFIDENCE,
+        verify_model=verify_model,
+    )
     for slot, layer in layered:
         if slot not in masks:
             continue

@@ -18,14 +18,25 @@ import numpy.typing as npt
 from monitor.detect.history import PixelHistory
 from monitor.detect.params import TimelineParams
 
-__all__ = ["BandRule", "share_by_rule", "HistorySubset", "subset", "step_deltas", "AreaBand",
-           "area_on", "AreaFlow", "flow"]
+__all__ = [
+    "BandRule",
+    "share_by_rule",
+    "HistorySubset",
+    "subset",
+    "step_deltas",
+    "AreaBand",
+    "area_on",
+    "AreaFlow",
+    "flow",
+]
 
 BandRule = Literal["low", "mid", "high"]
 
 
 def share_by_rule(
-    share: npt.NDArray[np.floating], unknown: npt.NDArray[np.bool_], rule: BandRule,
+    share: npt.NDArray[np.floating],
+    unknown: npt.NDArray[np.bool_],
+    rule: BandRule,
     params: TimelineParams,
 ) -> npt.NDArray[np.float64]:
     """Roof share as each end of the band counts it (mixed pixels and unknown pixels)."""
@@ -74,7 +85,9 @@ def subset(history: PixelHistory, mask: npt.NDArray[np.bool_] | None) -> History
     )
 
 
-def step_deltas(sub: HistorySubset, rule: BandRule, params: TimelineParams) -> npt.NDArray[np.float64]:
+def step_deltas(
+    sub: HistorySubset, rule: BandRule, params: TimelineParams
+) -> npt.NDArray[np.float64]:
     if rule not in sub.cache:
         sub.cache[rule] = np.where(
             sub.active,
@@ -106,7 +119,9 @@ def area_on(sub: HistorySubset, day: int, params: TimelineParams, area: float) -
     for rule in rules:
         key = rule
         d = step_deltas(sub, rule, params)
-        base = share_by_rule(sub.start, sub.unknown, rule, params) + np.where(yes, d, 0.0).sum(axis=0)
+        base = share_by_rule(sub.start, sub.unknown, rule, params) + np.where(yes, d, 0.0).sum(
+            axis=0
+        )
         if rule == "mid":
             out["mid"] = float(np.clip(base, 0, 1).sum()) * area
             continue
@@ -128,8 +143,15 @@ class AreaFlow:
     dated_high: float
 
 
-def flow(sub: HistorySubset, first: int, last: int, sign: int, rule: BandRule, params: TimelineParams,
-          area: float) -> AreaFlow:
+def flow(
+    sub: HistorySubset,
+    first: int,
+    last: int,
+    sign: int,
+    rule: BandRule,
+    params: TimelineParams,
+    area: float,
+) -> AreaFlow:
     """Roof share going (sign -1) or coming (+1) after day ``first`` and by day ``last``."""
     d = step_deltas(sub, rule, params) * sign
     d = np.maximum(d, 0.0)
@@ -144,5 +166,3 @@ def flow(sub: HistorySubset, first: int, last: int, sign: int, rule: BandRule, p
     high = low + float(np.where(possibly, d, 0.0).sum()) * area
     dated_high = low + float(np.where(possibly & ~undated, d, 0.0).sum()) * area
     return AreaFlow(float(np.where(mid, mid_d, 0.0).sum()) * area, low, high, dated_high)
-
-

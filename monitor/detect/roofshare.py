@@ -51,8 +51,9 @@ _UU, _UV, _VV = ((_TRI_U**2).sum(1), (_TRI_U * _TRI_V).sum(1), (_TRI_V**2).sum(1
 _DET = _UU * _VV - _UV**2
 
 
-def _shade_normalised(roof: npt.NDArray[np.float64],
-                      shade: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _shade_normalised(
+    roof: npt.NDArray[np.float64], shade: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     return np.clip(roof / np.maximum(1.0 - shade, _MIN_LIT), 0.0, 1.0)
 
 
@@ -107,8 +108,10 @@ def roof_share(
         a = np.clip(along / np.where(single, 1.0, _STEP2), 0.0, 1.0)
         a[:, single] = 1.0
         err2 = x2 - 2.0 * (x @ base.T) + base2 - 2.0 * a * along + a**2 * _STEP2
-        roof = _shade_normalised(a * _ROOF_WEIGHT[_PAIR_A] + (1 - a) * _ROOF_WEIGHT[_PAIR_B],
-                                 a * shade_in_a + (1 - a) * shade_in_b)
+        roof = _shade_normalised(
+            a * _ROOF_WEIGHT[_PAIR_A] + (1 - a) * _ROOF_WEIGHT[_PAIR_B],
+            a * shade_in_a + (1 - a) * shade_in_b,
+        )
         # Two lit materials and shade, where all three shares come out non-negative (the
         # other cases are the pairs above).
         y = x - shade_spectrum
@@ -117,11 +120,17 @@ def roof_share(
             p = (_VV * yu - _UV * yv) / _DET
             q = (_UU * yv - _UV * yu) / _DET
         inside = (p >= 0) & (q >= 0) & (p + q <= 1) & np.isfinite(p) & np.isfinite(q)
-        tri_err2 = ((y**2).sum(axis=1)[:, None] - 2 * (p * yu + q * yv)
-                    + p**2 * _UU + 2 * p * q * _UV + q**2 * _VV)
+        tri_err2 = (
+            (y**2).sum(axis=1)[:, None]
+            - 2 * (p * yu + q * yv)
+            + p**2 * _UU
+            + 2 * p * q * _UV
+            + q**2 * _VV
+        )
         tri_err2 = np.where(inside, tri_err2, np.inf)
-        tri_roof = _shade_normalised(p * _ROOF_WEIGHT[_TRI_A] + q * _ROOF_WEIGHT[_TRI_B],
-                                     1.0 - p - q)
+        tri_roof = _shade_normalised(
+            p * _ROOF_WEIGHT[_TRI_A] + q * _ROOF_WEIGHT[_TRI_B], 1.0 - p - q
+        )
         all_err2 = np.concatenate([err2, tri_err2], axis=1)
         all_roof = np.concatenate([roof, np.where(inside, tri_roof, 0.0)], axis=1)
         best = np.argmin(all_err2, axis=1)
@@ -129,4 +138,3 @@ def roof_share(
         share[part] = all_roof[pick, best]
         misfit[part] = np.sqrt(np.maximum(all_err2[pick, best], 0.0))
     return share, misfit
-

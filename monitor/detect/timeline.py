@@ -23,6 +23,7 @@ from monitor.months import months_between
 
 __all__ = ["TimelineMonth", "BuiltTimeline", "built_timeline", "month_key"]
 
+
 @dataclass(frozen=True)
 class TimelineMonth:
     """One month of a built-up timeline. Figures are None in a gap month (never zero).
@@ -101,44 +102,73 @@ def built_timeline(
         for key in months_between(date_of(min(days_seen)), date_of(max(days_seen))):
             days = by_month.get(key, [])
             if len(days) < params.min_clear_observations or not days:
-                rows.append(TimelineMonth(key, len(days), True, None, None, None, None, None,
-                                          None, None, None))
+                rows.append(
+                    TimelineMonth(
+                        key, len(days), True, None, None, None, None, None, None, None, None
+                    )
+                )
                 continue
             day = max(days)
             built = area_on(sub, day, params, area)
             flows: tuple[float | None, ...] = (None, None, None, None)
             # Changes are counted from the previous clear month on, and only once the
             # detector could see them: before, "none seen" would read as "none".
-            if previous is not None and (first_modelled_day is None
-                                         or day >= first_modelled_day):
+            if previous is not None and (first_modelled_day is None or day >= first_modelled_day):
                 gone = flow(sub, previous, day, -1, "mid", params, area)
                 came = flow(sub, previous, day, 1, "mid", params, area)
                 flows = (came.mid, gone.mid, came.high, gone.high)
-            rows.append(TimelineMonth(
-                month=key, clear_observations=len(days), gap=False, observed_on=date_of(day),
-                built_m2=built.mid, built_low_m2=built.low, built_high_m2=built.high,
-                new_built_m2=flows[0], demolished_m2=flows[1], new_built_high_m2=flows[2],
-                demolished_high_m2=flows[3]))
+            rows.append(
+                TimelineMonth(
+                    month=key,
+                    clear_observations=len(days),
+                    gap=False,
+                    observed_on=date_of(day),
+                    built_m2=built.mid,
+                    built_low_m2=built.low,
+                    built_high_m2=built.high,
+                    new_built_m2=flows[0],
+                    demolished_m2=flows[1],
+                    new_built_high_m2=flows[2],
+                    demolished_high_m2=flows[3],
+                )
+            )
             previous = day
     n = int(sub.start.size)
     unknown = int(sub.unknown.sum())
-    modelled = int((history.modelled if mask is None
-                    else history.modelled[np.asarray(mask, dtype=bool).reshape(-1)]).sum())
+    modelled = int(
+        (
+            history.modelled
+            if mask is None
+            else history.modelled[np.asarray(mask, dtype=bool).reshape(-1)]
+        ).sum()
+    )
     notes = []
     if n and modelled < n:
-        notes.append(f"{100.0 * (n - modelled) / n:.1f} % of the pixels are not modelled yet "
-                     "(too few clear observations): their roofs count as unknown, from none "
-                     "to all, in the band")
+        notes.append(
+            f"{100.0 * (n - modelled) / n:.1f} % of the pixels are not modelled yet "
+            "(too few clear observations): their roofs count as unknown, from none "
+            "to all, in the band"
+        )
     if n and unknown > n - modelled:
-        notes.append(f"{100.0 * (unknown - (n - modelled)) / n:.1f} % of the pixels fit no "
-                     "mixture of the spectral library: unknown, from no roof to all roof")
+        notes.append(
+            f"{100.0 * (unknown - (n - modelled)) / n:.1f} % of the pixels fit no "
+            "mixture of the spectral library: unknown, from no roof to all roof"
+        )
     first_modelled = date_of(first_modelled_day) if first_modelled_day is not None else None
     if first_modelled is not None:
-        notes.append(f"changes before {first_modelled} (while the detector was learning each "
-                     "pixel's seasons) are not seen: the timeline is flat until then")
-    return BuiltTimeline(months=tuple(rows), pixels=n, modelled_pixels=modelled,
-                         unknown_pixels=unknown, pixel_area_m2=area,
-                         first_modelled=first_modelled, notes=tuple(notes))
+        notes.append(
+            f"changes before {first_modelled} (while the detector was learning each "
+            "pixel's seasons) are not seen: the timeline is flat until then"
+        )
+    return BuiltTimeline(
+        months=tuple(rows),
+        pixels=n,
+        modelled_pixels=modelled,
+        unknown_pixels=unknown,
+        pixel_area_m2=area,
+        first_modelled=first_modelled,
+        notes=tuple(notes),
+    )
 
 
 # --- claims --------------------------------------------------------------------------------

@@ -116,8 +116,9 @@ class Staging:
         self._mkdirs(target.parent)
         _remove_stale(target)
         try:
-            tmp_dir = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.",
-                                            dir=target.parent))
+            tmp_dir = Path(
+                tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
+            )
         except OSError as exc:
             raise MonitorError(f"{target}: cannot write here: {_why(exc)}") from None
         part = _Part(target, tmp_dir, folder)

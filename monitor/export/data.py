@@ -44,8 +44,9 @@ class ExportData:
     @property
     def simulated(self) -> bool:
         """Whether anything exported derives from simulated scenes."""
-        return (any(d.simulated for d in self.detections)
-                or any(o.simulated for o in self.observations))
+        return any(d.simulated for d in self.detections) or any(
+            o.simulated for o in self.observations
+        )
 
     def aoi_name(self, aoi_id: str) -> str:
         """The AOI's name, or its id when the AOI is not among ``aois``."""
@@ -59,8 +60,11 @@ class ExportData:
 
     def metadata(self) -> dict[str, Any]:
         """The selection and the stated limits as plain JSON data."""
-        return {"status": self.status,
-                "since": self.since.isoformat() if self.since else None,
-                "aois": [a.id for a in self.aois],
-                "generated_at": self.generated_at.isoformat(),
-                "limits": self.limits, "simulated": self.simulated}
+        return {
+            "status": self.status,
+            "since": self.since.isoformat() if self.since else None,
+            "aois": [a.id for a in self.aois],
+            "generated_at": self.generated_at.isoformat(),
+            "limits": self.limits,
+            "simulated": self.simulated,
+        }

@@ -13,20 +13,47 @@ from typing import Any
 from monitor.models import Detection, Review
 
 __all__ = [
-    "DETECTION_FIELDS", "REVIEW_FIELDS", "EXPORT_FIELDS", "DATE_FIELDS", "LIST_FIELDS",
-    "SHAPEFILE_FIELDS", "LIST_SEPARATOR", "CHANGE_TYPES", "CHANGE_LABELS", "CLASS_CODES",
-    "detection_properties", "review_properties", "export_properties", "export_values",
+    "DETECTION_FIELDS",
+    "REVIEW_FIELDS",
+    "EXPORT_FIELDS",
+    "DATE_FIELDS",
+    "LIST_FIELDS",
+    "SHAPEFILE_FIELDS",
+    "LIST_SEPARATOR",
+    "CHANGE_TYPES",
+    "CHANGE_LABELS",
+    "CLASS_CODES",
+    "detection_properties",
+    "review_properties",
+    "export_properties",
+    "export_values",
 ]
 
 #: The contract's detection fields, in order (the geometry aside).
 DETECTION_FIELDS: tuple[str, ...] = (
-    "id", "aoi", "change_type", "status", "first_seen", "confirmed_on", "window_start",
-    "window_end", "area_m2", "n_pixels", "confidence", "n_obs", "evidence_before",
-    "evidence_after", "simulated",
+    "id",
+    "aoi",
+    "change_type",
+    "status",
+    "first_seen",
+    "confirmed_on",
+    "window_start",
+    "window_end",
+    "area_m2",
+    "n_pixels",
+    "confidence",
+    "n_obs",
+    "evidence_before",
+    "evidence_after",
+    "simulated",
 )
 #: The analyst's latest review (``monitor review``), null when there is none.
 REVIEW_FIELDS: tuple[str, ...] = (
-    "review_verdict", "review_note", "review_source", "reviewed_by", "reviewed_at",
+    "review_verdict",
+    "review_note",
+    "review_source",
+    "reviewed_by",
+    "reviewed_at",
 )
 #: What every vector export carries, in this order.
 EXPORT_FIELDS: tuple[str, ...] = DETECTION_FIELDS + REVIEW_FIELDS
@@ -64,7 +91,11 @@ SHAPEFILE_FIELDS: dict[str, str] = {
 
 #: The contract's change types, in the order of their class codes.
 CHANGE_TYPES: tuple[str, ...] = (
-    "new_construction", "demolition", "rebuilding", "roof_change", "land_clearing",
+    "new_construction",
+    "demolition",
+    "rebuilding",
+    "roof_change",
+    "land_clearing",
 )
 #: Words for people (legends, balloons).
 CHANGE_LABELS: dict[str, str] = {
@@ -82,14 +113,21 @@ CLASS_CODES: dict[str, int] = {name: code for code, name in enumerate(CHANGE_TYP
 def detection_properties(det: Detection) -> dict[str, Any]:
     """The contract's fields of ``det`` as JSON-ready values (dates as ISO days)."""
     values: dict[str, Any] = {
-        "id": det.id, "aoi": det.aoi, "change_type": det.change_type, "status": det.status,
+        "id": det.id,
+        "aoi": det.aoi,
+        "change_type": det.change_type,
+        "status": det.status,
         "first_seen": det.first_seen.isoformat(),
         "confirmed_on": det.confirmed_on.isoformat() if det.confirmed_on else None,
-        "window_start": det.window_start.isoformat(), "window_end": det.window_end.isoformat(),
-        "area_m2": round(float(det.area_m2), 1), "n_pixels": int(det.n_pixels),
-        "confidence": round(float(det.confidence), 3), "n_obs": int(det.n_obs),
+        "window_start": det.window_start.isoformat(),
+        "window_end": det.window_end.isoformat(),
+        "area_m2": round(float(det.area_m2), 1),
+        "n_pixels": int(det.n_pixels),
+        "confidence": round(float(det.confidence), 3),
+        "n_obs": int(det.n_obs),
         "evidence_before": list(det.evidence_before),
-        "evidence_after": list(det.evidence_after), "simulated": bool(det.simulated),
+        "evidence_after": list(det.evidence_after),
+        "simulated": bool(det.simulated),
     }
     return {name: values[name] for name in DETECTION_FIELDS}
 

@@ -17,12 +17,21 @@ from monitor.export.data import ExportData
 from monitor.export.fields import detection_properties, export_properties
 from monitor.models import Detection
 
-__all__ = ["geojson_bytes", "geojson_geometry", "write_bytes", "write_geojson",
-           "write_geojson_export"]
+__all__ = [
+    "geojson_bytes",
+    "geojson_geometry",
+    "write_bytes",
+    "write_geojson",
+    "write_geojson_export",
+]
 
 
-def geojson_bytes(detections: Sequence[Detection], *,
-                  metadata: Mapping[str, Any] | None = None, review: bool = False) -> bytes:
+def geojson_bytes(
+    detections: Sequence[Detection],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    review: bool = False,
+) -> bytes:
     """An RFC 7946 FeatureCollection (EPSG:4326, exterior rings counter-clockwise).
 
     ``metadata`` becomes the foreign member ``monitor`` (limits, filters, ...); ``review``
@@ -31,8 +40,12 @@ def geojson_bytes(detections: Sequence[Detection], *,
     lines = []
     for det in detections:
         properties = export_properties(det) if review else detection_properties(det)
-        feature = {"type": "Feature", "id": det.id, "geometry": geojson_geometry(det.geometry),
-                   "properties": properties}
+        feature = {
+            "type": "Feature",
+            "id": det.id,
+            "geometry": geojson_geometry(det.geometry),
+            "properties": properties,
+        }
         lines.append(json.dumps(feature, ensure_ascii=False))
     head: dict[str, Any] = {"type": "FeatureCollection"}
     if metadata:
@@ -60,8 +73,13 @@ def write_bytes(path: Path, payload: bytes) -> None:
         raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-def write_geojson(detections: Sequence[Detection], path: Path, *, overwrite: bool = False,
-                  metadata: Mapping[str, Any] | None = None) -> int:
+def write_geojson(
+    detections: Sequence[Detection],
+    path: Path,
+    *,
+    overwrite: bool = False,
+    metadata: Mapping[str, Any] | None = None,
+) -> int:
     """Write the contract's fields as an RFC 7946 FeatureCollection, replacing ``path``
     atomically (alerts and ``monitor compare``). Returns the number of features."""
     with staged(overwrite) as staging:
@@ -71,6 +89,7 @@ def write_geojson(detections: Sequence[Detection], path: Path, *, overwrite: boo
 
 def write_geojson_export(data: ExportData, path: Path, staging: Staging) -> int:
     """Stage the export's detections, review fields included, as GeoJSON at ``path``."""
-    write_bytes(staging.file(path),
-                 geojson_bytes(data.detections, metadata=data.metadata(), review=True))
+    write_bytes(
+        staging.file(path), geojson_bytes(data.detections, metadata=data.metadata(), review=True)
+    )
     return len(data.detections)

@@ -44,12 +44,17 @@ def _style_frame(data: ExportData) -> object:
     when = dt.datetime.now(dt.UTC).replace(microsecond=0)
     # Catalog and schema are empty strings, not null: QGIS filters on f_table_schema=''.
     row = {
-        "f_table_catalog": "", "f_table_schema": "", "f_table_name": "detections",
-        "f_geometry_column": GEOMETRY_COLUMN, "styleName": "detections by change type",
-        "styleQML": qml_style(), "styleSLD": sld_style("detections"),
+        "f_table_catalog": "",
+        "f_table_schema": "",
+        "f_table_name": "detections",
+        "f_geometry_column": GEOMETRY_COLUMN,
+        "styleName": "detections by change type",
+        "styleQML": qml_style(),
+        "styleSLD": sld_style("detections"),
         "description": "Detections coloured by change type; shown from first_seen on in "
-                       "the temporal controller (written by monitor export)",
-        "owner": "", "ui": "",
+        "the temporal controller (written by monitor export)",
+        "owner": "",
+        "ui": "",
     }
     frame = pd.DataFrame({k: pd.array([v], dtype=text) for k, v in row.items()})
     frame.insert(7, "useAsDefault", pd.array([True], dtype=pd.ArrowDtype(pa.bool_())))
@@ -66,16 +71,25 @@ def write_gpkg(data: ExportData, path: Path, staging: Staging) -> int:
         "detections": f"{sim}{data.status} detections (EPSG:4326). {data.limits}",
         "aois": f"{sim}Areas of interest: outline, UTM grid, number of detections exported.",
         "observations": f"{sim}Per AOI and scene: day, clear fraction, used/skipped/failed "
-                        "and why.",
+        "and why.",
         "runs": "Runs of the monitor on this state: when, exit code, scene counts, errors.",
     }
-    frames = {"detections": detections, "aois": aois_frame(data),
-              "observations": observations_frame(data), "runs": runs_frame(data)}
+    frames = {
+        "detections": detections,
+        "aois": aois_frame(data),
+        "observations": observations_frame(data),
+        "runs": runs_frame(data),
+    }
     for index, name in enumerate(GPKG_LAYERS):
         spatial = name in ("detections", "aois")
-        write_layer(frames[name], tmp, driver="GPKG", layer=name, append=index > 0,
-                    geometry_type="MultiPolygon" if spatial else None,
-                    layer_options={"DESCRIPTION": descriptions[name].strip(),
-                                   "IDENTIFIER": name})
+        write_layer(
+            frames[name],
+            tmp,
+            driver="GPKG",
+            layer=name,
+            append=index > 0,
+            geometry_type="MultiPolygon" if spatial else None,
+            layer_options={"DESCRIPTION": descriptions[name].strip(), "IDENTIFIER": name},
+        )
     write_layer(_style_frame(data), tmp, driver="GPKG", layer=STYLE_TABLE, append=True)
     return len(detections)

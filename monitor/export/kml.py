@@ -47,14 +47,15 @@ def _is_http(href: str | None) -> bool:
 def _link(text: str, href: str | None) -> str:
     """``text`` escaped, as a link when ``href`` is http(s)."""
     if _is_http(href):
-        return (f'<a href="{html.escape(str(href), quote=True)}">'
-                f"{html.escape(text)}</a>")
+        return f'<a href="{html.escape(str(href), quote=True)}">{html.escape(text)}</a>'
     return html.escape(text)
 
 
 def _scenes_html(ids: Iterable[str], scenes: dict[str, Scene]) -> str:
-    parts = [_link(scene_id, scenes[scene_id].item_href if scene_id in scenes else None)
-             for scene_id in ids]
+    parts = [
+        _link(scene_id, scenes[scene_id].item_href if scene_id in scenes else None)
+        for scene_id in ids
+    ]
     return "<br/>".join(parts) or "none recorded"
 
 
@@ -64,12 +65,17 @@ def _balloon(det: Detection, data: ExportData) -> str:
     e = html.escape
     rows: list[tuple[str, str]] = [
         ("Change", e(CHANGE_LABELS.get(det.change_type, det.change_type))),
-        ("Status", e(det.status) + (f" on {e(props['confirmed_on'])}"
-                                    if props["confirmed_on"] else "")),
+        (
+            "Status",
+            e(det.status) + (f" on {e(props['confirmed_on'])}" if props["confirmed_on"] else ""),
+        ),
         ("AOI", f"{e(data.aoi_name(det.aoi))} ({e(det.aoi)})"),
         ("First seen", e(props["first_seen"])),
-        ("Happened between", f"{e(props['window_start'])} and {e(props['window_end'])} "
-                             "(last clear view before, first after)"),
+        (
+            "Happened between",
+            f"{e(props['window_start'])} and {e(props['window_end'])} "
+            "(last clear view before, first after)",
+        ),
         ("Area", f"{props['area_m2']:,.0f} m² ({det.n_pixels} pixels of 10 m)"),
         ("Confidence", f"{props['confidence']:.2f}"),
         ("Clear observations", str(props["n_obs"])),
@@ -90,8 +96,11 @@ def _balloon(det: Detection, data: ExportData) -> str:
         if review.source:
             rows.append(("Review source", _link(review.source, review.source)))
     rows.append(("Id", e(det.id)))
-    banner = ('<p style="color:#b00000;font-weight:bold">SIMULATED DATA: not real '
-              "observations</p>") if det.simulated else ""
+    banner = (
+        ('<p style="color:#b00000;font-weight:bold">SIMULATED DATA: not real observations</p>')
+        if det.simulated
+        else ""
+    )
     table = "".join(f'<tr><th align="left">{k}</th><td>{v}</td></tr>' for k, v in rows)
     note = f'<p style="font-size:small">{e(data.limits)}</p>' if data.limits else ""
     return f"{banner}<table>{table}</table>{note}"
@@ -137,15 +146,25 @@ def _styles(document: ET.Element) -> None:
 
 def _document_description(data: ExportData) -> str:
     e = html.escape
-    banner = ('<p style="color:#b00000;font-weight:bold">SIMULATED DATA: derived from '
-              "simulated scenes, not real observations</p>") if data.simulated else ""
+    banner = (
+        (
+            '<p style="color:#b00000;font-weight:bold">SIMULATED DATA: derived from '
+            "simulated scenes, not real observations</p>"
+        )
+        if data.simulated
+        else ""
+    )
     legend = "".join(
         f'<tr><td style="background:{CHANGE_COLOURS[name]}">&#160;&#160;&#160;</td>'
-        f"<td>{e(CHANGE_LABELS[name])}</td></tr>" for name in CHANGE_TYPES)
+        f"<td>{e(CHANGE_LABELS[name])}</td></tr>"
+        for name in CHANGE_TYPES
+    )
     since = f", first seen on or after {e(data.since.isoformat())}" if data.since else ""
-    return (f"{banner}<p>{len(data.detections)} {e(data.status)} detection(s){since}; "
-            f"written {e(data.generated_at.isoformat())}.</p><table>{legend}</table>"
-            f'<p style="font-size:small">{e(data.limits)}</p>')
+    return (
+        f"{banner}<p>{len(data.detections)} {e(data.status)} detection(s){since}; "
+        f"written {e(data.generated_at.isoformat())}.</p><table>{legend}</table>"
+        f'<p style="font-size:small">{e(data.limits)}</p>'
+    )
 
 
 def kml_document(data: ExportData) -> bytes:
@@ -168,11 +187,18 @@ def kml_document(data: ExportData) -> bytes:
             props = export_properties(det)
             placemark = _el(folder, "Placemark", id=f"detection-{det.id}")
             sim = " SIMULATED" if det.simulated else ""
-            _el(placemark, "name",
-                f"{CHANGE_LABELS.get(det.change_type, det.change_type)} ({det.status}{sim})")
-            _el(placemark, "Snippet",
+            _el(
+                placemark,
+                "name",
+                f"{CHANGE_LABELS.get(det.change_type, det.change_type)} ({det.status}{sim})",
+            )
+            _el(
+                placemark,
+                "Snippet",
                 f"first seen {props['first_seen']}, {props['area_m2']:,.0f} m², "
-                f"confidence {props['confidence']:.2f}", maxLines="1")
+                f"confidence {props['confidence']:.2f}",
+                maxLines="1",
+            )
             _el(placemark, "description", _balloon(det, data))
             span = _el(placemark, "TimeSpan")
             # From the day it was first seen on: the change stays once it happened.

@@ -28,15 +28,33 @@ from monitor.export.fields import CHANGE_TYPES, CLASS_CODES
 from monitor.export.style import CHANGE_COLOURS
 from monitor.models import Chip, Detection, Grid, decode_chip
 
-__all__ = ["CLASS_NAMES", "CLASS_NODATA", "BLOCK_PX", "TRUE_COLOUR_MAX", "WINDOW_MARGIN_PX",
-           "AoiLayers", "burn_detections", "detection_window", "true_colour", "write_cog",
-           "write_class_raster", "write_aoi_rasters", "write_true_colour", "aoi_raster_paths",
-           "detection_image_path"]
+__all__ = [
+    "CLASS_NAMES",
+    "CLASS_NODATA",
+    "BLOCK_PX",
+    "TRUE_COLOUR_MAX",
+    "WINDOW_MARGIN_PX",
+    "AoiLayers",
+    "burn_detections",
+    "detection_window",
+    "true_colour",
+    "write_cog",
+    "write_class_raster",
+    "write_aoi_rasters",
+    "write_true_colour",
+    "aoi_raster_paths",
+    "detection_image_path",
+]
 
 #: The contract's class codes.
 CLASS_NAMES: dict[int, str] = {
-    0: "no change", 1: "new_construction", 2: "demolition", 3: "rebuilding",
-    4: "roof_change", 5: "land_clearing", 6: "change of unknown type",
+    0: "no change",
+    1: "new_construction",
+    2: "demolition",
+    3: "rebuilding",
+    4: "roof_change",
+    5: "land_clearing",
+    6: "change of unknown type",
     255: "outside the AOI or no data",
 }
 CLASS_NODATA = 255
@@ -62,11 +80,19 @@ _CLASS_COLOURS: dict[int, tuple[int, int, int, int]] = {
 }
 
 
-def write_cog(array: npt.NDArray[Any], grid: Grid, path: Path, *, nodata: float | int | None,
-              descriptions: Sequence[str], tags: Mapping[str, str] | None = None,
-              band_tags: Sequence[Mapping[str, str]] | None = None,
-              colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
-              resampling: str = "nearest", photometric: str | None = None) -> None:
+def write_cog(
+    array: npt.NDArray[Any],
+    grid: Grid,
+    path: Path,
+    *,
+    nodata: float | int | None,
+    descriptions: Sequence[str],
+    tags: Mapping[str, str] | None = None,
+    band_tags: Sequence[Mapping[str, str]] | None = None,
+    colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
+    resampling: str = "nearest",
+    photometric: str | None = None,
+) -> None:
     """Write ``array`` ((rows, cols) or (bands, rows, cols)) on ``grid`` as a COG at ``path``
     (a staged temporary path: the caller renames it into place).
 
@@ -79,10 +105,17 @@ def write_cog(array: npt.NDArray[Any], grid: Grid, path: Path, *, nodata: float 
     if data.shape[1:] != grid.shape:
         raise ValueError(f"array {data.shape[1:]} does not match the grid {grid.shape}")
     profile: dict[str, Any] = {
-        "driver": "COG", "width": grid.width, "height": grid.height, "count": data.shape[0],
-        "dtype": data.dtype.name, "nodata": nodata, "crs": grid.crs,
-        "transform": Affine(*grid.transform), "compress": "deflate",
-        "blocksize": BLOCK_PX, "overview_resampling": resampling,
+        "driver": "COG",
+        "width": grid.width,
+        "height": grid.height,
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "nodata": nodata,
+        "crs": grid.crs,
+        "transform": Affine(*grid.transform),
+        "compress": "deflate",
+        "blocksize": BLOCK_PX,
+        "overview_resampling": resampling,
     }
     if data.dtype.kind == "f":
         profile["predictor"] = 3
@@ -104,8 +137,14 @@ def write_cog(array: npt.NDArray[Any], grid: Grid, path: Path, *, nodata: float 
         raise MonitorError(f"{path.name}: cannot write: {' '.join(str(exc).split())}") from None
 
 
-def write_class_raster(codes: npt.NDArray[np.uint8], grid: Grid, path: Path, *,
-                       overwrite: bool = False, tags: Mapping[str, str] | None = None) -> None:
+def write_class_raster(
+    codes: npt.NDArray[np.uint8],
+    grid: Grid,
+    path: Path,
+    *,
+    overwrite: bool = False,
+    tags: Mapping[str, str] | None = None,
+) -> None:
     """Write the contract's class codes (uint8, nodata 255) as a COG on ``grid``."""
     if codes.shape != grid.shape:
         raise ValueError(f"codes {codes.shape} do not match the grid {grid.shape}")
@@ -113,12 +152,19 @@ def write_class_raster(codes: npt.NDArray[np.uint8], grid: Grid, path: Path, *,
         _write_class(codes, grid, staging.file(path), tags or {})
 
 
-def _write_class(codes: npt.NDArray[np.uint8], grid: Grid, path: Path,
-                 tags: Mapping[str, str]) -> None:
-    write_cog(codes.astype(np.uint8), grid, path, nodata=CLASS_NODATA,
-              descriptions=["change class (contract codes)"], tags=tags,
-              band_tags=[{f"class_{k}": v for k, v in CLASS_NAMES.items()}],
-              colormap=_CLASS_COLOURS)
+def _write_class(
+    codes: npt.NDArray[np.uint8], grid: Grid, path: Path, tags: Mapping[str, str]
+) -> None:
+    write_cog(
+        codes.astype(np.uint8),
+        grid,
+        path,
+        nodata=CLASS_NODATA,
+        descriptions=["change class (contract codes)"],
+        tags=tags,
+        band_tags=[{f"class_{k}": v for k, v in CLASS_NAMES.items()}],
+        colormap=_CLASS_COLOURS,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +184,9 @@ def _yyyymmdd(day: dt.date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
-def burn_detections(detections: Sequence[tuple[Detection, Any]], grid: Grid,
-                    unknown: npt.NDArray[np.bool_]) -> AoiLayers:
+def burn_detections(
+    detections: Sequence[tuple[Detection, Any]], grid: Grid, unknown: npt.NDArray[np.bool_]
+) -> AoiLayers:
     """Burn detections into the AOI's layers.
 
     Parameters
@@ -161,8 +208,14 @@ def burn_detections(detections: Sequence[tuple[Detection, Any]], grid: Grid,
     conf = np.full(grid.shape, np.nan, dtype=np.float32)
     transform = Affine(*grid.transform)
     for det, geometry in sorted(detections, key=lambda pair: (pair[0].first_seen, pair[0].id)):
-        inside = rasterize([(geometry, 1)], out_shape=grid.shape, transform=transform,
-                           fill=0, dtype="uint8", all_touched=False).astype(bool)
+        inside = rasterize(
+            [(geometry, 1)],
+            out_shape=grid.shape,
+            transform=transform,
+            fill=0,
+            dtype="uint8",
+            all_touched=False,
+        ).astype(bool)
         change[inside] = CLASS_CODES.get(det.change_type, 6)
         first[inside] = _yyyymmdd(det.first_seen)
         conf[inside] = np.float32(det.confidence)
@@ -174,8 +227,10 @@ def burn_detections(detections: Sequence[tuple[Detection, Any]], grid: Grid,
 
 def aoi_raster_paths(folder: Path, aoi_id: str) -> dict[str, Path]:
     """Where an AOI's layers go: ``folder/<aoi>/{change_class,first_seen,confidence}.tif``."""
-    return {name: folder / aoi_id / f"{name}.tif"
-            for name in ("change_class", "first_seen", "confidence")}
+    return {
+        name: folder / aoi_id / f"{name}.tif"
+        for name in ("change_class", "first_seen", "confidence")
+    }
 
 
 def detection_image_path(folder: Path, det: Detection, role: str) -> Path:
@@ -183,21 +238,40 @@ def detection_image_path(folder: Path, det: Detection, role: str) -> Path:
     return folder / det.aoi / "detections" / f"{det.id}_{role}.tif"
 
 
-def write_aoi_rasters(staging: Staging, folder: Path, aoi_id: str, grid: Grid,
-                      layers: AoiLayers, tags: Mapping[str, str]) -> list[Path]:
+def write_aoi_rasters(
+    staging: Staging,
+    folder: Path,
+    aoi_id: str,
+    grid: Grid,
+    layers: AoiLayers,
+    tags: Mapping[str, str],
+) -> list[Path]:
     """Stage an AOI's three COGs under ``folder/<aoi>/``; their final paths."""
     paths = aoi_raster_paths(folder, aoi_id)
     _write_class(layers.change_class, grid, staging.file(paths["change_class"]), tags)
-    write_cog(layers.first_seen.astype(np.uint32), grid, staging.file(paths["first_seen"]),
-              nodata=0, descriptions=["first seen (YYYYMMDD, UTC day)"], tags=tags)
-    write_cog(layers.confidence.astype(np.float32), grid, staging.file(paths["confidence"]),
-              nodata=float("nan"), descriptions=["confidence of the detection (0-1)"],
-              tags=tags, resampling="average")
+    write_cog(
+        layers.first_seen.astype(np.uint32),
+        grid,
+        staging.file(paths["first_seen"]),
+        nodata=0,
+        descriptions=["first seen (YYYYMMDD, UTC day)"],
+        tags=tags,
+    )
+    write_cog(
+        layers.confidence.astype(np.float32),
+        grid,
+        staging.file(paths["confidence"]),
+        nodata=float("nan"),
+        descriptions=["confidence of the detection (0-1)"],
+        tags=tags,
+        resampling="average",
+    )
     return list(paths.values())
 
 
-def detection_window(geometry_utm: Any, grid: Grid, margin_px: int = WINDOW_MARGIN_PX
-                     ) -> tuple[Grid, int, int]:
+def detection_window(
+    geometry_utm: Any, grid: Grid, margin_px: int = WINDOW_MARGIN_PX
+) -> tuple[Grid, int, int]:
     """The window around a detection: its bounds plus ``margin_px`` each side, clipped to
     the grid. Returns the window as a grid and its (row, col) offset in ``grid``."""
     minx, miny, maxx, maxy = geometry_utm.bounds
@@ -211,8 +285,14 @@ def detection_window(geometry_utm: Any, grid: Grid, margin_px: int = WINDOW_MARG
     row1 = min(grid.height, math.ceil((grid.top - miny) / res - eps) + margin_px)
     if col1 <= col0 or row1 <= row0:
         raise ValueError("the detection lies outside the grid")
-    window = Grid(epsg=grid.epsg, left=grid.left + col0 * res, top=grid.top - row0 * res,
-                  width=col1 - col0, height=row1 - row0, res_m=res)
+    window = Grid(
+        epsg=grid.epsg,
+        left=grid.left + col0 * res,
+        top=grid.top - row0 * res,
+        width=col1 - col0,
+        height=row1 - row0,
+        res_m=res,
+    )
     return window, row0, col0
 
 
@@ -233,9 +313,17 @@ def true_colour(chip: Chip, window: Grid, row0: int, col0: int) -> npt.NDArray[n
     return rgb
 
 
-def write_true_colour(staging: Staging, path: Path, rgb: npt.NDArray[np.uint8], window: Grid,
-                      tags: Mapping[str, str]) -> None:
+def write_true_colour(
+    staging: Staging, path: Path, rgb: npt.NDArray[np.uint8], window: Grid, tags: Mapping[str, str]
+) -> None:
     """Stage one before/after image (uint8 RGB COG, 0 = no data)."""
-    write_cog(rgb, window, staging.file(path), nodata=0,
-              descriptions=["red (B04)", "green (B03)", "blue (B02)"], tags=tags,
-              resampling="average", photometric="RGB")
+    write_cog(
+        rgb,
+        window,
+        staging.file(path),
+        nodata=0,
+        descriptions=["red (B04)", "green (B03)", "blue (B02)"],
+        tags=tags,
+        resampling="average",
+        photometric="RGB",
+    )

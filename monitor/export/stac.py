@@ -63,16 +63,17 @@ def item_dict(det: Detection, data: ExportData) -> dict[str, Any]:
     sim = "SIMULATED DATA: " if det.simulated else ""
     properties: dict[str, Any] = {
         "title": f"{sim}{label} ({det.status}) in {data.aoi_name(det.aoi)}",
-        "description": (f"{sim}{label} first seen {props['first_seen']}, between the last "
-                        f"clear view on {props['window_start']} and the first after on "
-                        f"{props['window_end']}; {props['area_m2']:,.0f} m², confidence "
-                        f"{props['confidence']:.2f}. {data.limits}").strip(),
+        "description": (
+            f"{sim}{label} first seen {props['first_seen']}, between the last "
+            f"clear view on {props['window_start']} and the first after on "
+            f"{props['window_end']}; {props['area_m2']:,.0f} m², confidence "
+            f"{props['confidence']:.2f}. {data.limits}"
+        ).strip(),
         "datetime": _day_start(det.first_seen),
         "start_datetime": _day_start(det.window_start),
         "end_datetime": _day_end(det.window_end),
     }
-    properties.update({f"monitor:{name}": value for name, value in props.items()
-                       if name != "id"})
+    properties.update({f"monitor:{name}": value for name, value in props.items() if name != "id"})
     links: list[dict[str, Any]] = [
         {"rel": "root", "href": "../collection.json", "type": _JSON},
         {"rel": "parent", "href": "../collection.json", "type": _JSON},
@@ -82,24 +83,40 @@ def item_dict(det: Detection, data: ExportData) -> dict[str, Any]:
         for scene_id in ids:
             href = scene_href(data.scenes.get(scene_id))
             if href is not None:
-                links.append({"rel": "derived_from", "href": href, "type": _GEOJSON,
-                              "title": f"evidence {role}: {scene_id}"})
+                links.append(
+                    {
+                        "rel": "derived_from",
+                        "href": href,
+                        "type": _GEOJSON,
+                        "title": f"evidence {role}: {scene_id}",
+                    }
+                )
     return {
-        "type": "Feature", "stac_version": STAC_VERSION, "stac_extensions": [],
-        "id": det.id, "geometry": geometry,
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": det.id,
+        "geometry": geometry,
         "bbox": [round(float(v), 7) for v in shapely.bounds(det.geometry)],
-        "properties": properties, "links": links, "assets": {},
+        "properties": properties,
+        "links": links,
+        "assets": {},
         "collection": COLLECTION_ID,
     }
 
 
 def _extent(data: ExportData) -> dict[str, Any]:
     shapes = [d.geometry for d in data.detections] or [a.geometry for a in data.aois]
-    bbox = ([round(float(v), 7) for v in shapely.union_all(shapes).bounds]
-            if shapes else [-180.0, -90.0, 180.0, 90.0])
+    bbox = (
+        [round(float(v), 7) for v in shapely.union_all(shapes).bounds]
+        if shapes
+        else [-180.0, -90.0, 180.0, 90.0]
+    )
     if data.detections:
-        interval = [_day_start(min(d.window_start for d in data.detections)),
-                    _day_end(max(d.window_end for d in data.detections))]
+        interval = [
+            _day_start(min(d.window_start for d in data.detections)),
+            _day_end(max(d.window_end for d in data.detections)),
+        ]
     else:
         interval = [None, None]
     return {"spatial": {"bbox": [bbox]}, "temporal": {"interval": [interval]}}
@@ -107,17 +124,28 @@ def _extent(data: ExportData) -> dict[str, Any]:
 
 def collection_dict(data: ExportData) -> dict[str, Any]:
     """The collection, linking every item by a relative href."""
-    sim = ("**SIMULATED DATA**: derived from simulated scenes, not real observations. "
-           if data.simulated else "")
+    sim = (
+        "**SIMULATED DATA**: derived from simulated scenes, not real observations. "
+        if data.simulated
+        else ""
+    )
     since = f", first seen on or after {data.since.isoformat()}" if data.since else ""
-    description = (f"{sim}{len(data.detections)} {data.status} detection(s){since} of the "
-                   "Sentinel-2 change monitor for the Myanmar-Thailand border, written "
-                   f"{data.generated_at.isoformat()}. {data.limits} Contains modified "
-                   "Copernicus Sentinel data.").strip()
+    description = (
+        f"{sim}{len(data.detections)} {data.status} detection(s){since} of the "
+        "Sentinel-2 change monitor for the Myanmar-Thailand border, written "
+        f"{data.generated_at.isoformat()}. {data.limits} Contains modified "
+        "Copernicus Sentinel data."
+    ).strip()
     links: list[dict[str, Any]] = [{"rel": "root", "href": "./collection.json", "type": _JSON}]
-    links += [{"rel": "item", "href": f"./{d.id}/{d.id}.json", "type": _GEOJSON,
-               "title": f"{CHANGE_LABELS.get(d.change_type, d.change_type)} ({d.status})"}
-              for d in data.detections]
+    links += [
+        {
+            "rel": "item",
+            "href": f"./{d.id}/{d.id}.json",
+            "type": _GEOJSON,
+            "title": f"{CHANGE_LABELS.get(d.change_type, d.change_type)} ({d.status})",
+        }
+        for d in data.detections
+    ]
     summaries: dict[str, Any] = {
         "monitor:change_type": sorted({d.change_type for d in data.detections}),
         "monitor:status": sorted({d.status for d in data.detections}),
@@ -126,14 +154,25 @@ def collection_dict(data: ExportData) -> dict[str, Any]:
     # STAC wants a summary's set of values non-empty: an empty export lists none.
     summaries = {name: values for name, values in summaries.items() if values}
     return {
-        "type": "Collection", "stac_version": STAC_VERSION, "stac_extensions": [],
-        "id": COLLECTION_ID, "title": data.title(), "description": description,
+        "type": "Collection",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": [],
+        "id": COLLECTION_ID,
+        "title": data.title(),
+        "description": description,
         "keywords": ["change detection", "Sentinel-2", "Myanmar", "Thailand"],
         "license": "other",
-        "providers": [{"name": "border monitor (monitor export)", "roles": ["processor"]},
-                      {"name": "Copernicus Sentinel-2 (ESA)", "roles": ["producer", "licensor"],
-                       "url": "https://sentinels.copernicus.eu/"}],
-        "extent": _extent(data), "summaries": summaries, "links": links,
+        "providers": [
+            {"name": "border monitor (monitor export)", "roles": ["processor"]},
+            {
+                "name": "Copernicus Sentinel-2 (ESA)",
+                "roles": ["producer", "licensor"],
+                "url": "https://sentinels.copernicus.eu/",
+            },
+        ],
+        "extent": _extent(data),
+        "summaries": summaries,
+        "links": links,
         "monitor:selection": data.metadata(),
     }
 
@@ -156,10 +195,11 @@ def write_stac(data: ExportData, path: Path, staging: Staging) -> int:
     An existing non-empty folder is replaced only with ``--overwrite`` and only when it is
     an earlier STAC export of the monitor: never a folder holding something else.
     """
-    if path.is_dir() and any(path.iterdir()) and staging.overwrite \
-            and not _is_our_collection(path):
-        raise MonitorError(f"{path}: exists and is not a STAC export of the monitor; "
-                           "refusing to replace it (choose another --out)")
+    if path.is_dir() and any(path.iterdir()) and staging.overwrite and not _is_our_collection(path):
+        raise MonitorError(
+            f"{path}: exists and is not a STAC export of the monitor; "
+            "refusing to replace it (choose another --out)"
+        )
     folder = staging.folder(path)
     try:
         for det in data.detections:

@@ -53,36 +53,80 @@ def qml_style(field: str = "change_type", *, date_field: str = "first_seen") -> 
     style, so the colours apply at once and the animation after one click."""
     root = ET.Element("qgis", version="3.34.0", styleCategories="Symbology|Temporal")
     # Mode 1: instant from a field; accumulate: a change stays visible once seen.
-    temporal = ET.SubElement(root, "temporal", enabled="1", mode="1", startField=date_field,
-                             endField="", startExpression="", endExpression="",
-                             durationField="", durationUnit="d", fixedDuration="0",
-                             accumulate="1", limitMode="0")
+    temporal = ET.SubElement(
+        root,
+        "temporal",
+        enabled="1",
+        mode="1",
+        startField=date_field,
+        endField="",
+        startExpression="",
+        endExpression="",
+        durationField="",
+        durationUnit="d",
+        fixedDuration="0",
+        accumulate="1",
+        limitMode="0",
+    )
     fixed = ET.SubElement(temporal, "fixedRange")
     ET.SubElement(fixed, "start")
     ET.SubElement(fixed, "end")
-    renderer = ET.SubElement(root, "renderer-v2", type="categorizedSymbol", attr=field,
-                             forceraster="0", symbollevels="0", enableorderby="0",
-                             referencescale="-1")
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr=field,
+        forceraster="0",
+        symbollevels="0",
+        enableorderby="0",
+        referencescale="-1",
+    )
     categories = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
     for index, name in enumerate(CHANGE_TYPES):
-        ET.SubElement(categories, "category", symbol=str(index), value=name,
-                      label=CHANGE_LABELS[name], render="true", type="string")
+        ET.SubElement(
+            categories,
+            "category",
+            symbol=str(index),
+            value=name,
+            label=CHANGE_LABELS[name],
+            render="true",
+            type="string",
+        )
         r, g, b = _rgb(CHANGE_COLOURS[name])
-        symbol = ET.SubElement(symbols, "symbol", type="fill", name=str(index), alpha="1",
-                               clip_to_extent="1", force_rhr="0", frame_rate="10",
-                               is_animated="0")
-        layer = ET.SubElement(symbol, "layer", {"class": "SimpleFill", "enabled": "1",
-                                                "pass": "0", "locked": "0"})
-        _option_map(layer, {
-            "color": f"{r},{g},{b},{FILL_ALPHA}", "style": "solid",
-            "outline_color": f"{r},{g},{b},255", "outline_style": "solid",
-            "outline_width": "0.66", "outline_width_unit": "MM", "joinstyle": "miter",
-        })
+        symbol = ET.SubElement(
+            symbols,
+            "symbol",
+            type="fill",
+            name=str(index),
+            alpha="1",
+            clip_to_extent="1",
+            force_rhr="0",
+            frame_rate="10",
+            is_animated="0",
+        )
+        layer = ET.SubElement(
+            symbol, "layer", {"class": "SimpleFill", "enabled": "1", "pass": "0", "locked": "0"}
+        )
+        _option_map(
+            layer,
+            {
+                "color": f"{r},{g},{b},{FILL_ALPHA}",
+                "style": "solid",
+                "outline_color": f"{r},{g},{b},255",
+                "outline_style": "solid",
+                "outline_width": "0.66",
+                "outline_width_unit": "MM",
+                "joinstyle": "miter",
+            },
+        )
     ET.SubElement(root, "layerGeometryType").text = "2"  # polygons
     ET.indent(root)
-    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            + ET.tostring(root, encoding="unicode") + "\n")
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        + ET.tostring(root, encoding="unicode")
+        + "\n"
+    )
 
 
 _SLD = "http://www.opengis.net/sld"
@@ -113,11 +157,11 @@ def sld_style(layer_name: str = "detections", field: str = "change_type") -> str
         polygon = ET.SubElement(rule, f"{{{_SE}}}PolygonSymbolizer")
         fill = ET.SubElement(polygon, f"{{{_SE}}}Fill")
         ET.SubElement(fill, f"{{{_SE}}}SvgParameter", name="fill").text = CHANGE_COLOURS[name]
-        ET.SubElement(fill, f"{{{_SE}}}SvgParameter",
-                      name="fill-opacity").text = f"{FILL_ALPHA / 255:.2f}"
+        ET.SubElement(
+            fill, f"{{{_SE}}}SvgParameter", name="fill-opacity"
+        ).text = f"{FILL_ALPHA / 255:.2f}"
         stroke = ET.SubElement(polygon, f"{{{_SE}}}Stroke")
         ET.SubElement(stroke, f"{{{_SE}}}SvgParameter", name="stroke").text = CHANGE_COLOURS[name]
         ET.SubElement(stroke, f"{{{_SE}}}SvgParameter", name="stroke-width").text = "2"
     ET.indent(root)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            + ET.tostring(root, encoding="unicode") + "\n")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

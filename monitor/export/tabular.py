@@ -35,9 +35,18 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["detections_frame", "aois_frame", "observations_frame", "runs_frame",
-           "write_fgb", "write_parquet", "write_shp", "write_csv", "SHAPEFILE_PARTS",
-           "write_layer"]
+__all__ = [
+    "detections_frame",
+    "aois_frame",
+    "observations_frame",
+    "runs_frame",
+    "write_fgb",
+    "write_parquet",
+    "write_shp",
+    "write_csv",
+    "SHAPEFILE_PARTS",
+    "write_layer",
+]
 
 #: A Shapefile's files, all replaced together.
 SHAPEFILE_PARTS: tuple[str, ...] = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -48,36 +57,59 @@ _DBF_TEXT_BYTES = 254
 def _arrow_types() -> dict[str, pa.DataType]:
     import pyarrow as pa
 
-    return {"text": pa.string(), "date": pa.date32(), "instant": pa.timestamp("ms", tz="UTC"),
-            "real": pa.float64(), "int": pa.int32(), "int64": pa.int64(), "bool": pa.bool_(),
-            "texts": pa.list_(pa.string())}
+    return {
+        "text": pa.string(),
+        "date": pa.date32(),
+        "instant": pa.timestamp("ms", tz="UTC"),
+        "real": pa.float64(),
+        "int": pa.int32(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "texts": pa.list_(pa.string()),
+    }
 
 
 #: Arrow type of each exported detection field (keys of ``_arrow_types``).
 _DETECTION_TYPES: dict[str, str] = {
-    "id": "text", "aoi": "text", "change_type": "text", "status": "text",
+    "id": "text",
+    "aoi": "text",
+    "change_type": "text",
+    "status": "text",
     **dict.fromkeys(DATE_FIELDS, "date"),
-    "area_m2": "real", "n_pixels": "int", "confidence": "real", "n_obs": "int",
-    "evidence_before": "texts", "evidence_after": "texts", "simulated": "bool",
-    "review_verdict": "text", "review_note": "text", "review_source": "text",
-    "reviewed_by": "text", "reviewed_at": "instant",
+    "area_m2": "real",
+    "n_pixels": "int",
+    "confidence": "real",
+    "n_obs": "int",
+    "evidence_before": "texts",
+    "evidence_after": "texts",
+    "simulated": "bool",
+    "review_verdict": "text",
+    "review_note": "text",
+    "review_source": "text",
+    "reviewed_by": "text",
+    "reviewed_at": "instant",
 }
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], types: Mapping[str, str],
-           geometries: Sequence[shapely.Geometry] | None) -> pd.DataFrame:
+def _frame(
+    rows: Sequence[Mapping[str, Any]],
+    types: Mapping[str, str],
+    geometries: Sequence[shapely.Geometry] | None,
+) -> pd.DataFrame:
     """A (Geo)DataFrame of ``rows`` with the Arrow column types named in ``types``."""
     import geopandas as gpd
     import pandas as pd
 
     arrow = _arrow_types()
-    columns = {name: pd.array([row[name] for row in rows],
-                              dtype=pd.ArrowDtype(arrow[kind]))
-               for name, kind in types.items()}
+    columns = {
+        name: pd.array([row[name] for row in rows], dtype=pd.ArrowDtype(arrow[kind]))
+        for name, kind in types.items()
+    }
     if geometries is None:
         return pd.DataFrame(columns)
-    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(list(geometries), crs="EPSG:4326"),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        columns, geometry=gpd.GeoSeries(list(geometries), crs="EPSG:4326"), crs="EPSG:4326"
+    )
 
 
 def _ccw(geometry: shapely.Geometry) -> shapely.Geometry:
@@ -104,14 +136,26 @@ def detections_frame(data: ExportData, *, lists: bool = False) -> pd.DataFrame:
         rows.append(row)
     if not lists:
         types.update(dict.fromkeys(LIST_FIELDS, "text"))
-    return _frame(rows, {name: types[name] for name in EXPORT_FIELDS},
-                  [_ccw(d.geometry) for d in data.detections])
+    return _frame(
+        rows,
+        {name: types[name] for name in EXPORT_FIELDS},
+        [_ccw(d.geometry) for d in data.detections],
+    )
 
 
 _AOI_TYPES: dict[str, str] = {
-    "id": "text", "name": "text", "kind": "text", "description": "text", "sources": "text",
-    "area_km2": "real", "utm_epsg": "int", "grid_width": "int", "grid_height": "int",
-    "geometry_hash": "text", "n_detections": "int", "simulated": "bool",
+    "id": "text",
+    "name": "text",
+    "kind": "text",
+    "description": "text",
+    "sources": "text",
+    "area_km2": "real",
+    "utm_epsg": "int",
+    "grid_width": "int",
+    "grid_height": "int",
+    "geometry_hash": "text",
+    "n_detections": "int",
+    "simulated": "bool",
 }
 
 
@@ -120,24 +164,40 @@ def aois_frame(data: ExportData) -> pd.DataFrame:
     rows = []
     for aoi in data.aois:
         observed = [o for o in data.observations if o.aoi_id == aoi.id]
-        rows.append({
-            "id": aoi.id, "name": aoi.name, "kind": aoi.kind, "description": aoi.description,
-            "sources": json.dumps([dict(s) for s in aoi.sources], ensure_ascii=False)
-            if aoi.sources else None,
-            "area_km2": round(aoi_area_m2(aoi) / 1e6, 4), "utm_epsg": aoi.grid.epsg,
-            "grid_width": aoi.grid.width, "grid_height": aoi.grid.height,
-            "geometry_hash": aoi.geometry_hash,
-            "n_detections": sum(1 for d in data.detections if d.aoi == aoi.id),
-            "simulated": any(o.simulated for o in observed)
-            or any(d.simulated for d in data.detections if d.aoi == aoi.id),
-        })
+        rows.append(
+            {
+                "id": aoi.id,
+                "name": aoi.name,
+                "kind": aoi.kind,
+                "description": aoi.description,
+                "sources": json.dumps([dict(s) for s in aoi.sources], ensure_ascii=False)
+                if aoi.sources
+                else None,
+                "area_km2": round(aoi_area_m2(aoi) / 1e6, 4),
+                "utm_epsg": aoi.grid.epsg,
+                "grid_width": aoi.grid.width,
+                "grid_height": aoi.grid.height,
+                "geometry_hash": aoi.geometry_hash,
+                "n_detections": sum(1 for d in data.detections if d.aoi == aoi.id),
+                "simulated": any(o.simulated for o in observed)
+                or any(d.simulated for d in data.detections if d.aoi == aoi.id),
+            }
+        )
     return _frame(rows, _AOI_TYPES, [_ccw(a.geometry) for a in data.aois])
 
 
 _OBSERVATION_TYPES: dict[str, str] = {
-    "aoi": "text", "scene_id": "text", "collection": "text", "date": "date",
-    "datetime": "instant", "status": "text", "reason": "text", "clear_fraction": "real",
-    "reflectance_rule": "text", "attempts": "int", "simulated": "bool",
+    "aoi": "text",
+    "scene_id": "text",
+    "collection": "text",
+    "date": "date",
+    "datetime": "instant",
+    "status": "text",
+    "reason": "text",
+    "clear_fraction": "real",
+    "reflectance_rule": "text",
+    "attempts": "int",
+    "simulated": "bool",
 }
 
 
@@ -146,22 +206,38 @@ def observations_frame(data: ExportData) -> pd.DataFrame:
     rows = []
     for obs in data.observations:
         when = obs.datetime.astimezone(dt.UTC)
-        rows.append({
-            "aoi": obs.aoi_id, "scene_id": obs.scene_id, "collection": obs.collection,
-            "date": when.date(), "datetime": when, "status": obs.status,
-            "reason": obs.reason or None,
-            "clear_fraction": (round(float(obs.clear_fraction), 4)
-                               if obs.clear_fraction is not None else None),
-            "reflectance_rule": obs.rule.label if obs.rule is not None else None,
-            "attempts": int(obs.attempts), "simulated": bool(obs.simulated),
-        })
+        rows.append(
+            {
+                "aoi": obs.aoi_id,
+                "scene_id": obs.scene_id,
+                "collection": obs.collection,
+                "date": when.date(),
+                "datetime": when,
+                "status": obs.status,
+                "reason": obs.reason or None,
+                "clear_fraction": (
+                    round(float(obs.clear_fraction), 4) if obs.clear_fraction is not None else None
+                ),
+                "reflectance_rule": obs.rule.label if obs.rule is not None else None,
+                "attempts": int(obs.attempts),
+                "simulated": bool(obs.simulated),
+            }
+        )
     return _frame(rows, _OBSERVATION_TYPES, None)
 
 
 _RUN_TYPES: dict[str, str] = {
-    "run_id": "int64", "command": "text", "started_at": "instant", "finished_at": "instant",
-    "date": "date", "exit_code": "int", "scenes_used": "int", "scenes_skipped": "int",
-    "scenes_failed": "int", "counts": "text", "errors": "text",
+    "run_id": "int64",
+    "command": "text",
+    "started_at": "instant",
+    "finished_at": "instant",
+    "date": "date",
+    "exit_code": "int",
+    "scenes_used": "int",
+    "scenes_skipped": "int",
+    "scenes_failed": "int",
+    "counts": "text",
+    "errors": "text",
 }
 
 
@@ -170,17 +246,23 @@ def runs_frame(data: ExportData) -> pd.DataFrame:
     rows = []
     for run in data.runs:
         started = run.started_at.astimezone(dt.UTC)
-        rows.append({
-            "run_id": int(run.run_id), "command": run.command, "started_at": started,
-            "finished_at": (run.finished_at.astimezone(dt.UTC)
-                            if run.finished_at is not None else None),
-            "date": started.date(), "exit_code": run.exit_code,
-            "scenes_used": int(run.counts.get("used", 0)),
-            "scenes_skipped": int(run.counts.get("skipped", 0)),
-            "scenes_failed": int(run.counts.get("failed", 0)),
-            "counts": json.dumps(dict(run.counts), sort_keys=True),
-            "errors": "\n".join(run.errors) or None,
-        })
+        rows.append(
+            {
+                "run_id": int(run.run_id),
+                "command": run.command,
+                "started_at": started,
+                "finished_at": (
+                    run.finished_at.astimezone(dt.UTC) if run.finished_at is not None else None
+                ),
+                "date": started.date(),
+                "exit_code": run.exit_code,
+                "scenes_used": int(run.counts.get("used", 0)),
+                "scenes_skipped": int(run.counts.get("skipped", 0)),
+                "scenes_failed": int(run.counts.get("failed", 0)),
+                "counts": json.dumps(dict(run.counts), sort_keys=True),
+                "errors": "\n".join(run.errors) or None,
+            }
+        )
     return _frame(rows, _RUN_TYPES, None)
 
 
@@ -188,10 +270,17 @@ def _gdal_error(path: Path, exc: Exception) -> MonitorError:
     return MonitorError(f"{path}: cannot write: {' '.join(str(exc).split())}")
 
 
-def write_layer(frame: pd.DataFrame, path: Path, *, driver: str, layer: str | None = None,
-                append: bool = False, geometry_type: str | None = None,
-                layer_options: Mapping[str, str] | None = None,
-                dataset_options: Mapping[str, str] | None = None) -> None:
+def write_layer(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    driver: str,
+    layer: str | None = None,
+    append: bool = False,
+    geometry_type: str | None = None,
+    layer_options: Mapping[str, str] | None = None,
+    dataset_options: Mapping[str, str] | None = None,
+) -> None:
     """One layer through pyogrio's Arrow path (GDAL errors become one-line MonitorErrors)."""
     import pyogrio
 
@@ -200,11 +289,23 @@ def write_layer(frame: pd.DataFrame, path: Path, *, driver: str, layer: str | No
         kwargs["geometry_type"] = geometry_type
         kwargs["promote_to_multi"] = geometry_type.startswith("Multi")
     try:
-        pyogrio.write_dataframe(frame, path, driver=driver, layer=layer, append=append,
-                                use_arrow=True, layer_options=dict(layer_options or {}),
-                                dataset_options=dict(dataset_options or {}), **kwargs)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:
+        pyogrio.write_dataframe(
+            frame,
+            path,
+            driver=driver,
+            layer=layer,
+            append=append,
+            use_arrow=True,
+            layer_options=dict(layer_options or {}),
+            dataset_options=dict(dataset_options or {}),
+            **kwargs,
+        )
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.FieldError,
+        pyogrio.errors.GeometryError,
+    ) as exc:
         raise _gdal_error(path, exc) from None
 
 
@@ -213,9 +314,14 @@ def write_fgb(data: ExportData, path: Path, staging: Staging) -> int:
     fields at 00:00 UTC."""
     tmp = staging.file(path)
     frame = detections_frame(data)
-    write_layer(frame, tmp, driver="FlatGeobuf", layer=path.stem,
-                geometry_type="MultiPolygon", layer_options={"SPATIAL_INDEX": "YES",
-                                                             "TITLE": data.title()})
+    write_layer(
+        frame,
+        tmp,
+        driver="FlatGeobuf",
+        layer=path.stem,
+        geometry_type="MultiPolygon",
+        layer_options={"SPATIAL_INDEX": "YES", "TITLE": data.title()},
+    )
     return len(frame)
 
 
@@ -246,7 +352,7 @@ def _fit_dbf(value: Any) -> Any:
     raw = value.encode("utf-8")
     if len(raw) <= _DBF_TEXT_BYTES:
         return value
-    return raw[:_DBF_TEXT_BYTES - 3].decode("utf-8", errors="ignore") + "..."
+    return raw[: _DBF_TEXT_BYTES - 3].decode("utf-8", errors="ignore") + "..."
 
 
 def write_shp(data: ExportData, path: Path, staging: Staging) -> int:
@@ -264,14 +370,25 @@ def write_shp(data: ExportData, path: Path, staging: Staging) -> int:
     frame = detections_frame(data)
     text = pd.ArrowDtype(pa.string())
     frame["reviewed_at"] = pd.array(
-        [v.isoformat(timespec="seconds") if v is not None else None
-         for v in export_values_column(data, "reviewed_at")], dtype=text)
+        [
+            v.isoformat(timespec="seconds") if v is not None else None
+            for v in export_values_column(data, "reviewed_at")
+        ],
+        dtype=text,
+    )
     for name in ("review_note", "review_source", "evidence_before", "evidence_after"):
-        frame[name] = pd.array([_fit_dbf(v) if isinstance(v, str) else None
-                                for v in frame[name]], dtype=text)
+        frame[name] = pd.array(
+            [_fit_dbf(v) if isinstance(v, str) else None for v in frame[name]], dtype=text
+        )
     frame = frame.rename(columns=SHAPEFILE_FIELDS)
-    write_layer(frame, folder / path.name, driver="ESRI Shapefile", layer=path.stem,
-                geometry_type="MultiPolygon", layer_options={"ENCODING": "UTF-8"})
+    write_layer(
+        frame,
+        folder / path.name,
+        driver="ESRI Shapefile",
+        layer=path.stem,
+        geometry_type="MultiPolygon",
+        layer_options={"ENCODING": "UTF-8"},
+    )
     return len(frame)
 
 
@@ -311,5 +428,8 @@ def write_csv(data: ExportData, path: Path, staging: Staging) -> int:
 
 #: Writers of the single-table formats, by format name.
 TABLE_WRITERS: dict[str, Callable[[ExportData, Path, Staging], int]] = {
-    "fgb": write_fgb, "parquet": write_parquet, "shp": write_shp, "csv": write_csv,
+    "fgb": write_fgb,
+    "parquet": write_parquet,
+    "shp": write_shp,
+    "csv": write_csv,
 }

@@ -25,8 +25,16 @@ __all__ = ["TIMELINE_COLUMNS", "AoiTimelineRows", "timeline_rows", "write_timeli
 
 #: The CSV's columns, in order.
 TIMELINE_COLUMNS: tuple[str, ...] = (
-    "aoi", "month", "clear_observations", "gap", "built_m2", "built_low_m2", "built_high_m2",
-    "new_built_m2", "demolished_m2", "simulated",
+    "aoi",
+    "month",
+    "clear_observations",
+    "gap",
+    "built_m2",
+    "built_low_m2",
+    "built_high_m2",
+    "new_built_m2",
+    "demolished_m2",
+    "simulated",
 )
 
 
@@ -48,18 +56,26 @@ def timeline_rows(timelines: Sequence[AoiTimelineRows]) -> list[list[str]]:
     rows = [list(TIMELINE_COLUMNS)]
     for entry in timelines:
         for month in entry.timeline.months:
-            rows.append([
-                entry.aoi_id, month.month, str(month.clear_observations),
-                "true" if month.gap else "false",
-                _area(month.built_m2), _area(month.built_low_m2), _area(month.built_high_m2),
-                _area(month.new_built_m2), _area(month.demolished_m2),
-                "true" if entry.simulated else "false",
-            ])
+            rows.append(
+                [
+                    entry.aoi_id,
+                    month.month,
+                    str(month.clear_observations),
+                    "true" if month.gap else "false",
+                    _area(month.built_m2),
+                    _area(month.built_low_m2),
+                    _area(month.built_high_m2),
+                    _area(month.new_built_m2),
+                    _area(month.demolished_m2),
+                    "true" if entry.simulated else "false",
+                ]
+            )
     return rows
 
 
-def write_timeline_csv(timelines: Sequence[AoiTimelineRows], out: Path, *,
-                       overwrite: bool = False) -> int:
+def write_timeline_csv(
+    timelines: Sequence[AoiTimelineRows], out: Path, *, overwrite: bool = False
+) -> int:
     """Write the timelines to ``out`` (UTF-8 CSV, replaced atomically); the rows written.
 
     Raises

@@ -20,27 +20,52 @@ from monitor.export.stac import write_stac
 from monitor.export.tabular import TABLE_WRITERS
 from monitor.models import Detection
 
-__all__ = ["DETECTION_FIELDS", "VECTOR_FORMATS", "FOLDER_FORMATS", "detection_properties",
-           "write_geojson", "write_format", "write_export", "write_detections", "check_format"]
+__all__ = [
+    "DETECTION_FIELDS",
+    "VECTOR_FORMATS",
+    "FOLDER_FORMATS",
+    "detection_properties",
+    "write_geojson",
+    "write_format",
+    "write_export",
+    "write_detections",
+    "check_format",
+]
 
 #: Every format ``monitor export --format`` writes (the timeline CSV is written elsewhere).
 VECTOR_FORMATS: tuple[str, ...] = (
-    "gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "stac",
+    "gpkg",
+    "geojson",
+    "kml",
+    "kmz",
+    "fgb",
+    "parquet",
+    "shp",
+    "csv",
+    "stac",
 )
 #: Formats whose ``--out`` is a folder.
 FOLDER_FORMATS: frozenset[str] = frozenset({"stac"})
 
 
 def _writers() -> dict[str, Callable[[ExportData, Path, Staging], int]]:
-    return {"gpkg": write_gpkg, "geojson": write_geojson_export, "kml": write_kml,
-            "kmz": write_kmz, "stac": write_stac, **TABLE_WRITERS}
+    return {
+        "gpkg": write_gpkg,
+        "geojson": write_geojson_export,
+        "kml": write_kml,
+        "kmz": write_kmz,
+        "stac": write_stac,
+        **TABLE_WRITERS,
+    }
 
 
 def check_format(fmt: str) -> None:
     """Raise a one-line ``MonitorError`` for a format ``monitor export`` does not write."""
     if fmt not in VECTOR_FORMATS:
-        raise MonitorError(f"--format {fmt}: unknown format; expected one of "
-                           f"{', '.join(VECTOR_FORMATS)} (or timeline)")
+        raise MonitorError(
+            f"--format {fmt}: unknown format; expected one of "
+            f"{', '.join(VECTOR_FORMATS)} (or timeline)"
+        )
 
 
 def write_format(fmt: str, data: ExportData, path: Path, staging: Staging) -> int:
@@ -56,10 +81,19 @@ def write_export(fmt: str, data: ExportData, path: Path, *, overwrite: bool = Fa
         return write_format(fmt, data, path, staging)
 
 
-def write_detections(detections: Sequence[Detection], fmt: str, path: Path, *,
-                     overwrite: bool = False, metadata: Mapping[str, Any] | None = None) -> int:
+def write_detections(
+    detections: Sequence[Detection],
+    fmt: str,
+    path: Path,
+    *,
+    overwrite: bool = False,
+    metadata: Mapping[str, Any] | None = None,
+) -> int:
     """Write ``detections`` alone (no AOIs, observations or runs) in ``fmt``."""
     meta = dict(metadata or {})
-    data = ExportData(detections=list(detections), status=str(meta.get("status", "all")),
-                      limits=str(meta.get("limits") or ""))
+    data = ExportData(
+        detections=list(detections),
+        status=str(meta.get("status", "all")),
+        limits=str(meta.get("limits") or ""),
+    )
     return write_export(fmt, data, path, overwrite=overwrite)

@@ -42,8 +42,10 @@ def load_chips(
     earlier scenes (taken from the cache). ``ReadError`` (bad input) propagates.
     """
     ordered = sorted(scenes, key=lambda s: (s.datetime, s.id))
-    return [load_chip(scene, aoi, cache, env=env, min_clear_fraction=min_clear_fraction)
-            for scene in ordered]
+    return [
+        load_chip(scene, aoi, cache, env=env, min_clear_fraction=min_clear_fraction)
+        for scene in ordered
+    ]
 
 
 def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
@@ -70,17 +72,19 @@ def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
     bands = chips[0].bands
     for chip in chips:
         if chip.grid != grid or chip.bands != bands or chip.aoi_id != chips[0].aoi_id:
-            raise ValueError(f"chip {chip.scene_id} is on another grid, AOI or band list "
-                             f"than {chips[0].scene_id}")
+            raise ValueError(
+                f"chip {chip.scene_id} is on another grid, AOI or band list "
+                f"than {chips[0].scene_id}"
+            )
     raw = np.stack([c.reflectance for c in chips])
     reflectance = decode_chip(raw, missing_as_nan=True)
     valid = np.stack([c.valid for c in chips])
-    scl = np.stack([c.scl if c.scl is not None else np.zeros(grid.shape, np.uint8)
-                    for c in chips])
+    scl = np.stack([c.scl if c.scl is not None else np.zeros(grid.shape, np.uint8) for c in chips])
     x = grid.left + (np.arange(grid.width) + 0.5) * grid.res_m
     y = grid.top - (np.arange(grid.height) + 0.5) * grid.res_m
-    times = np.array([np.datetime64(c.datetime.astimezone(_utc()).replace(tzinfo=None), "ns")
-                      for c in chips])
+    times = np.array(
+        [np.datetime64(c.datetime.astimezone(_utc()).replace(tzinfo=None), "ns") for c in chips]
+    )
     attrs: dict[str, Any] = {
         "crs": grid.crs,
         "aoi_id": chips[0].aoi_id,

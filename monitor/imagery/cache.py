@@ -56,8 +56,6 @@ def safe_name(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -67,9 +65,12 @@ def _sha256(path: Path) -> str:
 
 
 def _rule_from(d: Mapping[str, Any]) -> ReflectanceRule:
-    return ReflectanceRule(scale=float(d["scale"]), offset=float(d["offset"]),
-                           decided_by=d.get("decided_by", "metadata"),
-                           reason=d.get("reason", ""))
+    return ReflectanceRule(
+        scale=float(d["scale"]),
+        offset=float(d["offset"]),
+        decided_by=d.get("decided_by", "metadata"),
+        reason=d.get("reason", ""),
+    )
 
 
 class ChipCache:
@@ -104,8 +105,9 @@ class ChipCache:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StateError(f"{folder}: cannot create the chip cache folder: "
-                             f"{exc.strerror}") from None
+            raise StateError(
+                f"{folder}: cannot create the chip cache folder: {exc.strerror}"
+            ) from None
 
     # -- reading -------------------------------------------------------------------------
     def sidecar(self, path: Path) -> dict[str, Any] | None:
@@ -140,21 +142,29 @@ class ChipCache:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
         bands = tuple(side.get("bands") or CHIP_BANDS)
-        if (reflectance.dtype != np.uint16 or reflectance.shape != (len(bands),) + grid.shape
-                or valid.dtype != np.bool_ or valid.shape != grid.shape
-                or (scl is not None and scl.shape != grid.shape)):
+        if (
+            reflectance.dtype != np.uint16
+            or reflectance.shape != (len(bands),) + grid.shape
+            or valid.dtype != np.bool_
+            or valid.shape != grid.shape
+            or (scl is not None and scl.shape != grid.shape)
+        ):
             return None
         return Chip(
-            aoi_id=side["aoi_id"], scene_id=side["scene_id"],
-            datetime=dt.datetime.fromisoformat(side["datetime"]), grid=grid,
-            reflectance=reflectance, valid=valid,
+            aoi_id=side["aoi_id"],
+            scene_id=side["scene_id"],
+            datetime=dt.datetime.fromisoformat(side["datetime"]),
+            grid=grid,
+            reflectance=reflectance,
+            valid=valid,
             scl=scl.astype(np.uint8) if scl is not None else None,
-            rule=_rule_from(side["rule"]), bands=bands,
-            simulated=bool(side.get("simulated", False)), provenance=side,
+            rule=_rule_from(side["rule"]),
+            bands=bands,
+            simulated=bool(side.get("simulated", False)),
+            provenance=side,
         )
 
-    def get(self, scene: Scene, aoi: Aoi, *, min_clear_fraction: float = 0.1
-            ) -> ReadOutcome | None:
+    def get(self, scene: Scene, aoi: Aoi, *, min_clear_fraction: float = 0.1) -> ReadOutcome | None:
         """The cached outcome of ``scene`` over ``aoi``, or None to read it (again).
 
         A cached skip counts only for the same AOI outline and while its clear fraction is
@@ -167,28 +177,57 @@ class ChipCache:
         clear = side.get("clear_fraction")
         rule = _rule_from(side["rule"]) if isinstance(side.get("rule"), dict) else None
         if side.get("status") == "skipped":
-            if (side.get("aoi_geometry_hash") == aoi.geometry_hash
-                    and clear is not None and clear < min_clear_fraction):
-                return ReadOutcome("skipped", str(side.get("reason", "")), None, clear, rule,
-                                   0, scene.id, aoi.id, 1, from_cache=True)
+            if (
+                side.get("aoi_geometry_hash") == aoi.geometry_hash
+                and clear is not None
+                and clear < min_clear_fraction
+            ):
+                return ReadOutcome(
+                    "skipped",
+                    str(side.get("reason", "")),
+                    None,
+                    clear,
+                    rule,
+                    0,
+                    scene.id,
+                    aoi.id,
+                    1,
+                    from_cache=True,
+                )
             return None
         if side.get("status") != "used":
             return None
         chip = self._load_chip(chip_path, side, aoi.grid)
         if chip is None:
             return None
-        if (clear is not None and clear < min_clear_fraction
-                and side.get("aoi_geometry_hash") == aoi.geometry_hash):
-            reason = (f"AOI {clear * 100:.0f}% clear (< {min_clear_fraction * 100:.0f}%), "
-                      f"from the cached chip")
-            return ReadOutcome("skipped", reason, None, clear, rule, 0, scene.id, aoi.id, 1,
-                               from_cache=True)
+        if (
+            clear is not None
+            and clear < min_clear_fraction
+            and side.get("aoi_geometry_hash") == aoi.geometry_hash
+        ):
+            reason = (
+                f"AOI {clear * 100:.0f}% clear (< {min_clear_fraction * 100:.0f}%), "
+                f"from the cached chip"
+            )
+            return ReadOutcome(
+                "skipped", reason, None, clear, rule, 0, scene.id, aoi.id, 1, from_cache=True
+            )
         if side.get("aoi_geometry_hash") != aoi.geometry_hash:
             # Same grid, edited outline: the chip holds, its AOI share must be recounted.
             mask = aoi_mask(aoi)
             clear = float((chip.valid & mask).sum()) / max(int(mask.sum()), 1)
-        return ReadOutcome("used", str(side.get("reason", "")), chip, clear, chip.rule, 0,
-                           scene.id, aoi.id, 1, from_cache=True)
+        return ReadOutcome(
+            "used",
+            str(side.get("reason", "")),
+            chip,
+            clear,
+            chip.rule,
+            0,
+            scene.id,
+            aoi.id,
+            1,
+            from_cache=True,
+        )
 
     # -- writing -------------------------------------------------------------------------
     def put(self, chip: Chip, outcome: ReadOutcome) -> Chip:
@@ -197,8 +236,10 @@ class ChipCache:
         chip_path, side_path = self.paths(chip.aoi_id, chip.grid, chip.scene_id)
         self._mkdir(chip_path.parent)
         buffer = io.BytesIO()
-        arrays: dict[str, npt.NDArray[np.generic]] = {"reflectance": chip.reflectance,
-                                                      "valid": chip.valid.astype(bool)}
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            "reflectance": chip.reflectance,
+            "valid": chip.valid.astype(bool),
+        }
         if chip.scl is not None:
             arrays["scl"] = chip.scl.astype(np.uint8)
         _write_npz(buffer, arrays)
@@ -207,9 +248,14 @@ class ChipCache:
         side.update(
             cache_format=CACHE_FORMAT,
             status="used",
-            grid={"epsg": chip.grid.epsg, "left": chip.grid.left, "top": chip.grid.top,
-                  "width": chip.grid.width, "height": chip.grid.height,
-                  "res_m": chip.grid.res_m},
+            grid={
+                "epsg": chip.grid.epsg,
+                "left": chip.grid.left,
+                "top": chip.grid.top,
+                "width": chip.grid.width,
+                "height": chip.grid.height,
+                "res_m": chip.grid.res_m,
+            },
             chip_file=chip_path.name,
             chip_sha256=hashlib.sha256(payload).hexdigest(),
             chip_bytes=len(payload),
@@ -225,19 +271,32 @@ class ChipCache:
             for folder, index in self._dark_index.items():
                 if chip_path.parent == folder or folder in chip_path.parents:
                     self._index_dark_level(index, side)
-        return Chip(aoi_id=chip.aoi_id, scene_id=chip.scene_id, datetime=chip.datetime,
-                    grid=chip.grid, reflectance=chip.reflectance, valid=chip.valid,
-                    scl=chip.scl, rule=chip.rule, bands=chip.bands, simulated=chip.simulated,
-                    provenance=side)
+        return Chip(
+            aoi_id=chip.aoi_id,
+            scene_id=chip.scene_id,
+            datetime=chip.datetime,
+            grid=chip.grid,
+            reflectance=chip.reflectance,
+            valid=chip.valid,
+            scl=chip.scl,
+            rule=chip.rule,
+            bands=chip.bands,
+            simulated=chip.simulated,
+            provenance=side,
+        )
 
-    def put_skipped(self, scene: Scene, aoi: Aoi, outcome: ReadOutcome,
-                    provenance: Mapping[str, Any]) -> None:
+    def put_skipped(
+        self, scene: Scene, aoi: Aoi, outcome: ReadOutcome, provenance: Mapping[str, Any]
+    ) -> None:
         """Record a skip (a sidecar without chip) so the scene is not read again."""
         _, side_path = self.paths(aoi.id, aoi.grid, scene.id)
         self._mkdir(side_path.parent)
         side = dict(provenance)
-        side.update(cache_format=CACHE_FORMAT, status="skipped",
-                    written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        side.update(
+            cache_format=CACHE_FORMAT,
+            status="skipped",
+            written_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
         try:
             write_atomically(side_path, _dumps(side))
         except OSError as exc:
@@ -254,12 +313,17 @@ class ChipCache:
             if side is not None:
                 yield path, side
 
-    def offset_history(self, aoi_id: str, grid: Grid | None = None, *,
-                       before: dt.datetime | None = None, n: int = 10) -> OffsetHistory:
+    def offset_history(
+        self,
+        aoi_id: str,
+        grid: Grid | None = None,
+        *,
+        before: dt.datetime | None = None,
+        n: int = 10,
+    ) -> OffsetHistory:
         """Dark levels (as read) of the AOI's last ``n`` used chips before ``before``."""
         folder = self.folder(aoi_id, grid) if grid is not None else self.root / safe_name(aoi_id)
-        rows = [row for row in self._dark_levels(folder)
-                if before is None or row[0] < before]
+        rows = [row for row in self._dark_levels(folder) if before is None or row[0] < before]
         rows.sort()
         rows = rows[-n:] if n else rows
         return OffsetHistory(levels=tuple(r[2] for r in rows), scene_ids=tuple(r[1] for r in rows))
@@ -283,14 +347,18 @@ class ChipCache:
             return list(index.values())
 
     @staticmethod
-    def _index_dark_level(index: dict[str, tuple[dt.datetime, str, float]],
-                          side: Mapping[str, Any]) -> None:
+    def _index_dark_level(
+        index: dict[str, tuple[dt.datetime, str, float]], side: Mapping[str, Any]
+    ) -> None:
         level = (side.get("offset_check") or {}).get("dark_level_as_read")
         if side.get("status") != "used" or level is None:
             index.pop(str(side.get("scene_id")), None)
             return
-        index[str(side["scene_id"])] = (dt.datetime.fromisoformat(side["datetime"]),
-                                        str(side["scene_id"]), float(level))
+        index[str(side["scene_id"])] = (
+            dt.datetime.fromisoformat(side["datetime"]),
+            str(side["scene_id"]),
+            float(level),
+        )
 
     def size_bytes(self, aoi_id: str | None = None) -> int:
         """Bytes on disk of the cache (of one AOI when given)."""

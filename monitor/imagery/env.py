@@ -111,20 +111,24 @@ class GdalSettings:
         """The GDAL configuration options, as ``rasterio.Env`` takes them."""
         timeout = max(1, math.ceil(self.http_timeout_s))
         opts = dict(GDAL_DEFAULTS)
-        opts.update({
-            "GDAL_HTTP_TIMEOUT": str(timeout),
-            "GDAL_HTTP_CONNECTTIMEOUT": str(min(timeout, 10)),
-            "GDAL_HTTP_MAX_RETRY": str(self.http_retries),
-            "GDAL_HTTP_RETRY_DELAY": f"{self.retry_delay_s:g}",
-            "GDAL_HTTP_USERAGENT": _user_agent(),
-        })
+        opts.update(
+            {
+                "GDAL_HTTP_TIMEOUT": str(timeout),
+                "GDAL_HTTP_CONNECTTIMEOUT": str(min(timeout, 10)),
+                "GDAL_HTTP_MAX_RETRY": str(self.http_retries),
+                "GDAL_HTTP_RETRY_DELAY": f"{self.retry_delay_s:g}",
+                "GDAL_HTTP_USERAGENT": _user_agent(),
+            }
+        )
         opts.update({str(k): str(v) for k, v in self.extra})
         return opts
 
     def redacted(self) -> dict[str, str]:
         """``options()`` with secret values replaced, for logs and provenance."""
-        return {k: ("***" if any(m in k.upper() for m in _SECRET_MARKERS) else v)
-                for k, v in self.options().items()}
+        return {
+            k: ("***" if any(m in k.upper() for m in _SECRET_MARKERS) else v)
+            for k, v in self.options().items()
+        }
 
 
 def _user_agent() -> str:

@@ -178,9 +178,13 @@ def dark_level(
         # Water: its median (it is dark throughout in SWIR); land: its lowest percentile.
         level = np.median(values) if source == "water" else np.percentile(values, DARK_PERCENTILE)
         per_band[band] = round(float(level), 5)
-    return DarkLevel(level=min(per_band.values()), per_band=per_band,
-                     source=source,  # type: ignore[arg-type]
-                     n_pixels=int(pick.sum()), rule=rule)
+    return DarkLevel(
+        level=min(per_band.values()),
+        per_band=per_band,
+        source=source,  # type: ignore[arg-type]
+        n_pixels=int(pick.sum()),
+        rule=rule,
+    )
 
 
 def check_offset(
@@ -205,8 +209,12 @@ def check_offset(
     """
     hist = history.median if history is not None and len(history.levels) >= MIN_HISTORY else None
     if dark is None:
-        rule = replace(metadata_rule, reason=_join(
-            metadata_rule.reason, "too few clear pixels to check the offset in the pixels"))
+        rule = replace(
+            metadata_rule,
+            reason=_join(
+                metadata_rule.reason, "too few clear pixels to check the offset in the pixels"
+            ),
+        )
         return OffsetCheck(rule, metadata_rule, "unchecked", None, hist)
 
     if hist is not None:
@@ -221,15 +229,23 @@ def check_offset(
     wanted = metadata_rule.offset
     verdict: Literal["agrees", "offset_in_pixels", "offset_removed"] = "agrees"
     if (offset_in or removed) and doubtful >= DOUBTFUL_LIMIT:
-        rule = replace(metadata_rule, reason=_join(
-            metadata_rule.reason,
-            f"{evidence}, but SCL calls {doubtful:.0%} of the clear pixels dark, water or "
-            "unclassified: the pixels cannot show the offset"))
+        rule = replace(
+            metadata_rule,
+            reason=_join(
+                metadata_rule.reason,
+                f"{evidence}, but SCL calls {doubtful:.0%} of the clear pixels dark, water or "
+                "unclassified: the pixels cannot show the offset",
+            ),
+        )
         return OffsetCheck(rule, metadata_rule, "agrees", dark, hist)
     if offset_in and baseline_without_offset(baseline):
-        rule = replace(metadata_rule, reason=_join(
-            metadata_rule.reason,
-            f"{evidence}, but baseline {baseline} predates the +1000: the AOI is bright"))
+        rule = replace(
+            metadata_rule,
+            reason=_join(
+                metadata_rule.reason,
+                f"{evidence}, but baseline {baseline} predates the +1000: the AOI is bright",
+            ),
+        )
         return OffsetCheck(rule, metadata_rule, "agrees", dark, hist)
     if offset_in and metadata_rule.offset == 0.0:
         wanted, verdict = BOA_OFFSET, "offset_in_pixels"
@@ -237,23 +253,32 @@ def check_offset(
         wanted, verdict = 0.0, "offset_removed"
 
     if verdict == "agrees":
-        rule = replace(metadata_rule, reason=_join(metadata_rule.reason,
-                                                   f"pixels agree: {evidence}"))
+        rule = replace(
+            metadata_rule, reason=_join(metadata_rule.reason, f"pixels agree: {evidence}")
+        )
         return OffsetCheck(rule, metadata_rule, verdict, dark, hist)
 
-    meaning = ("the +1000 is still in the pixels" if verdict == "offset_in_pixels"
-               else "the offset is already removed, so the metadata rule subtracts it twice")
+    meaning = (
+        "the +1000 is still in the pixels"
+        if verdict == "offset_in_pixels"
+        else "the offset is already removed, so the metadata rule subtracts it twice"
+    )
     rule = ReflectanceRule(
-        scale=metadata_rule.scale, offset=wanted, decided_by="pixels",
-        reason=(f"pixels override metadata: metadata said {metadata_rule.label}"
-                f"{' (' + metadata_rule.reason + ')' if metadata_rule.reason else ''}; "
-                f"under it the {evidence}: {meaning}; using {_label(metadata_rule.scale, wanted)}"),
+        scale=metadata_rule.scale,
+        offset=wanted,
+        decided_by="pixels",
+        reason=(
+            f"pixels override metadata: metadata said {metadata_rule.label}"
+            f"{' (' + metadata_rule.reason + ')' if metadata_rule.reason else ''}; "
+            f"under it the {evidence}: {meaning}; using {_label(metadata_rule.scale, wanted)}"
+        ),
     )
     return OffsetCheck(rule, metadata_rule, verdict, dark, hist)
 
 
-def encode_reflectance(dn: npt.NDArray[np.integer], rule: ReflectanceRule
-                       ) -> npt.NDArray[np.uint16]:
+def encode_reflectance(
+    dn: npt.NDArray[np.integer], rule: ReflectanceRule
+) -> npt.NDArray[np.uint16]:
     """Digital numbers to the chip encoding: uint16 ``v`` with reflectance = v * CHIP_SCALE +
     CHIP_OFFSET; DN 0 (no data) stays 0, other values are clipped to 1..65535.
 

@@ -144,8 +144,7 @@ def _file_size(href: str, timeout_s: float) -> int | None:
         return None
 
 
-def _failure(href: str, exc: BaseException, tile_ends: list[int], env: GdalSettings
-             ) -> Exception:
+def _failure(href: str, exc: BaseException, tile_ends: list[int], env: GdalSettings) -> Exception:
     """Turn a rasterio error into ReadError (bad input) or _TransientReadError (may pass)."""
     texts = _chain_text(exc)
     joined = " | ".join(texts)
@@ -160,8 +159,9 @@ def _failure(href: str, exc: BaseException, tile_ends: list[int], env: GdalSetti
     if tile_ends:
         size = _file_size(href, env.http_timeout_s)
         if size is not None and max(tile_ends) > size:
-            return ReadError(f"{href}: truncated file (tiles end at byte {max(tile_ends)}, "
-                             f"the file has {size})")
+            return ReadError(
+                f"{href}: truncated file (tiles end at byte {max(tile_ends)}, the file has {size})"
+            )
     if not _is_remote(href):
         # A local file does not fail for passing reasons.
         return ReadError(f"{href}: unreadable GeoTIFF ({innermost})")
@@ -182,14 +182,17 @@ def _native_window(ds: DatasetReader, grid: Grid) -> tuple[int, int, int, int, i
     row_f = (t.f - grid.top) / t.a
     if grid.width % factor or grid.height % factor:
         return None
-    if not (math.isclose(col_f, round(col_f), abs_tol=1e-6)
-            and math.isclose(row_f, round(row_f), abs_tol=1e-6)):
+    if not (
+        math.isclose(col_f, round(col_f), abs_tol=1e-6)
+        and math.isclose(row_f, round(row_f), abs_tol=1e-6)
+    ):
         return None
     return int(round(row_f)), int(round(col_f)), grid.height // factor, grid.width // factor, factor
 
 
-def _tile_ends(ds: DatasetReader, row0: int, col0: int, rows: int, cols: int
-               ) -> tuple[int, list[int]]:
+def _tile_ends(
+    ds: DatasetReader, row0: int, col0: int, rows: int, cols: int
+) -> tuple[int, list[int]]:
     """Compressed bytes of the tiles a window touches, and where each tile ends."""
     block_h, block_w = ds.block_shapes[0]
     total, ends = 0, []
@@ -204,8 +207,9 @@ def _tile_ends(ds: DatasetReader, row0: int, col0: int, rows: int, cols: int
     return total, ends
 
 
-def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
-                     env: GdalSettings) -> AssetRead:
+def _read_asset_once(
+    asset: AssetRef, grid: Grid, expected_epsg: int | None, env: GdalSettings
+) -> AssetRead:
     import rasterio
     from rasterio.errors import RasterioError
     from rasterio.windows import Window
@@ -221,8 +225,9 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
         epsg = ds.crs.to_epsg() if ds.crs else None
         if epsg is None or (expected_epsg is not None and epsg != expected_epsg):
             expected = f"EPSG:{expected_epsg}" if expected_epsg else f"EPSG:{grid.epsg}"
-            raise ReadError(f"{href}: COG in an unexpected CRS ({ds.crs or 'none'}, "
-                            f"expected {expected})")
+            raise ReadError(
+                f"{href}: COG in an unexpected CRS ({ds.crs or 'none'}, expected {expected})"
+            )
         nodata = ds.nodata
         native = _native_window(ds, grid) if epsg == grid.epsg else None
         if native is None:
@@ -231,9 +236,11 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
         r0, c0 = max(row0, 0), max(col0, 0)
         r1, c1 = min(row0 + rows, ds.height), min(col0 + cols, ds.width)
         if r0 >= r1 or c0 >= c1:
-            raise ReadError(f"{href}: the AOI window lies outside the asset (rows {row0}.."
-                            f"{row0 + rows}, cols {col0}..{col0 + cols} of a "
-                            f"{ds.height} x {ds.width} raster)")
+            raise ReadError(
+                f"{href}: the AOI window lies outside the asset (rows {row0}.."
+                f"{row0 + rows}, cols {col0}..{col0 + cols} of a "
+                f"{ds.height} x {ds.width} raster)"
+            )
         tile_bytes, ends = _tile_ends(ds, r0, c0, r1 - r0, c1 - c0)
         out = np.zeros((rows, cols), dtype=ds.dtypes[0])
         try:
@@ -242,7 +249,7 @@ def _read_asset_once(asset: AssetRef, grid: Grid, expected_epsg: int | None,
             raise _failure(href, exc, ends, env) from None
         if nodata not in (None, 0):
             part[part == nodata] = 0
-        out[r0 - row0:r1 - row0, c0 - col0:c1 - col0] = part
+        out[r0 - row0 : r1 - row0, c0 - col0 : c1 - col0] = part
     if factor > 1:
         out = np.repeat(np.repeat(out, factor, axis=0), factor, axis=1)
     return AssetRead(href, out, _HEADER_BYTES + tile_bytes, warped=False)
@@ -260,25 +267,49 @@ def _read_warped(ds: DatasetReader, asset: AssetRef, grid: Grid, env: GdalSettin
     left, bottom, right, top = transform_bounds(grid.crs, ds.crs, *grid.bounds)
     a_left, a_bottom, a_right, a_top = ds.bounds
     if left >= a_right or right <= a_left or bottom >= a_top or top <= a_bottom:
-        raise ReadError(f"{href}: the AOI window lies outside the asset (AOI bounds "
-                        f"{left:.0f},{bottom:.0f},{right:.0f},{top:.0f} in {ds.crs})")
-    win = from_bounds(max(left, a_left), max(bottom, a_bottom), min(right, a_right),
-                      min(top, a_top), ds.transform).round_offsets().round_lengths()
-    tile_bytes, ends = _tile_ends(ds, max(int(win.row_off), 0), max(int(win.col_off), 0),
-                                  max(int(win.height), 1), max(int(win.width), 1))
+        raise ReadError(
+            f"{href}: the AOI window lies outside the asset (AOI bounds "
+            f"{left:.0f},{bottom:.0f},{right:.0f},{top:.0f} in {ds.crs})"
+        )
+    win = (
+        from_bounds(
+            max(left, a_left),
+            max(bottom, a_bottom),
+            min(right, a_right),
+            min(top, a_top),
+            ds.transform,
+        )
+        .round_offsets()
+        .round_lengths()
+    )
+    tile_bytes, ends = _tile_ends(
+        ds,
+        max(int(win.row_off), 0),
+        max(int(win.col_off), 0),
+        max(int(win.height), 1),
+        max(int(win.width), 1),
+    )
     src_nodata = ds.nodata if ds.nodata is not None else 0
     try:
-        with WarpedVRT(ds, crs=grid.crs, transform=Affine(*grid.transform), width=grid.width,
-                       height=grid.height, resampling=Resampling.nearest,
-                       src_nodata=src_nodata, nodata=0) as vrt:
+        with WarpedVRT(
+            ds,
+            crs=grid.crs,
+            transform=Affine(*grid.transform),
+            width=grid.width,
+            height=grid.height,
+            resampling=Resampling.nearest,
+            src_nodata=src_nodata,
+            nodata=0,
+        ) as vrt:
             data = vrt.read(1)
     except RasterioError as exc:
         raise _failure(href, exc, ends, env) from None
     return AssetRead(href, data, _HEADER_BYTES + tile_bytes, warped=True)
 
 
-def read_asset(asset: AssetRef, grid: Grid, expected_epsg: int | None = None,
-               env: GdalSettings | None = None) -> AssetRead:
+def read_asset(
+    asset: AssetRef, grid: Grid, expected_epsg: int | None = None, env: GdalSettings | None = None
+) -> AssetRead:
     """Read one asset's window on ``grid``, retrying transient failures.
 
     Call inside ``gdal_env`` (``load_chip`` does). Raises ``ReadError`` for bad input and
@@ -302,14 +333,16 @@ def read_asset(asset: AssetRef, grid: Grid, expected_epsg: int | None = None,
             # life: a later run in the same process (a Dask worker) must ask the server again.
             forget_cached(asset.href)
             raise
-        return AssetRead(result.href, result.data, result.bytes_estimate, result.warped,
-                         attempts=attempt + 1)
+        return AssetRead(
+            result.href, result.data, result.bytes_estimate, result.warped, attempts=attempt + 1
+        )
     assert last is not None
     raise _TransientReadError(f"{last} (after {env.outer_retries + 1} attempts)")
 
 
-def _read_bands(assets: list[AssetRef], grid: Grid, expected_epsg: int | None,
-                env: GdalSettings) -> list[AssetRead]:
+def _read_bands(
+    assets: list[AssetRef], grid: Grid, expected_epsg: int | None, env: GdalSettings
+) -> list[AssetRead]:
     """Read several assets' windows at once, in threads, in the order given.
 
     Over HTTP each asset costs a few round trips; reading a scene's six bands together
@@ -344,8 +377,12 @@ def _percent(fraction: float) -> str:
 def _software() -> dict[str, str]:
     import rasterio
 
-    return {"monitor": __version__, "rasterio": rasterio.__version__,
-            "gdal": rasterio.__gdal_version__, "numpy": np.__version__}
+    return {
+        "monitor": __version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "numpy": np.__version__,
+    }
 
 
 def _base_provenance(scene: Scene, aoi: Aoi, bands_read: list[str]) -> dict[str, Any]:
@@ -366,26 +403,57 @@ def _base_provenance(scene: Scene, aoi: Aoi, bands_read: list[str]) -> dict[str,
 
 
 def _rule_dict(rule: ReflectanceRule) -> dict[str, float | str]:
-    return {"scale": rule.scale, "offset": rule.offset, "decided_by": rule.decided_by,
-            "reason": rule.reason, "label": rule.label}
+    return {
+        "scale": rule.scale,
+        "offset": rule.offset,
+        "decided_by": rule.decided_by,
+        "reason": rule.reason,
+        "label": rule.label,
+    }
 
 
-def _skipped(scene: Scene, aoi: Aoi, cache: ChipCache, *, reason: str, clear_fraction: float,
-             min_clear_fraction: float, rule: ReflectanceRule, tally: _Tally,
-             bands_read: list[str], masked_by: str) -> ReadOutcome:
+def _skipped(
+    scene: Scene,
+    aoi: Aoi,
+    cache: ChipCache,
+    *,
+    reason: str,
+    clear_fraction: float,
+    min_clear_fraction: float,
+    rule: ReflectanceRule,
+    tally: _Tally,
+    bands_read: list[str],
+    masked_by: str,
+) -> ReadOutcome:
     """A "skipped" outcome, cached as a small record with its provenance."""
-    outcome = ReadOutcome("skipped", reason, None, clear_fraction, rule, tally.bytes_read,
-                          scene.id, aoi.id, tally.attempts)
+    outcome = ReadOutcome(
+        "skipped",
+        reason,
+        None,
+        clear_fraction,
+        rule,
+        tally.bytes_read,
+        scene.id,
+        aoi.id,
+        tally.attempts,
+    )
     provenance = _base_provenance(scene, aoi, bands_read)
-    provenance.update(status="skipped", reason=reason, clear_fraction=clear_fraction,
-                      min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
-                      rule=_rule_dict(rule), masked_by=masked_by)
+    provenance.update(
+        status="skipped",
+        reason=reason,
+        clear_fraction=clear_fraction,
+        min_clear_fraction=min_clear_fraction,
+        bytes_read=tally.bytes_read,
+        rule=_rule_dict(rule),
+        masked_by=masked_by,
+    )
     cache.put_skipped(scene, aoi, outcome, provenance)
     return outcome
 
 
-def _read_scl(scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally,
-              bands_read: list[str]) -> npt.NDArray[np.uint8] | None:
+def _read_scl(
+    scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally, bands_read: list[str]
+) -> npt.NDArray[np.uint8] | None:
     """The scene's SCL on the AOI grid, or None when the scene has none."""
     if not scene.has_scl:
         return None
@@ -395,21 +463,24 @@ def _read_scl(scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally,
     return got.data.astype(np.uint8)
 
 
-def _read_chip_bands(scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally,
-                     bands_read: list[str]) -> dict[str, npt.NDArray[np.uint16]]:
+def _read_chip_bands(
+    scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally, bands_read: list[str]
+) -> dict[str, npt.NDArray[np.uint16]]:
     """The digital numbers of every chip band the scene has, by band name."""
     dn: dict[str, npt.NDArray[np.uint16]] = {}
     wanted = [band for band in CHIP_BANDS if band in scene.assets]
-    for band, got in zip(wanted, _read_bands([scene.assets[b] for b in wanted], grid,
-                                              scene.epsg, env), strict=True):
+    for band, got in zip(
+        wanted, _read_bands([scene.assets[b] for b in wanted], grid, scene.epsg, env), strict=True
+    ):
         tally.add(got)
         bands_read.append(band)
         dn[band] = got.data.astype(np.uint16)
     return dn
 
 
-def _valid_pixels(dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None,
-                  grid: Grid) -> tuple[npt.NDArray[np.bool_], str]:
+def _valid_pixels(
+    dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None, grid: Grid
+) -> tuple[npt.NDArray[np.bool_], str]:
     """Pixels with data in every band and clear by SCL (by nodata alone without SCL), and
     the words for how they were masked."""
     has_data = np.ones(grid.shape, dtype=bool)
@@ -420,8 +491,9 @@ def _valid_pixels(dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.
     return has_data, "nodata only (the scene has no SCL)"
 
 
-def _encode_chip_bands(dn: Mapping[str, npt.NDArray[np.uint16]], rule: ReflectanceRule,
-                       grid: Grid) -> npt.NDArray[np.uint16]:
+def _encode_chip_bands(
+    dn: Mapping[str, npt.NDArray[np.uint16]], rule: ReflectanceRule, grid: Grid
+) -> npt.NDArray[np.uint16]:
     """The chip's reflectance array (bands, rows, cols); 0 for a band the scene lacks."""
     reflectance = np.zeros((len(CHIP_BANDS),) + grid.shape, dtype=np.uint16)
     for i, band in enumerate(CHIP_BANDS):
@@ -443,11 +515,21 @@ def _offset_record(check: OffsetCheck) -> dict[str, object]:
     }
 
 
-def _used(scene: Scene, aoi: Aoi, cache: ChipCache, *,
-          dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None,
-          valid: npt.NDArray[np.bool_], clear_fraction: float, min_clear_fraction: float,
-          check: OffsetCheck, tally: _Tally, bands_read: list[str],
-          masked_by: str) -> ReadOutcome:
+def _used(
+    scene: Scene,
+    aoi: Aoi,
+    cache: ChipCache,
+    *,
+    dn: Mapping[str, npt.NDArray[np.uint16]],
+    scl: npt.NDArray[np.uint8] | None,
+    valid: npt.NDArray[np.bool_],
+    clear_fraction: float,
+    min_clear_fraction: float,
+    check: OffsetCheck,
+    tally: _Tally,
+    bands_read: list[str],
+    masked_by: str,
+) -> ReadOutcome:
     """A "used" outcome: the chip encoded under the checked rule, cached with its
     provenance."""
     grid = aoi.grid
@@ -464,23 +546,56 @@ def _used(scene: Scene, aoi: Aoi, cache: ChipCache, *,
 
     provenance = _base_provenance(scene, aoi, bands_read)
     provenance.update(
-        status="used", reason=reason, clear_fraction=clear_fraction,
-        min_clear_fraction=min_clear_fraction, bytes_read=tally.bytes_read,
+        status="used",
+        reason=reason,
+        clear_fraction=clear_fraction,
+        min_clear_fraction=min_clear_fraction,
+        bytes_read=tally.bytes_read,
         rule=_rule_dict(rule),
         metadata_rule=_rule_dict(metadata_rule) if check.overridden else None,
         offset_check=_offset_record(check),
-        masked_by=masked_by, missing_bands=missing_optional,
-        resampling_20m="nearest (2 x 2 repetition)", warped_assets=tally.warped,
+        masked_by=masked_by,
+        missing_bands=missing_optional,
+        resampling_20m="nearest (2 x 2 repetition)",
+        warped_assets=tally.warped,
         bands=list(CHIP_BANDS),
     )
-    chip = Chip(aoi_id=aoi.id, scene_id=scene.id, datetime=scene.datetime, grid=grid,
-                reflectance=reflectance, valid=valid, scl=scl, rule=rule, bands=CHIP_BANDS,
-                simulated=scene.simulated, provenance=provenance)
-    outcome = ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                          scene.id, aoi.id, tally.attempts)
+    chip = Chip(
+        aoi_id=aoi.id,
+        scene_id=scene.id,
+        datetime=scene.datetime,
+        grid=grid,
+        reflectance=reflectance,
+        valid=valid,
+        scl=scl,
+        rule=rule,
+        bands=CHIP_BANDS,
+        simulated=scene.simulated,
+        provenance=provenance,
+    )
+    outcome = ReadOutcome(
+        "used",
+        reason,
+        chip,
+        clear_fraction,
+        rule,
+        tally.bytes_read,
+        scene.id,
+        aoi.id,
+        tally.attempts,
+    )
     chip = cache.put(chip, outcome)
-    return ReadOutcome("used", reason, chip, clear_fraction, rule, tally.bytes_read,
-                       scene.id, aoi.id, tally.attempts)
+    return ReadOutcome(
+        "used",
+        reason,
+        chip,
+        clear_fraction,
+        rule,
+        tally.bytes_read,
+        scene.id,
+        aoi.id,
+        tally.attempts,
+    )
 
 
 def load_chip(
@@ -521,8 +636,10 @@ def load_chip(
         return cached
     missing = [b for b in REQUIRED_BANDS if b not in scene.assets]
     if missing:
-        raise ReadError(f"scene {scene.id} ({scene.item_href or scene.collection}): "
-                        f"no {', '.join(missing)} asset")
+        raise ReadError(
+            f"scene {scene.id} ({scene.item_href or scene.collection}): "
+            f"no {', '.join(missing)} asset"
+        )
     grid = aoi.grid
     mask = aoi_mask_for(aoi)
     n_aoi = int(mask.sum()) or mask.size
@@ -537,16 +654,35 @@ def load_chip(
                 clear = ~np.isin(scl, list(SCL_MASKED))
                 clear_fraction = float((clear & mask).sum()) / n_aoi
                 if clear_fraction < min_clear_fraction:
-                    reason = (f"AOI {_percent(clear_fraction)} clear by SCL "
-                              f"(< {_percent(min_clear_fraction)})")
-                    return _skipped(scene, aoi, cache, reason=reason,
-                                    clear_fraction=clear_fraction,
-                                    min_clear_fraction=min_clear_fraction, rule=metadata_rule,
-                                    tally=tally, bands_read=bands_read, masked_by="scl")
+                    reason = (
+                        f"AOI {_percent(clear_fraction)} clear by SCL "
+                        f"(< {_percent(min_clear_fraction)})"
+                    )
+                    return _skipped(
+                        scene,
+                        aoi,
+                        cache,
+                        reason=reason,
+                        clear_fraction=clear_fraction,
+                        min_clear_fraction=min_clear_fraction,
+                        rule=metadata_rule,
+                        tally=tally,
+                        bands_read=bands_read,
+                        masked_by="scl",
+                    )
             dn = _read_chip_bands(scene, grid, env, tally, bands_read)
     except _TransientReadError as exc:
-        return ReadOutcome("failed", str(exc), None, None, None, tally.bytes_read or None,
-                           scene.id, aoi.id, env.outer_retries + 1)
+        return ReadOutcome(
+            "failed",
+            str(exc),
+            None,
+            None,
+            None,
+            tally.bytes_read or None,
+            scene.id,
+            aoi.id,
+            env.outer_retries + 1,
+        )
 
     valid, masked_by = _valid_pixels(dn, scl, grid)
     clear_fraction = float((valid & mask).sum()) / n_aoi
@@ -554,8 +690,9 @@ def load_chip(
     check: OffsetCheck = check_offset(
         dark_level({b: dn[b] for b in DARK_BANDS if b in dn}, valid & mask, metadata_rule, scl),
         metadata_rule,
-        history if history is not None else cache.offset_history(aoi.id, grid,
-                                                                 before=scene.datetime),
+        history
+        if history is not None
+        else cache.offset_history(aoi.id, grid, before=scene.datetime),
         baseline=scene.processing_baseline,
         doubtful=scl_doubtful_share(scl, valid & mask),
     )
@@ -563,13 +700,36 @@ def load_chip(
 
     if clear_fraction < min_clear_fraction:
         # Only without SCL (or when the bands lack data where SCL was clear).
-        label = ("clear by SCL and with data" if scl is not None
-                 else "with data (no SCL: nodata masked only)")
+        label = (
+            "clear by SCL and with data"
+            if scl is not None
+            else "with data (no SCL: nodata masked only)"
+        )
         reason = f"AOI {_percent(clear_fraction)} {label} (< {_percent(min_clear_fraction)})"
-        return _skipped(scene, aoi, cache, reason=reason, clear_fraction=clear_fraction,
-                        min_clear_fraction=min_clear_fraction, rule=rule, tally=tally,
-                        bands_read=bands_read, masked_by=masked_by)
+        return _skipped(
+            scene,
+            aoi,
+            cache,
+            reason=reason,
+            clear_fraction=clear_fraction,
+            min_clear_fraction=min_clear_fraction,
+            rule=rule,
+            tally=tally,
+            bands_read=bands_read,
+            masked_by=masked_by,
+        )
 
-    return _used(scene, aoi, cache, dn=dn, scl=scl, valid=valid, clear_fraction=clear_fraction,
-                 min_clear_fraction=min_clear_fraction, check=check, tally=tally,
-                 bands_read=bands_read, masked_by=masked_by)
+    return _used(
+        scene,
+        aoi,
+        cache,
+        dn=dn,
+        scl=scl,
+        valid=valid,
+        clear_fraction=clear_fraction,
+        min_clear_fraction=min_clear_fraction,
+        check=check,
+        tally=tally,
+        bands_read=bands_read,
+        masked_by=masked_by,
+    )

@@ -26,10 +26,6 @@ class AddResult:
     geometry_changed: bool
 
 
-
-
-
-
 def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntry]:
     """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
     from monitor.aoi import check_report
@@ -39,8 +35,10 @@ def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntr
     if (settings.state_dir / "state.db").exists():
         with store_of(settings, create=False) as store:
             registered = {a.id: a.geometry_hash for a in store.list_aois()}
-    return [AoiEntry(aoi, check_report(aoi), registered.get(aoi.id) == aoi.geometry_hash)
-            for aoi in aois]
+    return [
+        AoiEntry(aoi, check_report(aoi), registered.get(aoi.id) == aoi.geometry_hash)
+        for aoi in aois
+    ]
 
 
 def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddResult:
@@ -52,8 +50,9 @@ def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddRe
     # leaves both the AOI folder and the state untouched.
     load_aoi(path, max_area_km2=settings.max_aoi_area_km2)
     with store_of(settings) as store:
-        written = add_aoi_file(path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2,
-                               overwrite=overwrite)
+        written = add_aoi_file(
+            path, settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2, overwrite=overwrite
+        )
         aoi = load_aoi(written, max_area_km2=settings.max_aoi_area_km2)
         before = store.get_aoi(aoi.id)
         store.put_aoi(aoi)

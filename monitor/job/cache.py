@@ -25,8 +25,13 @@ class CacheUse:
     removed: tuple[str, ...] = ()
 
 
-def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool = False,
-              echo: Echo = say_nothing) -> CacheUse:
+def cache_use(
+    settings: Settings,
+    selectors: Sequence[str] = (),
+    *,
+    prune: bool = False,
+    echo: Echo = say_nothing,
+) -> CacheUse:
     """``monitor cache [--prune]``: the chip cache's size, and with ``prune`` free the chips
     no detector state needs.
 
@@ -42,16 +47,19 @@ def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool 
     from monitor.store import state_lock
 
     cache = ChipCache(settings.state_dir)
-    only = ({safe_name(a.id) for a in aois_of(settings, selectors)}
-            if selectors else None)
+    only = {safe_name(a.id) for a in aois_of(settings, selectors)} if selectors else None
     freed = files = 0
     removed: list[str] = []
     if prune:
         if not (settings.state_dir / "state.db").exists():
-            raise MonitorError(f"{settings.state_dir}: no state here; nothing to prune "
-                               "against (a chip cache without a state is never pruned)")
-        with store_of(settings, create=False) as store, \
-                state_lock(settings.state_dir, "monitor cache --prune"):
+            raise MonitorError(
+                f"{settings.state_dir}: no state here; nothing to prune "
+                "against (a chip cache without a state is never pruned)"
+            )
+        with (
+            store_of(settings, create=False) as store,
+            state_lock(settings.state_dir, "monitor cache --prune"),
+        ):
             needed: dict[str, tuple[str, set[str]]] = {}
             for aoi in store.list_aois():
                 used = {o.scene_id for o in store.observations(aoi.id, status="used")}
@@ -63,7 +71,8 @@ def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool 
                 files += 1
                 removed.append(f"{path.relative_to(cache.root)} ({why})")
             for folder in sorted(cache.root.glob("*/*"), reverse=True) + sorted(
-                    cache.root.glob("*"), reverse=True):
+                cache.root.glob("*"), reverse=True
+            ):
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
     sizes: dict[str, int] = {}
@@ -75,8 +84,9 @@ def cache_use(settings: Settings, selectors: Sequence[str] = (), *, prune: bool 
     return CacheUse(cache.root, sizes, freed, files, tuple(removed))
 
 
-def _prunable(cache: Any, needed: Mapping[str, tuple[str, set[str]]],
-              only: set[str] | None = None) -> list[tuple[Path, str]]:
+def _prunable(
+    cache: Any, needed: Mapping[str, tuple[str, set[str]]], only: set[str] | None = None
+) -> list[tuple[Path, str]]:
     """Files of the chip cache that no detector state needs, with the reason."""
     out: list[tuple[Path, str]] = []
     if not cache.root.is_dir():

@@ -15,9 +15,23 @@ from monitor.models import Aoi
 
 #: Shared by the job's modules; not re-exported by ``monitor.job``.
 __all__ = [
-    "Echo", "Tick", "PROGRESS_AOIS", "PROGRESS_SCENES", "DEMO_AOIS", "EXPORTS_STEP",
-    "REPORTS_STEP", "say_nothing", "tick_nothing", "aois_of", "store_of", "period_of",
-    "catalog_of", "no_scene_error", "lost_as_duplicate", "reports_step", "reports_owed",
+    "Echo",
+    "Tick",
+    "PROGRESS_AOIS",
+    "PROGRESS_SCENES",
+    "DEMO_AOIS",
+    "EXPORTS_STEP",
+    "REPORTS_STEP",
+    "say_nothing",
+    "tick_nothing",
+    "aois_of",
+    "store_of",
+    "period_of",
+    "catalog_of",
+    "no_scene_error",
+    "lost_as_duplicate",
+    "reports_step",
+    "reports_owed",
 ]
 
 Echo = Callable[[str], None]
@@ -50,8 +64,9 @@ def store_of(settings: Settings, create: bool = True) -> Any:
     return Store.open(settings.state_dir, create=create)
 
 
-def period_of(settings: Settings, since: dt.date | None,
-            until: dt.date | None) -> tuple[dt.date, dt.date]:
+def period_of(
+    settings: Settings, since: dt.date | None, until: dt.date | None
+) -> tuple[dt.date, dt.date]:
     start = since or settings.start_date
     end = until or dt.datetime.now(dt.UTC).date()
     if end < start:
@@ -66,8 +81,9 @@ def catalog_of(settings: Settings) -> Any:
 
 
 def no_scene_error(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
-    return MonitorError(f"AOI {aoi.id}: no scene of {catalog.source} covers it "
-                        f"between {start} and {end}")
+    return MonitorError(
+        f"AOI {aoi.id}: no scene of {catalog.source} covers it between {start} and {end}"
+    )
 
 
 def lost_as_duplicate(obs: Any) -> bool:

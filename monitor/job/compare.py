@@ -26,9 +26,16 @@ class CompareOutput:
     simulated: bool
 
 
-def compare_aoi(settings: Settings, selectors: Sequence[str], *,
-                before: tuple[dt.date, dt.date], after: tuple[dt.date, dt.date], out: Path,
-                overwrite: bool = True, echo: Echo = say_nothing) -> CompareOutput:
+def compare_aoi(
+    settings: Settings,
+    selectors: Sequence[str],
+    *,
+    before: tuple[dt.date, dt.date],
+    after: tuple[dt.date, dt.date],
+    out: Path,
+    overwrite: bool = True,
+    echo: Echo = say_nothing,
+) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.
 
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
@@ -42,12 +49,13 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
 
     aois = aois_of(settings, selectors)
     if len(aois) != 1:
-        raise MonitorError(f"compare works on one AOI; {len(aois)} given "
-                           "(choose one with --aoi)")
+        raise MonitorError(f"compare works on one AOI; {len(aois)} given (choose one with --aoi)")
     [aoi] = aois
     if before[1] >= after[0]:
-        raise MonitorError(f"the before window ({before[0]}/{before[1]}) must end before the "
-                           f"after window ({after[0]}/{after[1]}) starts")
+        raise MonitorError(
+            f"the before window ({before[0]}/{before[1]}) must end before the "
+            f"after window ({after[0]}/{after[1]}) starts"
+        )
     catalog = catalog_of(settings)
     gdal = GdalSettings.from_settings(settings)
     with store_of(settings) as store:
@@ -55,43 +63,63 @@ def compare_aoi(settings: Settings, selectors: Sequence[str], *,
         cache = ChipCache(settings.state_dir)
         windows: list[list[Any]] = []
         for first, last in (before, after):
-            search = find_scenes(catalog, aoi, first, last,
-                                 max_cloud_cover=settings.max_cloud_cover)
+            search = find_scenes(
+                catalog, aoi, first, last, max_cloud_cover=settings.max_cloud_cover
+            )
             chips = []
             for scene in search.scenes:
-                outcome = load_chip(scene, aoi, cache, env=gdal,
-                                    min_clear_fraction=settings.min_clear_fraction)
+                outcome = load_chip(
+                    scene, aoi, cache, env=gdal, min_clear_fraction=settings.min_clear_fraction
+                )
                 echo(f"  {scene.date} {scene.id}: {outcome.status} ({outcome.reason})")
                 if outcome.chip is not None:
                     chips.append(outcome.chip)
             if not chips:
-                raise MonitorError(f"AOI {aoi.id}: not enough clear observations between "
-                                   f"{first} and {last} ({len(search.scenes)} scenes found, "
-                                   "none clear enough)")
+                raise MonitorError(
+                    f"AOI {aoi.id}: not enough clear observations between "
+                    f"{first} and {last} ({len(search.scenes)} scenes found, "
+                    "none clear enough)"
+                )
             windows.append(chips)
     before_chips, after_chips = windows
     params = CompareParams()
-    result = compare_windows([c.to_float() for c in before_chips],
-                             [c.to_float() for c in after_chips], params,
-                             outside=~aoi_mask(aoi))
+    result = compare_windows(
+        [c.to_float() for c in before_chips],
+        [c.to_float() for c in after_chips],
+        params,
+        outside=~aoi_mask(aoi),
+    )
     simulated = any(c.simulated for c in (*before_chips, *after_chips))
     objects = compare_objects(
-        result, aoi_id=aoi.id, grid=aoi.grid,
+        result,
+        aoi_id=aoi.id,
+        grid=aoi.grid,
         before_last=max(c.datetime for c in before_chips).date(),
         after_first=min(c.datetime for c in after_chips).date(),
         before_ids=[c.scene_id for c in before_chips],
-        after_ids=[c.scene_id for c in after_chips], simulated=simulated, params=params)
+        after_ids=[c.scene_id for c in after_chips],
+        simulated=simulated,
+        params=params,
+    )
     detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
     change_tif = out / "change.tif"
     changes = out / "changes.geojson"
     write_class_raster(result.codes, aoi.grid, change_tif, overwrite=overwrite)
     from monitor.detect import stated_limits_note
 
-    write_geojson(detections, changes, overwrite=overwrite,
-                  metadata={"before": f"{before[0]}/{before[1]}",
-                            "after": f"{after[0]}/{after[1]}",
-                            "threshold": float(result.threshold),
-                            "shift_px": [round(float(v), 3) for v in result.shift],
-                            "limits": stated_limits_note(), "simulated": simulated})
-    return CompareOutput(aoi.id, change_tif, changes, len(before_chips), len(after_chips),
-                         len(detections), simulated)
+    write_geojson(
+        detections,
+        changes,
+        overwrite=overwrite,
+        metadata={
+            "before": f"{before[0]}/{before[1]}",
+            "after": f"{after[0]}/{after[1]}",
+            "threshold": float(result.threshold),
+            "shift_px": [round(float(v), 3) for v in result.shift],
+            "limits": stated_limits_note(),
+            "simulated": simulated,
+        },
+    )
+    return CompareOutput(
+        aoi.id, change_tif, changes, len(before_chips), len(after_chips), len(detections), simulated
+    )

@@ -41,16 +41,23 @@ class DemoPaths:
 
     @classmethod
     def of(cls, settings: Settings) -> DemoPaths:
-        return cls(archive=settings.state_dir / "demo-archive",
-                   state_dir=settings.state_dir / "demo-state",
-                   reports_dir=settings.reports_dir / "demo")
+        return cls(
+            archive=settings.state_dir / "demo-archive",
+            state_dir=settings.state_dir / "demo-state",
+            reports_dir=settings.reports_dir / "demo",
+        )
 
 
-def run_demo(settings: Settings, echo: Echo = say_nothing, *,
-             aoi_ids: Sequence[str] = DEMO_AOIS,
-             period: tuple[dt.date, dt.date] = DEMO_PERIOD,
-             detail: Echo = say_nothing, alert: Echo | None = None,
-             progress: Tick | None = None) -> JobResult:
+def run_demo(
+    settings: Settings,
+    echo: Echo = say_nothing,
+    *,
+    aoi_ids: Sequence[str] = DEMO_AOIS,
+    period: tuple[dt.date, dt.date] = DEMO_PERIOD,
+    detail: Echo = say_nothing,
+    alert: Echo | None = None,
+    progress: Tick | None = None,
+) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
     The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
@@ -64,33 +71,59 @@ def run_demo(settings: Settings, echo: Echo = say_nothing, *,
 
     paths = DemoPaths.of(settings)
     aois = resolve_aois(list(aoi_ids), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
-    if paths.archive.exists() and any(paths.archive.iterdir()) \
-            and not (paths.archive / MARKER).is_file():
-        raise StateError(f"{paths.archive} exists and is not a demo archive; move it away "
-                         "(monitor demo keeps its simulated archive there)")
+    if (
+        paths.archive.exists()
+        and any(paths.archive.iterdir())
+        and not (paths.archive / MARKER).is_file()
+    ):
+        raise StateError(
+            f"{paths.archive} exists and is not a demo archive; move it away "
+            "(monitor demo keeps its simulated archive there)"
+        )
     echo(f"demo archive (SIMULATED DATA): {paths.archive}")
     # Our own folder: a different (older) simulation in it is replaced, not refused.
     # The demo shows the fixed, default world (its figures in the docs are that world's).
-    sim = simulate_archive(aois, paths.archive, start=period[0], end=period[1],
-                           overwrite=True, world="default",
-                           progress=lambda line: echo(f"  {line}"))
+    sim = simulate_archive(
+        aois,
+        paths.archive,
+        start=period[0],
+        end=period[1],
+        overwrite=True,
+        world="default",
+        progress=lambda line: echo(f"  {line}"),
+    )
     if sim.reused:
         echo("  simulated before with this simulator and these AOIs: reused")
     else:
-        echo(f"  {sim.n_items} items, {sim.n_changes} planted changes, "
-             f"{sim.bytes_written / 1e6:.0f} MB in {sim.seconds:.0f} s")
+        echo(
+            f"  {sim.n_items} items, {sim.n_changes} planted changes, "
+            f"{sim.bytes_written / 1e6:.0f} MB in {sim.seconds:.0f} s"
+        )
         for derived in (paths.state_dir, paths.reports_dir):
             if derived.exists():
                 echo(f"  removing {derived}: derived from an earlier demo archive")
                 shutil.rmtree(derived)
-    demo_settings = settings.replace(stac=str(sim.collection_path), collection=None,
-                                     state_dir=paths.state_dir,
-                                     reports_dir=paths.reports_dir)
+    demo_settings = settings.replace(
+        stac=str(sim.collection_path),
+        collection=None,
+        state_dir=paths.state_dir,
+        reports_dir=paths.reports_dir,
+    )
     import os
 
-    job = run_job(demo_settings, [a.id for a in aois], since=period[0], until=period[1],
-                  argv=["demo"], echo=echo, workers=max(1, min(2, os.cpu_count() or 1)),
-                  detail=detail, alert=alert, deliver_alerts=False, progress=progress)
+    job = run_job(
+        demo_settings,
+        [a.id for a in aois],
+        since=period[0],
+        until=period[1],
+        argv=["demo"],
+        echo=echo,
+        workers=max(1, min(2, os.cpu_count() or 1)),
+        detail=detail,
+        alert=alert,
+        deliver_alerts=False,
+        progress=progress,
+    )
     # The reports read the chips: written now (when the run did not) before they go.
     with store_of(demo_settings, create=False) as report_store:
         owed_reports(demo_settings, report_store, echo)
@@ -103,11 +136,15 @@ def run_demo(settings: Settings, echo: Echo = say_nothing, *,
     if cache.root.is_dir():
         freed = cache.size_bytes()
         shutil.rmtree(cache.root)
-        echo(f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
-             "its local archive, read again if a rebuild needs them")
+        echo(
+            f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
+            "its local archive, read again if a rebuild needs them"
+        )
     echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
-    echo(f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
-         f"{paths.reports_dir / 'detections.geojson'}")
+    echo(
+        f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
+        f"{paths.reports_dir / 'detections.geojson'}"
+    )
     echo(f"planted truth: {sim.truth_geojson}")
     echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
     return job

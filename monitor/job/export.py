@@ -28,8 +28,9 @@ _VERDICT_SELECTION: tuple[str, ...] = ("verified", "false_alarm", "unsure", "unr
 STATUS_CHOICES: tuple[str, ...] = (*_STATUS_SELECTION, *_VERDICT_SELECTION)
 
 
-def select_detections(store: Any, status: str, *, since: dt.date | None = None,
-                      aoi_ids: Iterable[str] | None = None) -> list[Detection]:
+def select_detections(
+    store: Any, status: str, *, since: dt.date | None = None, aoi_ids: Iterable[str] | None = None
+) -> list[Detection]:
     """The stored detections ``--status`` selects: a detector status (confirmed, probable,
     all = probable and confirmed, rejected) or an analyst's verdict (verified, false_alarm,
     unsure: any status; unreviewed: probable and confirmed without a review)."""
@@ -38,11 +39,17 @@ def select_detections(store: Any, status: str, *, since: dt.date | None = None,
     if status in _STATUS_SELECTION:
         found = store.detections(status=_STATUS_SELECTION[status], since=since)
     elif status == "unreviewed":
-        found = [d for d in store.detections(status=_STATUS_SELECTION["all"], since=since)
-                 if d.review is None]
+        found = [
+            d
+            for d in store.detections(status=_STATUS_SELECTION["all"], since=since)
+            if d.review is None
+        ]
     else:
-        found = [d for d in store.detections(since=since)
-                 if d.review is not None and d.review.verdict == status]
+        found = [
+            d
+            for d in store.detections(since=since)
+            if d.review is not None and d.review.verdict == status
+        ]
     wanted = set(aoi_ids) if aoi_ids is not None else None
     return [d for d in found if wanted is None or d.aoi in wanted]
 
@@ -59,9 +66,17 @@ class ExportResult:
     notes: tuple[str, ...] = ()
 
 
-def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str, out: Path,
-                      status: str = "confirmed", since: dt.date | None = None,
-                      overwrite: bool = False, raster: Path | None = None) -> ExportResult:
+def export_detections(
+    settings: Settings,
+    selectors: Sequence[str],
+    *,
+    fmt: str,
+    out: Path,
+    status: str = "confirmed",
+    since: dt.date | None = None,
+    overwrite: bool = False,
+    raster: Path | None = None,
+) -> ExportResult:
     """``monitor export``: the stored detections of the AOIs, in ``fmt`` (EPSG:4326), and
     with ``raster`` the AOIs' rasters on their UTM grids (see ``_export_rasters``).
 
@@ -96,10 +111,15 @@ def export_detections(settings: Settings, selectors: Sequence[str], *, fmt: str,
         wanted = {a.id for a in aois} if selectors else None
         detections = select_detections(store, status, since=since, aoi_ids=wanted)
         data = ExportData(
-            detections=detections, aois=aois,
+            detections=detections,
+            aois=aois,
             observations=[o for a in aois for o in store.observations(a.id)],
-            runs=store.runs(limit=1_000_000), scenes=_evidence_scenes(store, detections),
-            status=status, since=since, limits=stated_limits_note())
+            runs=store.runs(limit=1_000_000),
+            scenes=_evidence_scenes(store, detections),
+            status=status,
+            since=since,
+            limits=stated_limits_note(),
+        )
         rasters: list[Path] = []
         notes: list[str] = []
         with staged(overwrite) as staging:
@@ -122,8 +142,10 @@ def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> li
             # A file: its id (a file that is not a valid AOI says why, in one line).
             aoi_id = aois_of(settings, [selector])[0].id
         if aoi_id is None or aoi_id not in stored:
-            raise MonitorError(f"--aoi {selector}: no such AOI in the state "
-                               f"{settings.state_dir} (it has: {', '.join(stored) or 'none'})")
+            raise MonitorError(
+                f"--aoi {selector}: no such AOI in the state "
+                f"{settings.state_dir} (it has: {', '.join(stored) or 'none'})"
+            )
         chosen[aoi_id] = stored[aoi_id]
     return list(chosen.values())
 
@@ -131,8 +153,9 @@ def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> li
 def _evidence_scenes(store: Any, detections: Sequence[Detection]) -> dict[str, Scene]:
     """The stored scenes the detections name as evidence, by id."""
     scenes: dict[str, Scene] = {}
-    for scene_id in sorted({s for d in detections
-                            for s in (*d.evidence_before, *d.evidence_after)}):
+    for scene_id in sorted(
+        {s for d in detections for s in (*d.evidence_before, *d.evidence_after)}
+    ):
         try:
             scene = store.get_scene(scene_id)
         except LookupError:
@@ -154,8 +177,9 @@ def _evidence_order(det: Detection, scenes: Sequence[Scene], role: str) -> list[
     return sorted(scenes, key=key)
 
 
-def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
-                    staging: Any) -> tuple[list[Path], list[str]]:
+def _export_rasters(
+    settings: Settings, store: Any, data: Any, folder: Path, staging: Any
+) -> tuple[list[Path], list[str]]:
     """``monitor export --raster DIR``: per AOI, COGs on its UTM grid of the change class,
     first-seen day and confidence of the exported detections (255 / none where the AOI
     ends or its detector has no model yet, from the detector state); per detection,
@@ -186,25 +210,36 @@ def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
     notes: list[str] = []
     for aoi in data.aois:
         info = store.get_detector_state(aoi.id, with_arrays=False)
-        if info is None or info.geometry_hash != aoi.geometry_hash \
-                or info.detector_version != version:
-            why = ("no detector state" if info is None else
-                   "its detector state is of an earlier outline"
-                   if info.geometry_hash != aoi.geometry_hash else
-                   "its detector state is of an earlier detector")
-            notes.append(f"{aoi.id}: {why}: no rasters (run `monitor rebuild --aoi {aoi.id}` "
-                         "first)")
+        if (
+            info is None
+            or info.geometry_hash != aoi.geometry_hash
+            or info.detector_version != version
+        ):
+            why = (
+                "no detector state"
+                if info is None
+                else "its detector state is of an earlier outline"
+                if info.geometry_hash != aoi.geometry_hash
+                else "its detector state is of an earlier detector"
+            )
+            notes.append(
+                f"{aoi.id}: {why}: no rasters (run `monitor rebuild --aoi {aoi.id}` first)"
+            )
             continue
         state = DetectorState.from_arrays(store.get_detector_state(aoi.id).arrays)
         unknown = change_raster(state, params, outside=~aoi_mask(aoi)) == 255
-        pairs = [(d, to_utm(d.geometry, aoi.grid.epsg))
-                 for d in data.detections if d.aoi == aoi.id]
-        tags = {"AOI": aoi.id, "STATUS": data.status,
-                "SINCE": data.since.isoformat() if data.since else "",
-                "SIMULATED": sim, "LIMITS": data.limits,
-                "SOURCE": "monitor export: the exported detections burnt on the AOI grid"}
-        written += write_aoi_rasters(staging, folder, aoi.id, aoi.grid,
-                                     burn_detections(pairs, aoi.grid, unknown), tags)
+        pairs = [(d, to_utm(d.geometry, aoi.grid.epsg)) for d in data.detections if d.aoi == aoi.id]
+        tags = {
+            "AOI": aoi.id,
+            "STATUS": data.status,
+            "SINCE": data.since.isoformat() if data.since else "",
+            "SIMULATED": sim,
+            "LIMITS": data.limits,
+            "SOURCE": "monitor export: the exported detections burnt on the AOI grid",
+        }
+        written += write_aoi_rasters(
+            staging, folder, aoi.id, aoi.grid, burn_detections(pairs, aoi.grid, unknown), tags
+        )
         for det, geometry in pairs:
             window, row0, col0 = detection_window(geometry, aoi.grid)
             for role, ids in (("before", det.evidence_before), ("after", det.evidence_after)):
@@ -212,8 +247,13 @@ def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
                 chip, why = None, "no evidence scene recorded"
                 for scene in _evidence_order(det, scenes, role):
                     try:
-                        outcome = load_chip(scene, aoi, cache, env=gdal,
-                                            min_clear_fraction=settings.min_clear_fraction)
+                        outcome = load_chip(
+                            scene,
+                            aoi,
+                            cache,
+                            env=gdal,
+                            min_clear_fraction=settings.min_clear_fraction,
+                        )
                     except MonitorError as exc:
                         why = str(exc)
                         continue
@@ -225,10 +265,19 @@ def _export_rasters(settings: Settings, store: Any, data: Any, folder: Path,
                     notes.append(f"{det.id}: no {role} image ({why})")
                     continue
                 path = detection_image_path(folder, det, role)
-                write_true_colour(staging, path, true_colour(chip, window, row0, col0), window,
-                                  {"DETECTION": det.id, "ROLE": role, "SCENE": chip.scene_id,
-                                   "SCENE_DATETIME": chip.datetime.isoformat(),
-                                   "STRETCH": "reflectance 0-0.3 linear to 1-255",
-                                   "SIMULATED": "yes" if chip.simulated else "no"})
+                write_true_colour(
+                    staging,
+                    path,
+                    true_colour(chip, window, row0, col0),
+                    window,
+                    {
+                        "DETECTION": det.id,
+                        "ROLE": role,
+                        "SCENE": chip.scene_id,
+                        "SCENE_DATETIME": chip.datetime.isoformat(),
+                        "STRETCH": "reflectance 0-0.3 linear to 1-255",
+                        "SIMULATED": "yes" if chip.simulated else "no",
+                    },
+                )
                 written.append(path)
     return written, notes

@@ -12,9 +12,15 @@ from monitor.job.common import Echo, aois_of, say_nothing, store_of
 from monitor.job.run import JobResult, close_run, record_aoi_failure, store_computed
 
 
-def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
-                 since: dt.date | None = None, argv: Sequence[str] = (),
-                 echo: Echo = say_nothing, deliver_alerts: bool = True) -> JobResult:
+def rebuild_aois(
+    settings: Settings,
+    selectors: Sequence[str] = (),
+    *,
+    since: dt.date | None = None,
+    argv: Sequence[str] = (),
+    echo: Echo = say_nothing,
+    deliver_alerts: bool = True,
+) -> JobResult:
     """``monitor rebuild``: recompute each AOI's detector state and detections from the chip
     cache, without asking the catalog (after a new detector, late scenes, an edited AOI).
 
@@ -30,14 +36,17 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
         raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
     aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
-    with store_of(settings, create=False) as store, \
-            state_lock(settings.state_dir, "monitor rebuild"):
+    with (
+        store_of(settings, create=False) as store,
+        state_lock(settings.state_dir, "monitor rebuild"),
+    ):
         known = {a.id for a in store.list_aois()}
         if selectors:
             unknown = [a.id for a in aois if a.id not in known]
             if unknown:
-                raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
-                                   "(run `monitor run` first)")
+                raise MonitorError(
+                    f"AOI {', '.join(unknown)}: not in the state yet (run `monitor run` first)"
+                )
         aois = [a for a in aois if a.id in known]
         result.run_id = store.start_run("rebuild", list(argv))
         cache = ChipCache(settings.state_dir)
@@ -48,14 +57,24 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
                 store.put_aoi(aoi)
                 if not store.observations(aoi.id, status="used"):
                     raise MonitorError("no scene used yet: nothing to rebuild")
-                echo(f"{aoi.id}: rebuilding from the chip cache"
-                     + (f" (detections first seen before {since} kept)" if since else ""))
+                echo(
+                    f"{aoi.id}: rebuilding from the chip cache"
+                    + (f" (detections first seen before {since} kept)" if since else "")
+                )
                 from monitor.runner import compute_detections, detector_params
 
                 computed = compute_detections(
-                    aoi, store, cache, gdal, store.observations(aoi.id, status="used"),
-                    settings.min_clear_fraction, detector_params(settings), rebuild=True,
-                    keep_before=since, say=echo)
+                    aoi,
+                    store,
+                    cache,
+                    gdal,
+                    store.observations(aoi.id, status="used"),
+                    settings.min_clear_fraction,
+                    detector_params(settings),
+                    rebuild=True,
+                    keep_before=since,
+                    say=echo,
+                )
                 info = store_computed(aoi, store, computed, result.run_id, echo)
             except MonitorError as exc:
                 record_aoi_failure(result, aoi.id, exc, echo)
@@ -63,10 +82,13 @@ def rebuild_aois(settings: Settings, selectors: Sequence[str] = (), *,
             result.per_aoi[aoi.id] = {"status": "ok", **info}
             totals["scenes_fed"] += info["scenes_fed"]
             totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
-            echo(f"{aoi.id}: {info['scenes_fed']} scenes replayed; "
-                 + ", ".join(f"{n} {k}" for k, n in sorted(info["detections"].items())))
-        exports, reports = close_run(settings, store, result, totals, aois, deliver_alerts,
-                                       echo, echo)
+            echo(
+                f"{aoi.id}: {info['scenes_fed']} scenes replayed; "
+                + ", ".join(f"{n} {k}" for k, n in sorted(info["detections"].items()))
+            )
+        exports, reports = close_run(
+            settings, store, result, totals, aois, deliver_alerts, echo, echo
+        )
     if not aois:
         echo("no AOI of the state to rebuild")
     if exports is not None:

@@ -37,8 +37,9 @@ class ReportResult:
     seconds: float
 
 
-def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
-                  echo: Echo = say_nothing) -> ReportResult:
+def write_reports(
+    settings: Settings, selectors: Sequence[str] = (), *, echo: Echo = say_nothing
+) -> ReportResult:
     """``monitor report``: rewrite the HTML reports, whatever is owed.
 
     Writes ``<reports-dir>/<aoi-id>.html`` (and its timelapse) for every AOI of the state,
@@ -54,8 +55,9 @@ def write_reports(settings: Settings, selectors: Sequence[str] = (), *,
             only = [a.id for a in aois_of(settings, selectors)]
             unknown = [aoi_id for aoi_id in only if aoi_id not in known]
             if unknown:
-                raise MonitorError(f"AOI {', '.join(unknown)}: not in the state yet "
-                                   "(run `monitor run` first)")
+                raise MonitorError(
+                    f"AOI {', '.join(unknown)}: not in the state yet (run `monitor run` first)"
+                )
         return _write_reports(settings, store, only, echo)
 
 
@@ -85,8 +87,9 @@ def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | N
     return result
 
 
-def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
-                   echo: Echo) -> ReportResult:
+def _write_reports(
+    settings: Settings, store: Any, only: Sequence[str] | None, echo: Echo
+) -> ReportResult:
     """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
     import time
 
@@ -102,8 +105,12 @@ def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
 
     started = time.monotonic()
     now = dt.datetime.now(dt.UTC)
-    limits = StatedSizes(STATED_LIMITS.area_m2_p50, STATED_LIMITS.area_m2_p90,
-                         STATED_LIMITS.measured_on, stated_limits_note())
+    limits = StatedSizes(
+        STATED_LIMITS.area_m2_p50,
+        STATED_LIMITS.area_m2_p90,
+        STATED_LIMITS.measured_on,
+        stated_limits_note(),
+    )
     cache = ChipCache(settings.state_dir)
     gdal = GdalSettings.from_settings(settings)
     pages = []
@@ -121,12 +128,19 @@ def _write_reports(settings: Settings, store: Any, only: Sequence[str] | None,
             info = store.get_detector_state(aoi.id, with_arrays=False)
             detections = store.detections(aoi_id=aoi.id)
             name = aoi_page_name(aoi.id)
-            summaries.append(AoiSummary.from_records(
-                aoi, observations, detections, dict(info.coverage) if info else {},
-                page=name if (settings.reports_dir / name).exists() else None,
-                simulated=any(o.simulated for o in observations)))
-    index = write_index_page(summaries, settings.reports_dir, generated_at=now,
-                             limits_note=limits.note)
+            summaries.append(
+                AoiSummary.from_records(
+                    aoi,
+                    observations,
+                    detections,
+                    dict(info.coverage) if info else {},
+                    page=name if (settings.reports_dir / name).exists() else None,
+                    simulated=any(o.simulated for o in observations),
+                )
+            )
+    index = write_index_page(
+        summaries, settings.reports_dir, generated_at=now, limits_note=limits.note
+    )
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
@@ -136,8 +150,16 @@ def _extra_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ..
     return timeline_report_sections(store, aoi, detector)
 
 
-def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
-                limits: Any, now: dt.datetime, echo: Echo) -> Any:
+def _aoi_report(
+    settings: Settings,
+    store: Any,
+    aoi: Aoi,
+    cache: Any,
+    gdal: Any,
+    limits: Any,
+    now: dt.datetime,
+    echo: Echo,
+) -> Any:
     """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
 
     Every used chip is read once, in date order, from the chip cache; a chip missing there
@@ -162,11 +184,18 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
     detections = store.detections(aoi_id=aoi.id)
     info = store.get_detector_state(aoi.id, with_arrays=False)
     clearest = clearest_per_month(observations)
-    cloudy = [o.datetime.astimezone(dt.UTC).date() for o in observations
-              if o.status == "skipped" and not lost_as_duplicate(o)]
-    collector = EvidenceCollector(aoi.grid.shape, detections,
-                                  lambda det: grid_mask(det.geometry, aoi.grid),
-                                  {o.scene_id for o in clearest.values()}, cloudy)
+    cloudy = [
+        o.datetime.astimezone(dt.UTC).date()
+        for o in observations
+        if o.status == "skipped" and not lost_as_duplicate(o)
+    ]
+    collector = EvidenceCollector(
+        aoi.grid.shape,
+        detections,
+        lambda det: grid_mask(det.geometry, aoi.grid),
+        {o.scene_id for o in clearest.values()},
+        cloudy,
+    )
     notes: list[str] = []
     read_again = 0
     with tempfile.TemporaryDirectory(prefix="monitor-report-") as scratch_dir:
@@ -176,40 +205,55 @@ def _aoi_report(settings: Settings, store: Any, aoi: Aoi, cache: Any, gdal: Any,
             if chip is None:
                 scene = store.get_scene(obs.scene_id, obs.collection)
                 try:
-                    outcome = load_chip(scene, aoi, scratch, env=gdal,
-                                        min_clear_fraction=settings.min_clear_fraction)
+                    outcome = load_chip(
+                        scene,
+                        aoi,
+                        scratch,
+                        env=gdal,
+                        min_clear_fraction=settings.min_clear_fraction,
+                    )
                 except ReadError as exc:
                     notes.append(f"scene {obs.scene_id} could not be read again: {exc}")
                     continue
                 chip = outcome.chip
                 if chip is None:
-                    notes.append(f"scene {obs.scene_id} could not be read again: "
-                                 f"{outcome.reason}")
+                    notes.append(f"scene {obs.scene_id} could not be read again: {outcome.reason}")
                     continue
                 read_again += 1
                 # Keep the sidecar (the offset check of later scenes reads its dark level).
                 scratch.paths(aoi.id, aoi.grid, obs.scene_id)[0].unlink(missing_ok=True)
-            collector.add(obs.datetime.astimezone(dt.UTC).date(), obs.scene_id,
-                          chip.reflectance, chip.valid, chip.bands, obs.clear_fraction)
+            collector.add(
+                obs.datetime.astimezone(dt.UTC).date(),
+                obs.scene_id,
+                chip.reflectance,
+                chip.valid,
+                chip.bands,
+                obs.clear_fraction,
+            )
             del chip
     if read_again:
-        echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the "
-             "report")
+        echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the report")
     for note in notes:
         echo(f"  {aoi.id}: {note}")
     collections = {o.scene_id: o.collection for o in observations}
     wanted = {o.scene_id for o in clearest.values()} | {
-        s for d in detections for s in (*d.evidence_before, *d.evidence_after)}
+        s for d in detections for s in (*d.evidence_before, *d.evidence_after)
+    }
     links: dict[str, str | None] = {}
     for scene_id in sorted(wanted):
         scene = store.get_scene(scene_id, collections.get(scene_id))
         links[scene_id] = scene.item_href if scene is not None else None
     return AoiReport(
-        aoi=aoi, observations=tuple(observations), detections=tuple(detections),
-        limits=limits, generated_at=now,
+        aoi=aoi,
+        observations=tuple(observations),
+        detections=tuple(detections),
+        limits=limits,
+        generated_at=now,
         coverage=dict(info.coverage) if info is not None else {},
         frames=tuple(sorted(collector.frames, key=lambda f: f.date)),
-        evidence=collector.evidence(), scene_links=links,
-        simulated=any(o.simulated for o in observations) or any(d.simulated
-                                                                 for d in detections),
-        extra_sections=extra_sections, notes=tuple(notes))
+        evidence=collector.evidence(),
+        scene_links=links,
+        simulated=any(o.simulated for o in observations) or any(d.simulated for d in detections),
+        extra_sections=extra_sections,
+        notes=tuple(notes),
+    )

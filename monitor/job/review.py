@@ -12,9 +12,15 @@ from monitor.job.common import EXPORTS_STEP, reports_step, store_of
 from monitor.models import Detection, Review
 
 
-def review_detection(settings: Settings, detection_id: str, verdict: str, *,
-                     note: str = "", source: str = "",
-                     now: dt.datetime | None = None) -> Detection:
+def review_detection(
+    settings: Settings,
+    detection_id: str,
+    verdict: str,
+    *,
+    note: str = "",
+    source: str = "",
+    now: dt.datetime | None = None,
+) -> Detection:
     """``monitor review``: record an analyst's verdict on a stored detection.
 
     Kept by the detection's stable id, so it survives re-runs and rebuilds; every verdict is
@@ -45,11 +51,18 @@ def review_detection(settings: Settings, detection_id: str, verdict: str, *,
     with store_of(settings, create=False) as store:
         detection = store.detection(detection_id)
         if detection is None:
-            raise MonitorError(f"--id {detection_id}: no such detection in "
-                               f"{settings.state_dir} (see `monitor export --status all`)")
-        review = Review(detection_id=detection_id, verdict=verdict,  # type: ignore[arg-type]
-                        reviewer=reviewer,
-                        reviewed_at=now or dt.datetime.now(dt.UTC), note=note, source=source)
+            raise MonitorError(
+                f"--id {detection_id}: no such detection in "
+                f"{settings.state_dir} (see `monitor export --status all`)"
+            )
+        review = Review(
+            detection_id=detection_id,
+            verdict=verdict,  # type: ignore[arg-type]
+            reviewer=reviewer,
+            reviewed_at=now or dt.datetime.now(dt.UTC),
+            note=note,
+            source=source,
+        )
         store.put_review(review, detection.aoi)
         # The reports and exports show reviews: owed from now on.
         store.mark_pending(EXPORTS_STEP, None)

@@ -46,8 +46,9 @@ class SceneListing:
         return data
 
 
-def _listing(aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt.date,
-             end: dt.date) -> SceneListing:
+def _listing(
+    aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt.date, end: dt.date
+) -> SceneListing:
     rows: list[SceneRow] = []
     clear_by_month: Counter[str] = Counter()
     read_months: set[str] = set()
@@ -62,26 +63,54 @@ def _listing(aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt
             read_months.add(month)
         if status == "used":
             clear_by_month[month] += 1
-        rows.append(SceneRow(scene.date, scene.id, scene.collection, scene.cloud_cover, clear,
-                             rule.label, status, reason))
+        rows.append(
+            SceneRow(
+                scene.date,
+                scene.id,
+                scene.collection,
+                scene.cloud_cover,
+                clear,
+                rule.label,
+                status,
+                reason,
+            )
+        )
     for scene, why in search.duplicates:
-        rows.append(SceneRow(scene.date, scene.id, scene.collection, scene.cloud_cover, None,
-                             scene.rule.label, "skipped", why))
+        rows.append(
+            SceneRow(
+                scene.date,
+                scene.id,
+                scene.collection,
+                scene.cloud_cover,
+                None,
+                scene.rule.label,
+                "skipped",
+                why,
+            )
+        )
     rows.sort(key=lambda r: (r.date, r.status != "skipped" and r.status, r.scene_id))
     months = {m: dict(c) for m, c in search.monthly_counts.items()}
     return SceneListing(
-        aoi_id=aoi.id, start=start, end=end, rows=tuple(rows),
-        n_acquisitions=len(search.scenes), monthly_counts=months,
+        aoi_id=aoi.id,
+        start=start,
+        end=end,
+        rows=tuple(rows),
+        n_acquisitions=len(search.scenes),
+        monthly_counts=months,
         # Clear acquisitions per month; None where nothing of that month was read yet.
-        monthly_clear={m: clear_by_month.get(m, 0) if m in read_months else None
-                       for m in months},
+        monthly_clear={m: clear_by_month.get(m, 0) if m in read_months else None for m in months},
         fallback_months=tuple(search.fallback_months),
         simulated=any(s.simulated for s in search.scenes),
     )
 
 
-def list_scenes(settings: Settings, selectors: Sequence[str] = (), *,
-                since: dt.date | None = None, until: dt.date | None = None) -> list[SceneListing]:
+def list_scenes(
+    settings: Settings,
+    selectors: Sequence[str] = (),
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> list[SceneListing]:
     """Scenes found per AOI, merged with what the state knows of each (``monitor scenes``).
 
     Read-only for the catalog; registers the AOIs in the state. One AOI that no scene covers
@@ -95,8 +124,7 @@ def list_scenes(settings: Settings, selectors: Sequence[str] = (), *,
     listings = []
     with store_of(settings) as store:
         for aoi in aois:
-            search = find_scenes(catalog, aoi, start, end,
-                                 max_cloud_cover=settings.max_cloud_cover)
+            search = find_scenes(catalog, aoi, start, end, max_cloud_cover=settings.max_cloud_cover)
             if not search.scenes and len(aois) == 1:
                 raise no_scene_error(aoi, catalog, start, end)
             store.put_aoi(aoi)

@@ -22,8 +22,13 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     from monitor.runner import detector_params, detector_version
 
     db = settings.state_dir / "state.db"
-    report: dict[str, Any] = {"state_dir": str(settings.state_dir), "last_run": None,
-                              "last_complete_run": None, "aois": [], "cache_bytes": 0}
+    report: dict[str, Any] = {
+        "state_dir": str(settings.state_dir),
+        "last_run": None,
+        "last_complete_run": None,
+        "aois": [],
+        "cache_bytes": 0,
+    }
     if not db.exists():
         return report
     cache = ChipCache(settings.state_dir)
@@ -34,10 +39,11 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         complete = next((r for r in runs if r.finished_at is not None), None)
         report["last_complete_run"] = _run_dict(complete) if complete else None
         # What an interrupted run left for the next one to finish (0 / false normally).
-        report["owed"] = {"alerts": len(store.queued_alerts()),
-                          "exports": store.pending(EXPORTS_STEP),
-                          "reports": bool(reports_owed(store, [a.id for a in
-                                                                store.list_aois()]))}
+        report["owed"] = {
+            "alerts": len(store.queued_alerts()),
+            "exports": store.pending(EXPORTS_STEP),
+            "reports": bool(reports_owed(store, [a.id for a in store.list_aois()])),
+        }
         wanted = set(selectors)
         for aoi in store.list_aois():
             if wanted and aoi.id not in wanted and (aoi.path not in wanted):
@@ -59,33 +65,44 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
                     "data_gaps": list(info.coverage.get("gaps", [])),
                     "notes": list(info.coverage.get("notes", [])),
                 }
-            report["aois"].append({
-                "id": aoi.id, "name": aoi.name,
-                "last_clear_observation": used[-1].datetime.date().isoformat() if used else None,
-                "scenes_used": by_status.get("used", 0),
-                "scenes_skipped": by_status.get("skipped", 0),
-                "scenes_failed": by_status.get("failed", 0),
-                "scenes_pending": by_status.get("pending", 0),
-                "failed": [{"scene_id": o.scene_id, "attempts": o.attempts, "reason": o.reason}
-                           for o in observations if o.status == "failed"],
-                "detector": detector,
-                "detections": by_type,
-                "cache_bytes": cache.size_bytes(aoi.id),
-                "simulated": any(o.simulated for o in observations),
-            })
+            report["aois"].append(
+                {
+                    "id": aoi.id,
+                    "name": aoi.name,
+                    "last_clear_observation": used[-1].datetime.date().isoformat()
+                    if used
+                    else None,
+                    "scenes_used": by_status.get("used", 0),
+                    "scenes_skipped": by_status.get("skipped", 0),
+                    "scenes_failed": by_status.get("failed", 0),
+                    "scenes_pending": by_status.get("pending", 0),
+                    "failed": [
+                        {"scene_id": o.scene_id, "attempts": o.attempts, "reason": o.reason}
+                        for o in observations
+                        if o.status == "failed"
+                    ],
+                    "detector": detector,
+                    "detections": by_type,
+                    "cache_bytes": cache.size_bytes(aoi.id),
+                    "simulated": any(o.simulated for o in observations),
+                }
+            )
     report["cache_bytes"] = cache.size_bytes()
     return report
 
 
 def _run_dict(run: Any) -> dict[str, Any]:
-    seconds = ((run.finished_at - run.started_at).total_seconds()
-               if run.finished_at is not None else None)
+    seconds = (
+        (run.finished_at - run.started_at).total_seconds() if run.finished_at is not None else None
+    )
     return {
-        "run_id": run.run_id, "command": run.command,
+        "run_id": run.run_id,
+        "command": run.command,
         "started_at": run.started_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "seconds": round(seconds, 1) if seconds is not None else None,
-        "exit_code": run.exit_code, "counts": dict(run.counts),
+        "exit_code": run.exit_code,
+        "counts": dict(run.counts),
         "per_aoi": {k: dict(v) for k, v in run.per_aoi.items()},
         "errors": list(run.errors),
     }

@@ -61,19 +61,23 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
 
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:
-        raise MonitorError(f"AOI {aoi.id}: the detector has seen no scene of it yet "
-                           "(run `monitor run` first)")
+        raise MonitorError(
+            f"AOI {aoi.id}: the detector has seen no scene of it yet (run `monitor run` first)"
+        )
     if snapshot.geometry_hash != aoi.geometry_hash:
-        raise MonitorError(f"AOI {aoi.id}: its outline changed since the detector last ran "
-                           "(run `monitor run` or `monitor rebuild` first)")
+        raise MonitorError(
+            f"AOI {aoi.id}: its outline changed since the detector last ran "
+            "(run `monitor run` or `monitor rebuild` first)"
+        )
     state = DetectorState.from_arrays(snapshot.arrays)
     # The stored (narrowed) copies are no longer needed: about 107 MB for Mae Sot's
     # 500 x 534 grid, held through pixel_history's own peak otherwise.
     del snapshot
     # Changes the verification keeps probable count as possible, as the detections say.
     held = held_back(state, grid=aoi.grid, params=detector)
-    history = pixel_history(state, pixel_area_m2=aoi.grid.res_m ** 2, detector=detector,
-                            held_back=held)
+    history = pixel_history(
+        state, pixel_area_m2=aoi.grid.res_m**2, detector=detector, held_back=held
+    )
     fitted = state["fit_day"][state["fit_day"] != NO_DAY]
     return history, int(np.median(fitted)) if fitted.size else None
 
@@ -85,8 +89,9 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
         aoi = store.get_aoi(aois_of(settings, [selector])[0].id)
     if aoi is None:
         known = ", ".join(a.id for a in store.list_aois()) or "none"
-        raise MonitorError(f"--aoi {selector}: not an AOI of the state in "
-                           f"{settings.state_dir} (known: {known})")
+        raise MonitorError(
+            f"--aoi {selector}: not an AOI of the state in {settings.state_dir} (known: {known})"
+        )
     return aoi
 
 
@@ -99,9 +104,12 @@ def _aoi_timeline(store: Any, aoi: Aoi, detector: Any, mask: Any = None) -> AoiT
     observations = store.observations(aoi.id)
     # Months whose scenes were all skipped as too cloudy are gaps too.
     days = [day_number(o.datetime) for o in observations if o.status in ("used", "skipped")]
-    timeline = timeline_of(history, aoi_mask(aoi) if mask is None else mask,
-                           first_modelled_day=first_modelled,
-                           span=(min(days), max(days)) if days else None)
+    timeline = timeline_of(
+        history,
+        aoi_mask(aoi) if mask is None else mask,
+        first_modelled_day=first_modelled,
+        span=(min(days), max(days)) if days else None,
+    )
     simulated = any(o.simulated for o in observations if o.status == "used")
     return AoiTimeline(aoi, timeline, simulated)
 
@@ -116,8 +124,7 @@ def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[Ao
     return _timelines(settings, selectors)[0]
 
 
-def _timelines(settings: Settings, selectors: Sequence[str]
-               ) -> tuple[list[AoiTimeline], list[str]]:
+def _timelines(settings: Settings, selectors: Sequence[str]) -> tuple[list[AoiTimeline], list[str]]:
     from monitor.runner import detector_params
 
     if not (settings.state_dir / "state.db").exists():
@@ -126,8 +133,11 @@ def _timelines(settings: Settings, selectors: Sequence[str]
     out: list[AoiTimeline] = []
     skipped: list[str] = []
     with store_of(settings, create=False) as store:
-        aois = ([_aoi_of_state(settings, store, s) for s in selectors] if selectors
-                else store.list_aois())
+        aois = (
+            [_aoi_of_state(settings, store, s) for s in selectors]
+            if selectors
+            else store.list_aois()
+        )
         for aoi in aois:
             try:
                 out.append(_aoi_timeline(store, aoi, detector))
@@ -138,8 +148,9 @@ def _timelines(settings: Settings, selectors: Sequence[str]
     return out, skipped
 
 
-def export_timeline(settings: Settings, selectors: Sequence[str] = (), *, out: Path,
-                    overwrite: bool = False) -> TimelineExport:
+def export_timeline(
+    settings: Settings, selectors: Sequence[str] = (), *, out: Path, overwrite: bool = False
+) -> TimelineExport:
     """``monitor export --format timeline``: the built-up timelines as CSV (one row per AOI
     and month; gap months have empty figures, never zeros)."""
     from monitor.export import check_target
@@ -147,10 +158,18 @@ def export_timeline(settings: Settings, selectors: Sequence[str] = (), *, out: P
 
     check_target(out, overwrite=overwrite)
     timelines, skipped = _timelines(settings, selectors)
-    n = write_timeline_csv([AoiTimelineRows(t.aoi.id, t.timeline, t.simulated)
-                            for t in timelines], out, overwrite=overwrite)
-    return TimelineExport(out, n, tuple(t.aoi.id for t in timelines), tuple(skipped),
-                          any(t.simulated for t in timelines))
+    n = write_timeline_csv(
+        [AoiTimelineRows(t.aoi.id, t.timeline, t.simulated) for t in timelines],
+        out,
+        overwrite=overwrite,
+    )
+    return TimelineExport(
+        out,
+        n,
+        tuple(t.aoi.id for t in timelines),
+        tuple(skipped),
+        any(t.simulated for t in timelines),
+    )
 
 
 def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
@@ -185,8 +204,9 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
     else:
         geometries = [doc]
     try:
-        shapes = [geometry_from_geojson(g, where, f"zone {i + 1}")
-                  for i, g in enumerate(geometries)]
+        shapes = [
+            geometry_from_geojson(g, where, f"zone {i + 1}") for i, g in enumerate(geometries)
+        ]
     except MonitorError as exc:
         raise MonitorError(str(exc)) from None
     zone = shapely.union_all(shapes)
@@ -195,8 +215,9 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
     outside = zone_utm.difference(aoi_utm).area
     if outside > 0.01 * zone_utm.area + 1.0:
         share = 100.0 * outside / zone_utm.area
-        raise MonitorError(f"{where}: {share:.0f} % of the zone lies outside AOI {aoi.id}; "
-                           "draw it within the AOI")
+        raise MonitorError(
+            f"{where}: {share:.0f} % of the zone lies outside AOI {aoi.id}; draw it within the AOI"
+        )
     mask = grid_mask(zone, aoi.grid) & aoi_mask(aoi)
     if not mask.any():
         raise MonitorError(f"{where}: the zone holds no pixel centre of AOI {aoi.id}'s grid")
@@ -207,10 +228,18 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
 _REMOVING = ("demolition", "rebuilding")
 
 
-def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
-                demolished: int | None = None, total: int | None = None,
-                built_area_m2: float | None = None, since: dt.date | None = None,
-                zone: Path | None = None, now: dt.datetime | None = None) -> ClaimOutcome:
+def check_claim(
+    settings: Settings,
+    aoi_id: str,
+    *,
+    by: dt.date,
+    demolished: int | None = None,
+    total: int | None = None,
+    built_area_m2: float | None = None,
+    since: dt.date | None = None,
+    zone: Path | None = None,
+    now: dt.datetime | None = None,
+) -> ClaimOutcome:
     """``monitor claim``: test "N of M buildings demolished by D" (or "A m² roofed on D")
     against the roofed area Sentinel-2 measured, and store the check for the AOI's report.
 
@@ -251,8 +280,9 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
         if zone is not None:
             zone_geometry, mask, zone_area = _read_zone(zone, aoi)
         history, first_modelled = _state_history(store, aoi, detector_params(settings))
-        claim = Claim(by=by, demolished=demolished, total=total, built_area_m2=built_area_m2,
-                      since=since)
+        claim = Claim(
+            by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
+        )
         try:
             check = judge(history, claim, mask, first_modelled_day=first_modelled)
         except ValueError as exc:
@@ -269,35 +299,60 @@ def check_claim(settings: Settings, aoi_id: str, *, by: dt.date,
         simulated = any(o.simulated for o in store.observations(aoi.id, status="used"))
         notes = []
         if check.baseline_on < check.modelled_from:
-            notes.append(f"changes before {check.modelled_from} (while the detector was "
-                         "learning each pixel's seasons) are not seen")
+            notes.append(
+                f"changes before {check.modelled_from} (while the detector was "
+                "learning each pixel's seasons) are not seen"
+            )
         if check.unknown_pixels:
-            notes.append(f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
-                         "(not modelled, or no spectral mixture fits them): counted as "
-                         "anything from no roof to all roof")
+            notes.append(
+                f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
+                "(not modelled, or no spectral mixture fits them): counted as "
+                "anything from no roof to all roof"
+            )
         record_claim = {
-            "demolished": demolished, "total": total, "built_area_m2": built_area_m2,
-            "by": by.isoformat(), "since": since.isoformat() if since else None,
+            "demolished": demolished,
+            "total": total,
+            "built_area_m2": built_area_m2,
+            "by": by.isoformat(),
+            "since": since.isoformat() if since else None,
             "zone": str(zone) if zone is not None else None,
             "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
         }
         result = check.to_dict()
-        result.update({
-            "detections": [{"id": d.id, "change_type": d.change_type, "status": d.status,
-                            "window_start": d.window_start.isoformat(),
-                            "first_seen": d.first_seen.isoformat(),
-                            "confirmed_on": d.confirmed_on.isoformat()
-                            if d.confirmed_on else None,
-                            "area_m2": d.area_m2} for d in dating],
-            "simulated": simulated, "notes": notes, "why_area": why_area_note(),
-            "zone_area_m2": zone_area, "lines": check.lines(),
-        })
-        claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim,
-                                   result)
+        result.update(
+            {
+                "detections": [
+                    {
+                        "id": d.id,
+                        "change_type": d.change_type,
+                        "status": d.status,
+                        "window_start": d.window_start.isoformat(),
+                        "first_seen": d.first_seen.isoformat(),
+                        "confirmed_on": d.confirmed_on.isoformat() if d.confirmed_on else None,
+                        "area_m2": d.area_m2,
+                    }
+                    for d in dating
+                ],
+                "simulated": simulated,
+                "notes": notes,
+                "why_area": why_area_note(),
+                "zone_area_m2": zone_area,
+                "lines": check.lines(),
+            }
+        )
+        claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim, result)
         # The AOI's report shows claim checks: owed from now on.
         store.mark_pending(reports_step(aoi.id), None)
-    return ClaimOutcome(aoi, check, str(zone) if zone is not None else None, zone_area,
-                        tuple(dating), simulated, claim_id, tuple(notes))
+    return ClaimOutcome(
+        aoi,
+        check,
+        str(zone) if zone is not None else None,
+        zone_area,
+        tuple(dating),
+        simulated,
+        claim_id,
+        tuple(notes),
+    )
 
 
 def timeline_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:

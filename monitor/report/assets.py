@@ -27,8 +27,9 @@ def _leaflet_dir() -> Path:
     try:
         import xstatic.pkg.leaflet as xleaflet
     except ImportError:
-        raise MonitorError("the reports need the xstatic-leaflet package "
-                           "(pip install xstatic-leaflet)") from None
+        raise MonitorError(
+            "the reports need the xstatic-leaflet package (pip install xstatic-leaflet)"
+        ) from None
     base = Path(xleaflet.BASE_DIR)
     if not (base / "leaflet.js").is_file() or not (base / "leaflet.css").is_file():
         raise MonitorError(f"{base}: xstatic-leaflet holds no leaflet.js/leaflet.css")
@@ -70,5 +71,7 @@ def leaflet_css() -> str:
 
 def inline_head(own_css: str, own_js: str) -> str:
     """The ``<head>`` fragment with Leaflet and our own script and style, inline."""
-    return (f"<style>{leaflet_css()}</style>\n<style>{own_css}</style>\n"
-            f"<script>{leaflet_js()}</script>\n<script>{own_js}</script>\n")
+    return (
+        f"<style>{leaflet_css()}</style>\n<style>{own_css}</style>\n"
+        f"<script>{leaflet_js()}</script>\n<script>{own_js}</script>\n"
+    )

@@ -18,8 +18,13 @@ from monitor.models import Detection, decode_chip
 from monitor.report.imaging import FALSE_COLOUR, NIR_FALSE_COLOUR, TRUE_COLOUR, composite
 from monitor.report.records import INDEX_NAMES, DetectionEvidence, Frame, IndexSeries, Thumbnail
 
-__all__ = ["EvidenceCollector", "index_images", "CLEAR_AT_DETECTION", "THUMB_MIN_PX",
-           "THUMB_MARGIN_PX"]
+__all__ = [
+    "EvidenceCollector",
+    "index_images",
+    "CLEAR_AT_DETECTION",
+    "THUMB_MIN_PX",
+    "THUMB_MARGIN_PX",
+]
 
 #: A detection's pixels count as seen on a date when at least this share of them is clear.
 CLEAR_AT_DETECTION = 0.5
@@ -28,8 +33,9 @@ THUMB_MIN_PX = 28
 THUMB_MARGIN_PX = 6
 
 
-def index_images(reflectance: npt.NDArray[np.uint16], bands: Sequence[str]
-                 ) -> dict[str, npt.NDArray[np.float32]]:
+def index_images(
+    reflectance: npt.NDArray[np.uint16], bands: Sequence[str]
+) -> dict[str, npt.NDArray[np.float32]]:
     """The charted indices of a chip (keys of ``INDEX_NAMES``), float32 (rows, cols);
     NaN where a band has no data or the ratio is undefined."""
     index = {name: i for i, name in enumerate(bands)}
@@ -37,16 +43,18 @@ def index_images(reflectance: npt.NDArray[np.uint16], bands: Sequence[str]
     def band(name: str) -> npt.NDArray[np.float32]:
         return decode_chip(reflectance[index[name]], missing_as_nan=True)
 
-    def ratio(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]
-              ) -> npt.NDArray[np.float32]:
+    def ratio(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         total = a + b
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(np.abs(total) > 1e-6, (a - b) / total, np.nan).astype(np.float32)
 
     red, green, blue, nir = band("red"), band("green"), band("blue"), band("nir")
     swir = band("swir16") if "swir16" in index else np.full_like(red, np.nan)
-    return {"ndvi": ratio(nir, red), "ndbi": ratio(swir, nir),
-            "brightness": ((red + green + blue) / np.float32(3)).astype(np.float32)}
+    return {
+        "ndvi": ratio(nir, red),
+        "ndbi": ratio(swir, nir),
+        "brightness": ((red + green + blue) / np.float32(3)).astype(np.float32),
+    }
 
 
 @dataclass
@@ -64,8 +72,10 @@ def _crop_box(mask: npt.NDArray[np.bool_]) -> tuple[int, int, int, int]:
     rows, cols = np.nonzero(mask)
     height, width = mask.shape
     boxes = []
-    for low, high, size in ((int(rows.min()), int(rows.max()) + 1, height),
-                            (int(cols.min()), int(cols.max()) + 1, width)):
+    for low, high, size in (
+        (int(rows.min()), int(rows.max()) + 1, height),
+        (int(cols.min()), int(cols.max()) + 1, width),
+    ):
         low, high = low - THUMB_MARGIN_PX, high + THUMB_MARGIN_PX
         grow = max(0, THUMB_MIN_PX - (high - low))
         low, high = low - grow // 2, high + grow - grow // 2
@@ -94,10 +104,15 @@ class EvidenceCollector:
     cloudy_dates : acquisitions skipped as too cloudy for the AOI (marked on the charts).
     """
 
-    def __init__(self, shape: tuple[int, int], detections: Sequence[Detection],
-                 masks: Mapping[str, npt.NDArray[np.bool_]]
-                 | Callable[[Detection], npt.NDArray[np.bool_] | None],
-                 frame_scenes: Iterable[str], cloudy_dates: Iterable[dt.date] = ()) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        detections: Sequence[Detection],
+        masks: Mapping[str, npt.NDArray[np.bool_]]
+        | Callable[[Detection], npt.NDArray[np.bool_] | None],
+        frame_scenes: Iterable[str],
+        cloudy_dates: Iterable[dt.date] = (),
+    ) -> None:
         self.shape = shape
         self.frame_scenes = set(frame_scenes)
         self.cloudy_dates = tuple(sorted(set(cloudy_dates)))
@@ -119,36 +134,52 @@ class EvidenceCollector:
         self._pixels = np.concatenate(pixels) if pixels else np.zeros(0, np.intp)
         self._owner = np.concatenate(owners) if owners else np.zeros(0, np.intp)
         self._n_pixels = np.bincount(self._owner, minlength=n).astype(np.float64)
-        self._window_start = np.array([w.detection.window_start.toordinal()
-                                       for w in self._watches], dtype=np.int64)
-        self._window_end = np.array([w.detection.window_end.toordinal()
-                                     for w in self._watches], dtype=np.int64)
+        self._window_start = np.array(
+            [w.detection.window_start.toordinal() for w in self._watches], dtype=np.int64
+        )
+        self._window_end = np.array(
+            [w.detection.window_end.toordinal() for w in self._watches], dtype=np.int64
+        )
         self._dates: list[dt.date] = []
         self._clear: list[npt.NDArray[np.bool_]] = []
         self._values: dict[str, list[npt.NDArray[np.float64]]] = {
-            key: [] for key, _, _ in INDEX_NAMES}
+            key: [] for key, _, _ in INDEX_NAMES
+        }
 
-    def add(self, date: dt.date, scene_id: str, reflectance: npt.NDArray[np.uint16],
-            valid: npt.NDArray[np.bool_], bands: Sequence[str],
-            clear_fraction: float | None = None) -> None:
+    def add(
+        self,
+        date: dt.date,
+        scene_id: str,
+        reflectance: npt.NDArray[np.uint16],
+        valid: npt.NDArray[np.bool_],
+        bands: Sequence[str],
+        clear_fraction: float | None = None,
+    ) -> None:
         """One used chip: ``reflectance`` uint16 (bands, rows, cols) in the chip encoding,
         ``valid`` bool (rows, cols) clear and with data."""
         if reflectance.shape[1:] != tuple(self.shape) or valid.shape != tuple(self.shape):
-            raise ValueError(f"chip {scene_id}: shape {reflectance.shape[1:]} is not the "
-                             f"AOI grid's {self.shape}")
+            raise ValueError(
+                f"chip {scene_id}: shape {reflectance.shape[1:]} is not the AOI grid's {self.shape}"
+            )
         true_colour: npt.NDArray[np.uint8] | None = None
         if scene_id in self.frame_scenes:
             true_colour = composite(reflectance, bands, TRUE_COLOUR)
             recipe = FALSE_COLOUR if "swir16" in bands or "swir22" in bands else NIR_FALSE_COLOUR
-            self.frames.append(Frame(date, scene_id, clear_fraction, true_colour,
-                                     composite(reflectance, bands, recipe)))
+            self.frames.append(
+                Frame(
+                    date,
+                    scene_id,
+                    clear_fraction,
+                    true_colour,
+                    composite(reflectance, bands, recipe),
+                )
+            )
         n = len(self._watches)
         if not n:
             return
         owner = self._owner
         seen = valid.ravel()[self._pixels]
-        clear = np.bincount(owner, weights=seen, minlength=n) / self._n_pixels \
-            >= CLEAR_AT_DETECTION
+        clear = np.bincount(owner, weights=seen, minlength=n) / self._n_pixels >= CLEAR_AT_DETECTION
         for key, image in index_images(reflectance, bands).items():
             values = image.ravel()[self._pixels]
             usable = seen & np.isfinite(values)
@@ -168,8 +199,7 @@ class EvidenceCollector:
             if true_colour is None:
                 true_colour = composite(reflectance, bands, TRUE_COLOUR)
             r0, r1, c0, c1 = watch.box
-            thumb = Thumbnail(date, scene_id, true_colour[r0:r1, c0:c1, :3].copy(),
-                              watch.crop_mask)
+            thumb = Thumbnail(date, scene_id, true_colour[r0:r1, c0:c1, :3].copy(), watch.crop_mask)
             if day <= self._window_start[i]:
                 watch.before = thumb
             else:
@@ -180,14 +210,23 @@ class EvidenceCollector:
         out = {}
         shape = (len(self._dates), len(self._watches))
         clear = np.array(self._clear, dtype=bool).reshape(shape)
-        values = {key: np.array(rows, dtype=np.float64).reshape(shape)
-                  for key, rows in self._values.items()}
+        values = {
+            key: np.array(rows, dtype=np.float64).reshape(shape)
+            for key, rows in self._values.items()
+        }
         for i, watch in enumerate(self._watches):
             series = IndexSeries(
                 dates=tuple(self._dates),
-                values={key: tuple(None if not np.isfinite(v) else round(float(v), 4)
-                                   for v in table[:, i]) for key, table in values.items()},
-                clear=tuple(bool(c) for c in clear[:, i]), cloudy_dates=self.cloudy_dates)
-            out[watch.detection.id] = DetectionEvidence(watch.detection.id, watch.before,
-                                                        watch.after, series)
+                values={
+                    key: tuple(
+                        None if not np.isfinite(v) else round(float(v), 4) for v in table[:, i]
+                    )
+                    for key, table in values.items()
+                },
+                clear=tuple(bool(c) for c in clear[:, i]),
+                cloudy_dates=self.cloudy_dates,
+            )
+            out[watch.detection.id] = DetectionEvidence(
+                watch.detection.id, watch.before, watch.after, series
+            )
         return out

@@ -24,17 +24,25 @@ import numpy.typing as npt
 from monitor.atomic import write_atomically
 from monitor.models import Grid, decode_chip
 
-__all__ = ["TRUE_COLOUR", "FALSE_COLOUR", "composite", "MercatorWarp", "image_data_uri",
-           "webp_bytes", "webp_data_uri",
-           "thumbnail_data_uri", "mask_outline_path", "write_timelapse"]
+__all__ = [
+    "TRUE_COLOUR",
+    "FALSE_COLOUR",
+    "composite",
+    "MercatorWarp",
+    "image_data_uri",
+    "webp_bytes",
+    "webp_data_uri",
+    "thumbnail_data_uri",
+    "mask_outline_path",
+    "write_timelapse",
+]
 
 #: (band, reflectance shown as full brightness) for red, green and blue.
 TRUE_COLOUR: tuple[tuple[str, float], ...] = (("red", 0.30), ("green", 0.30), ("blue", 0.30))
 #: SWIR2, NIR, red: bare ground and roofs purple-brown, vegetation green, water black.
 FALSE_COLOUR: tuple[tuple[str, float], ...] = (("swir22", 0.45), ("nir", 0.55), ("red", 0.30))
 #: NIR, red, green: the false colour of a chip without SWIR bands (an item without them).
-NIR_FALSE_COLOUR: tuple[tuple[str, float], ...] = (("nir", 0.55), ("red", 0.30),
-                                                   ("green", 0.30))
+NIR_FALSE_COLOUR: tuple[tuple[str, float], ...] = (("nir", 0.55), ("red", 0.30), ("green", 0.30))
 #: Gamma of the stretch (as the simulator's quicklook and Sentinel Hub's true colour).
 GAMMA = 1 / 1.5
 
@@ -43,8 +51,11 @@ def _reflectance(encoded: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
     return decode_chip(encoded)
 
 
-def composite(reflectance: npt.NDArray[np.uint16], bands: Sequence[str],
-              recipe: Sequence[tuple[str, float]] = TRUE_COLOUR) -> npt.NDArray[np.uint8]:
+def composite(
+    reflectance: npt.NDArray[np.uint16],
+    bands: Sequence[str],
+    recipe: Sequence[tuple[str, float]] = TRUE_COLOUR,
+) -> npt.NDArray[np.uint8]:
     """An RGBA picture of a chip.
 
     Parameters
@@ -80,8 +91,7 @@ def composite(reflectance: npt.NDArray[np.uint16], bands: Sequence[str],
 def _stretch(full: float) -> npt.NDArray[np.uint8]:
     """uint8 of every chip value (0-65535) for a band shown at full brightness at ``full``:
     one table lookup per pixel instead of a power per pixel."""
-    scaled = np.clip(_reflectance(np.arange(65536, dtype=np.uint16)) / np.float32(full),
-                     0.0, 1.0)
+    scaled = np.clip(_reflectance(np.arange(65536, dtype=np.uint16)) / np.float32(full), 0.0, 1.0)
     table = np.round(np.power(scaled, GAMMA) * 255).astype(np.uint8)
     table.flags.writeable = False
     return table
@@ -114,13 +124,29 @@ class MercatorWarp:
         # The grid's outline, densified: its edges are not straight in Web Mercator.
         steps = np.linspace(0.0, 1.0, 33)
         left, bottom, right, top = grid.bounds
-        edge_x = np.concatenate([left + (right - left) * steps, np.full(33, right),
-                                 right - (right - left) * steps, np.full(33, left)])
-        edge_y = np.concatenate([np.full(33, top), top - (top - bottom) * steps,
-                                 np.full(33, bottom), bottom + (top - bottom) * steps])
+        edge_x = np.concatenate(
+            [
+                left + (right - left) * steps,
+                np.full(33, right),
+                right - (right - left) * steps,
+                np.full(33, left),
+            ]
+        )
+        edge_y = np.concatenate(
+            [
+                np.full(33, top),
+                top - (top - bottom) * steps,
+                np.full(33, bottom),
+                bottom + (top - bottom) * steps,
+            ]
+        )
         mx, my = to_merc.transform(edge_x, edge_y)
-        min_x, max_x, min_y, max_y = float(np.min(mx)), float(np.max(mx)), \
-            float(np.min(my)), float(np.max(my))
+        min_x, max_x, min_y, max_y = (
+            float(np.min(mx)),
+            float(np.max(mx)),
+            float(np.min(my)),
+            float(np.max(my)),
+        )
         _, lat0 = to_deg.transform((min_x + max_x) / 2, (min_y + max_y) / 2)
         # Web Mercator metres are ground metres / cos(latitude): keep the grid's resolution.
         pixel = grid.res_m / float(np.cos(np.radians(lat0)))
@@ -139,8 +165,11 @@ class MercatorWarp:
         row[outside] = -1
         west, south = to_deg.transform(min_x, min_y)
         east, north = to_deg.transform(max_x, max_y)
-        return cls(row.reshape(height, width), col.reshape(height, width),
-                   ((float(south), float(west)), (float(north), float(east))))
+        return cls(
+            row.reshape(height, width),
+            col.reshape(height, width),
+            ((float(south), float(west)), (float(north), float(east))),
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -155,8 +184,7 @@ class MercatorWarp:
         return out
 
 
-def _encode(image: npt.NDArray[np.uint8], fmt: str, quality: int, lossless: bool = False
-            ) -> bytes:
+def _encode(image: npt.NDArray[np.uint8], fmt: str, quality: int, lossless: bool = False) -> bytes:
     from PIL import Image
 
     mode = "RGBA" if image.ndim == 3 and image.shape[2] == 4 else "RGB"
@@ -201,8 +229,7 @@ def _runs(edges: npt.NDArray[np.bool_]) -> list[tuple[int, int, int]]:
     out = []
     for line in np.flatnonzero(edges.any(axis=1)):
         steps = np.diff(np.concatenate([[0], edges[line].astype(np.int8), [0]]))
-        for first, end in zip(np.flatnonzero(steps == 1), np.flatnonzero(steps == -1),
-                              strict=True):
+        for first, end in zip(np.flatnonzero(steps == 1), np.flatnonzero(steps == -1), strict=True):
             out.append((int(line), int(first), int(end)))
     return out
 
@@ -222,8 +249,14 @@ def mask_outline_path(mask: npt.NDArray[np.bool_]) -> str:
     return "".join(parts)
 
 
-def write_timelapse(frames: Sequence[tuple[str, npt.NDArray[np.uint8]]], path: Path, *,
-                    simulated: bool, title: str, ms_per_frame: int = 700) -> Path:
+def write_timelapse(
+    frames: Sequence[tuple[str, npt.NDArray[np.uint8]]],
+    path: Path,
+    *,
+    simulated: bool,
+    title: str,
+    ms_per_frame: int = 700,
+) -> Path:
     """An animated WebP of ``(caption, RGBA image)`` frames with the captions burned in.
 
     Each frame gets a caption bar below the image: the caption (date), the title and, for
@@ -249,12 +282,24 @@ def write_timelapse(frames: Sequence[tuple[str, npt.NDArray[np.uint8]]], path: P
         draw.text((6, rgb.height + 4), caption, fill=(240, 240, 240), font=font)
         right = "SIMULATED DATA" if simulated else title
         size = draw.textlength(right, font=font)
-        draw.text((canvas.width - size - 6, rgb.height + 4), right,
-                  fill=(255, 90, 90) if simulated else (200, 200, 200), font=font)
+        draw.text(
+            (canvas.width - size - 6, rgb.height + 4),
+            right,
+            fill=(255, 90, 90) if simulated else (200, 200, 200),
+            font=font,
+        )
         pictures.append(canvas)
     encoded = io.BytesIO()
-    pictures[0].save(encoded, format="WEBP", save_all=True, append_images=pictures[1:],
-                     duration=ms_per_frame, loop=0, quality=70, method=4)
+    pictures[0].save(
+        encoded,
+        format="WEBP",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=ms_per_frame,
+        loop=0,
+        quality=70,
+        method=4,
+    )
     del pictures
     write_atomically(path, encoded.getvalue())
     return path

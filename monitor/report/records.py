@@ -18,9 +18,20 @@ import numpy.typing as npt
 
 from monitor.models import Aoi, Detection, Observation
 
-__all__ = ["Frame", "Thumbnail", "IndexSeries", "DetectionEvidence", "AoiReport",
-           "AoiSummary", "StatedSizes", "INDEX_NAMES", "MOSTLY_CLEAR", "clearest_per_month",
-           "latest_mostly_clear", "months_without_clear_view"]
+__all__ = [
+    "Frame",
+    "Thumbnail",
+    "IndexSeries",
+    "DetectionEvidence",
+    "AoiReport",
+    "AoiSummary",
+    "StatedSizes",
+    "INDEX_NAMES",
+    "MOSTLY_CLEAR",
+    "clearest_per_month",
+    "latest_mostly_clear",
+    "months_without_clear_view",
+]
 
 #: A month's image at least this clear may open a page (a monsoon month's best often is not).
 MOSTLY_CLEAR = 0.5
@@ -50,8 +61,9 @@ def clearest_per_month(observations: Sequence[Observation]) -> dict[str, Observa
 def latest_mostly_clear(clear_fractions: Sequence[float | None]) -> int:
     """Index of the last share at least ``MOSTLY_CLEAR``; the last index when none is (0 for
     none at all)."""
-    mostly = [i for i, share in enumerate(clear_fractions)
-              if share is not None and share >= MOSTLY_CLEAR]
+    mostly = [
+        i for i, share in enumerate(clear_fractions) if share is not None and share >= MOSTLY_CLEAR
+    ]
     return mostly[-1] if mostly else max(len(clear_fractions) - 1, 0)
 
 
@@ -177,13 +189,26 @@ class AoiSummary:
     @classmethod
     def of(cls, report: AoiReport, page: str | None) -> AoiSummary:
         """The summary of a report whose page is ``page``."""
-        return cls.from_records(report.aoi, report.observations, report.detections,
-                                report.coverage, page=page, simulated=report.simulated)
+        return cls.from_records(
+            report.aoi,
+            report.observations,
+            report.detections,
+            report.coverage,
+            page=page,
+            simulated=report.simulated,
+        )
 
     @classmethod
-    def from_records(cls, aoi: Aoi, observations: Sequence[Observation],
-                     detections: Sequence[Detection], coverage: Mapping[str, Any], *,
-                     page: str | None, simulated: bool) -> AoiSummary:
+    def from_records(
+        cls,
+        aoi: Aoi,
+        observations: Sequence[Observation],
+        detections: Sequence[Detection],
+        coverage: Mapping[str, Any],
+        *,
+        page: str | None,
+        simulated: bool,
+    ) -> AoiSummary:
         """The summary from the AOI's stored records (no imagery needed)."""
         used = [o for o in observations if o.status == "used"]
         counts: dict[str, dict[str, int]] = {}
@@ -192,10 +217,12 @@ class AoiSummary:
             by_type[det.change_type] = by_type.get(det.change_type, 0) + 1
         last = max((o.datetime for o in used), default=None)
         frames = list(clearest_per_month(observations).values())
-        opening = frames[latest_mostly_clear([o.clear_fraction for o in frames])] \
-            if frames else None
+        opening = (
+            frames[latest_mostly_clear([o.clear_fraction for o in frames])] if frames else None
+        )
         return cls(
-            aoi=aoi, page=page,
+            aoi=aoi,
+            page=page,
             last_clear=last.astimezone(dt.UTC).date() if last is not None else None,
             scenes_used=len(used),
             scenes_skipped=sum(o.status == "skipped" for o in observations),

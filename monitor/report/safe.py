@@ -16,13 +16,15 @@ from urllib.parse import urlsplit
 
 __all__ = ["text", "http_url", "link", "script_json"]
 
-_SCRIPT_ESCAPES = str.maketrans({
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-})
+_SCRIPT_ESCAPES = str.maketrans(
+    {
+        "<": "\\u003c",
+        ">": "\\u003e",
+        "&": "\\u0026",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
 
 
 def text(value: object) -> str:
@@ -56,8 +58,10 @@ def link(label: object, href: object, *, title: object | None = None) -> str:
     url = http_url(href)
     extra = f' title="{text(title)}"' if title else ""
     if url is not None:
-        return (f'<a href="{text(url)}" target="_blank" rel="noopener noreferrer"{extra}>'
-                f"{text(label)}</a>")
+        return (
+            f'<a href="{text(url)}" target="_blank" rel="noopener noreferrer"{extra}>'
+            f"{text(label)}</a>"
+        )
     if href:
         return f'{text(label)} <span class="path">({text(href)})</span>'
     return text(label)

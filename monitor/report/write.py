@@ -78,20 +78,21 @@ def write_aoi_page(report: AoiReport, out_dir: Path) -> AoiPage:
         try:
             write_timelapse(frames, timelapse, simulated=report.simulated, title=aoi.id)
         except OSError as exc:
-            raise StateError(f"{timelapse}: cannot write the timelapse: {exc.strerror}") \
-                from None
+            raise StateError(f"{timelapse}: cannot write the timelapse: {exc.strerror}") from None
         timelapse_bytes = timelapse.stat().st_size
     html = render_aoi_page(report, timelapse=timelapse.name if timelapse else None, warp=warp)
     page = folder / aoi_page_name(aoi.id)
     data = html.encode("utf-8")
     del html  # 2 bytes a character as str (the page has non-Latin-1 characters)
     _replace(page, data)
-    return AoiPage(aoi.id, page, len(data), timelapse, timelapse_bytes,
-                   AoiSummary.of(report, page.name))
+    return AoiPage(
+        aoi.id, page, len(data), timelapse, timelapse_bytes, AoiSummary.of(report, page.name)
+    )
 
 
-def write_index_page(summaries: Sequence[AoiSummary], out_dir: Path, *,
-                     generated_at: dt.datetime, limits_note: str) -> Path:
+def write_index_page(
+    summaries: Sequence[AoiSummary], out_dir: Path, *, generated_at: dt.datetime, limits_note: str
+) -> Path:
     """Write ``<out_dir>/index.html``: every AOI's outline, figures and link, and the latest
     frame its page left (``<aoi-id>-latest.webp``) inline."""
     folder = _folder(Path(out_dir))
@@ -102,7 +103,8 @@ def write_index_page(summaries: Sequence[AoiSummary], out_dir: Path, *,
         if summary.page is not None and summary.latest_frame is not None and latest.is_file():
             bounds = MercatorWarp.of(summary.aoi.grid).bounds
             previews[summary.aoi.id] = (webp_data_uri(latest.read_bytes()), bounds)
-    html = render_index_page(summaries, generated_at=generated_at, limits_note=limits_note,
-                             previews=previews)
+    html = render_index_page(
+        summaries, generated_at=generated_at, limits_note=limits_note, previews=previews
+    )
     _replace(path, html.encode("utf-8"))
     return path

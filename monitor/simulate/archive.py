@@ -126,9 +126,16 @@ def demo_aois() -> list[Aoi]:
     out = []
     for aoi_id, (bounds, name, kind) in _DEMO_BOXES.items():
         geometry = box(*bounds)
-        out.append(Aoi(id=aoi_id, name=name, geometry=geometry,
-                       geometry_hash=hashlib.sha256(shapely.to_wkb(geometry)).hexdigest(),
-                       grid=grid_for_geometry(geometry), kind=kind))
+        out.append(
+            Aoi(
+                id=aoi_id,
+                name=name,
+                geometry=geometry,
+                geometry_hash=hashlib.sha256(shapely.to_wkb(geometry)).hexdigest(),
+                grid=grid_for_geometry(geometry),
+                kind=kind,
+            )
+        )
     return out
 
 
@@ -141,37 +148,62 @@ class _GroundPlan:
     changes: list[PlantedChange]
 
 
-def _check_inputs(aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date,
-                  scenario: str | None) -> None:
+def _check_inputs(
+    aois: Sequence[Aoi], style: str, start: dt.date, end: dt.date, scenario: str | None
+) -> None:
     if style not in ("l2a", "c1"):
         raise ConfigError(f"unknown simulation style {style!r}: expected 'l2a' or 'c1'")
     if not start < end:
-        raise ConfigError(f"simulation dates in the wrong order: start {start} is not "
-                          f"before end {end}")
+        raise ConfigError(
+            f"simulation dates in the wrong order: start {start} is not before end {end}"
+        )
     if scenario is not None and scenario not in SCENARIOS:
-        raise ConfigError(f"unknown simulation scenario {scenario!r}: expected one of "
-                          f"{', '.join(SCENARIOS)}")
+        raise ConfigError(
+            f"unknown simulation scenario {scenario!r}: expected one of {', '.join(SCENARIOS)}"
+        )
     if not aois:
         raise AoiError("no AOI given to simulate")
     left, bottom, right, top = TILE_BOUNDS
     for aoi in aois:
         g = aoi.grid
-        if g.epsg != _TILE_EPSG or g.left - MARGIN_M < left or g.right + MARGIN_M > right \
-                or g.bottom - MARGIN_M < bottom or g.top + MARGIN_M > top:
-            raise AoiError(f"AOI {aoi.id} ({aoi.path or 'given in code'}) lies outside "
-                           f"Sentinel-2 tile {TILE}, the only tile the simulator draws")
+        if (
+            g.epsg != _TILE_EPSG
+            or g.left - MARGIN_M < left
+            or g.right + MARGIN_M > right
+            or g.bottom - MARGIN_M < bottom
+            or g.top + MARGIN_M > top
+        ):
+            raise AoiError(
+                f"AOI {aoi.id} ({aoi.path or 'given in code'}) lies outside "
+                f"Sentinel-2 tile {TILE}, the only tile the simulator draws"
+            )
 
 
-def _params(aois: Sequence[Aoi], seed: int, style: str, start: dt.date, end: dt.date,
-            scenario: str | None, world: str) -> dict[str, Any]:
-    return {"seed": seed, "style": style, "start": start.isoformat(), "end": end.isoformat(),
-            "scenario": scenario, "world": world, "monitor_version": __version__,
-            "simulator_version": SIMULATOR_VERSION,
-            "aois": [[a.id, a.geometry_hash, a.kind] for a in aois]}
+def _params(
+    aois: Sequence[Aoi],
+    seed: int,
+    style: str,
+    start: dt.date,
+    end: dt.date,
+    scenario: str | None,
+    world: str,
+) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "style": style,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "scenario": scenario,
+        "world": world,
+        "monitor_version": __version__,
+        "simulator_version": SIMULATOR_VERSION,
+        "aois": [[a.id, a.geometry_hash, a.kind] for a in aois],
+    }
 
 
-def _prepare_out_dir(out_dir: Path, params: dict[str, Any], overwrite: bool
-                     ) -> dict[str, Any] | None:
+def _prepare_out_dir(
+    out_dir: Path, params: dict[str, Any], overwrite: bool
+) -> dict[str, Any] | None:
     """Check the folder; return the earlier marker when it holds this very simulation."""
     marker = out_dir / MARKER
     if out_dir.exists() and not out_dir.is_dir():
@@ -187,16 +219,19 @@ def _prepare_out_dir(out_dir: Path, params: dict[str, Any], overwrite: bool
             earlier = None
     if earlier is None or earlier.get("format") != _MARKER_FORMAT:
         if not overwrite:
-            raise StateError(f"output folder {out_dir} exists and is not a simulation "
-                             f"(no {MARKER}); pass --overwrite to write into it anyway")
+            raise StateError(
+                f"output folder {out_dir} exists and is not a simulation "
+                f"(no {MARKER}); pass --overwrite to write into it anyway"
+            )
         return None
     # A marker written before worlds existed holds the default world.
     earlier_params = {"world": "default", **(earlier.get("params") or {})}
     if earlier.get("complete") and earlier_params == params:
         return earlier
     if earlier.get("complete") and not overwrite:
-        raise StateError(f"output folder {out_dir} holds a different simulation; pass "
-                         f"--overwrite to replace it")
+        raise StateError(
+            f"output folder {out_dir} holds a different simulation; pass --overwrite to replace it"
+        )
     # Our own earlier (or unfinished) output: clear what we wrote before writing again.
     for name in ("items", "assets", "truth"):
         if (out_dir / name).is_dir():
@@ -212,8 +247,12 @@ def _group_aois(aois: Sequence[Aoi]) -> list[list[Aoi]]:
         g = aoi.grid
         joined = None
         for i, (w, b, r, t) in enumerate(boxes):
-            if g.left < r + 1000 and g.right > w - 1000 and g.bottom < t + 1000 \
-                    and g.top > b - 1000:
+            if (
+                g.left < r + 1000
+                and g.right > w - 1000
+                and g.bottom < t + 1000
+                and g.top > b - 1000
+            ):
                 joined = i
                 break
         if joined is None:
@@ -234,8 +273,13 @@ def _ground_grid(aois: Sequence[Aoi]) -> Grid:
     # The tile's 20 m lattice: origin 399960 E, 1900020 N are multiples of 20 m.
     left, bottom = math.floor(left / 20) * 20, math.floor(bottom / 20) * 20
     right, top = math.ceil(right / 20) * 20, math.ceil(top / 20) * 20
-    return Grid(epsg=_TILE_EPSG, left=float(left), top=float(top),
-                width=int(round((right - left) / 10)), height=int(round((top - bottom) / 10)))
+    return Grid(
+        epsg=_TILE_EPSG,
+        left=float(left),
+        top=float(top),
+        width=int(round((right - left) / 10)),
+        height=int(round((top - bottom) / 10)),
+    )
 
 
 def _scenario_for(aoi: Aoi) -> str:
@@ -265,9 +309,12 @@ def _settlement_kind(aoi: Aoi) -> str:
     return "compound" if kind == "compound" else "town"
 
 
-def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
-              buildable: npt.NDArray[np.bool_], rng: np.random.Generator
-              ) -> npt.NDArray[np.bool_]:
+def _new_area(
+    inside: npt.NDArray[np.bool_],
+    east: npt.NDArray[np.bool_],
+    buildable: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.bool_]:
     """KK Park's 2025 new area: an irregular tract in the AOI's north-west, left unbuilt
     (fields and scrub) until the planted constructions of 2025 go up in it."""
     from scipy import ndimage
@@ -276,7 +323,7 @@ def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
     if rows.size == 0:
         return inside
     r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
-    rr, cc = np.mgrid[0:inside.shape[0], 0:inside.shape[1]].astype(np.float32)
+    rr, cc = np.mgrid[0 : inside.shape[0], 0 : inside.shape[1]].astype(np.float32)
     centre_r = r0 + 0.30 * (r1 - r0)
     centre_c = c0 + 0.30 * (c1 - c0)
     radius_r, radius_c = 0.24 * (r1 - r0), 0.22 * (c1 - c0)
@@ -288,8 +335,15 @@ def _new_area(inside: npt.NDArray[np.bool_], east: npt.NDArray[np.bool_],
     return area if area.sum() > 200 else inside
 
 
-def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end: dt.date,
-                 scenario: str | None, ground_draw: GroundDraw | None = None) -> _GroundPlan:
+def _plan_ground(
+    number: int,
+    members: list[Aoi],
+    seed: int,
+    start: dt.date,
+    end: dt.date,
+    scenario: str | None,
+    ground_draw: GroundDraw | None = None,
+) -> _GroundPlan:
     from scipy import ndimage
 
     grid = _ground_grid(members)
@@ -306,8 +360,12 @@ def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end
     for aoi in members:
         parent = _nested_in(aoi, members)
         chosen = scenario or _scenario_for(aoi)
-        if parent is not None and scenario is None and _scenario_for(parent) == "kk-park" \
-                and chosen == "kk-park-east":
+        if (
+            parent is not None
+            and scenario is None
+            and _scenario_for(parent) == "kk-park"
+            and chosen == "kk-park-east"
+        ):
             continue  # the parent's scenario plants the eastern demolitions here
         if parent is not None and chosen == "growth":
             continue  # ordinary growth is planted once, by the enclosing AOI
@@ -320,8 +378,12 @@ def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end
             east = inside & grid_mask(box(*_EAST_BOX), grid)
         regions[(aoi.id, "east")] = east if east.sum() > 200 else inside
         if chosen == "kk-park":
-            area = _new_area(inside, regions[(aoi.id, "east")], buildable,
-                             np.random.default_rng(_seed_of(seed, "new-area", aoi.id)))
+            area = _new_area(
+                inside,
+                regions[(aoi.id, "east")],
+                buildable,
+                np.random.default_rng(_seed_of(seed, "new-area", aoi.id)),
+            )
             regions[(aoi.id, "new-area")] = area
             if area is not inside:
                 reserve |= area
@@ -331,33 +393,53 @@ def _plan_ground(number: int, members: list[Aoi], seed: int, start: dt.date, end
         if _nested_in(aoi, members) is None:
             kind = _settlement_kind(aoi)
             spread = 8.0 if kind == "town" else 20.0
-            settlements.append(Settlement(
-                kind=kind, mask=aoi_masks[aoi.id], angle_deg=float(rng.uniform(-spread, spread)),
-                reserve=reserve if reserve.any() else None))
-    ground = build_ground(ground_id, grid, settlements, tuple(a.id for a in members), rng,
-                          draw=ground_draw)
+            settlements.append(
+                Settlement(
+                    kind=kind,
+                    mask=aoi_masks[aoi.id],
+                    angle_deg=float(rng.uniform(-spread, spread)),
+                    reserve=reserve if reserve.any() else None,
+                )
+            )
+    ground = build_ground(
+        ground_id, grid, settlements, tuple(a.id for a in members), rng, draw=ground_draw
+    )
 
     plans = []
     for aoi in members:
         if aoi.id not in chosen_for:
             continue
         plan_rng = np.random.default_rng(_seed_of(seed, "plan", aoi.id))
-        plans += plan_changes(aoi.id, chosen_for[aoi.id], float(aoi_masks[aoi.id].sum()) * 1e-4,
-                              start, end, plan_rng, has_east=east_aoi is not None,
-                              draw=ground_draw)
-    planted = plant_changes(ground, plans, regions, aoi_masks,
-                            np.random.default_rng(_seed_of(seed, "plant", ground_id)),
-                            draw=ground_draw)
-    return _GroundPlan(ground=ground, number=number, aois=members, aoi_masks=aoi_masks,
-                       changes=planted)
+        plans += plan_changes(
+            aoi.id,
+            chosen_for[aoi.id],
+            float(aoi_masks[aoi.id].sum()) * 1e-4,
+            start,
+            end,
+            plan_rng,
+            has_east=east_aoi is not None,
+            draw=ground_draw,
+        )
+    planted = plant_changes(
+        ground,
+        plans,
+        regions,
+        aoi_masks,
+        np.random.default_rng(_seed_of(seed, "plant", ground_id)),
+        draw=ground_draw,
+    )
+    return _GroundPlan(
+        ground=ground, number=number, aois=members, aoi_masks=aoi_masks, changes=planted
+    )
 
 
 def _to_lonlat(epsg: int) -> Transformer:
     return Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
 
 
-def _swath_nodata(rng: np.random.Generator, x_range: tuple[float, float]
-                  ) -> tuple[float, float, int] | None:
+def _swath_nodata(
+    rng: np.random.Generator, x_range: tuple[float, float]
+) -> tuple[float, float, int] | None:
     """A swath edge for this acquisition: (x at y=1.85e6, slope dx/dy, side) or None."""
     if rng.random() >= SWATH_EDGE_RATE:
         return None
@@ -381,9 +463,16 @@ class ItemRecord(TypedDict):
     misclassified: dict[str, int | float | str] | None
 
 
-def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_dir: Path,
-                          seed: int, style: str, wrong_flag: bool, x_range: tuple[float, float],
-                          world: World) -> list[ItemRecord]:
+def _simulate_acquisition(
+    acq: Acquisition,
+    plans: Sequence[_GroundPlan],
+    out_dir: Path,
+    seed: int,
+    style: str,
+    wrong_flag: bool,
+    x_range: tuple[float, float],
+    world: World,
+) -> list[ItemRecord]:
     """Write every ground's COGs and item for one acquisition; return item records."""
     sky = world.sky
     acq_rng = np.random.default_rng(sky.stream("sky", acq.index))
@@ -400,8 +489,9 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
         lon, lat = ground.centre_lonlat
         elevation, azimuth = sun_angles(acq.datetime, lat, lon)
         cover, height = state_at(ground, plan.changes, acq.date, draw=world.ground)
-        surface = render_surface(ground, cover, height, acq.date, elevation, azimuth,
-                                 draw=world.ground)
+        surface = render_surface(
+            ground, cover, height, acq.date, elevation, azimuth, draw=world.ground
+        )
         footprint = box(*grid.bounds)
         nodata = None
         if swath is not None:
@@ -416,65 +506,124 @@ def _simulate_acquisition(acq: Acquisition, plans: Sequence[_GroundPlan], out_di
                 far = 1e6
                 y_lo, y_hi = grid.bottom - 10, grid.top + 10
                 line = [(x0 + (y_lo - 1.85e6) * slope, y_lo), (x0 + (y_hi - 1.85e6) * slope, y_hi)]
-                keep = shapely.Polygon(line + [(line[1][0] - side * far, y_hi),
-                                               (line[0][0] - side * far, y_lo)])
+                keep = shapely.Polygon(
+                    line + [(line[1][0] - side * far, y_hi), (line[0][0] - side * far, y_lo)]
+                )
                 footprint = footprint.intersection(keep)
         rng = np.random.default_rng(sky.stream("scene", acq.index, ground.id))
-        error_rng = (None if scene_error is None else np.random.default_rng(
-            _seed_of(seed, "sky", "scene-error", acq.index, ground.id)))
-        seen = observe(surface, weather, rng, sun_elevation_deg=elevation,
-                       sun_azimuth_deg=azimuth, offset_in_pixels=offset_in_pixels, nodata=nodata,
-                       params=sky.sensor, band_gain=sky.band_gain(acq.platform),
-                       scene_error=scene_error, scene_error_rng=error_rng)
+        error_rng = (
+            None
+            if scene_error is None
+            else np.random.default_rng(_seed_of(seed, "sky", "scene-error", acq.index, ground.id))
+        )
+        seen = observe(
+            surface,
+            weather,
+            rng,
+            sun_elevation_deg=elevation,
+            sun_azimuth_deg=azimuth,
+            offset_in_pixels=offset_in_pixels,
+            nodata=nodata,
+            params=sky.sensor,
+            band_gain=sky.band_gain(acq.platform),
+            scene_error=scene_error,
+            scene_error_rng=error_rng,
+        )
         item = item_id(acq, style, ground.id, len(plans) == 1)
         asset_dir = out_dir / "assets" / item
         asset_dir.mkdir(parents=True, exist_ok=True)
-        grid20 = Grid(epsg=grid.epsg, left=grid.left, top=grid.top, width=grid.width // 2,
-                      height=grid.height // 2, res_m=20.0)
+        grid20 = Grid(
+            epsg=grid.epsg,
+            left=grid.left,
+            top=grid.top,
+            width=grid.width // 2,
+            height=grid.height // 2,
+            res_m=20.0,
+        )
         size = 0
         hrefs = {}
-        layers = {"blue": seen.bands10[0], "green": seen.bands10[1], "red": seen.bands10[2],
-                  "nir": seen.bands10[3], "swir16": seen.bands20[0], "swir22": seen.bands20[1],
-                  "scl": seen.scl}
+        layers = {
+            "blue": seen.bands10[0],
+            "green": seen.bands10[1],
+            "red": seen.bands10[2],
+            "nir": seen.bands10[3],
+            "swir16": seen.bands20[0],
+            "swir22": seen.bands20[1],
+            "scl": seen.scl,
+        }
         for key, array in layers.items():
             name = ASSET_FILES[key][0]
-            size += write_cog(asset_dir / f"{name}.tif", array,
-                              grid20 if key in ("swir16", "swir22", "scl") else grid,
-                              resampling="NEAREST" if key == "scl" else "AVERAGE")
+            size += write_cog(
+                asset_dir / f"{name}.tif",
+                array,
+                grid20 if key in ("swir16", "swir22", "scl") else grid,
+                resampling="NEAREST" if key == "scl" else "AVERAGE",
+            )
             hrefs[key] = f"../assets/{item}/{name}.tif"
         ring = list(_to_lonlat(grid.epsg).itransform(list(footprint.exterior.coords)))
         document = make_item(
-            item=item, style=style, acquisition=acq, ground_grid=grid, footprint_lonlat=ring,
-            asset_hrefs=hrefs, cloud_cover=tile_cloud,
-            nodata_percent=100.0 * seen.nodata_fraction, sun_elevation=elevation,
-            sun_azimuth=azimuth, boa_offset_applied=True if style == "l2a" else None,
-            ground_id=ground.id, aoi_ids=plan.ground.aoi_ids)
+            item=item,
+            style=style,
+            acquisition=acq,
+            ground_grid=grid,
+            footprint_lonlat=ring,
+            asset_hrefs=hrefs,
+            cloud_cover=tile_cloud,
+            nodata_percent=100.0 * seen.nodata_fraction,
+            sun_elevation=elevation,
+            sun_azimuth=azimuth,
+            boa_offset_applied=True if style == "l2a" else None,
+            ground_id=ground.id,
+            aoi_ids=plan.ground.aoi_ids,
+        )
         size += write_json(out_dir / "items" / f"{item}.json", document)
-        records.append({"id": item, "datetime": acq.datetime.isoformat(), "ground": ground.id,
-                        "bytes": size, "bbox": document["bbox"], "wrong_flag": wrong_flag,
-                        "cloud_fraction": seen.cloud_fraction, "slipped": seen.slipped,
-                        "haze": weather.haze, "misclassified": (
-                            None if scene_error is None else
-                            {"scl_class": scene_error.scl_class,
-                             "degradation": scene_error.degradation,
-                             "share": round(seen.misclassified_share, 4)})})
+        records.append(
+            {
+                "id": item,
+                "datetime": acq.datetime.isoformat(),
+                "ground": ground.id,
+                "bytes": size,
+                "bbox": document["bbox"],
+                "wrong_flag": wrong_flag,
+                "cloud_fraction": seen.cloud_fraction,
+                "slipped": seen.slipped,
+                "haze": weather.haze,
+                "misclassified": (
+                    None
+                    if scene_error is None
+                    else {
+                        "scl_class": scene_error.scl_class,
+                        "degradation": scene_error.degradation,
+                        "share": round(seen.misclassified_share, 4),
+                    }
+                ),
+            }
+        )
     return records
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(plans: Sequence[_GroundPlan], out_dir: Path, seed: int, style: str,
-                 x_range: tuple[float, float], world: World) -> None:
-    _WORKER.update(plans=plans, out_dir=out_dir, seed=seed, style=style, x_range=x_range,
-                   world=world)
+def _init_worker(
+    plans: Sequence[_GroundPlan],
+    out_dir: Path,
+    seed: int,
+    style: str,
+    x_range: tuple[float, float],
+    world: World,
+) -> None:
+    _WORKER.update(
+        plans=plans, out_dir=out_dir, seed=seed, style=style, x_range=x_range, world=world
+    )
 
 
 def _worker_job(job: tuple[Acquisition, bool]) -> list[ItemRecord]:
     acq, wrong_flag = job
     w = _WORKER
-    return _simulate_acquisition(acq, w["plans"], w["out_dir"], w["seed"], w["style"],
-                                 wrong_flag, w["x_range"], w["world"])
+    return _simulate_acquisition(
+        acq, w["plans"], w["out_dir"], w["seed"], w["style"], wrong_flag, w["x_range"], w["world"]
+    )
 
 
 def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
@@ -484,28 +633,42 @@ def _truth_features(plan: _GroundPlan) -> list[dict[str, Any]]:
     to_ll = _to_lonlat(grid.epsg)
     out = []
     for change in plan.changes:
-        transform = Affine(10.0, 0.0, grid.left + change.col0 * 10.0, 0.0, -10.0,
-                           grid.top - change.row0 * 10.0)
-        shapes = [shapely.geometry.shape(geom) for geom, value in
-                  features.shapes(change.mask.astype(np.uint8), mask=change.mask,
-                                  transform=transform) if value == 1]
+        transform = Affine(
+            10.0, 0.0, grid.left + change.col0 * 10.0, 0.0, -10.0, grid.top - change.row0 * 10.0
+        )
+        shapes = [
+            shapely.geometry.shape(geom)
+            for geom, value in features.shapes(
+                change.mask.astype(np.uint8), mask=change.mask, transform=transform
+            )
+            if value == 1
+        ]
         utm = shapely.union_all(shapes)
         lonlat = shapely.transform(
-            utm, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
-        out.append({
-            "type": "Feature",
-            "id": change.id,
-            "geometry": mapping(lonlat),
-            "properties": {
-                "id": change.id, "change_type": change.change_type,
-                "start": change.start.isoformat(), "end": change.end.isoformat(),
-                "area_m2": float(change.n_pixels * 100.0), "n_pixels": change.n_pixels,
-                "aois": list(change.aoi_ids), "ground": change.ground_id, "tag": change.tag,
-                "class_code": change.code, "simulated": True,
-                # A random world's stages, materials and kinds (none in the default world).
-                **({"extra": change.extra} if change.extra else {}),
-            },
-        })
+            utm, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1]))
+        )
+        out.append(
+            {
+                "type": "Feature",
+                "id": change.id,
+                "geometry": mapping(lonlat),
+                "properties": {
+                    "id": change.id,
+                    "change_type": change.change_type,
+                    "start": change.start.isoformat(),
+                    "end": change.end.isoformat(),
+                    "area_m2": float(change.n_pixels * 100.0),
+                    "n_pixels": change.n_pixels,
+                    "aois": list(change.aoi_ids),
+                    "ground": change.ground_id,
+                    "tag": change.tag,
+                    "class_code": change.code,
+                    "simulated": True,
+                    # A random world's stages, materials and kinds (none in the default world).
+                    **({"extra": change.extra} if change.extra else {}),
+                },
+            }
+        )
     return out
 
 
@@ -518,13 +681,14 @@ def _truth_raster(plan: _GroundPlan, aoi: Aoi) -> npt.NDArray[np.uint8]:
         full[rows, cols] = np.where(change.mask, change.code, full[rows, cols])
     r0 = int(round((ground_grid.top - aoi.grid.top) / 10))
     c0 = int(round((aoi.grid.left - ground_grid.left) / 10))
-    out = full[r0:r0 + aoi.grid.height, c0:c0 + aoi.grid.width].copy()
+    out = full[r0 : r0 + aoi.grid.height, c0 : c0 + aoi.grid.width].copy()
     out[~grid_mask(aoi.geometry, aoi.grid)] = 255
     return out
 
 
-def _wrongly_flagged(acquisitions: Sequence[Acquisition], start: dt.date, end: dt.date,
-                     sky: SkyDraw) -> set[int]:
+def _wrongly_flagged(
+    acquisitions: Sequence[Acquisition], start: dt.date, end: dt.date, sky: SkyDraw
+) -> set[int]:
     """Indices of the acquisitions whose l2a items carry a wrong offset flag.
 
     Chosen among mostly clear acquisitions, so the pixels can betray them.
@@ -542,9 +706,16 @@ def _wrongly_flagged(acquisitions: Sequence[Acquisition], start: dt.date, end: d
     return set(int(i) for i in rng.choice(clear, size=min(count, len(clear)), replace=False))
 
 
-def _write_acquisitions(jobs: list[tuple[Acquisition, bool]], plans: list[_GroundPlan],
-                        out_dir: Path, seed: int, style: str, drawn: World, n_workers: int,
-                        say: Callable[[str], None]) -> list[ItemRecord]:
+def _write_acquisitions(
+    jobs: list[tuple[Acquisition, bool]],
+    plans: list[_GroundPlan],
+    out_dir: Path,
+    seed: int,
+    style: str,
+    drawn: World,
+    n_workers: int,
+    say: Callable[[str], None],
+) -> list[ItemRecord]:
     """Every acquisition's item and COGs, in worker processes when there are enough; the
     item records sorted by time."""
     x_range = (min(p.ground.grid.left for p in plans), max(p.ground.grid.right for p in plans))
@@ -553,47 +724,71 @@ def _write_acquisitions(jobs: list[tuple[Acquisition, bool]], plans: list[_Groun
         # Worker processes (forked, so the grounds are inherited rather than pickled): numpy
         # and GDAL's DEFLATE both hold the GIL long enough that threads barely overlap.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=context,
-                                 initializer=_init_worker,
-                                 initargs=(plans, out_dir, seed, style, x_range,
-                                           drawn)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n_workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(plans, out_dir, seed, style, x_range, drawn),
+        ) as pool:
             for done, batch in enumerate(pool.map(_worker_job, jobs, chunksize=4), start=1):
                 records.extend(batch)
                 if done % 25 == 0 or done == len(jobs):
                     say(f"acquisitions {done}/{len(jobs)}")
     else:
         for done, (acq, wrong_flag) in enumerate(jobs, start=1):
-            records.extend(_simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag,
-                                                 x_range, drawn))
+            records.extend(
+                _simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag, x_range, drawn)
+            )
             if done % 25 == 0 or done == len(jobs):
                 say(f"acquisitions {done}/{len(jobs)}")
     records.sort(key=lambda r: (r["datetime"], r["id"]))
     return records
 
 
-def _write_collection(out_dir: Path, records: list[ItemRecord],
-                      acquisitions: Sequence[Acquisition], style: str, start: dt.date,
-                      end: dt.date, seed: int, world: str) -> int:
+def _write_collection(
+    out_dir: Path,
+    records: list[ItemRecord],
+    acquisitions: Sequence[Acquisition],
+    style: str,
+    start: dt.date,
+    end: dt.date,
+    seed: int,
+    world: str,
+) -> int:
     """``collection.json`` linking every item; the bytes written."""
-    bbox = ([min(r["bbox"][0] for r in records), min(r["bbox"][1] for r in records),
-             max(r["bbox"][2] for r in records), max(r["bbox"][3] for r in records)]
-            if records else [0, 0, 0, 0])
-    first = (acquisitions[0].datetime if acquisitions
-             else dt.datetime.combine(start, dt.time(), dt.UTC))
-    last = (acquisitions[-1].datetime if acquisitions
-            else dt.datetime.combine(end, dt.time(), dt.UTC))
-    collection = make_collection(style, [f"./items/{r['id']}.json" for r in records], bbox,
-                                 first, last, seed, world=world)
+    bbox = (
+        [
+            min(r["bbox"][0] for r in records),
+            min(r["bbox"][1] for r in records),
+            max(r["bbox"][2] for r in records),
+            max(r["bbox"][3] for r in records),
+        ]
+        if records
+        else [0, 0, 0, 0]
+    )
+    first = (
+        acquisitions[0].datetime if acquisitions else dt.datetime.combine(start, dt.time(), dt.UTC)
+    )
+    last = (
+        acquisitions[-1].datetime if acquisitions else dt.datetime.combine(end, dt.time(), dt.UTC)
+    )
+    collection = make_collection(
+        style, [f"./items/{r['id']}.json" for r in records], bbox, first, last, seed, world=world
+    )
     return write_json(out_dir / "collection.json", collection)
 
 
-def _write_truth(out_dir: Path, plans: list[_GroundPlan], first: str
-                 ) -> tuple[list[dict[str, Any]], dict[str, Path], int]:
+def _write_truth(
+    out_dir: Path, plans: list[_GroundPlan], first: str
+) -> tuple[list[dict[str, Any]], dict[str, Path], int]:
     """``truth.geojson``, ``truth/<aoi>.tif`` per AOI, ``truth.tif`` (the first AOI's): the
     features, the rasters by AOI id, the bytes written."""
     features = [f for p in plans for f in _truth_features(p)]
-    truth_doc = {"type": "FeatureCollection", "name": "planted changes (SIMULATED)",
-                 "features": features}
+    truth_doc = {
+        "type": "FeatureCollection",
+        "name": "planted changes (SIMULATED)",
+        "features": features,
+    }
     bytes_written = write_json(out_dir / "truth.geojson", truth_doc)
     (out_dir / "truth").mkdir(exist_ok=True)
     truth_tifs: dict[str, Path] = {}
@@ -608,10 +803,20 @@ def _write_truth(out_dir: Path, plans: list[_GroundPlan], first: str
     return features, truth_tifs, bytes_written
 
 
-def _summary(out_dir: Path, records: list[ItemRecord], features: list[dict[str, Any]],
-             bytes_written: int, seconds: float, truth_tifs: dict[str, Path], first: str,
-             quicklook_path: Path | None, plans: list[_GroundPlan], drawn: World,
-             start: dt.date, end: dt.date) -> dict[str, Any]:
+def _summary(
+    out_dir: Path,
+    records: list[ItemRecord],
+    features: list[dict[str, Any]],
+    bytes_written: int,
+    seconds: float,
+    truth_tifs: dict[str, Path],
+    first: str,
+    quicklook_path: Path | None,
+    plans: list[_GroundPlan],
+    drawn: World,
+    start: dt.date,
+    end: dt.date,
+) -> dict[str, Any]:
     """What the completed marker records of a simulation."""
     return {
         "complete": True,
@@ -622,24 +827,41 @@ def _summary(out_dir: Path, records: list[ItemRecord], features: list[dict[str, 
         "truth_tifs": {k: str(v.relative_to(out_dir)) for k, v in truth_tifs.items()},
         "first_aoi": first,
         "quicklook": "quicklook.png" if quicklook_path else None,
-        "grounds": {p.ground.id: {"aois": list(p.ground.aoi_ids),
-                                  "grid": list(p.ground.grid.bounds),
-                                  "shape": list(p.ground.grid.shape)} for p in plans},
+        "grounds": {
+            p.ground.id: {
+                "aois": list(p.ground.aoi_ids),
+                "grid": list(p.ground.grid.bounds),
+                "shape": list(p.ground.grid.shape),
+            }
+            for p in plans
+        },
         "wrongly_flagged_items": [r["id"] for r in records if r["wrong_flag"]],
         "slipped_items": [r["id"] for r in records if r["slipped"]],
-        "misclassified_items": {r["id"]: r["misclassified"] for r in records
-                                if r["misclassified"] is not None},
-        "world": {**drawn.to_json(),
-                  "sky": drawn.sky.to_json(years=range(start.year, end.year + 1))},
+        "misclassified_items": {
+            r["id"]: r["misclassified"] for r in records if r["misclassified"] is not None
+        },
+        "world": {
+            **drawn.to_json(),
+            "sky": drawn.sky.to_json(years=range(start.year, end.year + 1)),
+        },
     }
 
 
-def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
-                     style: Literal["l2a", "c1"] = "c1", start: dt.date = dt.date(2023, 7, 1),
-                     end: dt.date = dt.date(2026, 6, 30), quicklook: bool = False,
-                     overwrite: bool = False, scenario: str | None = None,
-                     progress: Callable[[str], None] | None = None,
-                     workers: int | None = None, world: str = "default") -> SimulationResult:
+def simulate_archive(
+    aois: Sequence[Aoi],
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    style: Literal["l2a", "c1"] = "c1",
+    start: dt.date = dt.date(2023, 7, 1),
+    end: dt.date = dt.date(2026, 6, 30),
+    quicklook: bool = False,
+    overwrite: bool = False,
+    scenario: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+    world: str = "default",
+) -> SimulationResult:
     """Write a simulated Sentinel-2 archive of ``aois`` with the truth of every planted change.
 
     Parameters
@@ -681,23 +903,30 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
     write_json(out_dir / MARKER, marker)
 
     groups = _group_aois(aois)
-    plans = [_plan_ground(i, members, seed, start, end, scenario, drawn.ground)
-             for i, members in enumerate(groups)]
-    say(f"{len(plans)} ground(s): " + ", ".join(
-        f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, {len(p.changes)} changes"
-        for p in plans))
+    plans = [
+        _plan_ground(i, members, seed, start, end, scenario, drawn.ground)
+        for i, members in enumerate(groups)
+    ]
+    say(
+        f"{len(plans)} ground(s): "
+        + ", ".join(
+            f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, {len(p.changes)} changes"
+            for p in plans
+        )
+    )
     acquisitions = acquisition_schedule(start, end)
-    wrong = (_wrongly_flagged(acquisitions, start, end, drawn.sky) if style == "l2a"
-             else set())
+    wrong = _wrongly_flagged(acquisitions, start, end, drawn.sky) if style == "l2a" else set()
     (out_dir / "items").mkdir(exist_ok=True)
     (out_dir / "assets").mkdir(exist_ok=True)
     jobs = [(acq, acq.index in wrong) for acq in acquisitions]
-    records = _write_acquisitions(jobs, plans, out_dir, seed, style, drawn,
-                                  workers or min(2, os.cpu_count() or 1), say)
+    records = _write_acquisitions(
+        jobs, plans, out_dir, seed, style, drawn, workers or min(2, os.cpu_count() or 1), say
+    )
 
     bytes_written = sum(r["bytes"] for r in records)
-    bytes_written += _write_collection(out_dir, records, acquisitions, style, start, end, seed,
-                                       world)
+    bytes_written += _write_collection(
+        out_dir, records, acquisitions, style, start, end, seed, world
+    )
     first = aois[0].id
     features, truth_tifs, truth_bytes = _write_truth(out_dir, plans, first)
     bytes_written += truth_bytes
@@ -705,30 +934,59 @@ def simulate_archive(aois: Sequence[Aoi], out_dir: Path, *, seed: int = 0,
     quicklook_path = None
     if quicklook:
         first_ground = next(p.ground.id for p in plans if first in p.ground.aoi_ids)
-        quicklook_path = write_quicklook(out_dir, first_ground, records, features,
-                                         out_dir / "quicklook.png", style=style)
+        quicklook_path = write_quicklook(
+            out_dir, first_ground, records, features, out_dir / "quicklook.png", style=style
+        )
         bytes_written += quicklook_path.stat().st_size
 
     seconds = time.perf_counter() - started
-    marker.update(_summary(out_dir, records, features, bytes_written, seconds, truth_tifs,
-                           first, quicklook_path, plans, drawn, start, end))
+    marker.update(
+        _summary(
+            out_dir,
+            records,
+            features,
+            bytes_written,
+            seconds,
+            truth_tifs,
+            first,
+            quicklook_path,
+            plans,
+            drawn,
+            start,
+            end,
+        )
+    )
     write_json(out_dir / MARKER, marker)
-    say(f"wrote {len(records)} items, {len(features)} planted changes, "
-        f"{bytes_written / 1e6:.0f} MB in {seconds:.0f} s")
+    say(
+        f"wrote {len(records)} items, {len(features)} planted changes, "
+        f"{bytes_written / 1e6:.0f} MB in {seconds:.0f} s"
+    )
     return SimulationResult(
-        out_dir=out_dir, collection_path=out_dir / "collection.json",
-        truth_geojson=out_dir / "truth.geojson", truth_tif=out_dir / "truth.tif",
-        n_items=len(records), n_changes=len(features), bytes_written=bytes_written,
-        seconds=seconds, truth_tifs=truth_tifs, quicklook=quicklook_path)
+        out_dir=out_dir,
+        collection_path=out_dir / "collection.json",
+        truth_geojson=out_dir / "truth.geojson",
+        truth_tif=out_dir / "truth.tif",
+        n_items=len(records),
+        n_changes=len(features),
+        bytes_written=bytes_written,
+        seconds=seconds,
+        truth_tifs=truth_tifs,
+        quicklook=quicklook_path,
+    )
 
 
 def _result_from_marker(out_dir: Path, marker: dict[str, Any], seconds: float) -> SimulationResult:
     truth_tifs = {k: out_dir / v for k, v in marker.get("truth_tifs", {}).items()}
     return SimulationResult(
-        out_dir=out_dir, collection_path=out_dir / "collection.json",
-        truth_geojson=out_dir / "truth.geojson", truth_tif=out_dir / "truth.tif",
-        n_items=int(marker.get("n_items", 0)), n_changes=int(marker.get("n_changes", 0)),
-        bytes_written=int(marker.get("bytes_written", 0)), seconds=seconds,
+        out_dir=out_dir,
+        collection_path=out_dir / "collection.json",
+        truth_geojson=out_dir / "truth.geojson",
+        truth_tif=out_dir / "truth.tif",
+        n_items=int(marker.get("n_items", 0)),
+        n_changes=int(marker.get("n_changes", 0)),
+        bytes_written=int(marker.get("bytes_written", 0)),
+        seconds=seconds,
         truth_tifs=truth_tifs,
         quicklook=out_dir / marker["quicklook"] if marker.get("quicklook") else None,
-        reused=True)
+        reused=True,
+    )

@@ -42,22 +42,22 @@ class _BlockType:
     """How one kind of street block is filled."""
 
     weight: float
-    lots_u: tuple[int, ...]          # lots along the block's long side
+    lots_u: tuple[int, ...]  # lots along the block's long side
     lots_v: tuple[int, ...]
-    margin_px: tuple[float, float]   # gap between a building and its lot's edge
+    margin_px: tuple[float, float]  # gap between a building and its lot's edge
     p_building: float
     roofs: tuple[tuple[int, float], ...]
     height_m: tuple[float, float]
     yard: tuple[tuple[int, float], ...]
-    trees: float                     # tree fraction in the yards
+    trees: float  # tree fraction in the yards
 
 
 class _Style(TypedDict):
     """How one kind of settlement lays out its blocks."""
 
-    block: tuple[float, float]       # block size along u, v (pixels)
-    street: float                    # street width (pixels)
-    main_every: int                  # a main road every so many blocks
+    block: tuple[float, float]  # block size along u, v (pixels)
+    street: float  # street width (pixels)
+    main_every: int  # a main road every so many blocks
     types: tuple[_BlockType, ...]
 
 
@@ -65,91 +65,245 @@ _STYLES: dict[str, _Style] = {
     # KK Park: 120 x 100 m blocks between concrete roads, filled with long dormitory and
     # office halls, a few big sheds, concrete yards, some open and green blocks.
     "compound": {
-        "block": (13.0, 10.0), "street": 1.6, "main_every": 4,
+        "block": (13.0, 10.0),
+        "street": 1.6,
+        "main_every": 4,
         "types": (
-            _BlockType(0.46, (2, 2, 3), (2,), (0.4, 1.0), 0.93,
-                       ((Cover.ROOF_BLUE, 0.34), (Cover.ROOF_WHITE, 0.2), (Cover.ROOF_RED, 0.14),
-                        (Cover.ROOF_GREY, 0.16), (Cover.CONCRETE, 0.16)), (9.0, 24.0),
-                       ((Cover.CONCRETE, 0.6), (Cover.ROAD, 0.2), (Cover.SOIL, 0.1),
-                        (Cover.GRASS, 0.1)), 0.03),
-            _BlockType(0.2, (1, 2), (1, 2), (0.6, 1.5), 0.95,
-                       ((Cover.ROOF_BLUE, 0.35), (Cover.ROOF_WHITE, 0.3), (Cover.ROOF_GREY, 0.2),
-                        (Cover.ROOF_RED, 0.15)), (10.0, 30.0),
-                       ((Cover.CONCRETE, 0.7), (Cover.ROAD, 0.3)), 0.0),
-            _BlockType(0.14, (3, 4), (2, 3), (0.4, 1.0), 0.8,
-                       ((Cover.ROOF_BLUE, 0.3), (Cover.ROOF_RED, 0.25), (Cover.ROOF_GREY, 0.25),
-                        (Cover.ROOF_WHITE, 0.2)), (6.0, 15.0),
-                       ((Cover.CONCRETE, 0.5), (Cover.SOIL, 0.3), (Cover.GRASS, 0.2)), 0.08),
-            _BlockType(0.08, (1,), (1,), (1.0, 2.0), 0.25,
-                       ((Cover.ROOF_WHITE, 0.5), (Cover.ROOF_BLUE, 0.5)), (8.0, 15.0),
-                       ((Cover.CONCRETE, 0.35), (Cover.SITE, 0.3), (Cover.LAWN, 0.25),
-                        (Cover.POND, 0.1)), 0.05),
-            _BlockType(0.04, (1,), (1,), (1.0, 2.0), 0.0,
-                       ((Cover.ROOF_WHITE, 1.0),), (8.0, 10.0),
-                       ((Cover.GRASS, 0.5), (Cover.SCRUB, 0.3), (Cover.SOIL, 0.2)), 0.2),
+            _BlockType(
+                0.46,
+                (2, 2, 3),
+                (2,),
+                (0.4, 1.0),
+                0.93,
+                (
+                    (Cover.ROOF_BLUE, 0.34),
+                    (Cover.ROOF_WHITE, 0.2),
+                    (Cover.ROOF_RED, 0.14),
+                    (Cover.ROOF_GREY, 0.16),
+                    (Cover.CONCRETE, 0.16),
+                ),
+                (9.0, 24.0),
+                ((Cover.CONCRETE, 0.6), (Cover.ROAD, 0.2), (Cover.SOIL, 0.1), (Cover.GRASS, 0.1)),
+                0.03,
+            ),
+            _BlockType(
+                0.2,
+                (1, 2),
+                (1, 2),
+                (0.6, 1.5),
+                0.95,
+                (
+                    (Cover.ROOF_BLUE, 0.35),
+                    (Cover.ROOF_WHITE, 0.3),
+                    (Cover.ROOF_GREY, 0.2),
+                    (Cover.ROOF_RED, 0.15),
+                ),
+                (10.0, 30.0),
+                ((Cover.CONCRETE, 0.7), (Cover.ROAD, 0.3)),
+                0.0,
+            ),
+            _BlockType(
+                0.14,
+                (3, 4),
+                (2, 3),
+                (0.4, 1.0),
+                0.8,
+                (
+                    (Cover.ROOF_BLUE, 0.3),
+                    (Cover.ROOF_RED, 0.25),
+                    (Cover.ROOF_GREY, 0.25),
+                    (Cover.ROOF_WHITE, 0.2),
+                ),
+                (6.0, 15.0),
+                ((Cover.CONCRETE, 0.5), (Cover.SOIL, 0.3), (Cover.GRASS, 0.2)),
+                0.08,
+            ),
+            _BlockType(
+                0.08,
+                (1,),
+                (1,),
+                (1.0, 2.0),
+                0.25,
+                ((Cover.ROOF_WHITE, 0.5), (Cover.ROOF_BLUE, 0.5)),
+                (8.0, 15.0),
+                ((Cover.CONCRETE, 0.35), (Cover.SITE, 0.3), (Cover.LAWN, 0.25), (Cover.POND, 0.1)),
+                0.05,
+            ),
+            _BlockType(
+                0.04,
+                (1,),
+                (1,),
+                (1.0, 2.0),
+                0.0,
+                ((Cover.ROOF_WHITE, 1.0),),
+                (8.0, 10.0),
+                ((Cover.GRASS, 0.5), (Cover.SCRUB, 0.3), (Cover.SOIL, 0.2)),
+                0.2,
+            ),
         ),
     },
     # Shwe Kokko: a new city of towers, halls, villas on lawns and landscaped parks.
     "city": {
-        "block": (14.0, 11.0), "street": 1.8, "main_every": 3,
+        "block": (14.0, 11.0),
+        "street": 1.8,
+        "main_every": 3,
         "types": (
-            _BlockType(0.22, (2,), (1, 2), (1.0, 2.2), 0.9,
-                       ((Cover.CONCRETE, 0.35), (Cover.ROOF_WHITE, 0.3), (Cover.ROOF_GREY, 0.2),
-                        (Cover.ROOF_BLUE, 0.15)), (30.0, 75.0),
-                       ((Cover.CONCRETE, 0.5), (Cover.LAWN, 0.3), (Cover.ROAD, 0.2)), 0.08),
-            _BlockType(0.22, (1, 2), (1, 2), (0.6, 1.4), 0.95,
-                       ((Cover.ROOF_WHITE, 0.3), (Cover.ROOF_BLUE, 0.25), (Cover.ROOF_GREY, 0.25),
-                        (Cover.ROOF_RED, 0.2)), (10.0, 25.0),
-                       ((Cover.CONCRETE, 0.6), (Cover.ROAD, 0.2), (Cover.LAWN, 0.2)), 0.03),
-            _BlockType(0.3, (4, 5), (3, 4), (0.4, 0.9), 0.85,
-                       ((Cover.ROOF_TILE, 0.4), (Cover.ROOF_RED, 0.25), (Cover.ROOF_GREY, 0.2),
-                        (Cover.ROOF_WHITE, 0.15)), (6.0, 12.0),
-                       ((Cover.LAWN, 0.6), (Cover.CONCRETE, 0.25), (Cover.GRASS, 0.15)), 0.25),
-            _BlockType(0.16, (1,), (1,), (1.0, 2.0), 0.15,
-                       ((Cover.ROOF_WHITE, 1.0),), (6.0, 10.0),
-                       ((Cover.LAWN, 0.5), (Cover.SITE, 0.25), (Cover.POND, 0.1),
-                        (Cover.GRASS, 0.15)), 0.3),
-            _BlockType(0.1, (1,), (1,), (1.0, 2.0), 0.0,
-                       ((Cover.ROOF_WHITE, 1.0),), (6.0, 10.0),
-                       ((Cover.GRASS, 0.4), (Cover.SCRUB, 0.4), (Cover.SOIL, 0.2)), 0.25),
+            _BlockType(
+                0.22,
+                (2,),
+                (1, 2),
+                (1.0, 2.2),
+                0.9,
+                (
+                    (Cover.CONCRETE, 0.35),
+                    (Cover.ROOF_WHITE, 0.3),
+                    (Cover.ROOF_GREY, 0.2),
+                    (Cover.ROOF_BLUE, 0.15),
+                ),
+                (30.0, 75.0),
+                ((Cover.CONCRETE, 0.5), (Cover.LAWN, 0.3), (Cover.ROAD, 0.2)),
+                0.08,
+            ),
+            _BlockType(
+                0.22,
+                (1, 2),
+                (1, 2),
+                (0.6, 1.4),
+                0.95,
+                (
+                    (Cover.ROOF_WHITE, 0.3),
+                    (Cover.ROOF_BLUE, 0.25),
+                    (Cover.ROOF_GREY, 0.25),
+                    (Cover.ROOF_RED, 0.2),
+                ),
+                (10.0, 25.0),
+                ((Cover.CONCRETE, 0.6), (Cover.ROAD, 0.2), (Cover.LAWN, 0.2)),
+                0.03,
+            ),
+            _BlockType(
+                0.3,
+                (4, 5),
+                (3, 4),
+                (0.4, 0.9),
+                0.85,
+                (
+                    (Cover.ROOF_TILE, 0.4),
+                    (Cover.ROOF_RED, 0.25),
+                    (Cover.ROOF_GREY, 0.2),
+                    (Cover.ROOF_WHITE, 0.15),
+                ),
+                (6.0, 12.0),
+                ((Cover.LAWN, 0.6), (Cover.CONCRETE, 0.25), (Cover.GRASS, 0.15)),
+                0.25,
+            ),
+            _BlockType(
+                0.16,
+                (1,),
+                (1,),
+                (1.0, 2.0),
+                0.15,
+                ((Cover.ROOF_WHITE, 1.0),),
+                (6.0, 10.0),
+                ((Cover.LAWN, 0.5), (Cover.SITE, 0.25), (Cover.POND, 0.1), (Cover.GRASS, 0.15)),
+                0.3,
+            ),
+            _BlockType(
+                0.1,
+                (1,),
+                (1,),
+                (1.0, 2.0),
+                0.0,
+                ((Cover.ROOF_WHITE, 1.0),),
+                (6.0, 10.0),
+                ((Cover.GRASS, 0.4), (Cover.SCRUB, 0.4), (Cover.SOIL, 0.2)),
+                0.25,
+            ),
         ),
     },
     # Mae Sot: small blocks of shophouses and houses under trees, markets and warehouses,
     # temples and schools in their grounds.
     "town": {
-        "block": (9.0, 7.0), "street": 0.8, "main_every": 5,
+        "block": (9.0, 7.0),
+        "street": 0.8,
+        "main_every": 5,
         "types": (
-            _BlockType(0.55, (3, 4), (2, 3), (0.1, 0.45), 0.88,
-                       ((Cover.ROOF_GREY, 0.32), (Cover.ROOF_TILE, 0.26), (Cover.ROOF_RED, 0.18),
-                        (Cover.ROOF_WHITE, 0.08), (Cover.ROOF_BLUE, 0.08), (Cover.CONCRETE, 0.08)),
-                       (5.0, 12.0),
-                       ((Cover.SOIL, 0.25), (Cover.GRASS, 0.55), (Cover.CONCRETE, 0.2)), 0.5),
-            _BlockType(0.2, (2, 3), (1, 2), (0.3, 0.8), 0.8,
-                       ((Cover.ROOF_GREY, 0.35), (Cover.ROOF_WHITE, 0.2), (Cover.ROOF_BLUE, 0.15),
-                        (Cover.ROOF_RED, 0.15), (Cover.CONCRETE, 0.15)), (6.0, 14.0),
-                       ((Cover.CONCRETE, 0.5), (Cover.SOIL, 0.3), (Cover.GRASS, 0.2)), 0.15),
-            _BlockType(0.18, (1,), (1,), (1.2, 2.5), 0.35,
-                       ((Cover.ROOF_WHITE, 0.3), (Cover.ROOF_RED, 0.4), (Cover.ROOF_TILE, 0.3)),
-                       (6.0, 14.0), ((Cover.GRASS, 0.5), (Cover.LAWN, 0.3), (Cover.SOIL, 0.2)),
-                       0.55),
-            _BlockType(0.07, (1,), (1,), (1.0, 2.0), 0.0,
-                       ((Cover.ROOF_GREY, 1.0),), (5.0, 8.0),
-                       ((Cover.GRASS, 0.5), (Cover.SCRUB, 0.3), (Cover.POND, 0.2)), 0.6),
+            _BlockType(
+                0.55,
+                (3, 4),
+                (2, 3),
+                (0.1, 0.45),
+                0.88,
+                (
+                    (Cover.ROOF_GREY, 0.32),
+                    (Cover.ROOF_TILE, 0.26),
+                    (Cover.ROOF_RED, 0.18),
+                    (Cover.ROOF_WHITE, 0.08),
+                    (Cover.ROOF_BLUE, 0.08),
+                    (Cover.CONCRETE, 0.08),
+                ),
+                (5.0, 12.0),
+                ((Cover.SOIL, 0.25), (Cover.GRASS, 0.55), (Cover.CONCRETE, 0.2)),
+                0.5,
+            ),
+            _BlockType(
+                0.2,
+                (2, 3),
+                (1, 2),
+                (0.3, 0.8),
+                0.8,
+                (
+                    (Cover.ROOF_GREY, 0.35),
+                    (Cover.ROOF_WHITE, 0.2),
+                    (Cover.ROOF_BLUE, 0.15),
+                    (Cover.ROOF_RED, 0.15),
+                    (Cover.CONCRETE, 0.15),
+                ),
+                (6.0, 14.0),
+                ((Cover.CONCRETE, 0.5), (Cover.SOIL, 0.3), (Cover.GRASS, 0.2)),
+                0.15,
+            ),
+            _BlockType(
+                0.18,
+                (1,),
+                (1,),
+                (1.2, 2.5),
+                0.35,
+                ((Cover.ROOF_WHITE, 0.3), (Cover.ROOF_RED, 0.4), (Cover.ROOF_TILE, 0.3)),
+                (6.0, 14.0),
+                ((Cover.GRASS, 0.5), (Cover.LAWN, 0.3), (Cover.SOIL, 0.2)),
+                0.55,
+            ),
+            _BlockType(
+                0.07,
+                (1,),
+                (1,),
+                (1.0, 2.0),
+                0.0,
+                ((Cover.ROOF_GREY, 1.0),),
+                (5.0, 8.0),
+                ((Cover.GRASS, 0.5), (Cover.SCRUB, 0.3), (Cover.POND, 0.2)),
+                0.6,
+            ),
         ),
     },
 }
 
 
-def _choose(rng: np.random.Generator, options: tuple[tuple[int, float], ...], n: int
-            ) -> npt.NDArray[np.uint8]:
+def _choose(
+    rng: np.random.Generator, options: tuple[tuple[int, float], ...], n: int
+) -> npt.NDArray[np.uint8]:
     values = np.array([o[0] for o in options], dtype=np.uint8)
     weights = np.array([o[1] for o in options], dtype=float)
     return values[rng.choice(values.size, size=n, p=weights / weights.sum())]
 
 
-def _settlement_density(town: Settlement, river: npt.NDArray[np.float32],
-                        rr: npt.NDArray[np.float32], cc: npt.NDArray[np.float32],
-                        rng: np.random.Generator) -> npt.NDArray[np.float32]:
+def _settlement_density(
+    town: Settlement,
+    river: npt.NDArray[np.float32],
+    rr: npt.NDArray[np.float32],
+    cc: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float32]:
     """Chance that a street block is built, per pixel: high in the core, ragged edges."""
     shape = town.mask.shape
     ragged = smooth_noise(rng, shape, 7.0)
@@ -164,8 +318,9 @@ def _settlement_density(town: Settlement, river: npt.NDArray[np.float32],
     else:
         # Compounds and the new city crowd the west bank and thin out inland.
         riverward = np.clip(1.25 - river / 2600.0, 0.6, 1.0)
-        density = np.clip(riverward * (1.1 + 0.25 * ragged) * np.clip(inside * 1.6 - 0.3, 0, 1),
-                          0.0, 1.0)
+        density = np.clip(
+            riverward * (1.1 + 0.25 * ragged) * np.clip(inside * 1.6 - 0.3, 0, 1), 0.0, 1.0
+        )
     if town.reserve is not None:
         density[ndimage.binary_dilation(town.reserve, iterations=2)] = 0.0
     return density.astype(np.float32)
@@ -175,24 +330,30 @@ def _settlement_density(town: Settlement, river: npt.NDArray[np.float32],
 class _Blocks:
     """A settlement's street blocks: each pixel's block, its place inside it, the streets."""
 
-    block: npt.NDArray[np.int64]       # block of each pixel
+    block: npt.NDArray[np.int64]  # block of each pixel
     n_blocks: int
-    bu: npt.NDArray[np.int64]          # block index along u, v
+    bu: npt.NDArray[np.int64]  # block index along u, v
     bv: npt.NDArray[np.int64]
-    lu: npt.NDArray[np.float32]        # position inside the block along u, v (pixels)
+    lu: npt.NDArray[np.float32]  # position inside the block along u, v (pixels)
     lv: npt.NDArray[np.float32]
     widths_u: npt.NDArray[np.float64]  # width of every row, column of blocks
     widths_v: npt.NDArray[np.float64]
-    built: npt.NDArray[np.bool_]       # pixels of built blocks
+    built: npt.NDArray[np.bool_]  # pixels of built blocks
     street: npt.NDArray[np.bool_]
     main: npt.NDArray[np.bool_]
 
 
-def _lay_streets(town: Settlement, style: _Style, cover: npt.NDArray[np.uint8],
-                 tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
-                 building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
-                 cc: npt.NDArray[np.float32], rng: np.random.Generator
-                 ) -> tuple[_Blocks, npt.NDArray[np.bool_]]:
+def _lay_streets(
+    town: Settlement,
+    style: _Style,
+    cover: npt.NDArray[np.uint8],
+    tree: npt.NDArray[np.float32],
+    river: npt.NDArray[np.float32],
+    building_ok: npt.NDArray[np.bool_],
+    rr: npt.NDArray[np.float32],
+    cc: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+) -> tuple[_Blocks, npt.NDArray[np.bool_]]:
     """Lay the street grid, clear the land it covers; the blocks and the settled pixels."""
     block_u, block_v = style["block"]
     street_w = style["street"]
@@ -200,9 +361,11 @@ def _lay_streets(town: Settlement, style: _Style, cover: npt.NDArray[np.uint8],
     angle = math.radians(town.angle_deg)
     u = cc * math.cos(angle) + rr * math.sin(angle)
     v = -cc * math.sin(angle) + rr * math.cos(angle)
+
     # An irregular street grid: every row and column of blocks has its own width.
-    def lattice(coord: npt.NDArray[np.float32], size: float
-                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    def lattice(
+        coord: npt.NDArray[np.float32], size: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], npt.NDArray[np.float64]]:
         n = int((coord.max() - coord.min()) / (0.7 * size)) + 3
         widths = size * rng.uniform(0.75, 1.3, n)
         edges = coord.min() - size + np.concatenate([[0.0], np.cumsum(widths)])
@@ -241,13 +404,18 @@ def _lay_streets(town: Settlement, style: _Style, cover: npt.NDArray[np.uint8],
     cover[within & street] = Cover.ROAD if town.kind != "town" else Cover.ASPHALT
     cover[within & main] = Cover.ASPHALT
     tree[within & (street | main)] *= 0.3
-    return _Blocks(block, n_blocks, bu, bv, lu, lv, widths_u, widths_v, built, street,
-                   main), within
+    return _Blocks(block, n_blocks, bu, bv, lu, lv, widths_u, widths_v, built, street, main), within
 
 
-def _build_lots(blocks: _Blocks, style: _Style, cover: npt.NDArray[np.uint8],
-                height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
-                tree: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
+def _build_lots(
+    blocks: _Blocks,
+    style: _Style,
+    cover: npt.NDArray[np.uint8],
+    height: npt.NDArray[np.float32],
+    brightness: npt.NDArray[np.float32],
+    tree: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+) -> None:
     """Fill the built blocks with yards, lots with buildings (in place)."""
     block, n_blocks, built = blocks.block, blocks.n_blocks, blocks.built
     street, main, street_w = blocks.street, blocks.main, style["street"]
@@ -284,7 +452,8 @@ def _build_lots(blocks: _Blocks, style: _Style, cover: npt.NDArray[np.uint8],
     in_yard = built & ~street & ~main
     cover[in_yard] = yard[block][in_yard]
     tree[in_yard] = tree[in_yard] * 0.2 + yard_trees[block][in_yard] * np.clip(
-        1.0 + 0.8 * smooth_noise(rng, cover.shape, 1.5)[in_yard], 0.0, 2.0)
+        1.0 + 0.8 * smooth_noise(rng, cover.shape, 1.5)[in_yard], 0.0, 2.0
+    )
     # Lot coordinates inside the block (past the street).
     span_u = (widths_u[bu] - street_w).astype(np.float32)
     span_v = (widths_v[bv] - street_w).astype(np.float32)
@@ -296,21 +465,32 @@ def _build_lots(blocks: _Blocks, style: _Style, cover: npt.NDArray[np.uint8],
     size_u, size_v = span_u / nu, span_v / nv
     lot = block * 25 + (kv * 5 + ku).astype(np.int64)
     m = margins[:, lot]
-    on = (in_yard & lot_present[lot]
-          & (fu * size_u >= m[0]) & ((1.0 - fu) * size_u >= m[1])
-          & (fv * size_v >= m[2]) & ((1.0 - fv) * size_v >= m[3]))
+    on = (
+        in_yard
+        & lot_present[lot]
+        & (fu * size_u >= m[0])
+        & ((1.0 - fu) * size_u >= m[1])
+        & (fv * size_v >= m[2])
+        & ((1.0 - fv) * size_v >= m[3])
+    )
     cover[on] = lot_roof[lot][on]
     height[on] = lot_height[lot][on]
     brightness[on] = brightness[on] * lot_tone[lot][on]
     tree[on] = 0.0
 
 
-def draw_settlement(town: Settlement, cover: npt.NDArray[np.uint8],
-                     height: npt.NDArray[np.float32], brightness: npt.NDArray[np.float32],
-                     tree: npt.NDArray[np.float32], river: npt.NDArray[np.float32],
-                     building_ok: npt.NDArray[np.bool_], rr: npt.NDArray[np.float32],
-                     cc: npt.NDArray[np.float32], rng: np.random.Generator
-                     ) -> npt.NDArray[np.bool_]:
+def draw_settlement(
+    town: Settlement,
+    cover: npt.NDArray[np.uint8],
+    height: npt.NDArray[np.float32],
+    brightness: npt.NDArray[np.float32],
+    tree: npt.NDArray[np.float32],
+    river: npt.NDArray[np.float32],
+    building_ok: npt.NDArray[np.bool_],
+    rr: npt.NDArray[np.float32],
+    cc: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.bool_]:
     """Draw a settlement's street blocks, yards and buildings (all vectorised); return the
     pixels it occupies."""
     style = _STYLES.get(town.kind, _STYLES["town"])

@@ -62,7 +62,10 @@ __all__ = [
 SIZE_BINS_PX: tuple[tuple[int, int], ...] = ((1, 3), (4, 8), (9, 19), (20, 160))
 #: Ordinary growth per km2 of AOI per year, by type: a border town adding a few buildings.
 BACKGROUND_RATES_PER_KM2_YEAR: dict[str, float] = {
-    "new_construction": 0.35, "demolition": 0.10, "rebuilding": 0.10, "roof_change": 0.15,
+    "new_construction": 0.35,
+    "demolition": 0.10,
+    "rebuilding": 0.10,
+    "roof_change": 0.15,
     "land_clearing": 0.20,
 }
 SCENARIOS: tuple[str, ...] = ("kk-park", "kk-park-east", "shwe-kokko", "growth", "quiet")
@@ -75,9 +78,18 @@ def _spread_days(rng: np.random.Generator, first: dt.date, last: dt.date, n: int
     return [first + dt.timedelta(days=int(d)) for d in np.sort(rng.integers(0, span + 1, n))]
 
 
-def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, end: dt.date,
-                 rng: np.random.Generator, *, has_east: bool = False,
-                 background: bool = True, draw: GroundDraw | None = None) -> list[ChangePlan]:
+def plan_changes(
+    aoi_id: str,
+    scenario: str,
+    area_km2: float,
+    start: dt.date,
+    end: dt.date,
+    rng: np.random.Generator,
+    *,
+    has_east: bool = False,
+    background: bool = True,
+    draw: GroundDraw | None = None,
+) -> list[ChangePlan]:
     """The changes to plant in one AOI between ``start`` and ``end``.
 
     Changes are kept only when they begin at least 45 days after ``start`` and complete
@@ -91,23 +103,44 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
     if scenario == "kk-park":
         # The new area: clearing March-July 2025, roofs on by September.
         for day in _spread_days(rng, dt.date(2025, 3, 1), dt.date(2025, 7, 10), 12):
-            plans.append(ChangePlan("new_construction", day, 3 if len(plans) % 3 else 2,
-                                    "new-area", aoi_id, "new-area"))
+            plans.append(
+                ChangePlan(
+                    "new_construction",
+                    day,
+                    3 if len(plans) % 3 else 2,
+                    "new-area",
+                    aoi_id,
+                    "new-area",
+                )
+            )
         for day in _spread_days(rng, dt.date(2025, 3, 1), dt.date(2025, 8, 1), 4):
-            plans.append(ChangePlan("new_construction", day, int(next(bins)), "aoi", aoi_id,
-                                    "construction-2025"))
+            plans.append(
+                ChangePlan(
+                    "new_construction", day, int(next(bins)), "aoi", aoi_id, "construction-2025"
+                )
+            )
         # The raid: roofs burnt or stripped.
         for day in _spread_days(rng, dt.date(2025, 10, 16), dt.date(2025, 10, 20), 4):
             plans.append(ChangePlan("roof_change", day, int(next(bins)), "aoi", aoi_id, "raid"))
     if scenario in ("kk-park", "kk-park-east"):
         for day in _spread_days(rng, dt.date(2025, 10, 24), dt.date(2025, 12, 20), 18):
-            plans.append(ChangePlan("demolition", day, int(next(bins)),
-                                    "east" if has_east or scenario == "kk-park-east" else "aoi",
-                                    aoi_id, "east-demolition"))
+            plans.append(
+                ChangePlan(
+                    "demolition",
+                    day,
+                    int(next(bins)),
+                    "east" if has_east or scenario == "kk-park-east" else "aoi",
+                    aoi_id,
+                    "east-demolition",
+                )
+            )
     if scenario == "shwe-kokko":
         for day in _spread_days(rng, dt.date(2025, 12, 1), dt.date(2026, 4, 15), 16):
-            plans.append(ChangePlan("demolition", day, int(next(bins)), "aoi", aoi_id,
-                                    "shwe-kokko-demolition"))
+            plans.append(
+                ChangePlan(
+                    "demolition", day, int(next(bins)), "aoi", aoi_id, "shwe-kokko-demolition"
+                )
+            )
     if background:
         years = max((end - start).days - 75, 0) / 365.25
         for change_type, rate in BACKGROUND_RATES_PER_KM2_YEAR.items():
@@ -118,20 +151,30 @@ def plan_changes(aoi_id: str, scenario: str, area_km2: float, start: dt.date, en
             slow = change_type in ("new_construction", "rebuilding")
             last = end - dt.timedelta(days=100 if slow else 40)
             for i, day in enumerate(_spread_days(rng, first, last, n)):
-                plans.append(ChangePlan(change_type, day, (i + int(rng.integers(4))) % 4, "aoi",
-                                        aoi_id, "growth"))
-    kept = [p for p in plans if p.start >= start + dt.timedelta(days=45)
-            and p.start <= end - dt.timedelta(days=30)]
+                plans.append(
+                    ChangePlan(
+                        change_type, day, (i + int(rng.integers(4))) % 4, "aoi", aoi_id, "growth"
+                    )
+                )
+    kept = [
+        p
+        for p in plans
+        if p.start >= start + dt.timedelta(days=45) and p.start <= end - dt.timedelta(days=30)
+    ]
     if draw is not None and draw.random:
         kept = [replace(p, finish_by=end - dt.timedelta(days=20)) for p in kept]
     return kept
 
 
-def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
-                  regions: dict[tuple[str, str], npt.NDArray[np.bool_]],
-                  aoi_masks: dict[str, npt.NDArray[np.bool_]],
-                  rng: np.random.Generator, *, draw: GroundDraw | None = None
-                  ) -> list[PlantedChange]:
+def plant_changes(
+    ground: Ground,
+    plans: Sequence[ChangePlan],
+    regions: dict[tuple[str, str], npt.NDArray[np.bool_]],
+    aoi_masks: dict[str, npt.NDArray[np.bool_]],
+    rng: np.random.Generator,
+    *,
+    draw: GroundDraw | None = None,
+) -> list[PlantedChange]:
     """Place every plan on the ground, rewriting the ground's "before" state where needed.
 
     ``regions`` maps (aoi id, region name) to where such a plan may go (bool on the ground
@@ -146,8 +189,9 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
     occupied = np.zeros(ground.grid.shape, dtype=bool)
     planted: list[PlantedChange] = []
     # Nothing is planted in the channel or on the banks the monsoon floods.
-    forbidden = (np.isin(ground.cover, [Cover.WATER, Cover.SANDBAR])
-                 | (ground.river_distance_m < RIVER_HALFWIDTH_WET_M + 20.0))
+    forbidden = np.isin(ground.cover, [Cover.WATER, Cover.SANDBAR]) | (
+        ground.river_distance_m < RIVER_HALFWIDTH_WET_M + 20.0
+    )
     for plan in sorted(plans, key=lambda p: (p.start, p.change_type, p.aoi_id)):
         if world is None:
             lo, hi = SIZE_BINS_PX[plan.size_bin]
@@ -177,21 +221,38 @@ def plant_changes(ground: Ground, plans: Sequence[ChangePlan],
         r_lo, c_lo = max(top, 0), max(left, 0)
         r_hi = min(top + grown.shape[0], occupied.shape[0])
         c_hi = min(left + grown.shape[1], occupied.shape[1])
-        occupied[r_lo:r_hi, c_lo:c_hi] |= grown[r_lo - top:r_hi - top, c_lo - left:c_hi - left]
+        occupied[r_lo:r_hi, c_lo:c_hi] |= grown[r_lo - top : r_hi - top, c_lo - left : c_hi - left]
         # A part demolition's truth is the demolished part; the building is the whole mask.
         truth = change.mask
         inside = tuple(a for a, m in aoi_masks.items() if (m[rows, cols] & truth).any())
-        planted.append(PlantedChange(
-            id=change.id, change_type=change.change_type, start=change.start, end=change.end,
-            ground_id=ground.id, row0=row0, col0=col0, mask=truth, phases=change.phases,
-            aoi_ids=inside, tag=plan.tag, extra=change.extra))
+        planted.append(
+            PlantedChange(
+                id=change.id,
+                change_type=change.change_type,
+                start=change.start,
+                end=change.end,
+                ground_id=ground.id,
+                row0=row0,
+                col0=col0,
+                mask=truth,
+                phases=change.phases,
+                aoi_ids=inside,
+                tag=plan.tag,
+                extra=change.extra,
+            )
+        )
     return planted
 
 
-def _find_place(mask: npt.NDArray[np.bool_], region: npt.NDArray[np.bool_],
-                occupied: npt.NDArray[np.bool_], forbidden: npt.NDArray[np.bool_],
-                ground: Ground, plan: ChangePlan, rng: np.random.Generator
-                ) -> tuple[int, int] | None:
+def _find_place(
+    mask: npt.NDArray[np.bool_],
+    region: npt.NDArray[np.bool_],
+    occupied: npt.NDArray[np.bool_],
+    forbidden: npt.NDArray[np.bool_],
+    ground: Ground,
+    plan: ChangePlan,
+    rng: np.random.Generator,
+) -> tuple[int, int] | None:
     """Top-left of a window where the footprint fits the region and touches nothing planted."""
     rows, cols = mask.shape
     height, width = region.shape
@@ -220,23 +281,36 @@ def _find_place(mask: npt.NDArray[np.bool_], region: npt.NDArray[np.bool_],
     return None
 
 
-def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], row0: int,
-                 col0: int, number: int, rng: np.random.Generator) -> PlantedChange:
+def _make_change(
+    ground: Ground,
+    plan: ChangePlan,
+    mask: npt.NDArray[np.bool_],
+    row0: int,
+    col0: int,
+    number: int,
+    rng: np.random.Generator,
+) -> PlantedChange:
     """Write the "before" state into the ground and build the phases of one change."""
     rows, cols = mask.shape
     win = (slice(row0, row0 + rows), slice(col0, col0 + cols))
     base_cover = ground.cover[win]
     base_height = ground.height_m[win]
 
-    def roof_state(material: int, height: float
-                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        return (np.where(mask, material, base_cover).astype(np.uint8),
-                np.where(mask, height, base_height).astype(np.float32))
+    def roof_state(
+        material: int, height: float
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+        return (
+            np.where(mask, material, base_cover).astype(np.uint8),
+            np.where(mask, height, base_height).astype(np.float32),
+        )
 
-    def flat_state(cover: int | npt.NDArray[np.uint8]
-                   ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        return (np.where(mask, cover, base_cover).astype(np.uint8),
-                np.where(mask, 0.0, base_height).astype(np.float32))
+    def flat_state(
+        cover: int | npt.NDArray[np.uint8],
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+        return (
+            np.where(mask, cover, base_cover).astype(np.uint8),
+            np.where(mask, 0.0, base_height).astype(np.float32),
+        )
 
     day = plan.start
     kind = plan.change_type
@@ -245,18 +319,23 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
     phases: list[tuple[dt.date, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]]] = []
     if kind == "new_construction":
         # Before: vegetation or bare yard, never an older building.
-        before = np.where(np.isin(base_cover, list(ROOF_COVERS) + [Cover.ROAD, Cover.ASPHALT]),
-                          Cover.SCRUB, base_cover)
+        before = np.where(
+            np.isin(base_cover, list(ROOF_COVERS) + [Cover.ROAD, Cover.ASPHALT]),
+            Cover.SCRUB,
+            base_cover,
+        )
         base_cover[mask] = before[mask]
         base_height[mask] = 0.0
         roof_on = day + dt.timedelta(days=int(rng.integers(21, 75)))
         phases.append((day, flat_state(Cover.SITE)))
         # Large plots keep a cleared apron around the building.
         inner = ndimage.binary_erosion(mask) if mask.sum() >= 12 else mask
-        finished = np.where(inner, material,
-                            np.where(mask, Cover.CONCRETE, base_cover)).astype(np.uint8)
-        phases.append((roof_on, (finished,
-                                 np.where(inner, height, base_height).astype(np.float32))))
+        finished = np.where(inner, material, np.where(mask, Cover.CONCRETE, base_cover)).astype(
+            np.uint8
+        )
+        phases.append(
+            (roof_on, (finished, np.where(inner, height, base_height).astype(np.float32)))
+        )
         end = roof_on
     elif kind == "demolition":
         base_cover[mask] = material
@@ -278,14 +357,18 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
     elif kind == "roof_change":
         base_cover[mask] = material
         base_height[mask] = height
-        new_material = Cover.BURNT if plan.tag == "raid" else int(
-            rng.choice([m for m in _ROOFS if m != material]))
+        new_material = (
+            Cover.BURNT
+            if plan.tag == "raid"
+            else int(rng.choice([m for m in _ROOFS if m != material]))
+        )
         phases.append((day, roof_state(new_material, height)))
         end = day
     elif kind == "land_clearing":
         green = Cover.FOREST if rng.random() < 0.4 else Cover.SCRUB
-        base_cover[mask] = np.where(np.isin(base_cover, [Cover.FOREST, Cover.SCRUB, Cover.GRASS]),
-                                    base_cover, green)[mask]
+        base_cover[mask] = np.where(
+            np.isin(base_cover, [Cover.FOREST, Cover.SCRUB, Cover.GRASS]), base_cover, green
+        )[mask]
         base_height[mask] = 0.0
         done = day + dt.timedelta(days=int(rng.integers(5, 30)))
         # Clearing proceeds over days: about half the plot is bare at first.
@@ -298,17 +381,34 @@ def _make_change(ground: Ground, plan: ChangePlan, mask: npt.NDArray[np.bool_], 
     # flat_state/roof_state captured base arrays before the edits above for some phases;
     # rebuild each phase so pixels outside the footprint keep the final "before" state.
     fixed = tuple(
-        Phase(day=d, cover=np.where(mask, c, base_cover).astype(np.uint8),
-              height_m=np.where(mask, h, base_height).astype(np.float32))
-        for d, (c, h) in phases)
-    return PlantedChange(id=f"{ground.id}-{number + 1:03d}", change_type=kind, start=plan.start,
-                         end=end, ground_id=ground.id, row0=row0, col0=col0, mask=mask,
-                         phases=fixed, tag=plan.tag)
+        Phase(
+            day=d,
+            cover=np.where(mask, c, base_cover).astype(np.uint8),
+            height_m=np.where(mask, h, base_height).astype(np.float32),
+        )
+        for d, (c, h) in phases
+    )
+    return PlantedChange(
+        id=f"{ground.id}-{number + 1:03d}",
+        change_type=kind,
+        start=plan.start,
+        end=end,
+        ground_id=ground.id,
+        row0=row0,
+        col0=col0,
+        mask=mask,
+        phases=fixed,
+        tag=plan.tag,
+    )
 
 
-def state_at(ground: Ground, changes: Sequence[PlantedChange], day: dt.date, *,
-             draw: GroundDraw | None = None
-             ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+def state_at(
+    ground: Ground,
+    changes: Sequence[PlantedChange],
+    day: dt.date,
+    *,
+    draw: GroundDraw | None = None,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
     """The ground's cover and building heights on ``day``, planted changes applied.
 
     ``draw`` is accepted for symmetry: a random world's stages live in the phases already.

@@ -31,8 +31,9 @@ COG_DEFLATE_LEVEL = 1
 _OVERVIEW_BLOCK = 128
 
 
-def write_cog(path: Path, array: npt.NDArray[np.generic], grid: Grid, *,
-              resampling: str = "AVERAGE") -> int:
+def write_cog(
+    path: Path, array: npt.NDArray[np.generic], grid: Grid, *, resampling: str = "AVERAGE"
+) -> int:
     """Write one band as a COG on ``grid`` (its ``res_m`` may be 10 or 20 m); return its size.
 
     ``array`` is (rows, cols) uint16 or uint8 with 0 as nodata. ``resampling`` is the GDAL
@@ -44,8 +45,13 @@ def write_cog(path: Path, array: npt.NDArray[np.generic], grid: Grid, *,
     from rasterio.io import MemoryFile
 
     profile = {
-        "driver": "GTiff", "width": array.shape[1], "height": array.shape[0], "count": 1,
-        "dtype": array.dtype.name, "crs": grid.crs, "nodata": 0,
+        "driver": "GTiff",
+        "width": array.shape[1],
+        "height": array.shape[0],
+        "count": 1,
+        "dtype": array.dtype.name,
+        "crs": grid.crs,
+        "nodata": 0,
         "transform": Affine(*grid.transform),
     }
     factors = list(COG_OVERVIEW_FACTORS)
@@ -62,9 +68,15 @@ def write_cog(path: Path, array: npt.NDArray[np.generic], grid: Grid, *,
                     # Copied from the dataset still open: byte-identical to reopening it,
                     # and a few milliseconds less per file.
                     rasterio.shutil.copy(
-                        dataset, tmp, driver="GTiff", COMPRESS="DEFLATE", PREDICTOR="2",
-                        ZLEVEL=str(COG_DEFLATE_LEVEL), TILED="YES",
-                        BLOCKXSIZE=str(COG_BLOCK_SIZE), BLOCKYSIZE=str(COG_BLOCK_SIZE),
+                        dataset,
+                        tmp,
+                        driver="GTiff",
+                        COMPRESS="DEFLATE",
+                        PREDICTOR="2",
+                        ZLEVEL=str(COG_DEFLATE_LEVEL),
+                        TILED="YES",
+                        BLOCKXSIZE=str(COG_BLOCK_SIZE),
+                        BLOCKYSIZE=str(COG_BLOCK_SIZE),
                         COPY_SRC_OVERVIEWS="YES",
                     )
         os.replace(tmp, path)
@@ -80,10 +92,22 @@ def write_geotiff(path: Path, array: npt.NDArray[np.generic], grid: Grid, nodata
 
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with rasterio.open(tmp, "w", driver="GTiff", width=array.shape[1], height=array.shape[0],
-                           count=1, dtype=array.dtype.name, crs=grid.crs, nodata=nodata,
-                           transform=Affine(*grid.transform), compress="DEFLATE",
-                           tiled=True, blockxsize=256, blockysize=256) as dataset:
+        with rasterio.open(
+            tmp,
+            "w",
+            driver="GTiff",
+            width=array.shape[1],
+            height=array.shape[0],
+            count=1,
+            dtype=array.dtype.name,
+            crs=grid.crs,
+            nodata=nodata,
+            transform=Affine(*grid.transform),
+            compress="DEFLATE",
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
+        ) as dataset:
             dataset.write(array, 1)
         os.replace(tmp, path)
     finally:

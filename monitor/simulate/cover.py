@@ -20,9 +20,9 @@ class Cover(IntEnum):
     WATER = 1
     FOREST = 2
     SCRUB = 3
-    PADDY = 4      # a field parcel: its crop and calendar come from the parcel
+    PADDY = 4  # a field parcel: its crop and calendar come from the parcel
     SOIL = 5
-    ROAD = 6       # concrete or gravel street
+    ROAD = 6  # concrete or gravel street
     ROOF_BLUE = 7
     ROOF_RED = 8
     ROOF_WHITE = 9
@@ -33,26 +33,33 @@ class Cover(IntEnum):
     GRASS = 14
     SANDBAR = 15
     BURNT = 16
-    ASPHALT = 17   # highways, runway
+    ASPHALT = 17  # highways, runway
     ROOF_TILE = 18  # orange-brown tile and painted roofs of houses and villas
-    LAWN = 19      # watered lawns and sports fields
-    POND = 20      # fish ponds and ornamental lakes
-    WALLS = 21     # a roofless shell: rubble inside standing walls (random world)
-    DEBRIS = 22    # a grey roof fallen in: debris of the same material (random world)
+    LAWN = 19  # watered lawns and sports fields
+    POND = 20  # fish ponds and ornamental lakes
+    WALLS = 21  # a roofless shell: rubble inside standing walls (random world)
+    DEBRIS = 22  # a grey roof fallen in: debris of the same material (random world)
 
 
 class FieldCrop(IntEnum):
     """What a field parcel grows (its seasonal keyframes)."""
 
-    RICE = 0       # rain-fed lowland rice, one crop
-    DOUBLE = 1     # rice, then an irrigated dry-season crop
-    MAIZE = 2      # upland maize, the Tak province staple
-    FALLOW = 3     # grassy fallow
+    RICE = 0  # rain-fed lowland rice, one crop
+    DOUBLE = 1  # rice, then an irrigated dry-season crop
+    MAIZE = 2  # upland maize, the Tak province staple
+    FALLOW = 3  # grassy fallow
 
 
 ROOF_COVERS: frozenset[int] = frozenset(
-    {Cover.ROOF_BLUE, Cover.ROOF_RED, Cover.ROOF_WHITE, Cover.ROOF_GREY, Cover.CONCRETE,
-     Cover.BURNT, Cover.ROOF_TILE}
+    {
+        Cover.ROOF_BLUE,
+        Cover.ROOF_RED,
+        Cover.ROOF_WHITE,
+        Cover.ROOF_GREY,
+        Cover.CONCRETE,
+        Cover.BURNT,
+        Cover.ROOF_TILE,
+    }
 )
 VEGETATED_COVERS: frozenset[int] = frozenset({Cover.FOREST, Cover.SCRUB, Cover.GRASS})
 

@@ -100,27 +100,28 @@ class Ground:
     calendar: FieldCalendar | None = None
 
 
-def _draw_terrain(shape: tuple[int, int], river: _F32, side: _F32,
-                  rng: np.random.Generator) -> tuple[npt.NDArray[np.float64],
-                                                     npt.NDArray[np.float64],
-                                                     npt.NDArray[np.float64]]:
+def _draw_terrain(
+    shape: tuple[int, int], river: _F32, side: _F32, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Relief (0 flat to 1 hilly) and the terrain gradients (dz/dx, dz/dy) for hill shading."""
     # Terrain. The Dawna foothills rise west of the river (Myanmar side); the Thai side and
     # the Mae Sot basin stay flat. Forest on the hills, fields on the floodplain.
     west = np.clip((-side * river - 700.0) / 2200.0, 0.0, 1.0)
     # Hills are rougher inland on the Myanmar side; the Thai floodplain is nearly flat.
     roughness = 0.45 + 0.55 * np.clip(-side * river / 1500.0, 0.0, 1.0)
-    relief = (0.55 * west + roughness * (0.30 * smooth_noise(rng, shape, 45.0)
-                                         + 0.12 * smooth_noise(rng, shape, 14.0)))
+    relief = 0.55 * west + roughness * (
+        0.30 * smooth_noise(rng, shape, 45.0) + 0.12 * smooth_noise(rng, shape, 14.0)
+    )
     hills = np.clip((relief - 0.35) / 0.5, 0.0, 1.0)
-    elevation = 140.0 * hills ** 1.5 + 25.0 * hills * smooth_noise(rng, shape, 6.0)
+    elevation = 140.0 * hills**1.5 + 25.0 * hills * smooth_noise(rng, shape, 6.0)
     slope_north, slope_east = np.gradient(elevation, 10.0)
     slope_north = -slope_north  # rows run south
     return relief, slope_east, slope_north
 
 
-def _first_cover(relief: npt.NDArray[np.float64], shape: tuple[int, int],
-                 rng: np.random.Generator) -> tuple[_U8, _F32]:
+def _first_cover(
+    relief: npt.NDArray[np.float64], shape: tuple[int, int], rng: np.random.Generator
+) -> tuple[_U8, _F32]:
     """Scrub, fields, grass and forest by relief, with ragged edges; and the patch noise."""
     patch = smooth_noise(rng, shape, 9.0)
     edge = 0.07 * smooth_noise(rng, shape, 2.5)  # ragged edges of forest and fields
@@ -143,8 +144,9 @@ class _Parcels:
     tone: _F32
 
 
-def _draw_parcels(shape: tuple[int, int], rr: _F32, cc: _F32, river: _F32, side: _F32,
-                  rng: np.random.Generator) -> _Parcels:
+def _draw_parcels(
+    shape: tuple[int, int], rr: _F32, cc: _F32, river: _F32, side: _F32, rng: np.random.Generator
+) -> _Parcels:
     """An irregular patchwork of field parcels, each with its crop, planting date, tone and
     maybe a fire."""
     rows, cols = shape
@@ -181,27 +183,33 @@ def _draw_parcels(shape: tuple[int, int], rr: _F32, cc: _F32, river: _F32, side:
     crop[(irrigated > 1.0) & (crop_roll < 0.7)] = FieldCrop.DOUBLE
     crop[crop_roll > 0.92] = FieldCrop.FALLOW
     parcel_phase = np.round(rng.normal(0, 14, n_parcels)).astype(np.int16)
-    burn = np.where((rng.random(n_parcels) < 0.14) & (crop != FieldCrop.DOUBLE),
-                    rng.integers(40, 105, n_parcels), -1).astype(np.int16)
+    burn = np.where(
+        (rng.random(n_parcels) < 0.14) & (crop != FieldCrop.DOUBLE),
+        rng.integers(40, 105, n_parcels),
+        -1,
+    ).astype(np.int16)
     parcel_tone = rng.normal(1.0, 0.07, n_parcels).astype(np.float32)
     return _Parcels(parcel, crop, parcel_phase, burn, parcel_tone)
 
 
-def _draw_tone(shape: tuple[int, int], cover: _U8, parcels: _Parcels,
-               rng: np.random.Generator) -> tuple[_F32, _F32]:
+def _draw_tone(
+    shape: tuple[int, int], cover: _U8, parcels: _Parcels, rng: np.random.Generator
+) -> tuple[_F32, _F32]:
     """Brightness (slow variation, per parcel on fields) and pixel-scale texture."""
     parcel, parcel_tone = parcels.parcel, parcels.tone
     # Tone: slow variation everywhere, per-parcel on fields; texture at pixel scale.
     brightness = (1.0 + 0.035 * smooth_noise(rng, shape, 20.0)).astype(np.float32)
     brightness = np.where(cover == Cover.PADDY, brightness * parcel_tone[parcel], brightness)
-    texture = (0.75 * ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), 0.8)
-               * 2.2 + 0.45 * rng.standard_normal(shape).astype(np.float32))
+    texture = 0.75 * ndimage.gaussian_filter(
+        rng.standard_normal(shape).astype(np.float32), 0.8
+    ) * 2.2 + 0.45 * rng.standard_normal(shape).astype(np.float32)
     texture /= max(float(texture.std()), 1e-6)
     return brightness, texture
 
 
-def _draw_trees(shape: tuple[int, int], cover: _U8, river: _F32, bank_m: float,
-                rng: np.random.Generator) -> _F32:
+def _draw_trees(
+    shape: tuple[int, int], cover: _U8, river: _F32, bank_m: float, rng: np.random.Generator
+) -> _F32:
     """Tree fraction of every pixel: field trees, shrubs, groves, riparian belts."""
     rows, cols = shape
     # Trees: scattered in fields (toddy palms, mango), patchy in scrub, thick along banks.
@@ -217,39 +225,66 @@ def _draw_trees(shape: tuple[int, int], cover: _U8, river: _F32, bank_m: float,
     groves = np.clip((smooth_noise(rng, shape, 2.5) - 1.7) * 1.5, 0.0, 0.9)
     tree += np.where(np.isin(cover, (Cover.PADDY, Cover.SCRUB, Cover.GRASS)), groves, 0.0)
     riparian = np.exp(-(((river - bank_m - 25.0) / 22.0) ** 2)) * np.clip(
-        0.7 + 0.4 * smooth_noise(rng, shape, 4.0), 0.0, 1.0)
+        0.7 + 0.4 * smooth_noise(rng, shape, 4.0), 0.0, 1.0
+    )
     tree += 0.75 * riparian
     return tree
 
 
-def _draw_villages(shape: tuple[int, int], rr: _F32, cc: _F32, cover: _U8, tree: _F32,
-                   height: _F32, brightness: _F32, patch: _F32,
-                   relief: npt.NDArray[np.float64], river: _F32, bank_m: float,
-                   rng: np.random.Generator) -> None:
+def _draw_villages(
+    shape: tuple[int, int],
+    rr: _F32,
+    cc: _F32,
+    cover: _U8,
+    tree: _F32,
+    height: _F32,
+    brightness: _F32,
+    patch: _F32,
+    relief: npt.NDArray[np.float64],
+    river: _F32,
+    bank_m: float,
+    rng: np.random.Generator,
+) -> None:
     """Villages: clusters of small roofs under trees on the plain, off the hills (in place)."""
     rows, cols = shape
     village_area = rows * cols * 1e-4  # ha
     n_villages = int(rng.poisson(village_area / 120.0))
     if n_villages:
-        centres = np.column_stack([rng.uniform(0, rows, n_villages),
-                                   rng.uniform(0, cols, n_villages)])
+        centres = np.column_stack(
+            [rng.uniform(0, rows, n_villages), rng.uniform(0, cols, n_villages)]
+        )
         radius = rng.uniform(6.0, 17.0, n_villages)
         dist, which = cKDTree(centres).query(np.column_stack([rr.ravel(), cc.ravel()]))
-        inside_village = (dist.reshape(shape) < radius[which].reshape(shape)
-                          * (1.0 + 0.25 * patch)) & (relief < 0.45) & (river > bank_m + 60)
-        cover[inside_village] = np.where(rng.random(int(inside_village.sum())) < 0.6,
-                                         Cover.GRASS, Cover.SOIL).astype(np.uint8)
+        inside_village = (
+            (dist.reshape(shape) < radius[which].reshape(shape) * (1.0 + 0.25 * patch))
+            & (relief < 0.45)
+            & (river > bank_m + 60)
+        )
+        cover[inside_village] = np.where(
+            rng.random(int(inside_village.sum())) < 0.6, Cover.GRASS, Cover.SOIL
+        ).astype(np.uint8)
         tree[inside_village] += 0.45
         houses = inside_village & (rng.random(shape) < 0.22)
-        cover[houses] = rng.choice([Cover.ROOF_TILE, Cover.ROOF_GREY, Cover.ROOF_RED,
-                                    Cover.ROOF_BLUE], size=int(houses.sum()),
-                                   p=[0.35, 0.4, 0.15, 0.1]).astype(np.uint8)
+        cover[houses] = rng.choice(
+            [Cover.ROOF_TILE, Cover.ROOF_GREY, Cover.ROOF_RED, Cover.ROOF_BLUE],
+            size=int(houses.sum()),
+            p=[0.35, 0.4, 0.15, 0.1],
+        ).astype(np.uint8)
         height[houses] = 5.0
         brightness[houses] *= rng.uniform(0.7, 1.0, int(houses.sum())).astype(np.float32)
 
 
-def _draw_roads(grid: Grid, rr: _F32, cc: _F32, cover: _U8, tree: _F32, river: _F32,
-                side: _F32, bank_m: float, rng: np.random.Generator) -> None:
+def _draw_roads(
+    grid: Grid,
+    rr: _F32,
+    cc: _F32,
+    cover: _U8,
+    tree: _F32,
+    river: _F32,
+    side: _F32,
+    bank_m: float,
+    rng: np.random.Generator,
+) -> None:
     """Tracks, bank roads, the highways, the runway (in place)."""
     shape = grid.shape
     rows, cols = shape
@@ -270,28 +305,41 @@ def _draw_roads(grid: Grid, rr: _F32, cc: _F32, cover: _U8, tree: _F32, river: _
     draw_runway(grid, cover, tree)
 
 
-def _draw_banks(shape: tuple[int, int], cover: _U8, tree: _F32, height: _F32,
-                river: _F32, inner_bend: _F32, bank_m: float,
-                rng: np.random.Generator) -> None:
+def _draw_banks(
+    shape: tuple[int, int],
+    cover: _U8,
+    tree: _F32,
+    height: _F32,
+    river: _F32,
+    inner_bend: _F32,
+    bank_m: float,
+    rng: np.random.Generator,
+) -> None:
     """The river with its banks (in place)."""
     # The river and its banks last: nothing is built in the channel. Between the dry and
     # the wet channel: sandbars, grassy banks and bank gardens, flooded in the monsoon.
     bank = river < bank_m + 6.0
     strip = smooth_noise(rng, shape, 5.0)
     bar = (inner_bend * 1.6 + 0.5 * strip) > 0.8  # sandbars on the inside of bends
-    garden = ~bar & (strip < -1.0)                # dry-season gardens on the silt
-    cover[bank] = np.where(bar[bank], Cover.SANDBAR,
-                           np.where(garden[bank], Cover.SOIL, Cover.GRASS)).astype(np.uint8)
+    garden = ~bar & (strip < -1.0)  # dry-season gardens on the silt
+    cover[bank] = np.where(
+        bar[bank], Cover.SANDBAR, np.where(garden[bank], Cover.SOIL, Cover.GRASS)
+    ).astype(np.uint8)
     tree[bank & ~bar] = np.maximum(tree[bank & ~bar], 0.35 * (strip[bank & ~bar] > 0.2))
     cover[river < RIVER_HALFWIDTH_DRY_M - 4.0] = Cover.WATER
     height[bank] = 0.0
     tree[bar | (river < RIVER_HALFWIDTH_DRY_M)] = 0.0
 
 
-
-def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
-                 aoi_ids: tuple[str, ...], rng: np.random.Generator, *,
-                 draw: GroundDraw | None = None) -> Ground:
+def build_ground(
+    ground_id: str,
+    grid: Grid,
+    settlements: list[Settlement],
+    aoi_ids: tuple[str, ...],
+    rng: np.random.Generator,
+    *,
+    draw: GroundDraw | None = None,
+) -> Ground:
     """Draw the land cover of one ground before any planted change.
 
     Parameters
@@ -313,21 +361,27 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     relief, slope_east, slope_north = _draw_terrain(shape, river, side, rng)
     cover, patch = _first_cover(relief, shape, rng)
     parcels = _draw_parcels(shape, rr, cc, river, side, rng)
-    parcel, crop, parcel_phase, burn = (parcels.parcel, parcels.crop, parcels.phase,
-                                        parcels.burn_doy)
+    parcel, crop, parcel_phase, burn = (
+        parcels.parcel,
+        parcels.crop,
+        parcels.phase,
+        parcels.burn_doy,
+    )
     brightness, texture = _draw_tone(shape, cover, parcels, rng)
     height = np.zeros(shape, dtype=np.float32)
     tree = _draw_trees(shape, cover, river, bank_m, rng)
-    _draw_villages(shape, rr, cc, cover, tree, height, brightness, patch, relief, river, bank_m,
-                   rng)
+    _draw_villages(
+        shape, rr, cc, cover, tree, height, brightness, patch, relief, river, bank_m, rng
+    )
     _draw_roads(grid, rr, cc, cover, tree, river, side, bank_m, rng)
 
     block_angle = float(settlements[0].angle_deg) if settlements else float(rng.uniform(-30, 30))
     building_ok = river > bank_m + 25.0
     settled = np.zeros(shape, dtype=bool)
     for town in settlements:
-        settled |= draw_settlement(town, cover, height, brightness, tree, river, building_ok,
-                                   rr, cc, rng)
+        settled |= draw_settlement(
+            town, cover, height, brightness, tree, river, building_ok, rr, cc, rng
+        )
     # Towns are built on levelled ground: no hill shading inside them.
     level = 1.0 - ndimage.gaussian_filter(settled.astype(np.float32), 4.0) * 1.5
     slope_east = slope_east * np.clip(level, 0.0, 1.0)
@@ -339,13 +393,22 @@ def build_ground(ground_id: str, grid: Grid, settlements: list[Settlement],
     lon, lat = to_lonlat.transform(grid.left + grid.width * 5.0, grid.top - grid.height * 5.0)
     hilly = bool(np.abs(slope_east).max() > 0.02 or np.abs(slope_north).max() > 0.02)
     ground = Ground(
-        id=ground_id, grid=grid, aoi_ids=aoi_ids, cover=cover, height_m=height,
+        id=ground_id,
+        grid=grid,
+        aoi_ids=aoi_ids,
+        cover=cover,
+        height_m=height,
         brightness=brightness.astype(np.float32),
         paddy_phase_days=np.where(cover == Cover.PADDY, parcel_phase[parcel], 0).astype(np.int16),
-        river_distance_m=river, block_angle_deg=block_angle,
-        centre_lonlat=(float(lon), float(lat)), texture=texture.astype(np.float32),
-        tree_fraction=np.clip(tree, 0.0, 0.95).astype(np.float32), parcel=parcel,
-        parcel_crop=crop, parcel_phase=parcel_phase, parcel_burn_doy=burn,
+        river_distance_m=river,
+        block_angle_deg=block_angle,
+        centre_lonlat=(float(lon), float(lat)),
+        texture=texture.astype(np.float32),
+        tree_fraction=np.clip(tree, 0.0, 0.95).astype(np.float32),
+        parcel=parcel,
+        parcel_crop=crop,
+        parcel_phase=parcel_phase,
+        parcel_burn_doy=burn,
         slope_east=slope_east.astype(np.float32) if hilly else None,
         slope_north=slope_north.astype(np.float32) if hilly else None,
     )

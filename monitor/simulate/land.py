@@ -27,23 +27,46 @@ __all__ = ["render_surface", "shadow_fraction"]
 
 #: Pixel-scale texture amplitude per cover (tree crowns, furrows, weathering).
 _TEXTURE_AMP = np.zeros(N_COVERS, dtype=np.float32)
-for _cover, _amp in {Cover.FOREST: 0.09, Cover.SCRUB: 0.06, Cover.GRASS: 0.045,
-                     Cover.PADDY: 0.035, Cover.SOIL: 0.04, Cover.SANDBAR: 0.035,
-                     Cover.LAWN: 0.03, Cover.SITE: 0.04, Cover.RUBBLE: 0.06,
-                     Cover.ROAD: 0.025, Cover.ASPHALT: 0.02, Cover.WATER: 0.008,
-                     Cover.POND: 0.01, Cover.WALLS: 0.07, Cover.DEBRIS: 0.05}.items():
+for _cover, _amp in {
+    Cover.FOREST: 0.09,
+    Cover.SCRUB: 0.06,
+    Cover.GRASS: 0.045,
+    Cover.PADDY: 0.035,
+    Cover.SOIL: 0.04,
+    Cover.SANDBAR: 0.035,
+    Cover.LAWN: 0.03,
+    Cover.SITE: 0.04,
+    Cover.RUBBLE: 0.06,
+    Cover.ROAD: 0.025,
+    Cover.ASPHALT: 0.02,
+    Cover.WATER: 0.008,
+    Cover.POND: 0.01,
+    Cover.WALLS: 0.07,
+    Cover.DEBRIS: 0.05,
+}.items():
     _TEXTURE_AMP[_cover] = _amp
-for _cover in (Cover.ROOF_BLUE, Cover.ROOF_RED, Cover.ROOF_WHITE, Cover.ROOF_GREY,
-               Cover.ROOF_TILE, Cover.CONCRETE, Cover.BURNT):
+for _cover in (
+    Cover.ROOF_BLUE,
+    Cover.ROOF_RED,
+    Cover.ROOF_WHITE,
+    Cover.ROOF_GREY,
+    Cover.ROOF_TILE,
+    Cover.CONCRETE,
+    Cover.BURNT,
+):
     _TEXTURE_AMP[_cover] = 0.015
 #: Covers under which trees may stand (a pixel blends with forest by its tree fraction).
 _UNDER_TREES = np.zeros(N_COVERS, dtype=bool)
 _UNDER_TREES[[Cover.SCRUB, Cover.GRASS, Cover.PADDY, Cover.LAWN, Cover.SANDBAR, Cover.SOIL]] = True
 
 
-def _random_world_reflectance(ground: Ground, cover: npt.NDArray[np.uint8], day: dt.date,
-                              table: npt.NDArray[np.float32], draw: GroundDraw
-                              ) -> npt.NDArray[np.float32]:
+def _random_world_reflectance(
+    ground: Ground,
+    cover: npt.NDArray[np.uint8],
+    day: dt.date,
+    table: npt.NDArray[np.float32],
+    draw: GroundDraw,
+) -> npt.NDArray[np.float32]:
     """(6, rows, cols) reflectance from the random world's table of cover and tint."""
     if ground.variant is None:
         raise ValueError(f"ground {ground.id} was built for the default world, not this draw")
@@ -53,8 +76,9 @@ def _random_world_reflectance(ground: Ground, cover: npt.NDArray[np.uint8], day:
     return np.take(flat, index, axis=1)
 
 
-def _hill_shade(ground: Ground, sun_elevation_deg: float, sun_azimuth_deg: float
-                ) -> npt.NDArray[np.float32] | None:
+def _hill_shade(
+    ground: Ground, sun_elevation_deg: float, sun_azimuth_deg: float
+) -> npt.NDArray[np.float32] | None:
     """Relative illumination of sloping ground (1 on the flat), damped for canopy."""
     if ground.slope_east is None or ground.slope_north is None:
         return None
@@ -69,8 +93,12 @@ def _hill_shade(ground: Ground, sun_elevation_deg: float, sun_azimuth_deg: float
     return (1.0 + 0.7 * (ratio - 1.0)).astype(np.float32)
 
 
-def shadow_fraction(height_m: npt.NDArray[np.float32], sun_elevation_deg: float,
-                     sun_azimuth_deg: float, res_m: float) -> npt.NDArray[np.float32]:
+def shadow_fraction(
+    height_m: npt.NDArray[np.float32],
+    sun_elevation_deg: float,
+    sun_azimuth_deg: float,
+    res_m: float,
+) -> npt.NDArray[np.float32]:
     """Share of each pixel in the shadow of a building, for the sun at the given angles."""
     if not height_m.any():
         return np.zeros(height_m.shape, dtype=np.float32)
@@ -88,17 +116,23 @@ def shadow_fraction(height_m: npt.NDArray[np.float32], sun_elevation_deg: float,
         if abs(dr) >= rows or abs(dc) >= cols:
             break
         # Shift without wrapping: a building at one edge never shades the opposite edge.
-        src = reach_px[max(-dr, 0):rows - max(dr, 0), max(-dc, 0):cols - max(dc, 0)]
-        dst = shadow[max(dr, 0):rows - max(-dr, 0), max(dc, 0):cols - max(-dc, 0)]
+        src = reach_px[max(-dr, 0) : rows - max(dr, 0), max(-dc, 0) : cols - max(dc, 0)]
+        dst = shadow[max(dr, 0) : rows - max(-dr, 0), max(dc, 0) : cols - max(-dc, 0)]
         np.maximum(dst, np.clip(src - (k - 1), 0.0, 1.0), out=dst)
     shadow[height_m > 0] = 0.0  # roofs are lit
     return shadow
 
 
-def render_surface(ground: Ground, cover: npt.NDArray[np.uint8],
-                   height_m: npt.NDArray[np.float32], day: dt.date,
-                   sun_elevation_deg: float, sun_azimuth_deg: float, *,
-                   draw: GroundDraw | None = None) -> npt.NDArray[np.float32]:
+def render_surface(
+    ground: Ground,
+    cover: npt.NDArray[np.uint8],
+    height_m: npt.NDArray[np.float32],
+    day: dt.date,
+    sun_elevation_deg: float,
+    sun_azimuth_deg: float,
+    *,
+    draw: GroundDraw | None = None,
+) -> npt.NDArray[np.float32]:
     """Surface reflectance of the ground on ``day``: float32 (6, rows, cols), bands as BANDS.
 
     ``cover`` and ``height_m`` are the ground's state on that day (planted changes applied).

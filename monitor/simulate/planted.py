@@ -17,7 +17,10 @@ __all__ = ["CHANGE_CODES", "CHANGE_TYPES", "ChangePlan", "Phase", "PlantedChange
 
 #: The contract's five change types and their codes in ``truth.tif``.
 CHANGE_CODES: dict[str, int] = {
-    "new_construction": 1, "demolition": 2, "rebuilding": 3, "roof_change": 4,
+    "new_construction": 1,
+    "demolition": 2,
+    "rebuilding": 3,
+    "roof_change": 4,
     "land_clearing": 5,
 }
 CHANGE_TYPES: tuple[str, ...] = tuple(CHANGE_CODES)
@@ -85,13 +88,14 @@ def footprint(n_px: int, angle_deg: float, rng: np.random.Generator) -> npt.NDAr
     """A building-like footprint of about ``n_px`` pixels, along the blocks' orientation."""
     if n_px <= 3:
         shape = [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1)][
-            {1: 0, 2: int(rng.integers(1, 3)), 3: int(rng.integers(3, 5))}[n_px]]
+            {1: 0, 2: int(rng.integers(1, 3)), 3: int(rng.integers(3, 5))}[n_px]
+        ]
         return np.ones(shape, dtype=bool)
     aspect = rng.uniform(1.0, 2.6)
     long_px = math.sqrt(n_px * aspect)
     short_px = n_px / long_px
     half = int(math.ceil(long_px)) + 2
-    yy, xx = np.mgrid[-half:half + 1, -half:half + 1].astype(float)
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(float)
     # The rectangle's centre falls anywhere within a pixel: centred on a pixel centre, a
     # 2 x 2 px rectangle would cover a single pixel centre and the size bins would shrink.
     yy -= rng.uniform(0.0, 1.0)
@@ -104,4 +108,4 @@ def footprint(n_px: int, angle_deg: float, rng: np.random.Generator) -> npt.NDAr
         return np.ones((1, max(1, n_px)), dtype=bool)
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
-    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

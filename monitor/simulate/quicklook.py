@@ -22,13 +22,22 @@ from pyproj import Transformer
 __all__ = ["TYPE_COLOURS", "write_quicklook"]
 
 TYPE_COLOURS: dict[str, tuple[int, int, int]] = {
-    "new_construction": (255, 220, 0), "demolition": (255, 40, 40),
-    "rebuilding": (255, 140, 0), "roof_change": (0, 220, 255), "land_clearing": (200, 90, 255),
+    "new_construction": (255, 220, 0),
+    "demolition": (255, 40, 40),
+    "rebuilding": (255, 140, 0),
+    "roof_change": (0, 220, 255),
+    "land_clearing": (200, 90, 255),
 }
 
 
-def _pick(records: Sequence[Mapping[str, Any]], months: set[int], *, years: set[int] | None = None,
-          haze: bool = False, cloudy: bool = False) -> Mapping[str, Any] | None:
+def _pick(
+    records: Sequence[Mapping[str, Any]],
+    months: set[int],
+    *,
+    years: set[int] | None = None,
+    haze: bool = False,
+    cloudy: bool = False,
+) -> Mapping[str, Any] | None:
     best = None
     for record in records:
         when = dt.datetime.fromisoformat(record["datetime"])
@@ -59,9 +68,14 @@ def _true_colour(asset_dir: Path, offset: float) -> npt.NDArray[np.uint8]:
     return (np.clip(refl / 0.30, 0.0, 1.0) ** (1 / 1.5) * 255).astype(np.uint8)
 
 
-def write_quicklook(out_dir: Path, ground_id: str, records: Sequence[Mapping[str, Any]],
-                    truth_features: Sequence[Mapping[str, Any]], path: Path,
-                    style: str = "c1") -> Path:
+def write_quicklook(
+    out_dir: Path,
+    ground_id: str,
+    records: Sequence[Mapping[str, Any]],
+    truth_features: Sequence[Mapping[str, Any]],
+    path: Path,
+    style: str = "c1",
+) -> Path:
     """Write the quicklook PNG of one ground; return its path.
 
     ``records`` are the per-item records of the simulation (id, datetime, ground,
@@ -102,8 +116,13 @@ def write_quicklook(out_dir: Path, ground_id: str, records: Sequence[Mapping[str
             xs, ys = to_utm.transform([p[0] for p in poly[0]], [p[1] for p in poly[0]])
             cols = (np.asarray(xs) - transform.c) / transform.a
             rows = (np.asarray(ys) - transform.f) / transform.e
-            outlines.append((dt.date.fromisoformat(props["start"]), props["change_type"],
-                             list(zip(cols.tolist(), rows.tolist(), strict=True))))
+            outlines.append(
+                (
+                    dt.date.fromisoformat(props["start"]),
+                    props["change_type"],
+                    list(zip(cols.tolist(), rows.tolist(), strict=True)),
+                )
+            )
     columns = 3
     n_rows = (len(panels) + columns - 1) // columns
     label_h = 18
@@ -119,8 +138,11 @@ def write_quicklook(out_dir: Path, ground_id: str, records: Sequence[Mapping[str
         for start, change_type, ring in outlines:
             colour = TYPE_COLOURS[change_type] if start <= when else (150, 150, 150)
             draw.line([(x0 + c, y0 + label_h + r) for c, r in ring], fill=colour, width=1)
-        draw.text((x0 + 2, y0 + 3), f"{when}  {label}  cloud {record['cloud_fraction']:.0%}"
-                  "  SIMULATED", fill=(235, 235, 235))
+        draw.text(
+            (x0 + 2, y0 + 3),
+            f"{when}  {label}  cloud {record['cloud_fraction']:.0%}  SIMULATED",
+            fill=(235, 235, 235),
+        )
     tmp = path.with_name(f".{path.name}.tmp")
     sheet.save(tmp, format="PNG", optimize=True)
     os.replace(tmp, path)

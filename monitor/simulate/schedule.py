@@ -58,7 +58,18 @@ _SATELLITES: tuple[tuple[str, dt.date, dt.date | None, int], ...] = (
 #: the MODIS cloud climatology of the Moei valley: monsoon June-September 80-90 %,
 #: November-March 10-20 %, transition months in between.
 MONTHLY_CLOUD_MEAN: tuple[float, ...] = (
-    0.12, 0.13, 0.18, 0.30, 0.55, 0.80, 0.88, 0.88, 0.80, 0.50, 0.22, 0.13,
+    0.12,
+    0.13,
+    0.18,
+    0.30,
+    0.55,
+    0.80,
+    0.88,
+    0.88,
+    0.80,
+    0.50,
+    0.22,
+    0.13,
 )
 #: Beta concentration of the per-scene cloud fraction: low enough that a month mixes clear and
 #: overcast scenes, as real ones do (a Beta(mean*k, (1-mean)*k) draw).
@@ -66,7 +77,18 @@ CLOUD_CONCENTRATION = 2.2
 #: Chance that a scene carries burning-season smoke haze, per month (Jan..Dec). SCL never
 #: flags it: it is the main reason "clear" pixels are not clear in February-April.
 MONTHLY_HAZE_PROBABILITY: tuple[float, ...] = (
-    0.25, 0.65, 0.85, 0.65, 0.15, 0.0, 0.0, 0.0, 0.0, 0.05, 0.10, 0.20,
+    0.25,
+    0.65,
+    0.85,
+    0.65,
+    0.15,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.05,
+    0.10,
+    0.20,
 )
 #: Chance of thin cirrus over the scene in the wet (May-October) and dry months.
 CIRRUS_PROBABILITY_WET = 0.30
@@ -144,13 +166,18 @@ def acquisition_schedule(start: dt.date, end: dt.date) -> list[Acquisition]:
                 # The overpass drifts by a few seconds from one cycle to the next.
                 seconds = (k * 7) % 23
                 when = dt.datetime.combine(day, OVERPASS_UTC, tzinfo=dt.UTC)
-                found.append((when + dt.timedelta(seconds=seconds), platform,
-                              orbit0 + k * _ORBITS_PER_CYCLE))
+                found.append(
+                    (when + dt.timedelta(seconds=seconds), platform, orbit0 + k * _ORBITS_PER_CYCLE)
+                )
             k += 1
     found.sort()
     return [
-        Acquisition(index=(when.date() - epoch).days * 4 + _platform_slot(platform),
-                    platform=platform, datetime=when, absolute_orbit=orbit)
+        Acquisition(
+            index=(when.date() - epoch).days * 4 + _platform_slot(platform),
+            platform=platform,
+            datetime=when,
+            absolute_orbit=orbit,
+        )
         for when, platform, orbit in found
     ]
 
@@ -192,24 +219,37 @@ def sun_angles(when: dt.datetime, lat_deg: float, lon_deg: float) -> tuple[float
     day_of_year = when.timetuple().tm_yday
     gamma = 2.0 * math.pi / 365.0 * (day_of_year - 1 + (when.hour - 12) / 24.0)
     equation_of_time = 229.18 * (
-        0.000075 + 0.001868 * math.cos(gamma) - 0.032077 * math.sin(gamma)
-        - 0.014615 * math.cos(2 * gamma) - 0.040849 * math.sin(2 * gamma)
+        0.000075
+        + 0.001868 * math.cos(gamma)
+        - 0.032077 * math.sin(gamma)
+        - 0.014615 * math.cos(2 * gamma)
+        - 0.040849 * math.sin(2 * gamma)
     )
     declination = (
-        0.006918 - 0.399912 * math.cos(gamma) + 0.070257 * math.sin(gamma)
-        - 0.006758 * math.cos(2 * gamma) + 0.000907 * math.sin(2 * gamma)
-        - 0.002697 * math.cos(3 * gamma) + 0.00148 * math.sin(3 * gamma)
+        0.006918
+        - 0.399912 * math.cos(gamma)
+        + 0.070257 * math.sin(gamma)
+        - 0.006758 * math.cos(2 * gamma)
+        + 0.000907 * math.sin(2 * gamma)
+        - 0.002697 * math.cos(3 * gamma)
+        + 0.00148 * math.sin(3 * gamma)
     )
     minutes = when.hour * 60 + when.minute + when.second / 60.0
     solar_minutes = minutes + equation_of_time + 4.0 * lon_deg
     hour_angle = math.radians(solar_minutes / 4.0 - 180.0)
     lat = math.radians(lat_deg)
-    cos_zenith = (math.sin(lat) * math.sin(declination)
-                  + math.cos(lat) * math.cos(declination) * math.cos(hour_angle))
+    cos_zenith = math.sin(lat) * math.sin(declination) + math.cos(lat) * math.cos(
+        declination
+    ) * math.cos(hour_angle)
     zenith = math.acos(max(-1.0, min(1.0, cos_zenith)))
     # Azimuth clockwise from north.
-    azimuth = math.degrees(math.atan2(
-        math.sin(hour_angle),
-        math.cos(hour_angle) * math.sin(lat) - math.tan(declination) * math.cos(lat),
-    )) + 180.0
+    azimuth = (
+        math.degrees(
+            math.atan2(
+                math.sin(hour_angle),
+                math.cos(hour_angle) * math.sin(lat) - math.tan(declination) * math.cos(lat),
+            )
+        )
+        + 180.0
+    )
     return 90.0 - math.degrees(zenith), azimuth % 360.0

@@ -131,8 +131,10 @@ class SceneError:
 
     def __post_init__(self) -> None:
         if self.scl_class not in SCENE_ERROR_CLASSES:
-            raise ValueError(f"a misclassified scene's SCL class is one of "
-                             f"{SCENE_ERROR_CLASSES}, not {self.scl_class}")
+            raise ValueError(
+                f"a misclassified scene's SCL class is one of "
+                f"{SCENE_ERROR_CLASSES}, not {self.scl_class}"
+            )
         if self.degradation not in ("dark", "haze", "veil"):
             raise ValueError(f"unknown degradation {self.degradation!r}")
 
@@ -159,26 +161,34 @@ class Observed:
     misclassified_share: float = 0.0
 
 
-def _coarse_field(rng: np.random.Generator, shape: tuple[int, int], sigmas: tuple[float, ...],
-                  weights: tuple[float, ...]) -> npt.NDArray[np.float32]:
+def _coarse_field(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    sigmas: tuple[float, ...],
+    weights: tuple[float, ...],
+) -> npt.NDArray[np.float32]:
     out = np.zeros(shape, dtype=np.float32)
     for sigma, weight in zip(sigmas, weights, strict=True):
-        layer = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma,
-                                        mode="wrap")
+        layer = ndimage.gaussian_filter(
+            rng.standard_normal(shape).astype(np.float32), sigma, mode="wrap"
+        )
         layer /= max(float(layer.std()), 1e-6)
         out += weight * layer
     return out / max(float(out.std()), 1e-6)
 
 
-def _sample(field: npt.NDArray[np.float32], rows: npt.NDArray[np.float32],
-            cols: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _sample(
+    field: npt.NDArray[np.float32], rows: npt.NDArray[np.float32], cols: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
     """Bilinear samples of a coarse field on the separable lattice ``rows`` x ``cols``.
 
     ``rows`` and ``cols`` are 1-D fractional positions (edges clamped): one interpolation
     per axis, much cheaper than ``map_coordinates`` on a full coordinate grid.
     """
-    def weights(pos: npt.NDArray[np.float32], size: int
-                ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+
+    def weights(
+        pos: npt.NDArray[np.float32], size: int
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         pos = np.clip(pos, 0.0, size - 1.0)
         if size < 2:
             lo = np.zeros(pos.shape, np.intp)
@@ -190,8 +200,9 @@ def _sample(field: npt.NDArray[np.float32], rows: npt.NDArray[np.float32],
     r_lo, r_hi, r_f = weights(np.asarray(rows, dtype=np.float32), field.shape[0])
     c_lo, c_hi, c_f = weights(np.asarray(cols, dtype=np.float32), field.shape[1])
     along_rows = field[r_lo] * (1.0 - r_f)[:, None] + field[r_hi] * r_f[:, None]
-    return (along_rows[:, c_lo] * (1.0 - c_f)[None, :]
-            + along_rows[:, c_hi] * c_f[None, :]).astype(np.float32)
+    return (along_rows[:, c_lo] * (1.0 - c_f)[None, :] + along_rows[:, c_hi] * c_f[None, :]).astype(
+        np.float32
+    )
 
 
 def _shifted_psf(shift_px: float) -> npt.NDArray[np.float64]:
@@ -207,13 +218,20 @@ def _shifted_psf(shift_px: float) -> npt.NDArray[np.float64]:
     return weights / weights.sum()
 
 
-def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator, *,
-            sun_elevation_deg: float, sun_azimuth_deg: float, offset_in_pixels: bool,
-            nodata: npt.NDArray[np.bool_] | None = None,
-            params: SensorParams = DEFAULT_SENSOR,
-            band_gain: Sequence[float] | None = None,
-            scene_error: SceneError | None = None,
-            scene_error_rng: np.random.Generator | None = None) -> Observed:
+def observe(
+    surface: npt.NDArray[np.float32],
+    weather: Weather,
+    rng: np.random.Generator,
+    *,
+    sun_elevation_deg: float,
+    sun_azimuth_deg: float,
+    offset_in_pixels: bool,
+    nodata: npt.NDArray[np.bool_] | None = None,
+    params: SensorParams = DEFAULT_SENSOR,
+    band_gain: Sequence[float] | None = None,
+    scene_error: SceneError | None = None,
+    scene_error_rng: np.random.Generator | None = None,
+) -> Observed:
     """Turn surface reflectance into one acquisition's stored pixels.
 
     Parameters
@@ -243,7 +261,8 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
     # sampled bilinearly on the 10 m lattice (1-D positions: the lattice is separable).
     lattice = _Lattice(rows, cols)
     cirrus_alpha, cloud_alpha, shadow_alpha, local_fraction = _sky(
-        seen, weather, rng, lattice, sun_elevation_deg, sun_azimuth_deg)
+        seen, weather, rng, lattice, sun_elevation_deg, sun_azimuth_deg
+    )
     error_region = None
     if scene_error is not None:
         if scene_error_rng is None:
@@ -251,8 +270,11 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
         error_region = _degrade(seen, scene_error, scene_error_rng, lattice)
 
     # Processing: per-scene wobble, then noise.
-    gain = (1.0 + rng.normal(0.0, params.gain_wobble_sigma)
-            + rng.normal(0.0, params.gain_wobble_sigma / 2, n_bands)).astype(np.float32)
+    gain = (
+        1.0
+        + rng.normal(0.0, params.gain_wobble_sigma)
+        + rng.normal(0.0, params.gain_wobble_sigma / 2, n_bands)
+    ).astype(np.float32)
     if band_gain is not None:
         gain *= np.asarray(band_gain, dtype=np.float32)
     offset = rng.normal(0.0, params.offset_wobble_sigma, n_bands).astype(np.float32)
@@ -265,20 +287,30 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
     # Wherever SCL could pass a pixel (cell cloud share below 0.7) the noise is in full.
     full20 = np.clip((0.95 - _to20(cloud_alpha)) / 0.25, 0.0, 1.0).astype(np.float32)
     full10 = np.repeat(np.repeat(full20, 2, axis=0), 2, axis=1)
-    tenm = seen[:4] + (rng.standard_normal((4, rows, cols), dtype=np.float32)
-                       * noise_sigma[:4, None, None] * full10[None])
+    tenm = seen[:4] + (
+        rng.standard_normal((4, rows, cols), dtype=np.float32)
+        * noise_sigma[:4, None, None]
+        * full10[None]
+    )
     twenty = _to20(seen[4:])
-    twenty = twenty + (rng.standard_normal(twenty.shape, dtype=np.float32)
-                       * noise_sigma[4:, None, None] * full20[None])
+    twenty = twenty + (
+        rng.standard_normal(twenty.shape, dtype=np.float32)
+        * noise_sigma[4:, None, None]
+        * full20[None]
+    )
 
     add = BOA_ADD_OFFSET if offset_in_pixels else 0
     bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
     bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
 
-    wrong = (None if error_region is None or scene_error is None
-             else (error_region, scene_error.scl_class))
-    scl, bright_called, cirrus_flagged = _classify(seen, cloud_alpha, shadow_alpha, cirrus_alpha,
-                                                   rng, params, wrong)
+    wrong = (
+        None
+        if error_region is None or scene_error is None
+        else (error_region, scene_error.scl_class)
+    )
+    scl, bright_called, cirrus_flagged = _classify(
+        seen, cloud_alpha, shadow_alpha, cirrus_alpha, rng, params, wrong
+    )
     nodata_fraction = 0.0
     if nodata is not None and nodata.any():
         bands10[:, nodata] = 0
@@ -289,11 +321,18 @@ def observe(surface: npt.NDArray[np.float32], weather: Weather, rng: np.random.G
     misclassified = 0.0
     if error_region is not None and scene_error is not None:
         misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
-    return Observed(bands10=bands10, bands20=bands20, scl=scl,
-                    cloud_fraction=float(local_fraction), nodata_fraction=nodata_fraction,
-                    shift_px=(shift_r, shift_c), slipped=slipped,
-                    bright_roofs_called_cloud=bright_called, cirrus_flagged=cirrus_flagged,
-                    misclassified_share=misclassified)
+    return Observed(
+        bands10=bands10,
+        bands20=bands20,
+        scl=scl,
+        cloud_fraction=float(local_fraction),
+        nodata_fraction=nodata_fraction,
+        shift_px=(shift_r, shift_c),
+        slipped=slipped,
+        bright_roofs_called_cloud=bright_called,
+        cirrus_flagged=cirrus_flagged,
+        misclassified_share=misclassified,
+    )
 
 
 def _draw_shift(rng: np.random.Generator, params: SensorParams) -> tuple[float, float, bool]:
@@ -321,18 +360,24 @@ class _Lattice:
     @property
     def grid_r(self) -> npt.NDArray[np.float32]:
         return ((np.arange(self.rows, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
-            np.float32, copy=False)
+            np.float32, copy=False
+        )
 
     @property
     def grid_c(self) -> npt.NDArray[np.float32]:
         return ((np.arange(self.cols, dtype=np.float32) + 0.5) / _COARSE + 4.0).astype(
-            np.float32, copy=False)
+            np.float32, copy=False
+        )
 
 
-def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generator,
-         lattice: _Lattice, sun_elevation_deg: float, sun_azimuth_deg: float
-         ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32],
-                    float]:
+def _sky(
+    seen: npt.NDArray[np.float32],
+    weather: Weather,
+    rng: np.random.Generator,
+    lattice: _Lattice,
+    sun_elevation_deg: float,
+    sun_azimuth_deg: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
     """Haze, cirrus, cloud and cloud shadow applied to ``seen`` in place.
 
     Returns the cirrus, cloud and shadow opacities (rows, cols) and the ground's cloud share.
@@ -340,17 +385,20 @@ def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generat
     rows, cols = lattice.rows, lattice.cols
     coarse_shape, grid_r, grid_c = lattice.coarse_shape, lattice.grid_r, lattice.grid_c
     if weather.haze > 0:
-        haze_field = 1.0 + 0.25 * _sample(_coarse_field(rng, coarse_shape, (6.0,), (1.0,)),
-                                          grid_r, grid_c)
+        haze_field = 1.0 + 0.25 * _sample(
+            _coarse_field(rng, coarse_shape, (6.0,), (1.0,)), grid_r, grid_c
+        )
         strength = weather.haze * haze_field
         seen *= 1.0 - _HAZE_LOSS[:, None, None] * strength[None]
         seen += _HAZE_PATH[:, None, None] * strength[None]
     cirrus_alpha = np.zeros((rows, cols), dtype=np.float32)
     if weather.cirrus > 0:
-        cirrus_field = _sample(_coarse_field(rng, coarse_shape, (10.0, 3.0), (0.8, 0.2)),
-                               grid_r, grid_c)
-        cirrus_alpha = (weather.cirrus * 0.22 * np.clip(cirrus_field * 0.5 + 0.6, 0.0, 1.0)
-                        ).astype(np.float32)
+        cirrus_field = _sample(
+            _coarse_field(rng, coarse_shape, (10.0, 3.0), (0.8, 0.2)), grid_r, grid_c
+        )
+        cirrus_alpha = (weather.cirrus * 0.22 * np.clip(cirrus_field * 0.5 + 0.6, 0.0, 1.0)).astype(
+            np.float32
+        )
         seen *= (1.0 - 0.4 * cirrus_alpha)[None]
         seen += 0.35 * _CIRRUS_SHAPE[:, None, None] * cirrus_alpha[None]
 
@@ -374,8 +422,9 @@ def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generat
         # The ground sees the tile's cloud share give or take local variation.
         local_fraction = float(np.clip(weather.cloud_fraction + rng.normal(0, 0.08), 0.0, 1.0))
         if local_fraction > 0:
-            threshold = (float(np.quantile(here, 1.0 - local_fraction)) if local_fraction < 1
-                         else -1e9)
+            threshold = (
+                float(np.quantile(here, 1.0 - local_fraction)) if local_fraction < 1 else -1e9
+            )
             cloud_alpha = np.clip((here - threshold) / 0.45, 0.0, 1.0).astype(np.float32)
             # Cloud that casts a shadow here sits sun-wards, reach_px away.
             there = _sample(cloud_field, base_r - d_row / _COARSE, base_c - d_col / _COARSE)
@@ -394,15 +443,17 @@ def _sky(seen: npt.NDArray[np.float32], weather: Weather, rng: np.random.Generat
     return cirrus_alpha, cloud_alpha, shadow_alpha, local_fraction
 
 
-def _degrade(seen: npt.NDArray[np.float32], error: SceneError, rng: np.random.Generator,
-             lattice: _Lattice) -> npt.NDArray[np.bool_]:
+def _degrade(
+    seen: npt.NDArray[np.float32], error: SceneError, rng: np.random.Generator, lattice: _Lattice
+) -> npt.NDArray[np.bool_]:
     """Degrade the pixels where SCL will get the scene wrong; return that region at 20 m.
 
     The region is the ``error.share`` of the ground where a smooth field is highest (a
     soft edge two to three pixels wide at 10 m), so it covers most of a small ground.
     """
-    field = _sample(_coarse_field(rng, lattice.coarse_shape, (5.0,), (1.0,)),
-                    lattice.grid_r, lattice.grid_c)
+    field = _sample(
+        _coarse_field(rng, lattice.coarse_shape, (5.0,), (1.0,)), lattice.grid_r, lattice.grid_c
+    )
     threshold = float(np.quantile(field, 1.0 - error.share))
     weight = np.clip((field - threshold) / 0.25 + 0.5, 0.0, 1.0).astype(np.float32)
     amount = (error.strength * weight)[None]
@@ -420,16 +471,24 @@ def _degrade(seen: npt.NDArray[np.float32], error: SceneError, rng: np.random.Ge
 
 def _to20(array: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Mean of each 2 x 2 block of the last two axes (10 m to 20 m)."""
-    total = (array[..., 0::2, 0::2] + array[..., 1::2, 0::2]
-             + array[..., 0::2, 1::2] + array[..., 1::2, 1::2])
+    total = (
+        array[..., 0::2, 0::2]
+        + array[..., 1::2, 0::2]
+        + array[..., 0::2, 1::2]
+        + array[..., 1::2, 1::2]
+    )
     return (total * 0.25).astype(np.float32, copy=False)
 
 
-def _classify(seen: npt.NDArray[np.float32], cloud_alpha: npt.NDArray[np.float32],
-              shadow_alpha: npt.NDArray[np.float32], cirrus_alpha: npt.NDArray[np.float32],
-              rng: np.random.Generator, params: SensorParams = DEFAULT_SENSOR,
-              wrong: tuple[npt.NDArray[np.bool_], int] | None = None
-              ) -> tuple[npt.NDArray[np.uint8], bool, bool]:
+def _classify(
+    seen: npt.NDArray[np.float32],
+    cloud_alpha: npt.NDArray[np.float32],
+    shadow_alpha: npt.NDArray[np.float32],
+    cirrus_alpha: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+    params: SensorParams = DEFAULT_SENSOR,
+    wrong: tuple[npt.NDArray[np.bool_], int] | None = None,
+) -> tuple[npt.NDArray[np.uint8], bool, bool]:
     """A scene classification at 20 m with the errors of Sen2Cor's SCL.
 
     Classes: 2 dark, 3 cloud shadow, 4 vegetation, 5 not vegetated, 6 water, 7 unclassified,

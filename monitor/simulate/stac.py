@@ -72,11 +72,22 @@ def item_id(acquisition: Acquisition, style: str, ground_id: str, single_ground:
     return base if single_ground else f"{base}_{ground_id}"
 
 
-def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: Grid,
-              footprint_lonlat: Sequence[tuple[float, float]], asset_hrefs: Mapping[str, str],
-              cloud_cover: float, nodata_percent: float, sun_elevation: float,
-              sun_azimuth: float, boa_offset_applied: bool | None, ground_id: str,
-              aoi_ids: Sequence[str]) -> dict[str, Any]:
+def make_item(
+    *,
+    item: str,
+    style: str,
+    acquisition: Acquisition,
+    ground_grid: Grid,
+    footprint_lonlat: Sequence[tuple[float, float]],
+    asset_hrefs: Mapping[str, str],
+    cloud_cover: float,
+    nodata_percent: float,
+    sun_elevation: float,
+    sun_azimuth: float,
+    boa_offset_applied: bool | None,
+    ground_id: str,
+    aoi_ids: Sequence[str],
+) -> dict[str, Any]:
     """One STAC item as a dict.
 
     ``footprint_lonlat`` is the data footprint's ring in EPSG:4326; ``asset_hrefs`` maps asset
@@ -91,8 +102,9 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
         ring.append(ring[0])
     lons = [p[0] for p in ring]
     lats = [p[1] for p in ring]
-    datatake = (f"G{acquisition.short_platform}_{_stamp(when)}_"
-                f"{acquisition.absolute_orbit:06d}_N{baseline}")
+    datatake = (
+        f"G{acquisition.short_platform}_{_stamp(when)}_{acquisition.absolute_orbit:06d}_N{baseline}"
+    )
     properties: dict[str, Any] = {
         "datetime": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "created": generated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -113,9 +125,11 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
         "sat:absolute_orbit": acquisition.absolute_orbit,
         "s2:product_type": "S2MSI2A",
         "s2:processing_baseline": baseline,
-        "s2:product_uri": (f"{acquisition.short_platform}_MSIL2A_{_stamp(when)}"
-                           f"_N{baseline.replace('.', '')}"
-                           f"_R{acquisition.relative_orbit:03d}_T{TILE}_{_stamp(generated)}.SAFE"),
+        "s2:product_uri": (
+            f"{acquisition.short_platform}_MSIL2A_{_stamp(when)}"
+            f"_N{baseline.replace('.', '')}"
+            f"_R{acquisition.relative_orbit:03d}_T{TILE}_{_stamp(generated)}.SAFE"
+        ),
         "s2:generation_time": generated.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
         "s2:datatake_id": datatake,
         "s2:datatake_type": "INS-NOBS",
@@ -141,16 +155,24 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
             raster_band["data_type"] = "uint8"
             asset["roles"] = ["data"]
         else:
-            asset["eo:bands"] = [{"name": band, "common_name": key, "center_wavelength": centre,
-                                  "full_width_half_max": fwhm}]
+            asset["eo:bands"] = [
+                {
+                    "name": band,
+                    "common_name": key,
+                    "center_wavelength": centre,
+                    "full_width_half_max": fwhm,
+                }
+            ]
             raster_band.update({"data_type": "uint16", "scale": 0.0001, "offset": -0.1})
             asset["roles"] = ["data", "reflectance"]
-        asset.update({
-            "gsd": gsd,
-            "proj:shape": shape,
-            "proj:transform": [gsd, 0, ground_grid.left, 0, -gsd, ground_grid.top],
-            "raster:bands": [raster_band],
-        })
+        asset.update(
+            {
+                "gsd": gsd,
+                "proj:shape": shape,
+                "proj:transform": [gsd, 0, ground_grid.left, 0, -gsd, ground_grid.top],
+                "raster:bands": [raster_band],
+            }
+        )
         assets[key] = asset
     return {
         "type": "Feature",
@@ -170,9 +192,15 @@ def make_item(*, item: str, style: str, acquisition: Acquisition, ground_grid: G
     }
 
 
-def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float],
-                    first: dt.datetime, last: dt.datetime, seed: int,
-                    world: str = "default") -> dict[str, Any]:
+def make_collection(
+    style: str,
+    item_hrefs: Sequence[str],
+    bbox: Sequence[float],
+    first: dt.datetime,
+    last: dt.datetime,
+    seed: int,
+    world: str = "default",
+) -> dict[str, Any]:
     """The static collection that links every item (hrefs relative to the collection).
 
     A random world says so in the title and in ``monitor:world``; the default world's
@@ -185,15 +213,20 @@ def make_collection(style: str, item_hrefs: Sequence[str], bbox: Sequence[float]
         "stac_extensions": [],
         "id": COLLECTION_IDS[style],
         "title": title if world == "default" else f"{title}, {world} world",
-        "description": ("Simulated Sentinel-2 archive of the Myanmar-Thailand border written by "
-                        "`monitor simulate`: every pixel is synthetic and carries planted "
-                        "changes listed in truth.geojson. Not real data."),
+        "description": (
+            "Simulated Sentinel-2 archive of the Myanmar-Thailand border written by "
+            "`monitor simulate`: every pixel is synthetic and carries planted "
+            "changes listed in truth.geojson. Not real data."
+        ),
         "license": "CC0-1.0",
         "monitor:simulated": True,
         "extent": {
             "spatial": {"bbox": [list(bbox)]},
-            "temporal": {"interval": [[first.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                       last.strftime("%Y-%m-%dT%H:%M:%SZ")]]},
+            "temporal": {
+                "interval": [
+                    [first.strftime("%Y-%m-%dT%H:%M:%SZ"), last.strftime("%Y-%m-%dT%H:%M:%SZ")]
+                ]
+            },
         },
         "links": [{"rel": "root", "href": "./collection.json", "type": "application/json"}]
         + [{"rel": "item", "href": href, "type": "application/geo+json"} for href in item_hrefs],

@@ -37,22 +37,26 @@ def ensure_state_dir(state_dir: Path, *, create: bool = True) -> Path:
             raise StateError(f"{path}: the state directory is a file, not a folder")
     else:
         if not create:
-            raise StateError(f"{path}: no state directory here (nothing has run with this "
-                             "state yet)")
+            raise StateError(
+                f"{path}: no state directory here (nothing has run with this state yet)"
+            )
         ancestor = path.parent
         while not _exists(ancestor):
             ancestor = ancestor.parent
         if not ancestor.is_dir():
-            raise StateError(f"{path}: cannot create the state directory: {ancestor} is a file, "
-                             "not a folder")
+            raise StateError(
+                f"{path}: cannot create the state directory: {ancestor} is a file, not a folder"
+            )
         if not os.access(ancestor, os.W_OK | os.X_OK):
-            raise StateError(f"{path}: cannot create the state directory: {ancestor} is not "
-                             "writable")
+            raise StateError(
+                f"{path}: cannot create the state directory: {ancestor} is not writable"
+            )
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StateError(f"{path}: cannot create the state directory: "
-                             f"{exc.strerror or exc}") from None
+            raise StateError(
+                f"{path}: cannot create the state directory: {exc.strerror or exc}"
+            ) from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise StateError(f"{path}: the state directory is not writable")
     return path

@@ -53,16 +53,26 @@ class LockInfo:
         return f"{self.holder} (pid {self.pid} on {self.host} since {to_iso(self.started_at)})"
 
     def to_json(self) -> str:
-        return json.dumps({"pid": self.pid, "host": self.host, "holder": self.holder,
-                           "started_at": to_iso(self.started_at)})
+        return json.dumps(
+            {
+                "pid": self.pid,
+                "host": self.host,
+                "holder": self.holder,
+                "started_at": to_iso(self.started_at),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> LockInfo | None:
         """The body of a lock file, or None when it is empty or unreadable (being written)."""
         try:
             data: Any = json.loads(text)
-            return cls(pid=int(data["pid"]), host=str(data["host"]), holder=str(data["holder"]),
-                       started_at=from_iso(str(data["started_at"])))
+            return cls(
+                pid=int(data["pid"]),
+                host=str(data["host"]),
+                holder=str(data["holder"]),
+                started_at=from_iso(str(data["started_at"])),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -83,8 +93,9 @@ def read_lock_holder(state_dir: Path) -> LockInfo | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise StateError(f"{lock_path(state_dir)}: cannot read the lock file: "
-                         f"{exc.strerror}") from None
+        raise StateError(
+            f"{lock_path(state_dir)}: cannot read the lock file: {exc.strerror}"
+        ) from None
     return LockInfo.from_json(text) if text.strip() else None
 
 
@@ -127,8 +138,13 @@ def state_lock(state_dir: Path, holder: str) -> Iterator[LockInfo]:
         if previous is not None:
             # The body survived a run that died holding the lock; the kernel already freed it.
             _log.info("taking over the stale lock %s of %s", path, previous.describe())
-        info = LockInfo(pid=os.getpid(), host=socket.gethostname(), holder=holder,
-                        started_at=utc_now(), replaced=previous)
+        info = LockInfo(
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            holder=holder,
+            started_at=utc_now(),
+            replaced=previous,
+        )
         # Rewritten in place, not via os.replace: the lock lives on this inode.
         body = info.to_json().encode("utf-8")
         os.ftruncate(fd, 0)

@@ -47,8 +47,14 @@ from pathlib import Path
 from monitor.errors import StateError
 from monitor.store.rows import to_iso, utc_now
 
-__all__ = ["Migration", "MIGRATIONS", "latest_version", "current_version", "migrate",
-           "split_statements"]
+__all__ = [
+    "Migration",
+    "MIGRATIONS",
+    "latest_version",
+    "current_version",
+    "migrate",
+    "split_statements",
+]
 
 #: ``(version, name, step)``; step is SQL text or ``callable(conn)``.
 Migration = tuple[int, str, "str | Callable[[sqlite3.Connection], None]"]
@@ -281,8 +287,9 @@ def split_statements(sql: str) -> list[str]:
             pending = ""
     leftover = pending[:-1]  # the ";" the loop added after the final piece
     if _strip_comments(leftover).strip():
-        raise ValueError("incomplete SQL statement at the end of a migration: "
-                         f"{leftover.strip()[:60]!r}")
+        raise ValueError(
+            f"incomplete SQL statement at the end of a migration: {leftover.strip()[:60]!r}"
+        )
     # A bare ";" (say, after a comment) is a complete statement with nothing in it.
     return [s for s in statements if _strip_comments(s).strip(" \t\r\n;")]
 
@@ -324,8 +331,9 @@ def _run_step(conn: sqlite3.Connection, step: str | Callable[[sqlite3.Connection
         conn.execute(statement)
 
 
-def migrate(conn: sqlite3.Connection, where: str | Path,
-            migrations: Sequence[Migration] = MIGRATIONS) -> int:
+def migrate(
+    conn: sqlite3.Connection, where: str | Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> int:
     """Bring the database up to the last of ``migrations``; return the resulting version.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``) with no open transaction.
@@ -353,8 +361,10 @@ def migrate(conn: sqlite3.Connection, where: str | Path,
         conn.execute("ROLLBACK")
         raise
     if version > latest:
-        raise StateError(f"{where} was written by a newer monitor (schema {version} > {latest}); "
-                         "upgrade monitor to use it")
+        raise StateError(
+            f"{where} was written by a newer monitor (schema {version} > {latest}); "
+            "upgrade monitor to use it"
+        )
 
     for number, name, step in migrations:
         if number <= version:
@@ -367,15 +377,18 @@ def migrate(conn: sqlite3.Connection, where: str | Path,
                 conn.execute("COMMIT")
                 continue
             _run_step(conn, step)
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) "
-                         "VALUES (?, ?, ?)", (number, name, to_iso(utc_now())))
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, to_iso(utc_now())),
+            )
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, Exception) and not isinstance(exc, StateError):
-                raise StateError(f"{where}: schema migration {number} ({name}) failed and was "
-                                 f"rolled back: {exc}") from exc
+                raise StateError(
+                    f"{where}: schema migration {number} ({name}) failed and was rolled back: {exc}"
+                ) from exc
             raise
         version = number
     return version

@@ -36,6 +36,7 @@ _ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # --- time -----------------------------------------------------------------------------------
 
+
 def utc_now() -> dt.datetime:
     """The current time, tz-aware UTC (one place, so tests can monkeypatch it)."""
     return dt.datetime.now(UTC)
@@ -50,8 +51,9 @@ def to_iso(value: dt.datetime) -> str:
         For a naive datetime: its zone is unknown and guessing would shift observations.
     """
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: "
-                         "give it a zone (UTC)")
+        raise ValueError(
+            f"naive datetime {value.isoformat()} cannot be stored: give it a zone (UTC)"
+        )
     return value.astimezone(UTC).strftime(_ISO_FORMAT)
 
 
@@ -92,6 +94,7 @@ def bound_iso(value: dt.date | dt.datetime, *, upper: bool) -> tuple[str, bool]:
 
 # --- JSON -----------------------------------------------------------------------------------
 
+
 def _json_default(value: Any) -> Any:
     # Callers hand over counts and per-AOI summaries built with numpy and pathlib; make
     # them plain JSON rather than failing at the end of a long run.
@@ -123,31 +126,55 @@ def loads(text: str | None) -> Any:
 
 # --- records --------------------------------------------------------------------------------
 
+
 def grid_to_json(grid: Grid) -> str:
-    return dumps({"epsg": grid.epsg, "left": grid.left, "top": grid.top,
-                  "width": grid.width, "height": grid.height, "res_m": grid.res_m})
+    return dumps(
+        {
+            "epsg": grid.epsg,
+            "left": grid.left,
+            "top": grid.top,
+            "width": grid.width,
+            "height": grid.height,
+            "res_m": grid.res_m,
+        }
+    )
 
 
 def grid_from_json(text: str) -> Grid:
     data = json.loads(text)
-    return Grid(epsg=int(data["epsg"]), left=float(data["left"]), top=float(data["top"]),
-                width=int(data["width"]), height=int(data["height"]),
-                res_m=float(data["res_m"]))
+    return Grid(
+        epsg=int(data["epsg"]),
+        left=float(data["left"]),
+        top=float(data["top"]),
+        width=int(data["width"]),
+        height=int(data["height"]),
+        res_m=float(data["res_m"]),
+    )
 
 
 def rule_to_json(rule: ReflectanceRule | None) -> str | None:
     if rule is None:
         return None
-    return dumps({"scale": rule.scale, "offset": rule.offset,
-                  "decided_by": rule.decided_by, "reason": rule.reason})
+    return dumps(
+        {
+            "scale": rule.scale,
+            "offset": rule.offset,
+            "decided_by": rule.decided_by,
+            "reason": rule.reason,
+        }
+    )
 
 
 def rule_from_json(text: str | None) -> ReflectanceRule | None:
     data = loads(text)
     if data is None:
         return None
-    return ReflectanceRule(scale=float(data["scale"]), offset=float(data["offset"]),
-                           decided_by=data["decided_by"], reason=data["reason"])
+    return ReflectanceRule(
+        scale=float(data["scale"]),
+        offset=float(data["offset"]),
+        decided_by=data["decided_by"],
+        reason=data["reason"],
+    )
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -155,20 +182,31 @@ def _float_or_none(value: Any) -> float | None:
 
 
 def assets_to_json(assets: Mapping[str, AssetRef]) -> str:
-    return dumps({
-        key: {"band": ref.band, "href": ref.href, "res_m": ref.res_m, "nodata": ref.nodata,
-              "data_type": ref.data_type, "declared_scale": ref.declared_scale,
-              "declared_offset": ref.declared_offset}
-        for key, ref in assets.items()
-    })
+    return dumps(
+        {
+            key: {
+                "band": ref.band,
+                "href": ref.href,
+                "res_m": ref.res_m,
+                "nodata": ref.nodata,
+                "data_type": ref.data_type,
+                "declared_scale": ref.declared_scale,
+                "declared_offset": ref.declared_offset,
+            }
+            for key, ref in assets.items()
+        }
+    )
 
 
 def assets_from_json(text: str) -> dict[str, AssetRef]:
     out: dict[str, AssetRef] = {}
     for key, data in json.loads(text).items():
         out[key] = AssetRef(
-            band=data["band"], href=data["href"], res_m=_float_or_none(data["res_m"]),
-            nodata=_float_or_none(data["nodata"]), data_type=data["data_type"],
+            band=data["band"],
+            href=data["href"],
+            res_m=_float_or_none(data["res_m"]),
+            nodata=_float_or_none(data["nodata"]),
+            data_type=data["data_type"],
             declared_scale=_float_or_none(data["declared_scale"]),
             declared_offset=_float_or_none(data["declared_offset"]),
         )
@@ -324,8 +362,14 @@ def arrays_to_blob(arrays: Mapping[str, Any]) -> bytes:
         flat = np.ascontiguousarray(array.reshape(-1))
         planes = flat.view(np.uint8).reshape(-1, array.dtype.itemsize)
         packed = zlib.compress(np.ascontiguousarray(planes.T).tobytes(), 1)
-        header.append({"name": name, "dtype": array.dtype.str, "shape": list(array.shape),
-                       "bytes": len(packed)})
+        header.append(
+            {
+                "name": name,
+                "dtype": array.dtype.str,
+                "shape": list(array.shape),
+                "bytes": len(packed),
+            }
+        )
         parts.append(packed)
     head = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_SHUFFLED_MAGIC, len(head).to_bytes(8, "little"), head, *parts])
@@ -341,14 +385,14 @@ def arrays_from_blob(blob: bytes) -> dict[str, Any]:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     at = len(_SHUFFLED_MAGIC)
-    size = int.from_bytes(blob[at:at + 8], "little")
+    size = int.from_bytes(blob[at : at + 8], "little")
     at += 8
-    header = json.loads(blob[at:at + size])
+    header = json.loads(blob[at : at + size])
     at += size
     out: dict[str, Any] = {}
     for entry in header:
         dtype = np.dtype(entry["dtype"])
-        raw = zlib.decompress(blob[at:at + entry["bytes"]])
+        raw = zlib.decompress(blob[at : at + entry["bytes"]])
         at += entry["bytes"]
         planes = np.frombuffer(raw, np.uint8).reshape(dtype.itemsize, -1)
         values = np.ascontiguousarray(planes.T).view(dtype)

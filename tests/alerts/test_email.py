@@ -23,15 +23,24 @@ PASSWORD = "hunter2-Zq9-never-shown"
 
 def _with_mail(settings: Settings, port: int, **changes: Any) -> Settings:
     values: dict[str, Any] = dict(
-        alert_smtp_host="127.0.0.1", alert_smtp_port=port, alert_email_from="monitor@example.org",
-        alert_email_to=("analyst@example.org", "desk@example.org"))
+        alert_smtp_host="127.0.0.1",
+        alert_smtp_port=port,
+        alert_email_from="monitor@example.org",
+        alert_email_to=("analyst@example.org", "desk@example.org"),
+    )
     return dataclasses.replace(settings, **{**values, **changes})
 
 
-def test_email_arrives_with_summary_limits_and_geojson(settings: Settings,
-                                                       smtp: SmtpReceiver) -> None:
-    result = alerts_for_run(_with_mail(settings, smtp.port), run_id=9, run_at=RUN_AT,
-                            events=[confirmed_event(simulated=True)], environ={})
+def test_email_arrives_with_summary_limits_and_geojson(
+    settings: Settings, smtp: SmtpReceiver
+) -> None:
+    result = alerts_for_run(
+        _with_mail(settings, smtp.port),
+        run_id=9,
+        run_at=RUN_AT,
+        events=[confirmed_event(simulated=True)],
+        environ={},
+    )
     [delivery] = result.deliveries
     assert delivery.ok, delivery.error
     assert delivery.target == f"smtp://127.0.0.1:{smtp.port} to 2 recipient(s)"
@@ -52,34 +61,51 @@ def test_email_arrives_with_summary_limits_and_geojson(settings: Settings,
 
 
 def test_starttls_then_login_with_credentials_from_the_environment(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     pytest.importorskip("cryptography")
     server_tls, client_tls = self_signed_tls(tmp_path)
     logins: list[tuple[str, bool]] = []
 
-    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                      auth_data: Any) -> Any:
+    def authenticator(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> Any:
         from aiosmtpd.smtp import AuthResult
 
         logins.append((auth_data.login.decode(), session.ssl is not None))
         # handled=False: the server answers 535 itself on a wrong password.
         return AuthResult(success=auth_data.password.decode() == PASSWORD, handled=False)
 
-    receiver = SmtpReceiver.start(tls_context=server_tls, require_starttls=True,
-                                  authenticator=authenticator, auth_required=True)
+    receiver = SmtpReceiver.start(
+        tls_context=server_tls,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
     try:
         environ = {"MONITOR_ALERT_SMTP_USER": "alerts", "MONITOR_ALERT_SMTP_PASSWORD": PASSWORD}
-        result = alerts_for_run(_with_mail(settings, receiver.port), run_id=1, run_at=RUN_AT,
-                                events=[confirmed_event()], environ=environ,
-                                ssl_context=client_tls)
+        result = alerts_for_run(
+            _with_mail(settings, receiver.port),
+            run_id=1,
+            run_at=RUN_AT,
+            events=[confirmed_event()],
+            environ=environ,
+            ssl_context=client_tls,
+        )
         assert result.ok, result.failures
         assert logins == [("alerts", True)]  # logged in only once TLS was up
         assert len(receiver.messages) == 1
 
         wrong = {**environ, "MONITOR_ALERT_SMTP_PASSWORD": "wrong-" + PASSWORD}
-        failed = alerts_for_run(_with_mail(settings, receiver.port), run_id=2, run_at=RUN_AT,
-                                events=[confirmed_event()], environ=wrong,
-                                ssl_context=client_tls, backoff_s=0.01)
+        failed = alerts_for_run(
+            _with_mail(settings, receiver.port),
+            run_id=2,
+            run_at=RUN_AT,
+            events=[confirmed_event()],
+            environ=wrong,
+            ssl_context=client_tls,
+            backoff_s=0.01,
+        )
     finally:
         receiver.stop()
     [delivery] = failed.deliveries
@@ -90,13 +116,20 @@ def test_starttls_then_login_with_credentials_from_the_environment(
 
 
 def test_untrusted_certificate_is_a_failure_not_a_clear_text_fallback(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     pytest.importorskip("cryptography")
     server_tls, _ = self_signed_tls(tmp_path)
     receiver = SmtpReceiver.start(tls_context=server_tls, require_starttls=True)
     try:
-        result = alerts_for_run(_with_mail(settings, receiver.port), run_id=1, run_at=RUN_AT,
-                                events=[confirmed_event()], environ={}, backoff_s=0.01)
+        result = alerts_for_run(
+            _with_mail(settings, receiver.port),
+            run_id=1,
+            run_at=RUN_AT,
+            events=[confirmed_event()],
+            environ={},
+            backoff_s=0.01,
+        )
     finally:
         receiver.stop()
     [delivery] = result.deliveries
@@ -106,8 +139,14 @@ def test_untrusted_certificate_is_a_failure_not_a_clear_text_fallback(
 
 def test_refused_smtp_port_is_reported_within_the_budget(settings: Settings) -> None:
     started = time.monotonic()
-    result = alerts_for_run(_with_mail(settings, free_port()), run_id=1, run_at=RUN_AT,
-                            events=[confirmed_event()], environ={}, backoff_s=0.05)
+    result = alerts_for_run(
+        _with_mail(settings, free_port()),
+        run_id=1,
+        run_at=RUN_AT,
+        events=[confirmed_event()],
+        environ={},
+        backoff_s=0.05,
+    )
     assert time.monotonic() - started < 2.0
     [delivery] = result.deliveries
     assert not delivery.ok and delivery.attempts == 3 and delivery.error == "connection refused"
@@ -115,33 +154,35 @@ def test_refused_smtp_port_is_reported_within_the_budget(settings: Settings) -> 
 
 def test_half_configured_email_is_reported(settings: Settings, smtp: SmtpReceiver) -> None:
     half = dataclasses.replace(settings, alert_smtp_host="127.0.0.1", alert_smtp_port=smtp.port)
-    result = alerts_for_run(half, run_id=1, run_at=RUN_AT, events=[confirmed_event()],
-                            environ={})
+    result = alerts_for_run(half, run_id=1, run_at=RUN_AT, events=[confirmed_event()], environ={})
     [delivery] = result.deliveries
     assert not delivery.ok
-    assert delivery.error == ("e-mail not configured completely: alert_email_from, "
-                              "alert_email_to missing")
+    assert delivery.error == (
+        "e-mail not configured completely: alert_email_from, alert_email_to missing"
+    )
     assert smtp.messages == []
 
 
-def test_webhook_and_email_together_and_deliver_false(settings: Settings, smtp: SmtpReceiver,
-                                                      webhook: Any) -> None:
+def test_webhook_and_email_together_and_deliver_false(
+    settings: Settings, smtp: SmtpReceiver, webhook: Any
+) -> None:
     both = _with_mail(settings, smtp.port, alert_webhook_url=webhook.url + "/h")
-    result = alerts_for_run(both, run_id=1, run_at=RUN_AT, events=[confirmed_event()],
-                            environ={})
+    result = alerts_for_run(both, run_id=1, run_at=RUN_AT, events=[confirmed_event()], environ={})
     assert [d.channel for d in result.deliveries] == ["webhook", "email"] and result.ok
-    quiet = alerts_for_run(both, run_id=2, run_at=RUN_AT, events=[confirmed_event()],
-                           environ={}, deliver=False)
+    quiet = alerts_for_run(
+        both, run_id=2, run_at=RUN_AT, events=[confirmed_event()], environ={}, deliver=False
+    )
     assert quiet.deliveries == () and quiet.path is not None and quiet.path.exists()
     assert len(smtp.messages) == 1 and len(webhook.requests) == 1
 
 
-def test_a_sender_with_a_line_break_is_reported_not_sent(settings: Settings,
-                                                         smtp: SmtpReceiver) -> None:
-    forged = _with_mail(settings, smtp.port,
-                        alert_email_from="monitor@example.org\r\nBcc: all@example.org")
-    result = alerts_for_run(forged, run_id=1, run_at=RUN_AT, events=[confirmed_event()],
-                            environ={})
+def test_a_sender_with_a_line_break_is_reported_not_sent(
+    settings: Settings, smtp: SmtpReceiver
+) -> None:
+    forged = _with_mail(
+        settings, smtp.port, alert_email_from="monitor@example.org\r\nBcc: all@example.org"
+    )
+    result = alerts_for_run(forged, run_id=1, run_at=RUN_AT, events=[confirmed_event()], environ={})
     [delivery] = result.deliveries
     assert not delivery.ok and "not usable" in (delivery.error or "")
     assert smtp.messages == []
@@ -149,8 +190,7 @@ def test_a_sender_with_a_line_break_is_reported_not_sent(settings: Settings,
 
 def test_display_name_sender_is_fine(settings: Settings, smtp: SmtpReceiver) -> None:
     named = _with_mail(settings, smtp.port, alert_email_from="Border monitor <bm@example.org>")
-    result = alerts_for_run(named, run_id=1, run_at=RUN_AT, events=[confirmed_event()],
-                            environ={})
+    result = alerts_for_run(named, run_id=1, run_at=RUN_AT, events=[confirmed_event()], environ={})
     assert result.ok, result.failures
     msg = email.message_from_bytes(smtp.messages[0].content, policy=email.policy.default)
     assert msg["Message-ID"].endswith("@example.org>")

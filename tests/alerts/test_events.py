@@ -31,13 +31,15 @@ def test_a_detections_life_told_only_once_confirmed(tmp_path: Path) -> None:
         assert _run(store, [probable, other], 2) == []
         # a confirmed; b rejected while only probable (never told, so no retraction).
         assert _run(store, [confirmed, dataclasses.replace(other, status="rejected")], 3) == [
-            ("confirmed", "a")]
+            ("confirmed", "a")
+        ]
         # a's type changes while confirmed.
         rebuilt = dataclasses.replace(confirmed, change_type="rebuilding")
         assert _run(store, [rebuilt], 4) == [("type_changed", "a")]
         # a is rejected after being confirmed: the analyst must hear the retraction.
         assert _run(store, [dataclasses.replace(rebuilt, status="rejected")], 5) == [
-            ("rejected", "a")]
+            ("rejected", "a")
+        ]
 
 
 def test_downgrade_and_withdrawal_of_confirmed_ones(tmp_path: Path) -> None:
@@ -47,9 +49,10 @@ def test_downgrade_and_withdrawal_of_confirmed_ones(tmp_path: Path) -> None:
         assert _run(store, [a, b, c], 1) == [("confirmed", "a"), ("confirmed", "b")]
         events = alert_events(
             store.put_detections("kk-park", [dataclasses.replace(a, status="probable")], run_id=2),
-            [dataclasses.replace(a, status="probable")], [a, b, c])
-    assert [(e.kind, e.detection.id) for e in events] == [("unconfirmed", "a"),
-                                                          ("withdrawn", "b")]
+            [dataclasses.replace(a, status="probable")],
+            [a, b, c],
+        )
+    assert [(e.kind, e.detection.id) for e in events] == [("unconfirmed", "a"), ("withdrawn", "b")]
     withdrawn = events[1]
     # The last record stored is what the analyst sees of a withdrawn detection.
     assert withdrawn.detection == b and withdrawn.previous_status == "confirmed"

@@ -20,11 +20,16 @@ from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 
 
 def test_nothing_newly_confirmed_writes_and_sends_nothing(
-        settings: Settings, webhook: WebhookReceiver, smtp: SmtpReceiver) -> None:
+    settings: Settings, webhook: WebhookReceiver, smtp: SmtpReceiver
+) -> None:
     configured = dataclasses.replace(
-        settings, alert_webhook_url=webhook.url + "/hook", alert_smtp_host="127.0.0.1",
-        alert_smtp_port=smtp.port, alert_email_from="monitor@example.org",
-        alert_email_to=("analyst@example.org",))
+        settings,
+        alert_webhook_url=webhook.url + "/hook",
+        alert_smtp_host="127.0.0.1",
+        alert_smtp_port=smtp.port,
+        alert_email_from="monitor@example.org",
+        alert_email_to=("analyst@example.org",),
+    )
     result = alerts_for_run(configured, run_id=7, run_at=RUN_AT, events=[])
     assert result.path is None and result.deliveries == () and result.ok
     assert not (settings.reports_dir / "alerts").exists()
@@ -33,9 +38,15 @@ def test_nothing_newly_confirmed_writes_and_sends_nothing(
 
 
 def test_alerts_file_is_rfc7946_with_the_contract_fields(settings: Settings) -> None:
-    events = [confirmed_event("a"),
-              AlertEvent("rejected", make_detection("b", status="rejected", simulated=True),
-                         "confirmed", "demolition")]
+    events = [
+        confirmed_event("a"),
+        AlertEvent(
+            "rejected",
+            make_detection("b", status="rejected", simulated=True),
+            "confirmed",
+            "demolition",
+        ),
+    ]
     result = alerts_for_run(settings, run_id=42, run_at=RUN_AT, events=events)
     assert result.path == settings.reports_dir / "alerts" / "alerts-20261123T063005Z-run42.geojson"
     assert result.deliveries == () and result.counts == {"confirmed": 1, "rejected": 1}
@@ -62,16 +73,22 @@ def test_alerts_file_is_rfc7946_with_the_contract_fields(settings: Settings) -> 
     assert meta["run_id"] == 42 and meta["run_at"] == "2026-11-23T06:30:05+00:00"
     assert meta["simulated"] is True
     assert meta["limits"] == stated_limits_note()
-    assert meta["events"][1] == {"id": "b", "kind": "rejected", "previous_status": "confirmed",
-                                 "previous_change_type": "demolition"}
+    assert meta["events"][1] == {
+        "id": "b",
+        "kind": "rejected",
+        "previous_status": "confirmed",
+        "previous_change_type": "demolition",
+    }
 
 
 def test_unwritable_reports_folder_is_reported_and_messages_still_go(
-        settings: Settings, webhook: WebhookReceiver, tmp_path: Path) -> None:
+    settings: Settings, webhook: WebhookReceiver, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the reports folder should be")
-    configured = dataclasses.replace(settings, reports_dir=blocker,
-                                     alert_webhook_url=webhook.url + "/hook")
+    configured = dataclasses.replace(
+        settings, reports_dir=blocker, alert_webhook_url=webhook.url + "/hook"
+    )
     result = alerts_for_run(configured, run_id=3, run_at=RUN_AT, events=[confirmed_event()])
     assert result.path is None
     file_failure, sent = result.deliveries
@@ -83,5 +100,6 @@ def test_unwritable_reports_folder_is_reported_and_messages_still_go(
 
 def test_naive_run_time_is_a_programming_error(settings: Settings) -> None:
     with pytest.raises(ValueError, match="timezone"):
-        alerts_for_run(settings, run_id=1, run_at=RUN_AT.replace(tzinfo=None),
-                       events=[confirmed_event()])
+        alerts_for_run(
+            settings, run_id=1, run_at=RUN_AT.replace(tzinfo=None), events=[confirmed_event()]
+        )

@@ -33,11 +33,16 @@ def test_mixed_simulated_and_real_says_so() -> None:
 
 
 def test_type_change_and_downgrade_wording() -> None:
-    changed = AlertEvent("type_changed", make_detection(change_type="rebuilding"), "confirmed",
-                         "new_construction")
+    changed = AlertEvent(
+        "type_changed", make_detection(change_type="rebuilding"), "confirmed", "new_construction"
+    )
     assert "rebuilding (was new_construction), still confirmed" in event_line(changed)
-    down = AlertEvent("unconfirmed", make_detection(status="probable", confirmed_on=None),
-                      "confirmed", "new_construction")
+    down = AlertEvent(
+        "unconfirmed",
+        make_detection(status="probable", confirmed_on=None),
+        "confirmed",
+        "new_construction",
+    )
     line = event_line(down)
     assert "no longer confirmed, now probable" in line and "confirmed 20" not in line
 

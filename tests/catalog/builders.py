@@ -29,21 +29,37 @@ def load_template(items_dir: Path, name: str) -> dict[str, Any]:
     return json.loads((items_dir / name).read_text())
 
 
-def make_aoi(lon: float = KK_PARK[0], lat: float = KK_PARK[1], half_deg: float = 0.004,
-             aoi_id: str = "kk-park-test") -> Aoi:
+def make_aoi(
+    lon: float = KK_PARK[0],
+    lat: float = KK_PARK[1],
+    half_deg: float = 0.004,
+    aoi_id: str = "kk-park-test",
+) -> Aoi:
     """A small square AOI (about 90 x 90 px at 10 m) centred on (lon, lat)."""
-    geometry = shapely.geometry.box(lon - half_deg, lat - half_deg, lon + half_deg,
-                                    lat + half_deg)
-    return Aoi(id=aoi_id, name=aoi_id, geometry=geometry,
-               geometry_hash=f"test-{lon}-{lat}", grid=grid_for_geometry(geometry))
+    geometry = shapely.geometry.box(lon - half_deg, lat - half_deg, lon + half_deg, lat + half_deg)
+    return Aoi(
+        id=aoi_id,
+        name=aoi_id,
+        geometry=geometry,
+        geometry_hash=f"test-{lon}-{lat}",
+        grid=grid_for_geometry(geometry),
+    )
 
 
-def make_item(template: dict[str, Any], *, when: dt.datetime | str,
-              footprint: tuple[float, float, float, float] = TILE_47QMU,
-              tile: str = "47QMU", platform: str = "sentinel-2b", orbit: int = 104,
-              cloud: float = 10.0, baseline: str | None = None,
-              item_id: str | None = None, collection: str | None = None,
-              updated: str | None = None) -> dict[str, Any]:
+def make_item(
+    template: dict[str, Any],
+    *,
+    when: dt.datetime | str,
+    footprint: tuple[float, float, float, float] = TILE_47QMU,
+    tile: str = "47QMU",
+    platform: str = "sentinel-2b",
+    orbit: int = 104,
+    cloud: float = 10.0,
+    baseline: str | None = None,
+    item_id: str | None = None,
+    collection: str | None = None,
+    updated: str | None = None,
+) -> dict[str, Any]:
     """A copy of ``template`` moved to ``footprint`` at time ``when``.
 
     The id, ``s2:product_uri`` and ``s2:datatake_id`` follow the new date, tile, platform
@@ -75,8 +91,9 @@ def make_item(template: dict[str, Any], *, when: dt.datetime | str,
     props["eo:cloud_cover"] = cloud
     props["s2:processing_baseline"] = baseline
     compact = baseline.replace(".", "")
-    props["s2:product_uri"] = (f"S2{letter}_MSIL2A_{stamp}_N{compact}_R{orbit:03d}_T{tile}_"
-                               f"{stamp}.SAFE")
+    props["s2:product_uri"] = (
+        f"S2{letter}_MSIL2A_{stamp}_N{compact}_R{orbit:03d}_T{tile}_{stamp}.SAFE"
+    )
     props["s2:datatake_id"] = f"GS2{letter}_{stamp}_000000_N{baseline}"
     props["grid:code"] = f"MGRS-{tile}"
     props["mgrs:utm_zone"] = int(tile[:2])
@@ -88,13 +105,18 @@ def make_item(template: dict[str, Any], *, when: dt.datetime | str,
     for asset in item["assets"].values():
         name = asset["href"].rsplit("/", 1)[-1]
         asset["href"] = f"{base}/{name}"
-    item["links"] = [link for link in item.get("links", [])
-                     if link.get("rel") not in ("self", "parent", "collection", "root")]
+    item["links"] = [
+        link
+        for link in item.get("links", [])
+        if link.get("rel") not in ("self", "parent", "collection", "root")
+    ]
     return item
 
 
-def make_collection(collection_id: str, items: list[dict[str, Any]] | None = None,
-                    ) -> dict[str, Any]:
+def make_collection(
+    collection_id: str,
+    items: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A minimal STAC Collection document (extent from the items when given)."""
     bbox = [-180.0, -90.0, 180.0, 90.0]
     if items:
@@ -114,9 +136,14 @@ def make_collection(collection_id: str, items: list[dict[str, Any]] | None = Non
     }
 
 
-def write_static_collection(folder: Path, collection_id: str, items: list[dict[str, Any]],
-                            *, relative_assets: bool = True,
-                            keep_item_collections: bool = False) -> Path:
+def write_static_collection(
+    folder: Path,
+    collection_id: str,
+    items: list[dict[str, Any]],
+    *,
+    relative_assets: bool = True,
+    keep_item_collections: bool = False,
+) -> Path:
     """Write ``folder/collection.json`` linking ``items/<id>.json`` (relative links).
 
     With ``relative_assets`` each item's asset hrefs become ``../assets/<id>/<file>``;
@@ -140,8 +167,9 @@ def write_static_collection(folder: Path, collection_id: str, items: list[dict[s
             {"rel": "root", "href": "../collection.json"},
         ]
         (folder / "items" / f"{item['id']}.json").write_text(json.dumps(item))
-        collection["links"].append({"rel": "item", "href": f"./items/{item['id']}.json",
-                                    "type": "application/geo+json"})
+        collection["links"].append(
+            {"rel": "item", "href": f"./items/{item['id']}.json", "type": "application/geo+json"}
+        )
     path = folder / "collection.json"
     path.write_text(json.dumps(collection))
     return path

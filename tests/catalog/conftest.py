@@ -42,5 +42,6 @@ def api_server(request: pytest.FixtureRequest) -> Any:
     try:
         return request.getfixturevalue("stac_api")
     except pytest.FixtureLookupError:
-        pytest.skip("stac_api fixture (stac-fastapi-pgstac, tests/servers/stac_api.py) "
-                    "is not available")
+        pytest.skip(
+            "stac_api fixture (stac-fastapi-pgstac, tests/servers/stac_api.py) is not available"
+        )

@@ -47,8 +47,9 @@ class FakeStacApi:
         #: (method, path, body) of every request, for assertions.
         self.requests: list[tuple[str, str, dict[str, Any] | None]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -80,17 +81,28 @@ class FakeStacApi:
     def _landing(self) -> dict[str, Any]:
         url = self.url
         return {
-            "type": "Catalog", "stac_version": "1.0.0", "id": "fake", "description": "fake",
+            "type": "Catalog",
+            "stac_version": "1.0.0",
+            "id": "fake",
+            "description": "fake",
             "conformsTo": self.conforms,
             "links": [
                 {"rel": "self", "href": url + "/", "type": "application/json"},
                 {"rel": "root", "href": url + "/", "type": "application/json"},
                 {"rel": "conformance", "href": url + "/conformance"},
                 {"rel": "data", "href": url + "/collections", "type": "application/json"},
-                {"rel": "search", "href": url + "/search", "method": "GET",
-                 "type": "application/geo+json"},
-                {"rel": "search", "href": url + "/search", "method": "POST",
-                 "type": "application/geo+json"},
+                {
+                    "rel": "search",
+                    "href": url + "/search",
+                    "method": "GET",
+                    "type": "application/geo+json",
+                },
+                {
+                    "rel": "search",
+                    "href": url + "/search",
+                    "method": "POST",
+                    "type": "application/geo+json",
+                },
             ],
         }
 
@@ -127,8 +139,9 @@ class FakeStacApi:
                 when = _parse_time(item["properties"]["datetime"])
                 if first and when < first or last and when > last:
                     continue
-                if area is not None and not shapely.geometry.shape(
-                        item["geometry"]).intersects(area):
+                if area is not None and not shapely.geometry.shape(item["geometry"]).intersects(
+                    area
+                ):
                     continue
                 if not self._query_ok(item, query):
                     continue
@@ -136,20 +149,37 @@ class FakeStacApi:
         matches.sort(key=lambda i: (i["properties"]["datetime"], i["id"]), reverse=True)
         limit = int(params.get("limit") or 10)
         offset = int(params.get("token") or 0)
-        page = matches[offset:offset + limit]
+        page = matches[offset : offset + limit]
         features = []
         for item in page:
             item = json.loads(json.dumps(item))
-            item["links"] = [{"rel": "self", "type": "application/geo+json", "href":
-                              f"{self.url}/collections/{item['collection']}/items/{item['id']}"}]
+            item["links"] = [
+                {
+                    "rel": "self",
+                    "type": "application/geo+json",
+                    "href": f"{self.url}/collections/{item['collection']}/items/{item['id']}",
+                }
+            ]
             features.append(item)
         links = []
         if offset + limit < len(matches):
-            links.append({"rel": "next", "href": self.url + "/search", "method": "POST",
-                          "body": {"token": str(offset + limit)}, "merge": True,
-                          "type": "application/geo+json"})
-        return {"type": "FeatureCollection", "features": features, "links": links,
-                "numberMatched": len(matches), "numberReturned": len(features)}
+            links.append(
+                {
+                    "rel": "next",
+                    "href": self.url + "/search",
+                    "method": "POST",
+                    "body": {"token": str(offset + limit)},
+                    "merge": True,
+                    "type": "application/geo+json",
+                }
+            )
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "links": links,
+            "numberMatched": len(matches),
+            "numberReturned": len(features),
+        }
 
     @staticmethod
     def _query_ok(item: dict[str, Any], query: dict[str, Any]) -> bool:
@@ -193,17 +223,22 @@ class FakeStacApi:
                 elif path == "/conformance":
                     self._send(200, {"conformsTo": api.conforms})
                 elif path == "/collections":
-                    self._send(200, {"collections": [api._collection(c)
-                                                     for c in api.collections],
-                                     "links": []})
+                    self._send(
+                        200,
+                        {"collections": [api._collection(c) for c in api.collections], "links": []},
+                    )
                 elif path.startswith("/collections/") and path.count("/") == 2:
                     collection_id = path.split("/")[2]
                     if collection_id in api.collections:
                         self._send(200, api._collection(collection_id))
                     else:
-                        self._send(404, {"code": "NotFoundError",
-                                         "description": f"Collection {collection_id} "
-                                                        "does not exist."})
+                        self._send(
+                            404,
+                            {
+                                "code": "NotFoundError",
+                                "description": f"Collection {collection_id} does not exist.",
+                            },
+                        )
                 elif path == "/search":
                     self._send(200, api._search(body if body is not None else query))
                 else:

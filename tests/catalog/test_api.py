@@ -55,13 +55,19 @@ def test_search_by_bbox_and_dates(api_server: Any, c1_template: dict[str, Any]) 
 
 def test_cloud_filter(api_server: Any, c1_template: dict[str, Any]) -> None:
     footprint, aoi = _spot(3)
-    items = [make_item(c1_template, when=f"2021-05-{day:02d}T04:00:00Z", footprint=footprint,
-                       item_id=f"c{cloud}", cloud=cloud)
-             for day, cloud in ((2, 5), (7, 60), (12, 90))]
+    items = [
+        make_item(
+            c1_template,
+            when=f"2021-05-{day:02d}T04:00:00Z",
+            footprint=footprint,
+            item_id=f"c{cloud}",
+            cloud=cloud,
+        )
+        for day, cloud in ((2, 5), (7, 60), (12, 90))
+    ]
     api_server.load(make_collection(C1), items)
     catalog = open_catalog(api_server.url, retries=0)
-    found = find_scenes(catalog, aoi, dt.date(2021, 5, 1), dt.date(2021, 5, 31),
-                        max_cloud_cover=50)
+    found = find_scenes(catalog, aoi, dt.date(2021, 5, 1), dt.date(2021, 5, 31), max_cloud_cover=50)
     assert _ids(found) == ["c5"]
     if isinstance(api_server, FakeStacApi):
         # Sent to the server as the query extension, not only filtered here.
@@ -70,8 +76,15 @@ def test_cloud_filter(api_server: Any, c1_template: dict[str, Any]) -> None:
 
 def test_pagination(api_server: Any, c1_template: dict[str, Any]) -> None:
     footprint, aoi = _spot(4)
-    items = [make_item(c1_template, when=f"2021-06-{day:02d}T04:00:00Z", footprint=footprint,
-                       item_id=f"p{day:02d}") for day in range(1, 12, 2)]
+    items = [
+        make_item(
+            c1_template,
+            when=f"2021-06-{day:02d}T04:00:00Z",
+            footprint=footprint,
+            item_id=f"p{day:02d}",
+        )
+        for day in range(1, 12, 2)
+    ]
     api_server.load(make_collection(C1), items)
     catalog = open_catalog(api_server.url, retries=0, page_size=2)
     found = find_scenes(catalog, aoi, dt.date(2021, 6, 1), dt.date(2021, 6, 30))
@@ -81,8 +94,9 @@ def test_pagination(api_server: Any, c1_template: dict[str, Any]) -> None:
         assert len(pages) == 3 and all(page["limit"] == 2 for page in pages)
 
 
-def test_unknown_collection_lists_the_available_ones(api_server: Any,
-                                                    c1_template: dict[str, Any]) -> None:
+def test_unknown_collection_lists_the_available_ones(
+    api_server: Any, c1_template: dict[str, Any]
+) -> None:
     api_server.load(make_collection(C1), [])
     with pytest.raises(SourceError) as info:
         open_catalog(api_server.url, collection="sentinel-2-l3z", retries=0)
@@ -91,32 +105,46 @@ def test_unknown_collection_lists_the_available_ones(api_server: Any,
     assert C1 in message
 
 
-def test_c1_gap_month_comes_from_l2a(api_server: Any, c1_template: dict[str, Any],
-                                     l2a_template: dict[str, Any]) -> None:
+def test_c1_gap_month_comes_from_l2a(
+    api_server: Any, c1_template: dict[str, Any], l2a_template: dict[str, Any]
+) -> None:
     footprint, aoi = _spot(5)
-    c1_items = [make_item(c1_template, when=when, footprint=footprint, item_id=f"c1-{i}")
-                for i, when in enumerate(["2022-01-10T04:00:00Z", "2022-03-11T04:00:00Z"])]
-    l2a_items = [make_item(l2a_template, when=when, footprint=footprint, item_id=f"l2a-{i}")
-                 for i, when in enumerate(["2022-01-10T04:00:00Z", "2022-02-09T04:00:00Z",
-                                           "2022-03-11T04:00:00Z"])]
+    c1_items = [
+        make_item(c1_template, when=when, footprint=footprint, item_id=f"c1-{i}")
+        for i, when in enumerate(["2022-01-10T04:00:00Z", "2022-03-11T04:00:00Z"])
+    ]
+    l2a_items = [
+        make_item(l2a_template, when=when, footprint=footprint, item_id=f"l2a-{i}")
+        for i, when in enumerate(
+            ["2022-01-10T04:00:00Z", "2022-02-09T04:00:00Z", "2022-03-11T04:00:00Z"]
+        )
+    ]
     api_server.load(make_collection(C1), c1_items)
     api_server.load(make_collection(L2A), l2a_items)
 
-    found = find_scenes(open_catalog(api_server.url, retries=0), aoi,
-                        dt.date(2022, 1, 1), dt.date(2022, 3, 31))
+    found = find_scenes(
+        open_catalog(api_server.url, retries=0), aoi, dt.date(2022, 1, 1), dt.date(2022, 3, 31)
+    )
     assert _ids(found) == ["c1-0", "l2a-1", "c1-1"]
     assert found.fallback_months == ("2022-02",)
-    assert found.monthly_counts == {"2022-01": {C1: 1}, "2022-02": {L2A: 1},
-                                    "2022-03": {C1: 1}}
+    assert found.monthly_counts == {"2022-01": {C1: 1}, "2022-02": {L2A: 1}, "2022-03": {C1: 1}}
     offsets = {scene.collection: scene.rule.offset for scene in found.scenes}
     assert offsets == {C1: pytest.approx(-0.1), L2A: 0.0}
 
-    without = find_scenes(open_catalog(api_server.url, retries=0, fallback_collection=None),
-                          aoi, dt.date(2022, 1, 1), dt.date(2022, 3, 31))
+    without = find_scenes(
+        open_catalog(api_server.url, retries=0, fallback_collection=None),
+        aoi,
+        dt.date(2022, 1, 1),
+        dt.date(2022, 3, 31),
+    )
     assert _ids(without) == ["c1-0", "c1-1"] and without.fallback_months == ()
     assert without.monthly_counts["2022-02"] == {}
 
-    only_l2a = find_scenes(open_catalog(api_server.url, retries=0, collection=L2A),
-                           aoi, dt.date(2022, 1, 1), dt.date(2022, 3, 31))
+    only_l2a = find_scenes(
+        open_catalog(api_server.url, retries=0, collection=L2A),
+        aoi,
+        dt.date(2022, 1, 1),
+        dt.date(2022, 3, 31),
+    )
     assert _ids(only_l2a) == ["l2a-0", "l2a-1", "l2a-2"]
     assert all(scene.rule.offset == 0.0 for scene in only_l2a.scenes)

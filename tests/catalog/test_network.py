@@ -15,10 +15,13 @@ pytestmark = pytest.mark.network
 MONTH = (dt.date(2024, 1, 1), dt.date(2024, 1, 31))  # dry season: clear scenes every pass
 
 
-@pytest.mark.parametrize(("collection", "offset"), [
-    ("sentinel-2-c1-l2a", -0.1),  # offset kept in the pixels and declared
-    ("sentinel-2-l2a", 0.0),      # offset removed, -0.1 still declared, flag says so
-])
+@pytest.mark.parametrize(
+    ("collection", "offset"),
+    [
+        ("sentinel-2-c1-l2a", -0.1),  # offset kept in the pixels and declared
+        ("sentinel-2-l2a", 0.0),  # offset removed, -0.1 still declared, flag says so
+    ],
+)
 def test_earth_search_kk_park_month(collection: str, offset: float) -> None:
     catalog = open_catalog(EARTH_SEARCH, collection=collection, fallback_collection=None)
     assert catalog.kind == "api"

@@ -85,8 +85,17 @@ def test_planetary_computer_like_item_keeps_the_offset(c1_template: dict[str, An
     del props["proj:epsg"]
     props["proj:code"] = "EPSG:32647"
     # Planetary Computer's asset keys are band ids, its eo:bands say "rededge" for B05-B8A.
-    renamed = {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08", "nir08": "B8A",
-               "rededge1": "B05", "swir16": "B11", "swir22": "B12", "scl": "SCL"}
+    renamed = {
+        "blue": "B02",
+        "green": "B03",
+        "red": "B04",
+        "nir": "B08",
+        "nir08": "B8A",
+        "rededge1": "B05",
+        "swir16": "B11",
+        "swir22": "B12",
+        "scl": "SCL",
+    }
     assets = {}
     for key, asset in item["assets"].items():
         asset = copy.deepcopy(asset)
@@ -163,8 +172,7 @@ def test_relative_hrefs_resolve_against_the_self_href(shared_data: Path) -> None
     assert Path(href).is_file()
     assert not scene.has_scl
     url_scene = scene_from_item(item, source="r", self_href="https://h.test/c/items/a.json")
-    assert url_scene.assets["red"].href == \
-        "https://h.test/c/assets/S2_rennes_20150821_L1C/B04.tif"
+    assert url_scene.assets["red"].href == "https://h.test/c/assets/S2_rennes_20150821_L1C/B04.tif"
 
 
 def test_missing_required_bands_name_item_and_source(c1_template: dict[str, Any]) -> None:
@@ -172,8 +180,9 @@ def test_missing_required_bands_name_item_and_source(c1_template: dict[str, Any]
     del item["assets"]["red"], item["assets"]["nir"]
     with pytest.raises(ItemError) as info:
         scene_from_item(item, source="cat.json")
-    assert str(info.value) == ("item S2B_T24MVV_20250731T130245_L2A (cat.json): "
-                               "missing required assets: red, nir")
+    assert str(info.value) == (
+        "item S2B_T24MVV_20250731T130245_L2A (cat.json): missing required assets: red, nir"
+    )
 
 
 def test_no_scl_is_allowed(c1_template: dict[str, Any]) -> None:

@@ -43,8 +43,9 @@ def plain_server() -> Iterator[tuple[str, dict[str, tuple[str, bytes]]]]:
             self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", pages
     finally:
@@ -75,23 +76,29 @@ def test_html_page_is_not_stac(plain_server: Any) -> None:
     pages["/"] = ("text/html", b"<!DOCTYPE html><html><body>hello</body></html>")
     with pytest.raises(SourceError) as info:
         open_catalog(url + "/", retries=0)
-    assert str(info.value) == (f"{url}/: not a STAC API or catalog "
-                               "(not JSON: starts with '<!DOCTYPE html><html><body>hello</body><')")
+    assert str(info.value) == (
+        f"{url}/: not a STAC API or catalog "
+        "(not JSON: starts with '<!DOCTYPE html><html><body>hello</body><')"
+    )
 
 
 def test_json_that_is_not_stac(plain_server: Any) -> None:
     url, pages = plain_server
     pages["/geo.json"] = ("application/json", b'{"type": "FeatureCollection", "features": []}')
-    with pytest.raises(SourceError, match=r"geo.json: not a STAC API or catalog \(JSON of type "
-                                          r"'FeatureCollection', no item search\)"):
+    with pytest.raises(
+        SourceError,
+        match=r"geo.json: not a STAC API or catalog \(JSON of type "
+        r"'FeatureCollection', no item search\)",
+    ):
         open_catalog(url + "/geo.json", retries=0)
     with pytest.raises(SourceError, match=r"missing: not a STAC API or catalog \(HTTP 404\)"):
         open_catalog(url + "/missing", retries=0)
 
 
 def test_503_once_is_retried(fake_api: FakeStacApi, c1_template: dict[str, Any]) -> None:
-    fake_api.load(make_collection("sentinel-2-c1-l2a"),
-                  [make_item(c1_template, when="2024-01-05T04:00:31Z")])
+    fake_api.load(
+        make_collection("sentinel-2-c1-l2a"), [make_item(c1_template, when="2024-01-05T04:00:31Z")]
+    )
     fake_api.fail_with = [503]
     catalog = open_catalog(fake_api.url, retries=2)
     assert catalog.kind == "api"
@@ -106,8 +113,11 @@ def test_503_once_is_retried(fake_api: FakeStacApi, c1_template: dict[str, Any])
 
 def test_503_without_retries_is_an_error(fake_api: FakeStacApi) -> None:
     fake_api.fail_with = [503, 503, 503]
-    with pytest.raises(SourceError, match=rf"^{fake_api.url}: gave up after retries "
-                                          r"\(HTTP 503\)$"):
+    with pytest.raises(
+        SourceError,
+        match=rf"^{fake_api.url}: gave up after retries "
+        r"\(HTTP 503\)$",
+    ):
         open_catalog(fake_api.url, retries=1)
 
 
@@ -122,28 +132,35 @@ def test_search_failure_names_the_step(fake_api: FakeStacApi) -> None:
 def test_api_without_query_extension_filters_clouds_here(c1_template: dict[str, Any]) -> None:
     api = FakeStacApi(query_extension=False).start()
     try:
-        items = [make_item(c1_template, when=f"2024-01-{d:02d}T04:00:31Z", cloud=c)
-                 for d, c in ((5, 10.0), (10, 70.0))]
+        items = [
+            make_item(c1_template, when=f"2024-01-{d:02d}T04:00:31Z", cloud=c)
+            for d, c in ((5, 10.0), (10, 70.0))
+        ]
         api.load(make_collection("sentinel-2-c1-l2a"), items)
         catalog = open_catalog(api.url, retries=0)
-        found = find_scenes(catalog, make_aoi(), dt.date(2024, 1, 1), dt.date(2024, 1, 31),
-                            max_cloud_cover=50)
+        found = find_scenes(
+            catalog, make_aoi(), dt.date(2024, 1, 1), dt.date(2024, 1, 31), max_cloud_cover=50
+        )
         assert [s.cloud_cover for s in found.scenes] == [10.0]
         assert "query" not in api.searches()[-1]
     finally:
         api.stop()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("planetary_computer") is not None,
-                    reason="planetary-computer is installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("planetary_computer") is not None,
+    reason="planetary-computer is installed",
+)
 def test_planetary_computer_signing_needs_its_extra() -> None:
     with pytest.raises(ConfigError, match=r"pip install border-monitor\[pc\]"):
-        open_catalog("https://planetarycomputer.microsoft.com/api/stac/v1",
-                      sign="planetary-computer")
+        open_catalog(
+            "https://planetarycomputer.microsoft.com/api/stac/v1", sign="planetary-computer"
+        )
 
 
-def test_retry_after_is_capped_and_settings_are_used(fake_api: FakeStacApi,
-                                                     c1_template: dict[str, Any]) -> None:
+def test_retry_after_is_capped_and_settings_are_used(
+    fake_api: FakeStacApi, c1_template: dict[str, Any]
+) -> None:
     from monitor.catalog.source import make_stac_io
     from monitor.config import Settings
 
@@ -160,8 +177,9 @@ def test_retry_after_is_capped_and_settings_are_used(fake_api: FakeStacApi,
 
     fake_api.load(make_collection("sentinel-2-c1-l2a"), [])
     fake_api.load(make_collection("other"), [])
-    catalog = catalog_from_settings(Settings(stac=fake_api.url, collection="other",
-                                             http_retries=0, page_size=7))
+    catalog = catalog_from_settings(
+        Settings(stac=fake_api.url, collection="other", http_retries=0, page_size=7)
+    )
     assert (catalog.kind, catalog.collection) == ("api", "other")
     find_scenes(catalog, make_aoi(), dt.date(2024, 1, 1), dt.date(2024, 1, 2))
     assert fake_api.searches()[-1]["limit"] == 7

@@ -15,16 +15,21 @@ SHIPPED = ["kk-park", "kk-park-east", "shwe-kokko", "myawaddy", "mae-sot"]
 
 
 def _feature(coords: list[list[float]], **props: str) -> dict[str, object]:
-    return {"type": "Feature", "properties": {"id": "site-a", "name": "Site A", **props},
-            "geometry": {"type": "Polygon", "coordinates": [coords]}}
+    return {
+        "type": "Feature",
+        "properties": {"id": "site-a", "name": "Site A", **props},
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
 
 
 SQUARE = [[98.55, 16.62], [98.56, 16.62], [98.56, 16.63], [98.55, 16.63], [98.55, 16.62]]
 
 
 def test_list_shows_every_shipped_aoi_on_47n(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["aoi", "list", "--aoi-dir", str(REPO / "aoi"),
-                 "--state-dir", "/nonexistent/state"]) == 0
+    assert (
+        main(["aoi", "list", "--aoi-dir", str(REPO / "aoi"), "--state-dir", "/nonexistent/state"])
+        == 0
+    )
     out = capsys.readouterr().out
     for aoi_id in SHIPPED:
         assert aoi_id in out
@@ -39,8 +44,9 @@ def test_check_each_shipped_aoi(aoi_id: str, capsys: pytest.CaptureFixture[str])
     assert "ok" in out and "32647" in out
 
 
-def test_check_reports_where_a_ring_crosses_itself(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_where_a_ring_crosses_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bowtie = [[98.55, 16.62], [98.56, 16.63], [98.56, 16.62], [98.55, 16.63], [98.55, 16.62]]
     path = tmp_path / "bowtie.geojson"
     path.write_text(json.dumps(_feature(bowtie)))
@@ -51,8 +57,13 @@ def test_check_reports_where_a_ring_crosses_itself(tmp_path: Path,
 
 
 def test_check_metres_and_area_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    metres = [[451460, 1840340], [451560, 1840340], [451560, 1840240], [451460, 1840240],
-              [451460, 1840340]]
+    metres = [
+        [451460, 1840340],
+        [451560, 1840340],
+        [451560, 1840240],
+        [451460, 1840240],
+        [451460, 1840340],
+    ]
     path = tmp_path / "utm.geojson"
     path.write_text(json.dumps(_feature(metres)))
     assert main(["aoi", "check", str(path)]) == 1
@@ -69,8 +80,7 @@ def test_add_copies_and_registers(tmp_path: Path, capsys: pytest.CaptureFixture[
     src = tmp_path / "new-site.geojson"
     src.write_text(json.dumps(_feature(SQUARE)))
     state = tmp_path / "state"
-    assert main(["aoi", "add", str(src), "--aoi-dir", str(aoi_dir), "--state-dir",
-                 str(state)]) == 0
+    assert main(["aoi", "add", str(src), "--aoi-dir", str(aoi_dir), "--state-dir", str(state)]) == 0
     assert "site-a: added" in capsys.readouterr().out
     assert (aoi_dir / "site-a.geojson").exists()
     assert main(["aoi", "list", "--aoi-dir", str(aoi_dir), "--state-dir", str(state)]) == 0
@@ -81,24 +91,56 @@ def test_add_copies_and_registers(tmp_path: Path, capsys: pytest.CaptureFixture[
     # An edited outline under the same id is refused without --overwrite ...
     moved = [[x + 0.001, y] for x, y in SQUARE]
     src.write_text(json.dumps(_feature(moved)))
-    assert main(["aoi", "add", str(src), "--aoi-dir", str(aoi_dir), "--state-dir",
-                 str(state)]) == 1
+    assert main(["aoi", "add", str(src), "--aoi-dir", str(aoi_dir), "--state-dir", str(state)]) == 1
     assert "site-a" in capsys.readouterr().err
     # ... and with it, it is a new grid.
-    assert main(["aoi", "add", str(src), "--overwrite", "--aoi-dir", str(aoi_dir),
-                 "--state-dir", str(state)]) == 0
+    assert (
+        main(
+            [
+                "aoi",
+                "add",
+                str(src),
+                "--overwrite",
+                "--aoi-dir",
+                str(aoi_dir),
+                "--state-dir",
+                str(state),
+            ]
+        )
+        == 0
+    )
     assert "new geometry" in capsys.readouterr().out
 
 
 def test_add_bad_file_leaves_folder_and_state_untouched(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     aoi_dir = tmp_path / "aoi"
     aoi_dir.mkdir()
     src = tmp_path / "point.geojson"
-    src.write_text(json.dumps({"type": "Feature", "properties": {"id": "p", "name": "P"},
-                               "geometry": {"type": "Point", "coordinates": [98.5, 16.6]}}))
-    assert main(["aoi", "add", str(src), "--aoi-dir", str(aoi_dir), "--state-dir",
-                 str(tmp_path / "state")]) == 1
+    src.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"id": "p", "name": "P"},
+                "geometry": {"type": "Point", "coordinates": [98.5, 16.6]},
+            }
+        )
+    )
+    assert (
+        main(
+            [
+                "aoi",
+                "add",
+                str(src),
+                "--aoi-dir",
+                str(aoi_dir),
+                "--state-dir",
+                str(tmp_path / "state"),
+            ]
+        )
+        == 1
+    )
     assert "Point" in capsys.readouterr().err
     assert list(aoi_dir.iterdir()) == []
     assert not (tmp_path / "state").exists()
@@ -109,7 +151,6 @@ def test_duplicate_ids_in_folder(tmp_path: Path, capsys: pytest.CaptureFixture[s
     aoi_dir.mkdir()
     (aoi_dir / "one.geojson").write_text(json.dumps(_feature(SQUARE)))
     (aoi_dir / "two.geojson").write_text(json.dumps(_feature(SQUARE)))
-    assert main(["aoi", "list", "--aoi-dir", str(aoi_dir), "--state-dir",
-                 str(tmp_path / "s")]) == 1
+    assert main(["aoi", "list", "--aoi-dir", str(aoi_dir), "--state-dir", str(tmp_path / "s")]) == 1
     err = capsys.readouterr().err
     assert "one.geojson" in err and "two.geojson" in err

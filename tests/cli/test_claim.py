@@ -45,7 +45,7 @@ class Truth:
     def roofed_m2(self, day: dt.date) -> float:
         cover, _ = state_at(self.plan.ground, self.plan.changes, day)
         rows, cols = self.aoi.grid.shape
-        window = cover[self.r0:self.r0 + rows, self.c0:self.c0 + cols]
+        window = cover[self.r0 : self.r0 + rows, self.c0 : self.c0 + cols]
         return float((np.isin(window, list(ROOF_COVERS)) & self.mask).sum()) * 100.0
 
     def share_removed(self, start: dt.date, by: dt.date) -> float:
@@ -84,10 +84,26 @@ def overcast_state(east_archive: SimArchive, tmp_path_factory: pytest.TempPathFa
     collection_path.unlink()  # a hard link to the shared archive: replace, never write into
     collection_path.write_text(json.dumps(collection))
     state = folder / "state"
-    assert run_cli(["run", "--stac", sim, "--aoi",
-                    east_archive.aoi_files["east-test"], "--state-dir", state,
-                    "--reports-dir", folder / "reports", "--since", FULL_PERIOD[0],
-                    "--until", FULL_PERIOD[1]]) == 0
+    assert (
+        run_cli(
+            [
+                "run",
+                "--stac",
+                sim,
+                "--aoi",
+                east_archive.aoi_files["east-test"],
+                "--state-dir",
+                state,
+                "--reports-dir",
+                folder / "reports",
+                "--since",
+                FULL_PERIOD[0],
+                "--until",
+                FULL_PERIOD[1],
+            ]
+        )
+        == 0
+    )
     return state
 
 
@@ -101,13 +117,23 @@ def _verdict(out: str) -> str:
 
 
 def test_timeline_export_matches_the_truth_in_clear_months(
-        state: Path, tmp_path: Path, truth: Truth, capsys: pytest.CaptureFixture[str]) -> None:
+    state: Path, tmp_path: Path, truth: Truth, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "timeline.csv"
     assert run_cli(["export", "--format", "timeline", "--out", out, "--state-dir", state]) == 0
     rows = list(csv.DictReader(out.open()))
-    assert list(rows[0]) == ["aoi", "month", "clear_observations", "gap", "built_m2",
-                             "built_low_m2", "built_high_m2", "new_built_m2", "demolished_m2",
-                             "simulated"]
+    assert list(rows[0]) == [
+        "aoi",
+        "month",
+        "clear_observations",
+        "gap",
+        "built_m2",
+        "built_low_m2",
+        "built_high_m2",
+        "new_built_m2",
+        "demolished_m2",
+        "simulated",
+    ]
     assert {r["aoi"] for r in rows} == {"east-test"}
     assert all(r["simulated"] == "true" for r in rows)
     months = [r["month"] for r in rows]
@@ -135,12 +161,17 @@ def test_timeline_export_matches_the_truth_in_clear_months(
     # Refused without --overwrite, replaced with it.
     assert run_cli(["export", "--format", "timeline", "--out", out, "--state-dir", state]) == 1
     assert "exists" in capsys.readouterr().err
-    assert run_cli(["export", "--format", "timeline", "--out", out, "--state-dir", state,
-                    "--overwrite"]) == 0
+    assert (
+        run_cli(
+            ["export", "--format", "timeline", "--out", out, "--state-dir", state, "--overwrite"]
+        )
+        == 0
+    )
 
 
 def test_a_true_claim_is_consistent_and_stored(
-        state: Path, truth: Truth, capsys: pytest.CaptureFixture[str]) -> None:
+    state: Path, truth: Truth, capsys: pytest.CaptureFixture[str]
+) -> None:
     share = truth.share_removed(D(2025, 9, 15), END)
     assert 0.15 < share < 0.3  # the planted demolitions: about a fifth of the roofs
     n = round(share * 1000)
@@ -158,8 +189,7 @@ def test_a_true_claim_is_consistent_and_stored(
     assert low <= record.result["share_removed"] <= high
 
 
-def test_an_inflated_claim_is_inconsistent(state: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_inflated_claim_is_inconsistent(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert run_cli(_claim(state, "--demolished", 631, "--total", 635, "--by", END)) == 0
     out = capsys.readouterr().out
@@ -167,31 +197,51 @@ def test_an_inflated_claim_is_inconsistent(state: Path,
 
 
 def test_a_claim_inside_an_overcast_stretch_cannot_be_told(
-        overcast_state: Path, truth: Truth, capsys: pytest.CaptureFixture[str]) -> None:
+    overcast_state: Path, truth: Truth, capsys: pytest.CaptureFixture[str]
+) -> None:
     by = D(2025, 11, 25)
     share = truth.share_removed(D(2025, 9, 15), by)
     assert share > 0.05
     capsys.readouterr()
-    assert run_cli(_claim(overcast_state, "--demolished", round(share * 100), "--total", 100,
-                          "--by", by)) == 0
+    assert (
+        run_cli(
+            _claim(overcast_state, "--demolished", round(share * 100), "--total", 100, "--by", by)
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert _verdict(out).startswith("cannot tell: not enough clear observations"), out
     # Even counting every change the overcast stretch hides, 99 % is too much.
-    assert run_cli(_claim(overcast_state, "--demolished", 99, "--total", 100,
-                          "--by", by)) == 0
+    assert run_cli(_claim(overcast_state, "--demolished", 99, "--total", 100, "--by", by)) == 0
     assert _verdict(capsys.readouterr().out).startswith("inconsistent"), out
 
 
-def test_a_zone_restricts_the_check(state: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_zone_restricts_the_check(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     zone = tmp_path / "zone <east>.geojson"
-    zone.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": {
-        "type": "Polygon", "coordinates": [[[98.570, 16.625], [98.5735, 16.625],
-                                            [98.5735, 16.631], [98.570, 16.631],
-                                            [98.570, 16.625]]]}}))
+    zone.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [98.570, 16.625],
+                            [98.5735, 16.625],
+                            [98.5735, 16.631],
+                            [98.570, 16.631],
+                            [98.570, 16.625],
+                        ]
+                    ],
+                },
+            }
+        )
+    )
     capsys.readouterr()
-    assert run_cli(_claim(state, "--demolished", 1, "--total", 4, "--by", END,
-                          "--zone", zone)) == 0
+    assert run_cli(_claim(state, "--demolished", 1, "--total", 4, "--by", END, "--zone", zone)) == 0
     out = capsys.readouterr().out
     assert f"zone: {zone}" in out
     pixels = int(out.split(" pixels)")[0].rsplit(", ", 1)[1])
@@ -201,14 +251,18 @@ def test_a_zone_restricts_the_check(state: Path, tmp_path: Path,
     assert record.claim["zone_geometry"]["type"] == "Polygon"
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--demolished", 5, "--total", 4, "--by", END], "more than --total"),
-    (["--demolished", 5, "--by", END], "go together"),
-    (["--by", END], "give the claim"),
-    (["--demolished", 1, "--total", 4, "--by", D(2023, 1, 1)], "before the first clear"),
-])
-def test_bad_claims_are_one_line_errors(state: Path, args: list[object], says: str,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--demolished", 5, "--total", 4, "--by", END], "more than --total"),
+        (["--demolished", 5, "--by", END], "go together"),
+        (["--by", END], "give the claim"),
+        (["--demolished", 1, "--total", 4, "--by", D(2023, 1, 1)], "before the first clear"),
+    ],
+)
+def test_bad_claims_are_one_line_errors(
+    state: Path, args: list[object], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     assert run_cli(_claim(state, *args)) == 1
     err = capsys.readouterr().err.strip()
@@ -218,47 +272,90 @@ def test_bad_claims_are_one_line_errors(state: Path, args: list[object], says: s
 
 
 def test_unknown_aoi_and_zones_outside_are_one_line_errors(
-        state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
-    assert run_cli(["claim", "--state-dir", state, "--aoi", "nowhere", "--demolished", 1,
-                    "--total", 2, "--by", END]) == 1
+    assert (
+        run_cli(
+            [
+                "claim",
+                "--state-dir",
+                state,
+                "--aoi",
+                "nowhere",
+                "--demolished",
+                1,
+                "--total",
+                2,
+                "--by",
+                END,
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nowhere" in err and "east-test" in err
     far = tmp_path / "far.geojson"
-    far.write_text(json.dumps({"type": "Polygon", "coordinates": [[
-        [98.60, 16.70], [98.61, 16.70], [98.61, 16.71], [98.60, 16.71], [98.60, 16.70]]]}))
+    far.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[98.60, 16.70], [98.61, 16.70], [98.61, 16.71], [98.60, 16.71], [98.60, 16.70]]
+                ],
+            }
+        )
+    )
     broken = tmp_path / "broken.geojson"
     broken.write_text("{not json")
-    for zone, says in ((far, "outside AOI east-test"), (broken, "not JSON"),
-                       (tmp_path / "missing.geojson", "no such file")):
-        assert run_cli(_claim(state, "--demolished", 1, "--total", 2, "--by", END,
-                              "--zone", zone)) == 1
+    for zone, says in (
+        (far, "outside AOI east-test"),
+        (broken, "not JSON"),
+        (tmp_path / "missing.geojson", "no such file"),
+    ):
+        assert (
+            run_cli(_claim(state, "--demolished", 1, "--total", 2, "--by", END, "--zone", zone))
+            == 1
+        )
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and says in err, err
     with Store.open(state, create=False) as store:
         assert store.claims() == []
 
 
-def test_report_sections_are_escaped_svg(state: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_sections_are_escaped_svg(
+    state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from lxml import etree, html
 
     from monitor.detect import DetectorParams
     from monitor.job import timeline_report_sections
 
     zone = tmp_path / "<img src=x onerror=alert(1)>.geojson"
-    zone.write_text(json.dumps({"type": "Polygon", "coordinates": [[
-        [98.567, 16.625], [98.573, 16.625], [98.573, 16.631], [98.567, 16.631],
-        [98.567, 16.625]]]}))
-    assert run_cli(_claim(state, "--demolished", 1, "--total", 4, "--by", END,
-                          "--zone", zone)) == 0
+    zone.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [98.567, 16.625],
+                        [98.573, 16.625],
+                        [98.573, 16.631],
+                        [98.567, 16.631],
+                        [98.567, 16.625],
+                    ]
+                ],
+            }
+        )
+    )
+    assert run_cli(_claim(state, "--demolished", 1, "--total", 4, "--by", END, "--zone", zone)) == 0
     with Store.open(state, create=False) as store:
         aoi = store.get_aoi("east-test")
         assert aoi is not None
         timeline_html, claims_html = timeline_report_sections(store, aoi, DetectorParams())
     assert "<img" not in timeline_html + claims_html
     assert "&lt;img src=x onerror=alert(1)&gt;" in claims_html
-    svg = timeline_html[timeline_html.index("<svg"):timeline_html.index("</svg>") + 6]
+    svg = timeline_html[timeline_html.index("<svg") : timeline_html.index("</svg>") + 6]
     root = etree.fromstring(svg.encode())  # well-formed XML
     assert root.tag.endswith("svg")
     assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing to fetch

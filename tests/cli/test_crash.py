@@ -51,9 +51,11 @@ SEED = 20261123
 EARLY_UNTIL = "2025-11-20"
 
 #: The child: faulthandler on SIGUSR1 (so a kill can tell where it landed), then the CLI.
-_LAUNCHER = ("import faulthandler, signal, sys; "
-             "faulthandler.register(signal.SIGUSR1, all_threads=True); "
-             "from monitor.cli.main import main; sys.exit(main())")
+_LAUNCHER = (
+    "import faulthandler, signal, sys; "
+    "faulthandler.register(signal.SIGUSR1, all_threads=True); "
+    "from monitor.cli.main import main; sys.exit(main())"
+)
 
 _RECORD_LINE = re.compile(r"^  \S+ \d{4}-\d\d-\d\d \S+: (used|skipped|failed)\b")
 
@@ -67,8 +69,10 @@ _PHASES: tuple[tuple[str, frozenset[str]], ...] = (
     ("detector", frozenset({"compute_detections"})),
     ("reads", frozenset({"read_scenes", "load_chip"})),
     ("catalog search", frozenset({"_plan_aoi", "catalog_of", "find_scenes"})),
-    ("state: open, migrate, lock, start the run",
-     frozenset({"store_of", "state_lock", "start_run", "migrate"})),
+    (
+        "state: open, migrate, lock, start the run",
+        frozenset({"store_of", "state_lock", "start_run", "migrate"}),
+    ),
     ("AOI files", frozenset({"aois_of"})),
 )
 
@@ -111,13 +115,11 @@ def _phase_of(dump: str, lines: list[str]) -> str:
     searched = any(": searching " in line for line in lines)
     if "importlib._bootstrap" in dump:
         # Who imports: the innermost monitor function below the import machinery.
-        callers = re.findall(r"/monitor/\S+\.py\", line \d+ in (\w+)\s*$", dump,
-                             flags=re.MULTILINE)
+        callers = re.findall(r"/monitor/\S+\.py\", line \d+ in (\w+)\s*$", dump, flags=re.MULTILINE)
         caller = next((c for c in callers if c != "<module>" and c != "module"), None)
         if caller is not None:
             return f"lazy imports in {caller}"
-        return ("lazy imports (catalog or reads)" if searched
-                else "start-up (imports)")
+        return "lazy imports (catalog or reads)" if searched else "start-up (imports)"
     if "run_job" in names:
         return "run_job, between steps"
     return "start-up or exit (arguments, printing)"
@@ -132,8 +134,14 @@ def _message(line: str) -> str:
     return str(data.get("message", line)) if isinstance(data, dict) else line
 
 
-def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 0.0,
-               timeout_s: float = 120.0, dump: bool = True) -> Outcome:
+def _run_child(
+    args: list[str],
+    log: Path,
+    anchor: str | None,
+    delay_s: float = 0.0,
+    timeout_s: float = 120.0,
+    dump: bool = True,
+) -> Outcome:
     """Start ``monitor ARGS``; ``delay_s`` after ``anchor`` is seen, SIGKILL it.
 
     ``anchor``: "start", "search", "record:N" (the N-th recorded observation; the summary
@@ -141,8 +149,11 @@ def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 
     are stored and before the run is closed and exported); None lets the run finish. Without
     ``dump`` the SIGKILL is sent at once (no stack: the phase is told by the output).
     """
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     lines: list[str] = []
     seen = threading.Event()
     n_records = int(anchor.split(":")[1]) if anchor and anchor.startswith("record:") else 0
@@ -161,9 +172,14 @@ def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 
     started = time.monotonic()
     with log.open("w") as err:
         # --log-json -v: a line per recorded scene, parseable whatever the terminal.
-        child = subprocess.Popen([sys.executable, "-c", _LAUNCHER, "--log-json", "-v", *args],
-                                 cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=err,
-                                 text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, "--log-json", "-v", *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
 
         def read() -> None:
             assert child.stdout is not None
@@ -198,19 +214,39 @@ def _run_child(args: list[str], log: Path, anchor: str | None, delay_s: float = 
     elif dump:
         phase = _phase_of(log.read_text(errors="replace"), lines)
     elif any(line.startswith("alerts: ") for line in lines) and not any(
-            line.startswith(("exports: ", "nothing new")) for line in lines):
+        line.startswith(("exports: ", "nothing new")) for line in lines
+    ):
         phase = "post-run: alerts written, run summary and export not (killed at the alerts)"
     else:
         phase = "not told (killed without a stack dump)"
     ended = time.monotonic()
-    return Outcome(anchor or "-", delay_s, phase, None if killed else code, lines,
-                   ended - started, ended - anchored)
+    return Outcome(
+        anchor or "-",
+        delay_s,
+        phase,
+        None if killed else code,
+        lines,
+        ended - started,
+        ended - anchored,
+    )
 
 
 def _run_args(archive: SimArchive, state: RunState, until: str) -> list[str]:
-    return ["run", "--stac", str(archive.sim), "--aoi", str(archive.aoi_files["east-test"]),
-            "--state-dir", str(state.state), "--reports-dir", str(state.reports),
-            "--since", FULL_PERIOD[0], "--until", until]
+    return [
+        "run",
+        "--stac",
+        str(archive.sim),
+        "--aoi",
+        str(archive.aoi_files["east-test"]),
+        "--state-dir",
+        str(state.state),
+        "--reports-dir",
+        str(state.reports),
+        "--since",
+        FULL_PERIOD[0],
+        "--until",
+        until,
+    ]
 
 
 def _scenes_read_by(reference: RunState, until: str) -> set[str]:
@@ -228,8 +264,9 @@ def _left_to_record(state: RunState, to_read: set[str]) -> int:
     if not (state.state / "state.db").exists():
         return len(to_read)
     with Store.open(state.state, create=False) as store:
-        recorded = {o.scene_id for o in store.observations("east-test")
-                    if o.status in ("used", "skipped")}
+        recorded = {
+            o.scene_id for o in store.observations("east-test") if o.status in ("used", "skipped")
+        }
     return len(to_read - recorded)
 
 
@@ -242,17 +279,20 @@ class Crashed:
     final: Outcome
 
 
-def _finish(archive: SimArchive, state: RunState, outcomes: list[Outcome],
-            logs: Path) -> Crashed:
-    final = _run_child(_run_args(archive, state, FULL_PERIOD[1]),
-                       logs / f"final-{state.state.parent.name}.err", None)
+def _finish(archive: SimArchive, state: RunState, outcomes: list[Outcome], logs: Path) -> Crashed:
+    final = _run_child(
+        _run_args(archive, state, FULL_PERIOD[1]),
+        logs / f"final-{state.state.parent.name}.err",
+        None,
+    )
     assert final.exit_code == 0, final.lines[-5:]
     return Crashed(state, outcomes, final)
 
 
 @pytest.fixture(scope="module")
-def crash_runs(east_archive: SimArchive, east_reference: RunState,
-               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Crashed]:
+def crash_runs(
+    east_archive: SimArchive, east_reference: RunState, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Crashed]:
     """The kill chain and the late kill, each finished by one run to completion."""
     rng = random.Random(SEED)
     folder = tmp_path_factory.mktemp("crash")
@@ -266,15 +306,24 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
     #: drawn shorter. The kills then spread over the run on a fast machine as on a slow one.
     after_search_s = {EARLY_UNTIL: 4.0, FULL_PERIOD[1]: 4.0}
 
-    def kill(until: str, anchor: str, delay_s: float, on: RunState = chain,
-             dump: bool = True) -> Outcome:
-        outcome = _run_child(_run_args(east_archive, on, until),
-                             logs / f"{len(outcomes):02d}.err", anchor, delay_s, dump=dump)
+    def kill(
+        until: str, anchor: str, delay_s: float, on: RunState = chain, dump: bool = True
+    ) -> Outcome:
+        outcome = _run_child(
+            _run_args(east_archive, on, until),
+            logs / f"{len(outcomes):02d}.err",
+            anchor,
+            delay_s,
+            dump=dump,
+        )
         outcomes.append(outcome)
         if anchor == "search" and not outcome.killed:
             after_search_s[until] = min(after_search_s[until], 0.9 * outcome.after_anchor_s)
-        print(f"kill {len(outcomes):2d} {until} {anchor:>10} +{delay_s:.2f}s: {outcome.phase} "
-              f"({outcome.records} recorded, {outcome.seconds:.1f} s)", flush=True)
+        print(
+            f"kill {len(outcomes):2d} {until} {anchor:>10} +{delay_s:.2f}s: {outcome.phase} "
+            f"({outcome.records} recorded, {outcome.seconds:.1f} s)",
+            flush=True,
+        )
         # Whatever the kill left must be readable: the state opens and its status answers.
         if (on.state / "state.db").exists():
             with contextlib.redirect_stdout(io.StringIO()) as printed:
@@ -316,17 +365,17 @@ def crash_runs(east_archive: SimArchive, east_reference: RunState,
     late = RunState(folder / "late" / "state", folder / "late" / "reports")
     shutil.copytree(chain.state, late.state)
     shutil.copytree(chain.reports, late.reports)
-    late_outcome = kill(FULL_PERIOD[1], f"record:{_left_to_record(late, whole)}", 0.0,
-                        on=late)
+    late_outcome = kill(FULL_PERIOD[1], f"record:{_left_to_record(late, whole)}", 0.0, on=late)
     # ... the chain in its detector (reads cached: the plan, then the replay from the cache),
     # once more while recording, then after its alerts, before its summary and its export.
     kill_after_search(2, FULL_PERIOD[1], 0.2, 0.6)
     kill(FULL_PERIOD[1], f"record:{max(1, _left_to_record(chain, whole) // 2)}", 0.0)
     kill(FULL_PERIOD[1], "alerts", 0.0, dump=False)
 
-    return {"chain": _finish(east_archive, chain,
-                             [o for o in outcomes if o is not late_outcome], logs),
-            "late": _finish(east_archive, late, [late_outcome], logs)}
+    return {
+        "chain": _finish(east_archive, chain, [o for o in outcomes if o is not late_outcome], logs),
+        "late": _finish(east_archive, late, [late_outcome], logs),
+    }
 
 
 def test_kills_spread_over_the_run(crash_runs: dict[str, Crashed]) -> None:
@@ -340,16 +389,22 @@ def test_kills_spread_over_the_run(crash_runs: dict[str, Crashed]) -> None:
     # Start-up, the catalog, the reads and the records at least; the narrow phases (store,
     # export) depend on timing and are reported above.
     assert {"reads", "record observations"} <= set(tally), tally
-    before_search = ("start-up", "lazy imports in run", "state:", "AOI files", "run_job",
-                     "catalog search")
+    before_search = (
+        "start-up",
+        "lazy imports in run",
+        "state:",
+        "AOI files",
+        "run_job",
+        "catalog search",
+    )
     assert any(p.startswith(before_search) for p in tally), tally
     assert len(tally) >= 5, tally
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_detections_equal_an_uninterrupted_run(crash_runs: dict[str, Crashed],
-                                               east_reference: RunState, which: str,
-                                               tmp_path: Path) -> None:
+def test_detections_equal_an_uninterrupted_run(
+    crash_runs: dict[str, Crashed], east_reference: RunState, which: str, tmp_path: Path
+) -> None:
     crashed = crash_runs[which].state
     got = export_all(crashed.state, tmp_path / "got.geojson")
     want = export_all(east_reference.state, tmp_path / "want.geojson")
@@ -359,6 +414,7 @@ def test_detections_equal_an_uninterrupted_run(crash_runs: dict[str, Crashed],
 def _told(reports: Path) -> dict[str, str]:
     """What the analyst was last told of each detection, replaying every alerts file of
     ``reports`` in run order."""
+
     def run_of(path: Path) -> int:
         return int(path.stem.rsplit("-run", 1)[1])
 
@@ -370,8 +426,9 @@ def _told(reports: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_alerts_told_match_the_stored_detections(crash_runs: dict[str, Crashed],
-                                                 which: str) -> None:
+def test_alerts_told_match_the_stored_detections(
+    crash_runs: dict[str, Crashed], which: str
+) -> None:
     """No alert is lost to a kill: a kill after the detections are stored and before their
     alerts are written leaves them owed, and the next run tells them. So what the alerts
     said last of each detection is what the state holds: every confirmed detection was told
@@ -386,8 +443,9 @@ def test_alerts_told_match_the_stored_detections(crash_runs: dict[str, Crashed],
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_observations_equal_an_uninterrupted_run(crash_runs: dict[str, Crashed],
-                                                 east_reference: RunState, which: str) -> None:
+def test_observations_equal_an_uninterrupted_run(
+    crash_runs: dict[str, Crashed], east_reference: RunState, which: str
+) -> None:
     def observations(state: Path) -> list[Any]:
         with Store.open(state, create=False) as store:
             return sorted(store.observations("east-test"), key=lambda o: o.scene_id)
@@ -400,8 +458,9 @@ def test_observations_equal_an_uninterrupted_run(crash_runs: dict[str, Crashed],
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_every_cached_chip_matches_its_sidecar(crash_runs: dict[str, Crashed],
-                                               east_reference: RunState, which: str) -> None:
+def test_every_cached_chip_matches_its_sidecar(
+    crash_runs: dict[str, Crashed], east_reference: RunState, which: str
+) -> None:
     chips = crash_runs[which].state.state / "chips"
     npz = sorted(chips.rglob("*.npz"))
     assert len(npz) == len(list((east_reference.state / "chips").rglob("*.npz")))
@@ -420,9 +479,12 @@ def test_every_cached_chip_matches_its_sidecar(crash_runs: dict[str, Crashed],
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_status_is_sane_after_the_kills(crash_runs: dict[str, Crashed],
-                                        east_reference: RunState, which: str,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_is_sane_after_the_kills(
+    crash_runs: dict[str, Crashed],
+    east_reference: RunState,
+    which: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     def status(state: Path) -> dict[str, Any]:
         capsys.readouterr()
         assert run_cli(["status", "--json", "--state-dir", state]) == 0
@@ -434,8 +496,16 @@ def test_status_is_sane_after_the_kills(crash_runs: dict[str, Crashed],
     assert got["last_run"]["exit_code"] == 0 and got["last_run"]["finished_at"]
     assert got["last_complete_run"]["run_id"] == got["last_run"]["run_id"]
     [mine], [theirs] = got["aois"], want["aois"]
-    for key in ("last_clear_observation", "scenes_used", "scenes_skipped", "scenes_failed",
-                "scenes_pending", "failed", "detections", "simulated"):
+    for key in (
+        "last_clear_observation",
+        "scenes_used",
+        "scenes_skipped",
+        "scenes_failed",
+        "scenes_pending",
+        "failed",
+        "detections",
+        "simulated",
+    ):
         assert mine[key] == theirs[key], key
     assert mine["detector"]["current"] is True
     for key in ("version", "scenes_fed", "last_scene", "modelled_fraction", "data_gaps"):
@@ -443,9 +513,9 @@ def test_status_is_sane_after_the_kills(crash_runs: dict[str, Crashed],
 
 
 @pytest.mark.parametrize("which", ["chain", "late"])
-def test_post_run_export_equals_an_uninterrupted_run(crash_runs: dict[str, Crashed],
-                                                     east_reference: RunState,
-                                                     which: str) -> None:
+def test_post_run_export_equals_an_uninterrupted_run(
+    crash_runs: dict[str, Crashed], east_reference: RunState, which: str
+) -> None:
     def features(reports: Path) -> list[dict[str, Any]]:
         data: dict[str, Any] = json.loads((reports / "detections.geojson").read_text())
         features: list[dict[str, Any]] = data["features"]

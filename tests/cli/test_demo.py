@@ -14,10 +14,22 @@ from monitor.errors import StateError
 from monitor.job import DemoPaths, rebuild_aois, run_demo
 
 #: 40 x 40 px in KK Park's eastern section.
-SMALL_AOI = {"type": "Feature", "properties": {"id": "demo-test", "name": "Demo <test>"},
-             "geometry": {"type": "Polygon", "coordinates": [[
-                 [98.568, 16.626], [98.5717, 16.626], [98.5717, 16.6296], [98.568, 16.6296],
-                 [98.568, 16.626]]]}}
+SMALL_AOI = {
+    "type": "Feature",
+    "properties": {"id": "demo-test", "name": "Demo <test>"},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [98.568, 16.626],
+                [98.5717, 16.626],
+                [98.5717, 16.6296],
+                [98.568, 16.6296],
+                [98.568, 16.626],
+            ]
+        ],
+    },
+}
 PERIOD = (dt.date(2025, 11, 1), dt.date(2026, 1, 31))
 
 
@@ -26,9 +38,15 @@ def settings(tmp_path: Path):
     aoi_dir = tmp_path / "aoi"
     aoi_dir.mkdir()
     (aoi_dir / "demo-test.geojson").write_text(json.dumps(SMALL_AOI))
-    return load_settings(flags={"state_dir": tmp_path / "state",
-                                "reports_dir": tmp_path / "reports", "aoi_dir": aoi_dir},
-                         environ={}, cwd=tmp_path)
+    return load_settings(
+        flags={
+            "state_dir": tmp_path / "state",
+            "reports_dir": tmp_path / "reports",
+            "aoi_dir": aoi_dir,
+        },
+        environ={},
+        cwd=tmp_path,
+    )
 
 
 def _demo(settings) -> tuple[int, list[str]]:
@@ -52,10 +70,15 @@ def test_demo_keeps_its_own_state_and_reuses_its_archive(settings, monkeypatch) 
     # them again and ends where the run ended.
     assert not (paths.state_dir / "chips").exists()
     before = json.loads((paths.reports_dir / "detections.geojson").read_text())["features"]
-    rebuilt = rebuild_aois(settings.replace(state_dir=paths.state_dir,
-                                            reports_dir=paths.reports_dir,
-                                            stac=str(paths.archive / "collection.json")),
-                           ["demo-test"], deliver_alerts=False)
+    rebuilt = rebuild_aois(
+        settings.replace(
+            state_dir=paths.state_dir,
+            reports_dir=paths.reports_dir,
+            stac=str(paths.archive / "collection.json"),
+        ),
+        ["demo-test"],
+        deliver_alerts=False,
+    )
     assert rebuilt.exit_code == 0
     assert rebuilt.per_aoi["demo-test"]["scenes_fed"] > 0, "every used scene replayed"
     after = json.loads((paths.reports_dir / "detections.geojson").read_text())["features"]

@@ -34,9 +34,17 @@ from tests.export.test_raster import assert_cog
 
 pytestmark = pytest.mark.slow
 
-NAMES = {"gpkg": "d.gpkg", "geojson": "d.geojson", "kml": "d.kml", "kmz": "d.kmz",
-         "fgb": "d.fgb", "parquet": "d.parquet", "shp": "d.shp", "csv": "d.csv",
-         "stac": "stac"}
+NAMES = {
+    "gpkg": "d.gpkg",
+    "geojson": "d.geojson",
+    "kml": "d.kml",
+    "kmz": "d.kmz",
+    "fgb": "d.fgb",
+    "parquet": "d.parquet",
+    "shp": "d.shp",
+    "csv": "d.csv",
+    "stac": "stac",
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,23 @@ def exported(east_reference: RunState, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("exports")
     for fmt, name in NAMES.items():
         extra = ["--raster", folder / "rasters"] if fmt == "gpkg" else []
-        assert run_cli(["export", "--format", fmt, "--status", "all", "--out", folder / name,
-                        "--state-dir", east_reference.state, *extra]) == 0, fmt
+        assert (
+            run_cli(
+                [
+                    "export",
+                    "--format",
+                    fmt,
+                    "--status",
+                    "all",
+                    "--out",
+                    folder / name,
+                    "--state-dir",
+                    east_reference.state,
+                    *extra,
+                ]
+            )
+            == 0
+        ), fmt
     with Store.open(east_reference.state, create=False) as store:
         detections = store.detections(status=("probable", "confirmed"))
         [aoi] = store.list_aois()
@@ -71,30 +94,39 @@ def test_each_format_reads_back_as_the_store(fmt: str, exported: Exported) -> No
     path = exported.folder / NAMES[fmt]
     rows, geometries, crs = read_rows(fmt, path, layer="detections" if fmt == "gpkg" else None)
     assert_rows_match(rows, exported.detections)
-    assert_areas(geometries, sorted(exported.detections, key=lambda d: d.id),
-                 exported.aoi.grid.epsg)
+    assert_areas(
+        geometries, sorted(exported.detections, key=lambda d: d.id), exported.aoi.grid.epsg
+    )
     assert all(r["simulated"] is True for r in rows)
     if fmt != "csv":
         assert crs.to_epsg() == 4326
     if fmt != "parquet":
         options = {"AUTODETECT_TYPE": "YES"} if fmt == "csv" else {}
-        info = pyogrio.read_info(path, layer="detections" if fmt == "gpkg" else None,
-                                 **options)
+        info = pyogrio.read_info(path, layer="detections" if fmt == "gpkg" else None, **options)
         types = dict(zip(info["fields"], info["ogr_types"], strict=True))
         day = "OFTDateTime" if fmt == "fgb" else "OFTDate"
-        renamed = {"confirmed_on": "confirm_on", "window_start": "win_start",
-                   "window_end": "win_end"} if fmt == "shp" else {}
+        renamed = (
+            {"confirmed_on": "confirm_on", "window_start": "win_start", "window_end": "win_end"}
+            if fmt == "shp"
+            else {}
+        )
         assert all(types[renamed.get(n, n)] == day for n in DATE_FIELDS), types
 
 
 def test_geopackage_has_four_layers_typed_and_styled(exported: Exported) -> None:
     path = exported.folder / "d.gpkg"
     assert {name for name, _ in pyogrio.list_layers(path)} == {
-        "detections", "aois", "observations", "runs", "layer_styles"}
+        "detections",
+        "aois",
+        "observations",
+        "runs",
+        "layer_styles",
+    }
     observations = pyogrio.read_dataframe(path, layer="observations")
     assert len(observations) == len(exported.observations)
-    assert sorted(zip(observations["scene_id"], observations["status"], strict=True)) == \
-        sorted((o.scene_id, o.status) for o in exported.observations)
+    assert sorted(zip(observations["scene_id"], observations["status"], strict=True)) == sorted(
+        (o.scene_id, o.status) for o in exported.observations
+    )
     assert set(observations["status"]) <= {"used", "skipped", "failed", "pending"}
     info = pyogrio.read_info(path, layer="observations")
     types = dict(zip(info["fields"], info["ogr_types"], strict=True))
@@ -184,23 +216,38 @@ def exports_folder(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--format", "dxf", "--out", "{out}/new.dxf"], "--format dxf: unknown format"),
-    (["--format", "gpkg", "--out", "{out}/a-file/new.gpkg"], "is not a folder"),
-    (["--format", "gpkg", "--out", "{out}/kept.gpkg"], "exists; use --overwrite"),
-    (["--format", "gpkg", "--out", "{out}/new.gpkg", "--raster", "{out}/kept.gpkg"],
-     "is not a folder"),
-    (["--format", "gpkg", "--out", "{out}/new.gpkg", "--aoi", "nowhere"],
-     "--aoi nowhere: no such AOI"),
-    (["--format", "stac", "--out", "{out}/kept.gpkg"], "is not a folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "dxf", "--out", "{out}/new.dxf"], "--format dxf: unknown format"),
+        (["--format", "gpkg", "--out", "{out}/a-file/new.gpkg"], "is not a folder"),
+        (["--format", "gpkg", "--out", "{out}/kept.gpkg"], "exists; use --overwrite"),
+        (
+            ["--format", "gpkg", "--out", "{out}/new.gpkg", "--raster", "{out}/kept.gpkg"],
+            "is not a folder",
+        ),
+        (
+            ["--format", "gpkg", "--out", "{out}/new.gpkg", "--aoi", "nowhere"],
+            "--aoi nowhere: no such AOI",
+        ),
+        (["--format", "stac", "--out", "{out}/kept.gpkg"], "is not a folder"),
+    ],
+)
 def test_bad_input_is_one_line_and_leaves_nothing(
-        args: list[str], message: str, east_reference: RunState, exports_folder: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    args: list[str],
+    message: str,
+    east_reference: RunState,
+    exports_folder: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     before = sorted(p.name for p in exports_folder.rglob("*"))
     capsys.readouterr()
-    argv = ["export", *(a.format(out=exports_folder) for a in args),
-            "--state-dir", east_reference.state]
+    argv = [
+        "export",
+        *(a.format(out=exports_folder) for a in args),
+        "--state-dir",
+        east_reference.state,
+    ]
     assert run_cli(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
@@ -209,23 +256,44 @@ def test_bad_input_is_one_line_and_leaves_nothing(
 
 
 def test_empty_selection_writes_valid_empty_files(
-        east_reference: RunState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    east_reference: RunState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for fmt in ("gpkg", "kml", "stac"):
         out = tmp_path / NAMES[fmt]
         capsys.readouterr()
-        assert run_cli(["export", "--format", fmt, "--since", "2030-01-01", "--out", out,
-                        "--state-dir", east_reference.state]) == 0
+        assert (
+            run_cli(
+                [
+                    "export",
+                    "--format",
+                    fmt,
+                    "--since",
+                    "2030-01-01",
+                    "--out",
+                    out,
+                    "--state-dir",
+                    east_reference.state,
+                ]
+            )
+            == 0
+        )
         assert "empty" in capsys.readouterr().out
     assert pyogrio.read_info(tmp_path / "d.gpkg", layer="detections")["features"] == 0
     assert {n for n, _ in pyogrio.list_layers(tmp_path / "d.gpkg")} >= {
-        "detections", "aois", "observations", "runs"}
+        "detections",
+        "aois",
+        "observations",
+        "runs",
+    }
     assert kml_schema().validate(kml_root("kml", tmp_path / "d.kml"))
-    assert pystac.Collection.from_file(str(tmp_path / "stac" / "collection.json")) \
-        .validate_all() == 0
+    assert (
+        pystac.Collection.from_file(str(tmp_path / "stac" / "collection.json")).validate_all() == 0
+    )
 
 
 def test_the_run_writes_both_exports_and_rewrites_them_when_owed(
-        east_reference: RunState, east_archive: SimArchive, tmp_path: Path) -> None:
+    east_reference: RunState, east_archive: SimArchive, tmp_path: Path
+) -> None:
     reports = east_reference.reports
     names = {p.name for p in reports.iterdir()}
     assert {"detections.geojson", "detections.gpkg"} <= names
@@ -241,25 +309,74 @@ def test_the_run_writes_both_exports_and_rewrites_them_when_owed(
     shutil.copytree(east_reference.state, where.state)
     shutil.copytree(reports, where.reports)
     target = stored[0].id
-    assert run_cli(["review", "--state-dir", where.state, "--id", target, "--verdict",
-                    "verified", "--note", "<b>seen</b> on a photo & in a report",
-                    "--source", "https://example.org/photo?id=1&x=2"]) == 0
-    assert run_cli(["run", "--stac", east_archive.sim,
-                    "--aoi", east_archive.aoi_files["east-test"],
-                    "--state-dir", where.state, "--reports-dir", where.reports,
-                    "--since", FULL_PERIOD[0], "--until", FULL_PERIOD[1]]) == 0
+    assert (
+        run_cli(
+            [
+                "review",
+                "--state-dir",
+                where.state,
+                "--id",
+                target,
+                "--verdict",
+                "verified",
+                "--note",
+                "<b>seen</b> on a photo & in a report",
+                "--source",
+                "https://example.org/photo?id=1&x=2",
+            ]
+        )
+        == 0
+    )
+    assert (
+        run_cli(
+            [
+                "run",
+                "--stac",
+                east_archive.sim,
+                "--aoi",
+                east_archive.aoi_files["east-test"],
+                "--state-dir",
+                where.state,
+                "--reports-dir",
+                where.reports,
+                "--since",
+                FULL_PERIOD[0],
+                "--until",
+                FULL_PERIOD[1],
+            ]
+        )
+        == 0
+    )
     for fmt, name in (("geojson", "detections.geojson"), ("gpkg", "detections.gpkg")):
-        rows, _, _ = read_rows(fmt, where.reports / name,
-                               layer="detections" if fmt == "gpkg" else None)
+        rows, _, _ = read_rows(
+            fmt, where.reports / name, layer="detections" if fmt == "gpkg" else None
+        )
         [row] = [r for r in rows if r["id"] == target]
         assert row["review_verdict"] == "verified"
         assert row["review_note"] == "<b>seen</b> on a photo & in a report"
         assert row["review_source"] == "https://example.org/photo?id=1&x=2"
     # Missing, it is written again even when nothing is owed.
     (where.reports / "detections.gpkg").unlink()
-    assert run_cli(["run", "--stac", east_archive.sim,
-                    "--aoi", east_archive.aoi_files["east-test"],
-                    "--state-dir", where.state, "--reports-dir", where.reports,
-                    "--since", FULL_PERIOD[0], "--until", FULL_PERIOD[1]]) == 0
-    assert pyogrio.read_info(where.reports / "detections.gpkg",
-                             layer="detections")["features"] == len(stored)
+    assert (
+        run_cli(
+            [
+                "run",
+                "--stac",
+                east_archive.sim,
+                "--aoi",
+                east_archive.aoi_files["east-test"],
+                "--state-dir",
+                where.state,
+                "--reports-dir",
+                where.reports,
+                "--since",
+                FULL_PERIOD[0],
+                "--until",
+                FULL_PERIOD[1],
+            ]
+        )
+        == 0
+    )
+    assert pyogrio.read_info(where.reports / "detections.gpkg", layer="detections")[
+        "features"
+    ] == len(stored)

@@ -39,28 +39,55 @@ def _fail_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_HTTP_RETRIES", "0")
 
 
-def _run(stac: str | Path, archive: SimArchive, state: Path,
-         aois: tuple[str, ...] = ("east-test",)) -> int:
-    args: list[Any] = ["run", "--stac", stac, "--state-dir", state,
-                       "--reports-dir", state.parent / "reports",
-                       "--since", SHORT_PERIOD[0], "--until", SHORT_PERIOD[1]]
+def _run(
+    stac: str | Path, archive: SimArchive, state: Path, aois: tuple[str, ...] = ("east-test",)
+) -> int:
+    args: list[Any] = [
+        "run",
+        "--stac",
+        stac,
+        "--state-dir",
+        state,
+        "--reports-dir",
+        state.parent / "reports",
+        "--since",
+        SHORT_PERIOD[0],
+        "--until",
+        SHORT_PERIOD[1],
+    ]
     for aoi in aois:
         args += ["--aoi", archive.aoi_files[aoi]]
     return run_cli(args)
 
 
-def _run_process(stac: str | Path, archive: SimArchive, state: Path,
-                 aois: tuple[str, ...] = ("east-test",)) -> int:
+def _run_process(
+    stac: str | Path, archive: SimArchive, state: Path, aois: tuple[str, ...] = ("east-test",)
+) -> int:
     """``monitor run`` in a new process, as cron runs it (the environment passed on)."""
     repo = Path(__file__).resolve().parents[2]
-    args = ["run", "--stac", str(stac), "--state-dir", str(state),
-            "--reports-dir", str(state.parent / "reports"),
-            "--since", SHORT_PERIOD[0], "--until", SHORT_PERIOD[1]]
+    args = [
+        "run",
+        "--stac",
+        str(stac),
+        "--state-dir",
+        str(state),
+        "--reports-dir",
+        str(state.parent / "reports"),
+        "--since",
+        SHORT_PERIOD[0],
+        "--until",
+        SHORT_PERIOD[1],
+    ]
     for aoi in aois:
         args += ["--aoi", str(archive.aoi_files[aoi])]
-    done = subprocess.run([sys.executable, "-c", _LAUNCH, *args], cwd=repo,
-                          env={**os.environ, "PYTHONPATH": str(repo)},
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCH, *args],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done.returncode
 
 
@@ -79,8 +106,10 @@ def _observed(state: Path, aoi_id: str) -> dict[str, tuple[Any, ...]]:
     """What became of each scene: status, clear fraction, rule (not attempts or reasons,
     which tell the story of the retries)."""
     with Store.open(state, create=False) as store:
-        return {o.scene_id: (o.status, o.clear_fraction, o.rule and o.rule.label)
-                for o in store.observations(aoi_id)}
+        return {
+            o.scene_id: (o.status, o.clear_fraction, o.rule and o.rule.label)
+            for o in store.observations(aoi_id)
+        }
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +122,10 @@ def clean_pair(pair_archive: SimArchive, tmp_path_factory: pytest.TempPathFactor
 
 # --------------------------------------------------------------------------- COG faults
 
+
 def test_cog_faults_are_recorded_and_retried_next_run(
-        pair_archive: SimArchive, clean_pair: Path, cog_server: Any,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    pair_archive: SimArchive, clean_pair: Path, cog_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = _served(pair_archive, cog_server)
     state = cog_server.root / "state"
     scenes = _ground_items(pair_archive, "east-test")
@@ -120,18 +150,21 @@ def test_cog_faults_are_recorded_and_retried_next_run(
     # Everything else was read and recorded as an unfaulted run records it.
     clean = _observed(clean_pair, "east-test")
     got = _observed(state, "east-test")
-    assert {k: v for k, v in got.items() if k not in victims.values()} == \
-        {k: v for k, v in clean.items() if k not in victims.values()}
-    assert not [p for v in victims.values() for p in (state / "chips").rglob(f"{v}.*")], \
+    assert {k: v for k, v in got.items() if k not in victims.values()} == {
+        k: v for k, v in clean.items() if k not in victims.values()
+    }
+    assert not [p for v in victims.values() for p in (state / "chips").rglob(f"{v}.*")], (
         "a failed read leaves nothing in the cache"
+    )
 
     # The server recovers: only the failed scenes are read again, and all is as if no
     # fault had ever happened.
     cog_server.server.clear_faults()
     cog_server.clear_log()
     assert _run(url, pair_archive, state) == 0
-    asked = {r.path.split("/assets/")[1].split("/")[0]
-             for r in cog_server.log if "/assets/" in r.path}
+    asked = {
+        r.path.split("/assets/")[1].split("/")[0] for r in cog_server.log if "/assets/" in r.path
+    }
     assert asked == set(victims.values())
     report = status_json(state, capsys)
     assert report["aois"][0]["scenes_failed"] == 0 and report["last_run"]["exit_code"] == 0
@@ -139,8 +172,8 @@ def test_cog_faults_are_recorded_and_retried_next_run(
 
 
 def test_one_aoi_whose_scenes_all_fail_does_not_stop_the_other(
-        pair_archive: SimArchive, clean_pair: Path, cog_server: Any,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    pair_archive: SimArchive, clean_pair: Path, cog_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = _served(pair_archive, cog_server)
     state = cog_server.root / "state"
     both = ("mae-test", "east-test")  # the failing AOI first
@@ -161,13 +194,15 @@ def test_one_aoi_whose_scenes_all_fail_does_not_stop_the_other(
     cog_server.server.clear_faults()
     cog_server.clear_log()
     assert _run_process(url, pair_archive, state, both) == 0
-    assert not [r for r in cog_server.log if "_east-test/" in r.path], \
+    assert not [r for r in cog_server.log if "_east-test/" in r.path], (
         "east-test was complete: nothing of it is read again"
+    )
     assert _observed(state, "mae-test") == _observed(clean_pair, "mae-test")
 
 
 def test_a_404_scene_is_asked_again_by_the_next_run_in_the_same_process(
-        pair_archive: SimArchive, cog_server: Any) -> None:
+    pair_archive: SimArchive, cog_server: Any
+) -> None:
     url = _served(pair_archive, cog_server)
     state = cog_server.root / "state"
     victim = _ground_items(pair_archive, "east-test")[1]
@@ -176,26 +211,39 @@ def test_a_404_scene_is_asked_again_by_the_next_run_in_the_same_process(
     cog_server.server.clear_faults()
     cog_server.clear_log()
     code = _run(url, pair_archive, state)
-    assert [r for r in cog_server.log if f"/assets/{victim}/" in r.path], \
+    assert [r for r in cog_server.log if f"/assets/{victim}/" in r.path], (
         "the next run did not ask the server for the scene that failed"
+    )
     assert code == 0
 
 
 # --------------------------------------------------------------------------- static catalog
 
-@pytest.mark.parametrize(("kind", "where"), [
-    ("500", "collection.json"),
-    ("stall", "collection.json"),
-    ("500", "item"),
-    ("reset", "item"),
-])
+
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [
+        ("500", "collection.json"),
+        ("stall", "collection.json"),
+        ("500", "item"),
+        ("reset", "item"),
+    ],
+)
 def test_static_catalog_faults_exit_3_and_the_next_run_succeeds(
-        pair_archive: SimArchive, clean_pair: Path, cog_server: Any, kind: str, where: str,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    pair_archive: SimArchive,
+    clean_pair: Path,
+    cog_server: Any,
+    kind: str,
+    where: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     url = _served(pair_archive, cog_server)
     state = cog_server.root / "state"
-    glob = ("*/sim/collection.json" if where == "collection.json"
-            else f"*/items/{_ground_items(pair_archive, 'east-test')[2]}.json")
+    glob = (
+        "*/sim/collection.json"
+        if where == "collection.json"
+        else f"*/items/{_ground_items(pair_archive, 'east-test')[2]}.json"
+    )
     cog_server.fault(kind, glob, times=None, delay_s=STALL_S)
     assert _run(url, pair_archive, state) == 3  # not 1: a passing fault, not bad input
     err = capsys.readouterr().err
@@ -214,6 +262,7 @@ def test_static_catalog_faults_exit_3_and_the_next_run_succeeds(
 
 # --------------------------------------------------------------------------- STAC API
 
+
 @pytest.fixture(scope="module")
 def api_collection(stac_api: Any, pair_archive: SimArchive) -> str:
     """The pair archive loaded into the session's STAC API, assets as absolute paths."""
@@ -228,28 +277,54 @@ def api_collection(stac_api: Any, pair_archive: SimArchive) -> str:
     return collection
 
 
-@pytest.mark.parametrize(("kind", "contains", "failing"), [
-    ("500", None, ("east-test", "mae-test")),
-    ("stall", None, ("east-test", "mae-test")),
-    ("reset", None, ("east-test", "mae-test")),
-    # Only the searches of mae-test's bbox (latitudes 16.70-16.72; east-test's are 16.62).
-    ("500", "16.7", ("mae-test",)),
-])
+@pytest.mark.parametrize(
+    ("kind", "contains", "failing"),
+    [
+        ("500", None, ("east-test", "mae-test")),
+        ("stall", None, ("east-test", "mae-test")),
+        ("reset", None, ("east-test", "mae-test")),
+        # Only the searches of mae-test's bbox (latitudes 16.70-16.72; east-test's are 16.62).
+        ("500", "16.7", ("mae-test",)),
+    ],
+)
 def test_stac_api_search_faults_exit_3_and_the_next_run_succeeds(
-        stac_api: Any, api_collection: str, pair_archive: SimArchive, clean_pair: Path,
-        fault_proxy: Callable[[str], FaultProxyProcess], tmp_path: Path, kind: str,
-        contains: str | None, failing: tuple[str, ...],
-        capsys: pytest.CaptureFixture[str]) -> None:
+    stac_api: Any,
+    api_collection: str,
+    pair_archive: SimArchive,
+    clean_pair: Path,
+    fault_proxy: Callable[[str], FaultProxyProcess],
+    tmp_path: Path,
+    kind: str,
+    contains: str | None,
+    failing: tuple[str, ...],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     proxy = fault_proxy(stac_api.url)
     state = tmp_path / "state"
     both = ("east-test", "mae-test")
 
     def run() -> int:
-        return run_cli(["run", "--stac", proxy.url, "--collection", api_collection,
-                        "--state-dir", state, "--reports-dir", tmp_path / "reports",
-                        "--aoi", pair_archive.aoi_files["east-test"],
-                        "--aoi", pair_archive.aoi_files["mae-test"],
-                        "--since", SHORT_PERIOD[0], "--until", SHORT_PERIOD[1]])
+        return run_cli(
+            [
+                "run",
+                "--stac",
+                proxy.url,
+                "--collection",
+                api_collection,
+                "--state-dir",
+                state,
+                "--reports-dir",
+                tmp_path / "reports",
+                "--aoi",
+                pair_archive.aoi_files["east-test"],
+                "--aoi",
+                pair_archive.aoi_files["mae-test"],
+                "--since",
+                SHORT_PERIOD[0],
+                "--until",
+                SHORT_PERIOD[1],
+            ]
+        )
 
     proxy.fault(kind, "*/search", times=None, delay_s=STALL_S, contains=contains)
     assert run() == 3
@@ -275,18 +350,27 @@ def test_stac_api_search_faults_exit_3_and_the_next_run_succeeds(
 
 # --------------------------------------------------------------------------- the lock
 
+
 def test_second_run_exits_75_naming_the_holder_and_a_stale_lock_is_taken_over(
-        pair_archive: SimArchive, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pair_archive: SimArchive, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import signal
 
     repo = Path(__file__).resolve().parents[2]
     state = tmp_path / "state"
-    hold = ("import sys, pathlib; from monitor.store import state_lock\n"
-            "with state_lock(pathlib.Path(sys.argv[1]), 'monitor run'):\n"
-            "    print('locked', flush=True); sys.stdin.read()\n")
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(state)], cwd=repo,
-                              env={**os.environ, "PYTHONPATH": str(repo)}, text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    hold = (
+        "import sys, pathlib; from monitor.store import state_lock\n"
+        "with state_lock(pathlib.Path(sys.argv[1]), 'monitor run'):\n"
+        "    print('locked', flush=True); sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(state)],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         capsys.readouterr()

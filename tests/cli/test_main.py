@@ -13,10 +13,30 @@ from click.testing import CliRunner
 from monitor import __version__
 from monitor.cli.main import cli, main
 
-CONTRACT_COMMANDS = ["aoi", "scenes", "run", "compare", "export", "report", "status",
-                     "rebuild", "cache", "claim", "review", "simulate", "demo"]
-STATE_FLAGS = ["--state-dir", "--reports-dir", "--config", "--aoi-dir", "--aoi", "--stac",
-               "--collection"]
+CONTRACT_COMMANDS = [
+    "aoi",
+    "scenes",
+    "run",
+    "compare",
+    "export",
+    "report",
+    "status",
+    "rebuild",
+    "cache",
+    "claim",
+    "review",
+    "simulate",
+    "demo",
+]
+STATE_FLAGS = [
+    "--state-dir",
+    "--reports-dir",
+    "--config",
+    "--aoi-dir",
+    "--aoi",
+    "--stac",
+    "--collection",
+]
 
 
 def test_version() -> None:
@@ -26,8 +46,12 @@ def test_version() -> None:
 
 
 def test_console_script_entry_point_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "monitor.cli.main", "--help"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli.main", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0
     for name in CONTRACT_COMMANDS:
         assert re.search(rf"^\s+{name}\s", out.stdout, re.M), name
@@ -42,8 +66,23 @@ def test_every_command_has_help(command: str) -> None:
     assert len(result.output.splitlines()) > 4
 
 
-@pytest.mark.parametrize("command", ["scenes", "run", "compare", "export", "report", "status",
-                                     "rebuild", "cache", "claim", "review", "simulate", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "scenes",
+        "run",
+        "compare",
+        "export",
+        "report",
+        "status",
+        "rebuild",
+        "cache",
+        "claim",
+        "review",
+        "simulate",
+        "demo",
+    ],
+)
 def test_state_commands_take_the_contract_flags(command: str) -> None:
     result = CliRunner().invoke(cli, [command, "--help"])
     for flag in STATE_FLAGS:
@@ -57,14 +96,16 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_reversed_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["compare", "--before", "2025-02-01/2025-01-01", "--after", "2025-12-01",
-                 "--out", "x"])
+    code = main(
+        ["compare", "--before", "2025-02-01/2025-01-01", "--after", "2025-12-01", "--out", "x"]
+    )
     assert code == 2
     assert "ends before it starts" in capsys.readouterr().err
 
 
-def test_malformed_config_is_one_line_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_config_is_one_line_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "monitor.toml").write_text("state_dir = [\n")
     assert main(["status"]) == 1

@@ -16,10 +16,22 @@ from monitor.store import Store
 
 
 def _box(aoi_id: str, west: float, east: float) -> dict[str, Any]:
-    return {"type": "Feature", "properties": {"id": aoi_id, "name": aoi_id},
-            "geometry": {"type": "Polygon", "coordinates": [[
-                [west, 16.6245], [east, 16.6245], [east, 16.6299], [west, 16.6299],
-                [west, 16.6245]]]}}
+    return {
+        "type": "Feature",
+        "properties": {"id": aoi_id, "name": aoi_id},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [west, 16.6245],
+                    [east, 16.6245],
+                    [east, 16.6299],
+                    [west, 16.6299],
+                    [west, 16.6245],
+                ]
+            ],
+        },
+    }
 
 
 #: Two 30 x 60 px AOIs side by side in KK Park's eastern section (planted demolitions).
@@ -35,30 +47,57 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = folder / f"{feature['properties']['id']}.geojson"
         path.write_text(json.dumps(feature))
         aois.append(aoi_from_geojson(feature, where=str(path), path=str(path)))
-    simulate_archive(aois, folder / "sim", seed=4, style="c1",
-                     start=dt.date.fromisoformat(START), end=dt.date.fromisoformat(END),
-                     scenario="kk-park-east")
+    simulate_archive(
+        aois,
+        folder / "sim",
+        seed=4,
+        style="c1",
+        start=dt.date.fromisoformat(START),
+        end=dt.date.fromisoformat(END),
+        scenario="kk-park-east",
+    )
     return folder
 
 
 def _run(archive: Path, state: Path, *extra: str) -> int:
-    aoi_flags = [flag for f in AOIS for flag in
-                 ("--aoi", str(archive / f"{f['properties']['id']}.geojson"))]
-    return main(["run", "--stac", str(archive / "sim"), *aoi_flags, "--state-dir", str(state),
-                 "--reports-dir", str(state / "reports"), "--since", START, "--until", END,
-                 *extra])
+    aoi_flags = [
+        flag for f in AOIS for flag in ("--aoi", str(archive / f"{f['properties']['id']}.geojson"))
+    ]
+    return main(
+        [
+            "run",
+            "--stac",
+            str(archive / "sim"),
+            *aoi_flags,
+            "--state-dir",
+            str(state),
+            "--reports-dir",
+            str(state / "reports"),
+            "--since",
+            START,
+            "--until",
+            END,
+            *extra,
+        ]
+    )
 
 
 def _outcome(state: Path) -> tuple[list[Any], list[Any], dict[str, Any]]:
     with Store.open(state, create=False) as store:
         detections = [d.__dict__ | {"geometry": d.geometry.wkt} for d in store.detections()]
-        observations = [(o.aoi_id, o.scene_id, o.status, o.reason, o.clear_fraction)
-                        for f in AOIS for o in store.observations(f["properties"]["id"])]
+        observations = [
+            (o.aoi_id, o.scene_id, o.status, o.reason, o.clear_fraction)
+            for f in AOIS
+            for o in store.observations(f["properties"]["id"])
+        ]
         states = {}
         for f in AOIS:
             snap = store.get_detector_state(f["properties"]["id"])
-            states[f["properties"]["id"]] = (snap.n_scenes, snap.detector_version,
-                                             {k: v.tobytes() for k, v in snap.arrays.items()})
+            states[f["properties"]["id"]] = (
+                snap.n_scenes,
+                snap.detector_version,
+                {k: v.tobytes() for k, v in snap.arrays.items()},
+            )
     return detections, observations, states
 
 
@@ -71,24 +110,28 @@ def serial(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return outcome
 
 
-def test_worker_processes_give_the_serial_result(archive: Path, serial: Any,
-                                                 tmp_path: Path) -> None:
+def test_worker_processes_give_the_serial_result(
+    archive: Path, serial: Any, tmp_path: Path
+) -> None:
     assert _run(archive, tmp_path / "state", "--workers", "2") == 0
     assert _outcome(tmp_path / "state") == serial
 
 
-def test_dask_cluster_gives_the_serial_result(archive: Path, serial: Any,
-                                              tmp_path: Path) -> None:
+def test_dask_cluster_gives_the_serial_result(archive: Path, serial: Any, tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         assert _run(archive, tmp_path / "state", "--scheduler", cluster.scheduler_address) == 0
     assert _outcome(tmp_path / "state") == serial
 
 
 def test_unreachable_scheduler_is_a_recorded_partial_failure(
-        archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    archive: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import socket
 
     monkeypatch.setenv("MONITOR_HTTP_TIMEOUT_S", "1")

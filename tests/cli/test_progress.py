@@ -22,18 +22,27 @@ BAR = "━"  # rich's bar glyph
 
 
 def _settings(archive: SimArchive, where: Path) -> Settings:
-    return Settings().replace(stac=str(archive.sim), collection=None,
-                              state_dir=where / "state", reports_dir=where / "reports")
+    return Settings().replace(
+        stac=str(archive.sim),
+        collection=None,
+        state_dir=where / "state",
+        reports_dir=where / "reports",
+    )
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_run_ticks_every_aoi_and_scene_up_to_the_totals(pair_archive: SimArchive,
-                                                        tmp_path: Path, workers: int) -> None:
+def test_run_ticks_every_aoi_and_scene_up_to_the_totals(
+    pair_archive: SimArchive, tmp_path: Path, workers: int
+) -> None:
     ticks: list[tuple[str, int, int]] = []
     settings = _settings(pair_archive, tmp_path)
     files = [str(p) for p in pair_archive.aoi_files.values()]
-    result = run_job(settings, files, workers=workers,
-                     progress=lambda what, done, total: ticks.append((what, done, total)))
+    result = run_job(
+        settings,
+        files,
+        workers=workers,
+        progress=lambda what, done, total: ticks.append((what, done, total)),
+    )
     assert result.exit_code == 0
     for what in (PROGRESS_AOIS, PROGRESS_SCENES):
         mine = [(done, total) for w, done, total in ticks if w == what]
@@ -56,9 +65,19 @@ def test_run_ticks_every_aoi_and_scene_up_to_the_totals(pair_archive: SimArchive
 
 
 def _monitor_args(archive: SimArchive, where: Path) -> list[str]:
-    return [sys.executable, "-m", "monitor", "run", "--stac", str(archive.sim),
-            *[arg for p in archive.aoi_files.values() for arg in ("--aoi", str(p))],
-            "--state-dir", str(where / "state"), "--reports-dir", str(where / "reports")]
+    return [
+        sys.executable,
+        "-m",
+        "monitor",
+        "run",
+        "--stac",
+        str(archive.sim),
+        *[arg for p in archive.aoi_files.values() for arg in ("--aoi", str(p))],
+        "--state-dir",
+        str(where / "state"),
+        "--reports-dir",
+        str(where / "reports"),
+    ]
 
 
 def _env() -> dict[str, str]:
@@ -66,12 +85,19 @@ def _env() -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_terminal_gets_bars_and_a_pipe_gets_timestamped_lines(pair_archive: SimArchive,
-                                                                tmp_path: Path) -> None:
+def test_a_terminal_gets_bars_and_a_pipe_gets_timestamped_lines(
+    pair_archive: SimArchive, tmp_path: Path
+) -> None:
     # On a pseudo-terminal: bars drawn while the run goes.
     leader, follower = pty.openpty()
-    child = subprocess.Popen(_monitor_args(pair_archive, tmp_path / "tty"), stdin=follower,
-                             stdout=follower, stderr=follower, env=_env(), cwd=REPO)
+    child = subprocess.Popen(
+        _monitor_args(pair_archive, tmp_path / "tty"),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=_env(),
+        cwd=REPO,
+    )
     os.close(follower)
     chunks: list[bytes] = []
     while True:
@@ -93,10 +119,17 @@ def test_a_terminal_gets_bars_and_a_pipe_gets_timestamped_lines(pair_archive: Si
     assert "scenes:" in shown  # the summary is still printed
 
     # Piped (cron): no bars, no terminal codes, every line stamped with UTC time.
-    piped = subprocess.run(_monitor_args(pair_archive, tmp_path / "pipe"), env=_env(),
-                           cwd=REPO, capture_output=True, text=True, timeout=300)
+    piped = subprocess.run(
+        _monitor_args(pair_archive, tmp_path / "pipe"),
+        env=_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert piped.returncode == 0, piped.stderr[-500:]
     assert BAR not in piped.stdout and "\x1b[" not in piped.stdout
     lines = [line for line in piped.stdout.splitlines() if line.strip()]
-    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), \
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", line) for line in lines), (
         lines[:5]
+    )

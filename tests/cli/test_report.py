@@ -34,8 +34,9 @@ def _stored(state: Path) -> list[Detection]:
 
 
 def _page_data(page: Path) -> dict[str, Any]:
-    match = re.search(r"MonitorReport\.initAoi\(map_[0-9a-f]+, (\{.*?\}), \{",
-                      page.read_text(), re.S)
+    match = re.search(
+        r"MonitorReport\.initAoi\(map_[0-9a-f]+, (\{.*?\}), \{", page.read_text(), re.S
+    )
     assert match
     data: dict[str, Any] = json.loads(match.group(1))
     return data
@@ -65,8 +66,10 @@ def test_detection_masks_are_their_pixels(east_reference: RunState) -> None:
         [aoi] = store.list_aois()
     grid = aoi.grid
     # Every pixel centre of the grid, tested whole (grid_mask tests the bounds' window only).
-    xx, yy = np.meshgrid(grid.left + (np.arange(grid.width) + 0.5) * grid.res_m,
-                         grid.top - (np.arange(grid.height) + 0.5) * grid.res_m)
+    xx, yy = np.meshgrid(
+        grid.left + (np.arange(grid.width) + 0.5) * grid.res_m,
+        grid.top - (np.arange(grid.height) + 0.5) * grid.res_m,
+    )
     detections = _stored(east_reference.state)
     assert detections
     for det in detections:
@@ -76,8 +79,11 @@ def test_detection_masks_are_their_pixels(east_reference: RunState) -> None:
         assert np.array_equal(mask, whole)
 
 
-def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: F811
-                               screenshots: Path) -> None:  # noqa: F811
+def test_the_page_in_a_browser(
+    east_reference: RunState,
+    browser: Any,  # noqa: F811
+    screenshots: Path,
+) -> None:  # noqa: F811
     page_path = east_reference.reports / PAGE
     stored = {d.id: d for d in _stored(east_reference.state)}
     started = time.monotonic()
@@ -85,8 +91,10 @@ def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: 
     page = watched.page
     try:
         page.wait_for_function("window.MonitorReport && MonitorReport.current")
-        print(f"{PAGE}: {page_path.stat().st_size / 1e6:.2f} MB, loaded in "
-              f"{time.monotonic() - started:.2f} s")
+        print(
+            f"{PAGE}: {page_path.stat().st_size / 1e6:.2f} MB, loaded in "
+            f"{time.monotonic() - started:.2f} s"
+        )
         watched.shot(screenshots, "east-page")
 
         # Every stored detection is drawn once (rejected ones after ticking their layer).
@@ -94,20 +102,29 @@ def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: 
             if "detections" in box.inner_text() and not box.locator("input").is_checked():
                 box.locator("input").check()
         classes = page.eval_on_selector_all(
-            "path.mr-det", "nodes => nodes.map(n => n.getAttribute('class'))")
+            "path.mr-det", "nodes => nodes.map(n => n.getAttribute('class'))"
+        )
         drawn = [re.search(r"mr-det-id-([0-9a-f]+)", c).group(1) for c in classes]
         assert sorted(drawn) == sorted(stored)
 
         # A click inside the largest detection opens its popup.
         target = max(stored.values(), key=lambda d: d.area_m2)
         inside = shapely.Point(target.geometry.representative_point())
-        page.evaluate("([s, w, n, e]) => MonitorReport.current.map.fitBounds([[s, w], [n, e]], "
-                      "{maxZoom: 18, animate: false})",
-                      [target.geometry.bounds[1], target.geometry.bounds[0],
-                       target.geometry.bounds[3], target.geometry.bounds[2]])
-        point = page.evaluate("([lat, lon]) => { const p = MonitorReport.current.map"
-                              ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
-                              [inside.y, inside.x])
+        page.evaluate(
+            "([s, w, n, e]) => MonitorReport.current.map.fitBounds([[s, w], [n, e]], "
+            "{maxZoom: 18, animate: false})",
+            [
+                target.geometry.bounds[1],
+                target.geometry.bounds[0],
+                target.geometry.bounds[3],
+                target.geometry.bounds[2],
+            ],
+        )
+        point = page.evaluate(
+            "([lat, lon]) => { const p = MonitorReport.current.map"
+            ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+            [inside.y, inside.x],
+        )
         box = page.locator(".folium-map").bounding_box()
         page.mouse.click(box["x"] + point[0], box["y"] + point[1])
         popup = page.locator(".leaflet-popup .mr-popup")
@@ -128,8 +145,11 @@ def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: 
         page.locator("#mr-slider").fill("0")
         assert page.evaluate(frame_img) != before_src
         assert page.inner_text("#mr-frame-date") != before_date
-        assert page.inner_text("#mr-frame-date").strip().startswith(
-            _page_data(page_path)["frames"][0]["date"])
+        assert (
+            page.inner_text("#mr-frame-date")
+            .strip()
+            .startswith(_page_data(page_path)["frames"][0]["date"])
+        )
         page.check("#mr-colour-false")
         assert page.evaluate(frame_img) == _page_data(page_path)["frames"][0]["false"]
         page.check("#mr-colour-true")
@@ -154,8 +174,11 @@ def test_the_page_in_a_browser(east_reference: RunState, browser: Any,  # noqa: 
         watched.close()
 
 
-def test_index_in_a_browser(east_reference: RunState, browser: Any,  # noqa: F811
-                            screenshots: Path) -> None:  # noqa: F811
+def test_index_in_a_browser(
+    east_reference: RunState,
+    browser: Any,  # noqa: F811
+    screenshots: Path,
+) -> None:  # noqa: F811
     watched = open_page(browser, east_reference.reports / "index.html")
     try:
         link = watched.page.locator("#mr-aois a")
@@ -168,7 +191,8 @@ def test_index_in_a_browser(east_reference: RunState, browser: Any,  # noqa: F81
 
 
 def test_monitor_report_reads_missing_chips_again_without_growing_the_state(
-        east_reference: RunState, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    east_reference: RunState, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = link_tree(east_reference.state, tmp_path / "state")
     # Chips gone from the cache (the demo drops all of them): the first months' frames.
     frames = [f["scene"] for f in _page_data(east_reference.reports / PAGE)["frames"]]
@@ -189,16 +213,31 @@ def test_monitor_report_reads_missing_chips_again_without_growing_the_state(
 
 
 def test_a_run_rewrites_reports_only_when_owed_or_missing(
-        east_archive: SimArchive, east_reference: RunState, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    east_archive: SimArchive,
+    east_reference: RunState,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     state = link_tree(east_reference.state, tmp_path / "state")
     reports = tmp_path / "reports"
     shutil.copytree(east_reference.reports, reports)
     page = reports / PAGE
     stamp = page.stat().st_mtime_ns
-    argv = ["run", "--stac", east_archive.sim, "--aoi", east_archive.aoi_files["east-test"],
-            "--state-dir", state, "--reports-dir", reports,
-            "--since", FULL_PERIOD[0], "--until", FULL_PERIOD[1]]
+    argv = [
+        "run",
+        "--stac",
+        east_archive.sim,
+        "--aoi",
+        east_archive.aoi_files["east-test"],
+        "--state-dir",
+        state,
+        "--reports-dir",
+        reports,
+        "--since",
+        FULL_PERIOD[0],
+        "--until",
+        FULL_PERIOD[1],
+    ]
     capsys.readouterr()
     assert run_cli(argv) == 0
     assert "nothing new" in capsys.readouterr().out
@@ -209,18 +248,22 @@ def test_a_run_rewrites_reports_only_when_owed_or_missing(
     assert (reports / "index.html").is_file() and page.stat().st_mtime_ns != stamp
 
 
-def test_monitor_report_without_a_state_says_so(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(["report", "--state-dir", tmp_path / "none",
-                    "--reports-dir", tmp_path / "reports"]) == 1
+def test_monitor_report_without_a_state_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run_cli(["report", "--state-dir", tmp_path / "none", "--reports-dir", tmp_path / "reports"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "no state here" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "none").exists() and not (tmp_path / "reports").exists()
 
 
-@pytest.mark.skipif(not os.environ.get("MONITOR_REPORT_FIGURES"),
-                    reason="figures for docs/reports.md: set MONITOR_REPORT_FIGURES=DIR "
-                           "(a demo's reports folder)")
+@pytest.mark.skipif(
+    not os.environ.get("MONITOR_REPORT_FIGURES"),
+    reason="figures for docs/reports.md: set MONITOR_REPORT_FIGURES=DIR (a demo's reports folder)",
+)
 def test_figures_of_a_demo_page(browser: Any) -> None:  # noqa: F811
     """Size and load time of a demo page (printed; the goals are < 10 MB and < 3 s)."""
     folder = Path(os.environ["MONITOR_REPORT_FIGURES"])
@@ -238,17 +281,47 @@ def test_figures_of_a_demo_page(browser: Any) -> None:  # noqa: F811
 
 
 def test_the_page_shows_the_timeline_claims_and_reviews(
-        east_archive: SimArchive, east_reference: RunState, tmp_path: Path) -> None:
+    east_archive: SimArchive, east_reference: RunState, tmp_path: Path
+) -> None:
     assert 'id="timeline">Built-up timeline' in (east_reference.reports / PAGE).read_text()
     # A copy, not hard links: the claim and the review write the database.
     state = Path(shutil.copytree(east_reference.state, tmp_path / "state"))
     reports = tmp_path / "reports"
     [reviewed] = [d for d in _stored(state) if d.status == "confirmed"][:1]
     aoi = ["--aoi", east_archive.aoi_files["east-test"]]
-    assert run_cli(["claim", "--state-dir", state, *aoi, "--demolished", "631",
-                    "--total", "635", "--by", "2026-01-28"]) == 0
-    assert run_cli(["review", "--state-dir", state, "--id", reviewed.id, "--verdict",
-                    "false_alarm", "--note", "<script>alert(1)</script> shadow"]) == 0
+    assert (
+        run_cli(
+            [
+                "claim",
+                "--state-dir",
+                state,
+                *aoi,
+                "--demolished",
+                "631",
+                "--total",
+                "635",
+                "--by",
+                "2026-01-28",
+            ]
+        )
+        == 0
+    )
+    assert (
+        run_cli(
+            [
+                "review",
+                "--state-dir",
+                state,
+                "--id",
+                reviewed.id,
+                "--verdict",
+                "false_alarm",
+                "--note",
+                "<script>alert(1)</script> shadow",
+            ]
+        )
+        == 0
+    )
     with Store.open(state, create=False) as store:  # owed: this AOI's page, not every page
         assert store.pending(reports_step("east-test")) and not store.pending(REPORTS_STEP)
     assert run_cli(["report", "--state-dir", state, "--reports-dir", reports, *aoi]) == 0

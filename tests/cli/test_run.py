@@ -11,13 +11,28 @@ from tests.cli.conftest import SHORT_PERIOD, SimArchive, link_tree, run_cli, sta
 
 
 def _run(stac: str | Path, aoi: Path, state: Path) -> int:
-    return run_cli(["run", "--stac", stac, "--aoi", aoi, "--state-dir", state,
-                    "--reports-dir", state.parent / "reports",
-                    "--since", SHORT_PERIOD[0], "--until", SHORT_PERIOD[1]])
+    return run_cli(
+        [
+            "run",
+            "--stac",
+            stac,
+            "--aoi",
+            aoi,
+            "--state-dir",
+            state,
+            "--reports-dir",
+            state.parent / "reports",
+            "--since",
+            SHORT_PERIOD[0],
+            "--until",
+            SHORT_PERIOD[1],
+        ]
+    )
 
 
-def test_run_reads_every_scene_once(east_archive: SimArchive, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_reads_every_scene_once(
+    east_archive: SimArchive, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = tmp_path / "state"
     aoi = east_archive.aoi_files["east-test"]
     assert _run(east_archive.sim, aoi, state) == 0
@@ -40,8 +55,11 @@ def test_run_reads_every_scene_once(east_archive: SimArchive, tmp_path: Path,
 
 @pytest.mark.slow
 def test_failed_scene_is_recorded_and_retried_next_run(
-        east_archive: SimArchive, cog_server: Any, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    east_archive: SimArchive,
+    cog_server: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("MONITOR_HTTP_RETRIES", "0")  # fail fast: the fault is for good
     link_tree(east_archive.sim, cog_server.root / "sim")
     collection_url = cog_server.url_for(cog_server.root / "sim" / "collection.json")

@@ -21,9 +21,23 @@ SECRET = "hunter2-webhook-token"
 
 
 def _run(archive: SimArchive, where: RunState) -> int:
-    return run_cli(["run", "--stac", archive.sim, "--aoi", archive.aoi_files["east-test"],
-                    "--state-dir", where.state, "--reports-dir", where.reports,
-                    "--since", FULL_PERIOD[0], "--until", FULL_PERIOD[1]])
+    return run_cli(
+        [
+            "run",
+            "--stac",
+            archive.sim,
+            "--aoi",
+            archive.aoi_files["east-test"],
+            "--state-dir",
+            where.state,
+            "--reports-dir",
+            where.reports,
+            "--since",
+            FULL_PERIOD[0],
+            "--until",
+            FULL_PERIOD[1],
+        ]
+    )
 
 
 def _alert_files(reports: Path) -> list[Path]:
@@ -36,9 +50,13 @@ def _confirmed(state: Path) -> set[str]:
 
 
 def test_a_run_tells_the_webhook_and_email_what_it_confirmed(
-        east_archive: SimArchive, tmp_path: Path, webhook: WebhookReceiver,
-        smtp: SmtpReceiver, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    east_archive: SimArchive,
+    tmp_path: Path,
+    webhook: WebhookReceiver,
+    smtp: SmtpReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     where = RunState(tmp_path / "state", tmp_path / "reports")
     monkeypatch.setenv("MONITOR_ALERT_WEBHOOK_URL", f"{webhook.url}/hook?token={SECRET}")
     monkeypatch.setenv("MONITOR_ALERT_SMTP_HOST", "127.0.0.1")
@@ -78,8 +96,11 @@ def test_a_run_tells_the_webhook_and_email_what_it_confirmed(
 
 
 def test_an_unreachable_webhook_does_not_fail_the_run(
-        east_archive: SimArchive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    east_archive: SimArchive,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     where = RunState(tmp_path / "state", tmp_path / "reports")
     monkeypatch.setenv("MONITOR_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/{SECRET}")
     monkeypatch.setenv("MONITOR_ALERT_RETRIES", "1")
@@ -95,8 +116,12 @@ def test_an_unreachable_webhook_does_not_fail_the_run(
 
 
 def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
-        east_archive: SimArchive, east_reference: RunState, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    east_archive: SimArchive,
+    east_reference: RunState,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A run that dies after storing its detections and before writing its alerts and exports
     (here: interrupted in the alerts step) leaves both owed; the next run, with nothing new
     to read, writes them."""
@@ -120,8 +145,11 @@ def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
     assert _run(east_archive, where) == 0
     [path] = _alert_files(where.reports)
     assert {f["id"] for f in json.loads(path.read_text())["features"]} == owed_ids
-    assert status_json(where.state, capsys)["owed"] == {"alerts": 0, "exports": False,
-                                                        "reports": False}
+    assert status_json(where.state, capsys)["owed"] == {
+        "alerts": 0,
+        "exports": False,
+        "reports": False,
+    }
     assert (where.reports / "index.html").is_file(), "the reports owed came with the next run"
 
     def features(reports: Path) -> list[dict[str, Any]]:
@@ -129,5 +157,6 @@ def test_alerts_and_exports_owed_by_a_killed_run_come_with_the_next(
         return list(data["features"])
 
     assert features(where.reports) == features(east_reference.reports)
-    assert export_all(where.state, tmp_path / "got.geojson") == \
-        export_all(east_reference.state, tmp_path / "want.geojson")
+    assert export_all(where.state, tmp_path / "got.geojson") == export_all(
+        east_reference.state, tmp_path / "want.geojson"
+    )

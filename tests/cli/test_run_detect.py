@@ -19,14 +19,29 @@ from tests.cli.conftest import (
 
 
 def _run(archive: SimArchive, state: Path, until: str) -> int:
-    return run_cli(["run", "--stac", archive.sim, "--aoi", archive.aoi_files["east-test"],
-                    "--state-dir", state, "--reports-dir", state.parent / "reports",
-                    "--since", FULL_PERIOD[0], "--until", until])
+    return run_cli(
+        [
+            "run",
+            "--stac",
+            archive.sim,
+            "--aoi",
+            archive.aoi_files["east-test"],
+            "--state-dir",
+            state,
+            "--reports-dir",
+            state.parent / "reports",
+            "--since",
+            FULL_PERIOD[0],
+            "--until",
+            until,
+        ]
+    )
 
 
 @pytest.mark.slow
-def test_planted_demolitions_are_confirmed(east_archive: SimArchive, east_reference: RunState,
-                                           tmp_path: Path) -> None:
+def test_planted_demolitions_are_confirmed(
+    east_archive: SimArchive, east_reference: RunState, tmp_path: Path
+) -> None:
     detections = export_all(east_reference.state, tmp_path / "d.geojson")
     confirmed = [d for d in detections if d["status"] == "confirmed"]
     assert confirmed, "the planted demolitions should yield confirmed detections"
@@ -34,8 +49,13 @@ def test_planted_demolitions_are_confirmed(east_archive: SimArchive, east_refere
     planted = [shapely.geometry.shape(f["geometry"]).buffer(0.0001) for f in truth]
     for det in confirmed:
         assert det["simulated"] is True
-        assert det["change_type"] in ("new_construction", "demolition", "rebuilding",
-                                      "roof_change", "land_clearing")
+        assert det["change_type"] in (
+            "new_construction",
+            "demolition",
+            "rebuilding",
+            "roof_change",
+            "land_clearing",
+        )
         assert det["window_start"] <= det["first_seen"] <= det["confirmed_on"]
         # No confirmed detection in this small AOI is a false alarm.
         shape = shapely.geometry.shape(det["geometry"])
@@ -46,9 +66,12 @@ def test_planted_demolitions_are_confirmed(east_archive: SimArchive, east_refere
 
 
 @pytest.mark.slow
-def test_incremental_runs_equal_one_run(east_archive: SimArchive, east_reference: RunState,
-                                        tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                        ) -> None:
+def test_incremental_runs_equal_one_run(
+    east_archive: SimArchive,
+    east_reference: RunState,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     state = tmp_path / "state"
     for until in ("2025-06-30", "2025-11-20", FULL_PERIOD[1]):
         assert _run(east_archive, state, until) == 0

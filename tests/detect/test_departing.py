@@ -39,8 +39,12 @@ def test_weak_departures_count_only_for_pending_pixels_touching_a_clear_one() ->
     got = {divmod(int(i), SHAPE[1]) for i in judged[departs]}
     assert got == {(0, 0), (0, 1), (1, 2)}
     # Off (the default of 1.0 keeps only clear departures), and no clear one: none grows.
-    assert departing(score, magnitude, cand_n, 1, judged, SHAPE, DetectorParams(
-        weak_fraction=1.0)).sum() == 1
+    assert (
+        departing(
+            score, magnitude, cand_n, 1, judged, SHAPE, DetectorParams(weak_fraction=1.0)
+        ).sum()
+        == 1
+    )
     # Outside weak_months, only clear departures.
     dry = DetectorParams(weak_fraction=0.7, weak_months=(11, 12, 1))
     assert departing(score, magnitude, cand_n, 6, judged, SHAPE, dry).sum() == 1

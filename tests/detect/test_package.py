@@ -19,10 +19,13 @@ def test_every_exported_name_is_the_object_not_a_submodule() -> None:
 
 
 def test_the_parameters_do_not_import_the_detector() -> None:
-    code = ("import sys, monitor.detect.params, monitor.detect; "
-            "monitor.detect.STATED_LIMITS; "
-            "print(sorted(m for m in ('skimage', 'monitor.detect.timeseries') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, monitor.detect.params, monitor.detect; "
+        "monitor.detect.STATED_LIMITS; "
+        "print(sorted(m for m in ('skimage', 'monitor.detect.timeseries') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"

@@ -38,8 +38,9 @@ SOIL = MATERIAL_SPECTRA[Material.BARE_SOIL]
 
 def test_roof_share_of_library_mixtures() -> None:
     coated = MATERIAL_SPECTRA[Material.COATED_STEEL]
-    spectra = np.stack([GREY, 0.5 * GREY + 0.5 * GRASS, GRASS, 0.3 * coated + 0.7 * SOIL,
-                        np.full(6, np.nan)])
+    spectra = np.stack(
+        [GREY, 0.5 * GREY + 0.5 * GRASS, GRASS, 0.3 * coated + 0.7 * SOIL, np.full(6, np.nan)]
+    )
     share, misfit = roof_share(spectra)
     assert share[:4] == pytest.approx([1.0, 0.5, 0.0, 0.3], abs=0.02)
     assert np.isnan(share[4]) and np.isnan(misfit[4])
@@ -102,8 +103,9 @@ def test_a_confirmed_group_smaller_than_a_detection_dates_no_change() -> None:
     history = pixel_history(_state())  # the detector's unit: 6 pixels
     timeline = built_timeline(history, first_modelled_day=day_number(D(2023, 3, 15)))
     assert all(not m.demolished_m2 for m in timeline.clear_months)
-    counted = built_timeline(pixel_history(_state(), detector=FOUR),
-                             first_modelled_day=day_number(D(2023, 3, 15)))
+    counted = built_timeline(
+        pixel_history(_state(), detector=FOUR), first_modelled_day=day_number(D(2023, 3, 15))
+    )
     assert sum(m.demolished_m2 or 0 for m in counted.clear_months) > 300
 
 
@@ -130,10 +132,13 @@ def test_timeline_of_a_demolition_with_a_gap() -> None:
 def test_a_change_the_verification_holds_back_is_possible_not_counted() -> None:
     state = _state()
     held = {"c": state["c_status"] == 2, "p": np.zeros(state.n_pixels, dtype=bool)}
-    counted = built_timeline(pixel_history(state, detector=FOUR),
-                             first_modelled_day=day_number(D(2023, 3, 15)))
-    doubted = built_timeline(pixel_history(state, detector=FOUR, held_back=held),
-                             first_modelled_day=day_number(D(2023, 3, 15)))
+    counted = built_timeline(
+        pixel_history(state, detector=FOUR), first_modelled_day=day_number(D(2023, 3, 15))
+    )
+    doubted = built_timeline(
+        pixel_history(state, detector=FOUR, held_back=held),
+        first_modelled_day=day_number(D(2023, 3, 15)),
+    )
     before = {m.month: m for m in counted.clear_months}["2023-09"]
     after = {m.month: m for m in doubted.clear_months}["2023-09"]
     assert before.demolished_m2 == pytest.approx(400, abs=20)
@@ -148,27 +153,47 @@ def test_claims_on_the_hand_made_state() -> None:
     # This AOI holds 1,800 m² of roofs: judged at a finer resolution than the detector's.
     fine = TimelineParams(resolvable_m2=100.0)
     # 4 of 18 roofed pixels went: a claim of 4 of 18 buildings is consistent ...
-    check = check_claim(history, Claim(by=D(2023, 11, 1), demolished=4, total=18),
-                        params=fine, first_modelled_day=first)
+    check = check_claim(
+        history,
+        Claim(by=D(2023, 11, 1), demolished=4, total=18),
+        params=fine,
+        first_modelled_day=first,
+    )
     assert check.verdict == CONSISTENT, check.reason
     assert check.share_removed == pytest.approx(4 / 18, abs=0.02)
     assert check.share_removed_low <= check.share_removed <= check.share_removed_high
     assert check.removal_months == (("2023-09", pytest.approx(400, abs=20)),)
     # ... 17 of 18 is not, and neither is none at all.
     for wrong in (17, 0):
-        assert check_claim(history, Claim(by=D(2023, 11, 1), demolished=wrong, total=18),
-                           params=fine, first_modelled_day=first).verdict == INCONSISTENT
+        assert (
+            check_claim(
+                history,
+                Claim(by=D(2023, 11, 1), demolished=wrong, total=18),
+                params=fine,
+                first_modelled_day=first,
+            ).verdict
+            == INCONSISTENT
+        )
     # On 2023-08-20 the roofs may or may not have gone yet: August had no clear view.
-    overcast = check_claim(history, Claim(by=D(2023, 8, 20), demolished=4, total=18),
-                           params=fine, first_modelled_day=first)
+    overcast = check_claim(
+        history,
+        Claim(by=D(2023, 8, 20), demolished=4, total=18),
+        params=fine,
+        first_modelled_day=first,
+    )
     assert overcast.verdict == CANNOT_TELL, overcast.reason
     # Before the detector had modelled the area.
-    early = check_claim(history, Claim(by=D(2023, 2, 20), demolished=4, total=18),
-                        params=fine, first_modelled_day=first)
+    early = check_claim(
+        history,
+        Claim(by=D(2023, 2, 20), demolished=4, total=18),
+        params=fine,
+        first_modelled_day=first,
+    )
     assert early.verdict == CANNOT_TELL
     # At the detector's resolution, 400 m² of demolished roofs settle nothing.
-    coarse = check_claim(history, Claim(by=D(2023, 11, 1), demolished=4, total=18),
-                         first_modelled_day=first)
+    coarse = check_claim(
+        history, Claim(by=D(2023, 11, 1), demolished=4, total=18), first_modelled_day=first
+    )
     assert coarse.verdict == BELOW_RESOLUTION
     with pytest.raises(ValueError, match="before the first clear observation"):
         check_claim(history, Claim(by=D(2022, 12, 1), demolished=1, total=2))
@@ -249,8 +274,9 @@ def test_the_start_survives_a_refit(synthetic_state: DetectorState) -> None:
     built = np.zeros((48, 48), dtype=bool)
     built[31:35, 6:10] = True
     idx = np.flatnonzero(built.reshape(-1))
-    refitted = idx[(synthetic_state["phase"][idx] == MONITORING)
-                   & (synthetic_state["c_status"][idx] == 2)]
+    refitted = idx[
+        (synthetic_state["phase"][idx] == MONITORING) & (synthetic_state["c_status"][idx] == 2)
+    ]
     assert refitted.size >= 8
     now, _ = roof_share(synthetic_state["coef"][0][:, refitted].T)
     then, _ = roof_share(decode_reflectance(synthetic_state["start_mean"][:, refitted]).T)
@@ -265,8 +291,11 @@ def test_claims_on_the_synthetic_archive(synthetic_state: DetectorState) -> None
     start = _truth_m2(D(2021, 10, 1))
     share = 2400.0 / start
     total = 100
-    true = check_claim(history, Claim(by=D(2022, 6, 1), demolished=round(share * total),
-                                      total=total), params=params)
+    true = check_claim(
+        history,
+        Claim(by=D(2022, 6, 1), demolished=round(share * total), total=total),
+        params=params,
+    )
     assert true.verdict == CONSISTENT, true.lines()
     inflated = check_claim(history, Claim(by=D(2022, 6, 1), demolished=99, total=100))
     assert inflated.verdict == INCONSISTENT, inflated.lines()

@@ -44,7 +44,11 @@ def _run(config: SynthConfig, params: DetectorParams = PARAMS, verify_model=None
     state = new_state(GRID.shape, params)
     state, _ = run_series(state, scenes(config), params)
     return state, detections_from_state(
-        state, aoi_id="test", grid=GRID, simulated=True, params=params,
+        state,
+        aoi_id="test",
+        grid=GRID,
+        simulated=True,
+        params=params,
         verify_model=verify_model,
     )
 
@@ -141,7 +145,12 @@ def test_a_roof_change_that_leaves_bare_ground_is_retyped_demolition() -> None:
     # same cover's next views, not a second change) shows the roof was torn down.
     planted = [
         Planted(
-            slice(4, 8), slice(4, 10), D(2022, 1, 20), GREY_RUBBLE, D(2022, 3, 10), SITE,
+            slice(4, 8),
+            slice(4, 10),
+            D(2022, 1, 20),
+            GREY_RUBBLE,
+            D(2022, 3, 10),
+            SITE,
             before=ROOF_RED,
         )
     ]
@@ -259,8 +268,11 @@ def test_an_ambiguous_view_holds_a_pending_candidate_when_asked() -> None:
     window = (slice(30, 36), slice(5, 11))
     planted = [Planted(window[0], window[1], D(2022, 1, 10), ROOF_WHITE)]
     archive = scenes(SynthConfig(seed=15, planted=planted))
-    after = [i for i, (_, valid, _, day, _) in enumerate(archive)
-             if day >= D(2022, 1, 10) and valid[window].all()]
+    after = [
+        i
+        for i, (_, valid, _, day, _) in enumerate(archive)
+        if day >= D(2022, 1, 10) and valid[window].all()
+    ]
     i = after[1]
     refl, valid, scl, day, scene_id = archive[i]
     old = render(day, [])
@@ -271,9 +283,13 @@ def test_an_ambiguous_view_holds_a_pending_candidate_when_asked() -> None:
     for hold in (False, True):
         params = DetectorParams(hold_ambiguous=hold)
         state, _ = run_series(new_state(GRID.shape, params), archive, params)
-        found = [d for d in detections_from_state(state, aoi_id="a", grid=GRID,
-                                                  simulated=True, params=params)
-                 if d.status == "confirmed"]
+        found = [
+            d
+            for d in detections_from_state(
+                state, aoi_id="a", grid=GRID, simulated=True, params=params
+            )
+            if d.status == "confirmed"
+        ]
         assert len(found) == 1
         first_seen[hold] = found[0].first_seen
     # Held, the candidate keeps its first view; otherwise the view reset it.

@@ -18,8 +18,16 @@ from monitor.aoi import to_utm
 from monitor.export import EXPORT_FIELDS, SHAPEFILE_FIELDS
 from monitor.models import Detection
 
-__all__ = ["expected_row", "read_rows", "assert_rows_match", "assert_areas",
-           "kml_schema", "kml_root", "DATE_FIELDS", "FILE_FORMATS"]
+__all__ = [
+    "expected_row",
+    "read_rows",
+    "assert_rows_match",
+    "assert_areas",
+    "kml_schema",
+    "kml_root",
+    "DATE_FIELDS",
+    "FILE_FORMATS",
+]
 
 DATE_FIELDS = ("first_seen", "confirmed_on", "window_start", "window_end")
 #: The single-file formats GDAL or geopandas read back as a table (kml, kmz and stac apart).
@@ -30,18 +38,28 @@ def expected_row(det: Detection) -> dict[str, Any]:
     """What every format must say of ``det``, as plain Python values."""
     review = det.review
     return {
-        "id": det.id, "aoi": det.aoi, "change_type": det.change_type, "status": det.status,
-        "first_seen": det.first_seen, "confirmed_on": det.confirmed_on,
-        "window_start": det.window_start, "window_end": det.window_end,
-        "area_m2": det.area_m2, "n_pixels": det.n_pixels, "confidence": det.confidence,
-        "n_obs": det.n_obs, "evidence_before": list(det.evidence_before),
-        "evidence_after": list(det.evidence_after), "simulated": det.simulated,
+        "id": det.id,
+        "aoi": det.aoi,
+        "change_type": det.change_type,
+        "status": det.status,
+        "first_seen": det.first_seen,
+        "confirmed_on": det.confirmed_on,
+        "window_start": det.window_start,
+        "window_end": det.window_end,
+        "area_m2": det.area_m2,
+        "n_pixels": det.n_pixels,
+        "confidence": det.confidence,
+        "n_obs": det.n_obs,
+        "evidence_before": list(det.evidence_before),
+        "evidence_after": list(det.evidence_after),
+        "simulated": det.simulated,
         "review_verdict": review.verdict if review else None,
         "review_note": (review.note or None) if review else None,
         "review_source": (review.source or None) if review else None,
         "reviewed_by": (review.reviewer or None) if review else None,
         "reviewed_at": review.reviewed_at.astimezone(dt.UTC).replace(microsecond=0)
-        if review else None,
+        if review
+        else None,
     }
 
 
@@ -49,8 +67,7 @@ def _plain(name: str, value: Any) -> Any:
     """A read-back value as a plain Python value comparable with ``expected_row``."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
-    if isinstance(value, str) and value == "" and name not in ("evidence_before",
-                                                                "evidence_after"):
+    if isinstance(value, str) and value == "" and name not in ("evidence_before", "evidence_after"):
         return None  # CSV cannot tell null from empty; the exporters write neither
     if name in ("evidence_before", "evidence_after"):
         if isinstance(value, str):
@@ -76,8 +93,9 @@ def _plain(name: str, value: Any) -> Any:
     return value
 
 
-def read_rows(fmt: str, path: Path, layer: str | None = None
-              ) -> tuple[list[dict[str, Any]], list[Any], Any]:
+def read_rows(
+    fmt: str, path: Path, layer: str | None = None
+) -> tuple[list[dict[str, Any]], list[Any], Any]:
     """(rows by contract name, geometries, CRS) of an export read back."""
     import geopandas as gpd
 

@@ -15,8 +15,7 @@ def _listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def test_existing_output_is_kept_without_overwrite(export_data: ExportData,
-                                                   tmp_path: Path) -> None:
+def test_existing_output_is_kept_without_overwrite(export_data: ExportData, tmp_path: Path) -> None:
     path = tmp_path / "d.gpkg"
     path.write_text("keep me")
     with pytest.raises(MonitorError, match="exists; use --overwrite") as info:
@@ -66,8 +65,10 @@ def test_commit_moves_files_and_folders(tmp_path: Path) -> None:
 def test_unusable_targets_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     (tmp_path / "dir").mkdir()
-    for target, message in ((tmp_path / "file" / "out.gpkg", "file is not a folder"),
-                            (tmp_path / "dir", "dir: is a folder")):
+    for target, message in (
+        (tmp_path / "file" / "out.gpkg", "file is not a folder"),
+        (tmp_path / "dir", "dir: is a folder"),
+    ):
         with pytest.raises(MonitorError, match=message) as info:
             check_target(target, overwrite=True)
         assert "\n" not in str(info.value)

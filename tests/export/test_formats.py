@@ -23,11 +23,22 @@ from tests.export.readback import (
     read_rows,
 )
 
-NAMES = {"gpkg": "d.gpkg", "geojson": "d.geojson", "fgb": "d.fgb", "parquet": "d.parquet",
-         "shp": "d.shp", "csv": "d.csv"}
+NAMES = {
+    "gpkg": "d.gpkg",
+    "geojson": "d.geojson",
+    "fgb": "d.fgb",
+    "parquet": "d.parquet",
+    "shp": "d.shp",
+    "csv": "d.csv",
+}
 #: The OGR type each format gives a day: FlatGeobuf has DateTime only.
-DAY_TYPE = {"gpkg": "OFTDate", "geojson": "OFTDate", "fgb": "OFTDateTime", "shp": "OFTDate",
-            "csv": "OFTDate"}
+DAY_TYPE = {
+    "gpkg": "OFTDate",
+    "geojson": "OFTDate",
+    "fgb": "OFTDateTime",
+    "shp": "OFTDate",
+    "csv": "OFTDate",
+}
 
 
 @pytest.mark.parametrize("fmt", FILE_FORMATS)
@@ -43,8 +54,9 @@ def test_round_trip_keeps_every_field(fmt: str, export_data: ExportData, tmp_pat
     assert len(shapely.get_parts(geometries[2])) == 2
     assert len(list(shapely.get_parts(geometries[1])[0].interiors)) == 1
     # Only the temporary folder's work remains: nothing else beside the output.
-    expected = {path.with_suffix(ext).name for ext in SHAPEFILE_PARTS} if fmt == "shp" \
-        else {path.name}
+    expected = (
+        {path.with_suffix(ext).name for ext in SHAPEFILE_PARTS} if fmt == "shp" else {path.name}
+    )
     assert {p.name for p in tmp_path.iterdir()} == expected
 
 
@@ -61,12 +73,13 @@ def test_days_are_typed_as_dates(fmt: str, export_data: ExportData, tmp_path: Pa
     if fmt in ("gpkg", "fgb", "geojson"):
         assert types["reviewed_at"] == "OFTDateTime"
     if fmt != "csv":
-        assert dict(zip(info["fields"], info["ogr_subtypes"], strict=True))[
-            names["simulated"]] == "OFSTBoolean"
+        assert (
+            dict(zip(info["fields"], info["ogr_subtypes"], strict=True))[names["simulated"]]
+            == "OFSTBoolean"
+        )
 
 
-def test_parquet_is_geoparquet_with_typed_columns(export_data: ExportData,
-                                                   tmp_path: Path) -> None:
+def test_parquet_is_geoparquet_with_typed_columns(export_data: ExportData, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -88,8 +101,9 @@ def test_parquet_is_geoparquet_with_typed_columns(export_data: ExportData,
 
 
 @pytest.mark.parametrize("fmt", FILE_FORMATS)
-def test_empty_selection_keeps_the_schema(fmt: str, export_data: ExportData,
-                                          tmp_path: Path) -> None:
+def test_empty_selection_keeps_the_schema(
+    fmt: str, export_data: ExportData, tmp_path: Path
+) -> None:
     import dataclasses
 
     empty = dataclasses.replace(export_data, detections=[])
@@ -105,10 +119,11 @@ def test_empty_selection_keeps_the_schema(fmt: str, export_data: ExportData,
     if fmt == "geojson":
         assert json.loads(path.read_text())["features"] == []
         return
-    info = pyogrio.read_info(path, layer="detections" if fmt == "gpkg" else None,
-                             force_feature_count=True)
+    info = pyogrio.read_info(
+        path, layer="detections" if fmt == "gpkg" else None, force_feature_count=True
+    )
     names = [SHAPEFILE_FIELDS[n] for n in EXPORT_FIELDS] if fmt == "shp" else list(EXPORT_FIELDS)
-    assert list(info["fields"])[:len(names)] == names and info["features"] == 0
+    assert list(info["fields"])[: len(names)] == names and info["features"] == 0
 
 
 def test_shapefile_names_are_fixed_short_and_unique() -> None:
@@ -168,8 +183,10 @@ def test_class_codes_are_the_detectors() -> None:
 def test_simulated_is_said(export_data: ExportData, tmp_path: Path) -> None:
     import dataclasses
 
-    sim = dataclasses.replace(export_data, detections=[
-        dataclasses.replace(d, simulated=True) for d in export_data.detections])
+    sim = dataclasses.replace(
+        export_data,
+        detections=[dataclasses.replace(d, simulated=True) for d in export_data.detections],
+    )
     path = tmp_path / "d.gpkg"
     write_export("gpkg", sim, path)
     rows, _, _ = read_rows("gpkg", path, layer="detections")
@@ -178,7 +195,8 @@ def test_simulated_is_said(export_data: ExportData, tmp_path: Path) -> None:
 
     with sqlite3.connect(path) as conn:
         [(description,)] = conn.execute(
-            "SELECT description FROM gpkg_contents WHERE table_name = 'detections'")
+            "SELECT description FROM gpkg_contents WHERE table_name = 'detections'"
+        )
     assert description.startswith("SIMULATED DATA")
 
 

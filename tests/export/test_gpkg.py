@@ -28,8 +28,13 @@ def _types(path: Path, layer: str) -> dict[str, str]:
 
 def test_four_layers_and_the_style_table(gpkg: Path, export_data: ExportData) -> None:
     layers = {name: kind for name, kind in pyogrio.list_layers(gpkg)}
-    assert layers == {"detections": "MultiPolygon", "aois": "MultiPolygon",
-                      "observations": None, "runs": None, "layer_styles": None}
+    assert layers == {
+        "detections": "MultiPolygon",
+        "aois": "MultiPolygon",
+        "observations": None,
+        "runs": None,
+        "layer_styles": None,
+    }
     for name in ("detections", "aois"):
         info = pyogrio.read_info(gpkg, layer=name)
         assert info["crs"] == "EPSG:4326"
@@ -70,7 +75,7 @@ def test_default_style_colours_by_change_type(gpkg: Path) -> None:
     assert values == list(CHANGE_TYPES)
     colours = {o.get("value") for o in renderer.iter("Option") if o.get("name") == "outline_color"}
     for name in CHANGE_TYPES:
-        r, g, b = (int(CHANGE_COLOURS[name][i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(CHANGE_COLOURS[name][i : i + 2], 16) for i in (1, 3, 5))
         assert f"{r},{g},{b},255" in colours
     temporal = qml.find("temporal")
     assert temporal is not None and temporal.get("startField") == "first_seen"

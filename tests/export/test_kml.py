@@ -18,8 +18,7 @@ NS = {"k": "http://www.opengis.net/kml/2.2"}
 
 
 @pytest.mark.parametrize("fmt", ["kml", "kmz"])
-def test_valid_against_the_ogc_schema(fmt: str, export_data: ExportData,
-                                      tmp_path: Path) -> None:
+def test_valid_against_the_ogc_schema(fmt: str, export_data: ExportData, tmp_path: Path) -> None:
     path = tmp_path / f"d.{fmt}"
     write_export(fmt, export_data, path)
     root = kml_root(fmt, path)
@@ -43,19 +42,22 @@ def test_styles_timespans_and_balloons(export_data: ExportData, tmp_path: Path) 
     assert len(placemarks) == len(export_data.detections)
     for placemark, det in zip(placemarks, export_data.detections, strict=True):
         assert placemark.findtext("k:styleUrl", namespaces=NS) == f"#{det.change_type}"
-        assert placemark.findtext("k:TimeSpan/k:begin", namespaces=NS) == \
-            det.first_seen.isoformat()
-        data = {d.get("name"): d.findtext("k:value", namespaces=NS)
-                for d in placemark.iterfind("k:ExtendedData/k:Data", NS)}
+        assert placemark.findtext("k:TimeSpan/k:begin", namespaces=NS) == det.first_seen.isoformat()
+        data = {
+            d.get("name"): d.findtext("k:value", namespaces=NS)
+            for d in placemark.iterfind("k:ExtendedData/k:Data", NS)
+        }
         assert data["id"] == det.id and data["n_pixels"] == str(det.n_pixels)
         balloon = lxml.html.fragment_fromstring(
-            placemark.findtext("k:description", namespaces=NS), create_parent="div")
+            placemark.findtext("k:description", namespaces=NS), create_parent="div"
+        )
         text = balloon.text_content()
         assert det.first_seen.isoformat() in text and det.window_start.isoformat() in text
         assert f"{det.area_m2:,.0f} m²" in text
         assert balloon.xpath("//script") == [] and balloon.xpath("//b") == []
     first = lxml.html.fragment_fromstring(
-        placemarks[0].findtext("k:description", namespaces=NS), create_parent="div")
+        placemarks[0].findtext("k:description", namespaces=NS), create_parent="div"
+    )
     # The hostile review note and AOI name arrive as text, not markup.
     assert HOSTILE in first.text_content()
     links = [a.get("href") for a in first.iter("a")]
@@ -69,8 +71,10 @@ def test_styles_timespans_and_balloons(export_data: ExportData, tmp_path: Path) 
 
 
 def test_simulated_detections_say_so(export_data: ExportData, tmp_path: Path) -> None:
-    sim = dataclasses.replace(export_data, detections=[
-        dataclasses.replace(d, simulated=True) for d in export_data.detections])
+    sim = dataclasses.replace(
+        export_data,
+        detections=[dataclasses.replace(d, simulated=True) for d in export_data.detections],
+    )
     path = tmp_path / "d.kml"
     write_export("kml", sim, path)
     root = kml_root("kml", path)

@@ -52,8 +52,9 @@ def test_large_cog_has_tiles_and_overviews(tmp_path: Path) -> None:
         assert np.array_equal(src.read(1), values)
 
 
-def test_aoi_layers_burn_the_detections_back(aoi: Aoi, detections: list[Detection],
-                                             tmp_path: Path) -> None:
+def test_aoi_layers_burn_the_detections_back(
+    aoi: Aoi, detections: list[Detection], tmp_path: Path
+) -> None:
     grid = aoi.grid
     unknown = np.zeros(grid.shape, dtype=bool)
     unknown[:, :3] = True  # say: outside the AOI
@@ -84,7 +85,7 @@ def test_aoi_layers_burn_the_detections_back(aoi: Aoi, detections: list[Detectio
     with rasterio.open(paths[0]) as src:
         assert src.nodata == 255 and src.dtypes[0] == "uint8"
         assert np.array_equal(src.read(1), layers.change_class)
-        assert src.colormap(1)[2][:3] == (0x75, 0x70, 0xb3)
+        assert src.colormap(1)[2][:3] == (0x75, 0x70, 0xB3)
         assert src.tags(1)["class_255"] == CLASS_NAMES[255]
     with rasterio.open(paths[1]) as src:
         assert src.dtypes[0] == "uint32" and src.nodata == 0
@@ -95,8 +96,13 @@ def test_aoi_layers_burn_the_detections_back(aoi: Aoi, detections: list[Detectio
 
 def test_the_latest_change_wins_where_detections_overlap(aoi: Aoi) -> None:
     old = make_detection("old", aoi, block(5, 5, 4, 4), first_seen=dt.date(2024, 3, 1))
-    new = make_detection("new", aoi, block(7, 7, 4, 4), change_type="new_construction",
-                         first_seen=dt.date(2025, 6, 1))
+    new = make_detection(
+        "new",
+        aoi,
+        block(7, 7, 4, 4),
+        change_type="new_construction",
+        first_seen=dt.date(2025, 6, 1),
+    )
     pairs = [(d, to_utm(d.geometry, aoi.grid.epsg)) for d in (new, old)]
     layers = burn_detections(pairs, aoi.grid, np.zeros(aoi.grid.shape, dtype=bool))
     assert layers.change_class[8, 8] == 1 and layers.first_seen[8, 8] == 20250601
@@ -104,15 +110,24 @@ def test_the_latest_change_wins_where_detections_overlap(aoi: Aoi) -> None:
 
 
 def _chip(grid: Grid, reflectance: float) -> Chip:
-    coded = np.full((len(CHIP_BANDS), *grid.shape), round((reflectance + 0.1) / 1e-4),
-                    dtype=np.uint16)
-    return Chip(aoi_id="kk-park", scene_id="S2X", datetime=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
-                grid=grid, reflectance=coded, valid=np.ones(grid.shape, dtype=bool), scl=None,
-                rule=ReflectanceRule())
+    coded = np.full(
+        (len(CHIP_BANDS), *grid.shape), round((reflectance + 0.1) / 1e-4), dtype=np.uint16
+    )
+    return Chip(
+        aoi_id="kk-park",
+        scene_id="S2X",
+        datetime=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        grid=grid,
+        reflectance=coded,
+        valid=np.ones(grid.shape, dtype=bool),
+        scl=None,
+        rule=ReflectanceRule(),
+    )
 
 
-def test_true_colour_has_a_fixed_stretch(aoi: Aoi, detections: list[Detection],
-                                         tmp_path: Path) -> None:
+def test_true_colour_has_a_fixed_stretch(
+    aoi: Aoi, detections: list[Detection], tmp_path: Path
+) -> None:
     grid = aoi.grid
     det = detections[0]
     window, row0, col0 = detection_window(to_utm(det.geometry, grid.epsg), grid, margin_px=5)
@@ -127,8 +142,7 @@ def test_true_colour_has_a_fixed_stretch(aoi: Aoi, detections: list[Detection],
     assert (rgb[:, 1, 1] == 0).all()  # no data
     assert rgb[2, 2, 2] == 255 and rgb[1, 3, 3] == 1
     # Another image of the same reflectance maps to the same values: no per-image stretch.
-    assert np.array_equal(true_colour(_chip(grid, 0.15), window, row0, col0)[:, 0, 0],
-                          rgb[:, 0, 0])
+    assert np.array_equal(true_colour(_chip(grid, 0.15), window, row0, col0)[:, 0, 0], rgb[:, 0, 0])
     path = tmp_path / "before.tif"
     with staged(False) as staging:
         write_true_colour(staging, path, rgb, window, {"SCENE": "S2X"})
@@ -148,5 +162,6 @@ def test_window_is_clipped_to_the_grid(aoi: Aoi) -> None:
 
 def test_shape_mismatch_is_refused(aoi: Aoi, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not match the grid"):
-        write_cog(np.zeros((3, 3), np.uint8), aoi.grid, tmp_path / "x.tif", nodata=0,
-                  descriptions=["x"])
+        write_cog(
+            np.zeros((3, 3), np.uint8), aoi.grid, tmp_path / "x.tif", nodata=0, descriptions=["x"]
+        )

@@ -67,11 +67,11 @@ def test_empty_collection_is_valid(export_data: ExportData, tmp_path: Path) -> N
     collection = pystac.Collection.from_file(str(out / "collection.json"))
     assert collection.validate_all() == 0
     assert collection.extent.spatial.bboxes[0] == pytest.approx(
-        list(export_data.aois[0].geometry.bounds), abs=1e-6)
+        list(export_data.aois[0].geometry.bounds), abs=1e-6
+    )
 
 
-def test_overwrite_replaces_only_an_earlier_export(export_data: ExportData,
-                                                   tmp_path: Path) -> None:
+def test_overwrite_replaces_only_an_earlier_export(export_data: ExportData, tmp_path: Path) -> None:
     out = tmp_path / "stac"
     write_export("stac", export_data, out)
     with pytest.raises(MonitorError, match="exists; use --overwrite"):
@@ -88,8 +88,7 @@ def test_overwrite_replaces_only_an_earlier_export(export_data: ExportData,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos", "stac"]
 
 
-def test_local_evidence_items_link_as_file_uris(export_data: ExportData,
-                                                tmp_path: Path) -> None:
+def test_local_evidence_items_link_as_file_uris(export_data: ExportData, tmp_path: Path) -> None:
     item_file = tmp_path / "catalog" / "S2C_after_1.json"
     item_file.parent.mkdir()
     item_file.write_text("{}")
@@ -98,7 +97,8 @@ def test_local_evidence_items_link_as_file_uris(export_data: ExportData,
     out = tmp_path / "stac"
     write_export("stac", dataclasses.replace(export_data, scenes=scenes), out)
     item = json.loads((out / "a1" / "a1.json").read_text())
-    hrefs = {link["title"]: link["href"] for link in item["links"]
-             if link["rel"] == "derived_from"}
-    assert hrefs == {"evidence before: S2B_before_1": "https://example.org/items/S2B_before_1.json",
-                     "evidence after: S2C_after_1": item_file.as_uri()}
+    hrefs = {link["title"]: link["href"] for link in item["links"] if link["rel"] == "derived_from"}
+    assert hrefs == {
+        "evidence before: S2B_before_1": "https://example.org/items/S2B_before_1.json",
+        "evidence after: S2C_after_1": item_file.as_uri(),
+    }

@@ -36,29 +36,51 @@ BANDS_10M = ("blue", "green", "red", "nir")
 BANDS_20M = ("swir16", "swir22")
 
 
-def write_cog(path: Path, data: np.ndarray, left: float, top: float, res_m: float,
-              epsg: int = EPSG, blocksize: int = 1024, overviews: bool = True,
-              nodata: int | None = 0) -> Path:
+def write_cog(
+    path: Path,
+    data: np.ndarray,
+    left: float,
+    top: float,
+    res_m: float,
+    epsg: int = EPSG,
+    blocksize: int = 1024,
+    overviews: bool = True,
+    nodata: int | None = 0,
+) -> Path:
     """Write one single-band COG; ``data`` is (rows, cols) uint16 or uint8."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows, cols = data.shape
-    profile = dict(driver="GTiff", width=cols, height=rows, count=1, dtype=data.dtype.name,
-                   crs=f"EPSG:{epsg}", transform=Affine(res_m, 0, left, 0, -res_m, top),
-                   nodata=nodata)
+    profile = dict(
+        driver="GTiff",
+        width=cols,
+        height=rows,
+        count=1,
+        dtype=data.dtype.name,
+        crs=f"EPSG:{epsg}",
+        transform=Affine(res_m, 0, left, 0, -res_m, top),
+        nodata=nodata,
+    )
     with MemoryFile() as mem:
         with mem.open(**profile) as dst:
             dst.write(data, 1)
         with mem.open() as src:
             rasterio.shutil.copy(
-                src, str(path), driver="COG", BLOCKSIZE=blocksize, COMPRESS="DEFLATE",
-                PREDICTOR=2, OVERVIEWS="AUTO" if overviews else "NONE",
-                OVERVIEW_RESAMPLING="NEAREST", RESAMPLING="NEAREST",
+                src,
+                str(path),
+                driver="COG",
+                BLOCKSIZE=blocksize,
+                COMPRESS="DEFLATE",
+                PREDICTOR=2,
+                OVERVIEWS="AUTO" if overviews else "NONE",
+                OVERVIEW_RESAMPLING="NEAREST",
+                RESAMPLING="NEAREST",
             )
     return path
 
 
-def utm_box_aoi(left: float, top: float, width_px: int, height_px: int,
-                aoi_id: str = "t", epsg: int = EPSG) -> Aoi:
+def utm_box_aoi(
+    left: float, top: float, width_px: int, height_px: int, aoi_id: str = "t", epsg: int = EPSG
+) -> Aoi:
     """An AOI whose contract grid is exactly ``width_px`` x ``height_px`` at 10 m from
     (left, top), which must be multiples of 20 m; the polygon sits 1 m inside so that
     snapping outward lands on those edges."""
@@ -66,7 +88,8 @@ def utm_box_aoi(left: float, top: float, width_px: int, height_px: int,
     utm = box(left + 1, bottom + 1, right - 1, top - 1)
     to_wgs84 = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
     geometry = shapely.transform(
-        utm, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1])))
+        utm, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+    )
     grid = grid_for_geometry(geometry)
     assert (grid.left, grid.top, grid.width, grid.height) == (left, top, width_px, height_px)
     return Aoi(id=aoi_id, name=aoi_id, geometry=geometry, geometry_hash="h-" + aoi_id, grid=grid)
@@ -88,7 +111,7 @@ def make_field(rows: int = 2048, cols: int = 2048, seed: int = 0) -> Field:
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
     base = 0.12 + 0.06 * np.sin(xx / 37.0) * np.cos(yy / 53.0)
     # A 20 m-aligned river band three 20 m pixels wide, crossing every test window.
-    river = ((xx // 2) % 80 < 3)
+    river = (xx // 2) % 80 < 3
     refl: dict[str, np.ndarray] = {}
     for i, band in enumerate(BANDS_10M + BANDS_20M):
         level = base + 0.03 * i + rng.normal(0, 0.003, size=(1,)).astype(np.float32)
@@ -112,21 +135,37 @@ def down2(a: np.ndarray) -> np.ndarray:
     return a[::2, ::2]
 
 
-def write_scene_files(folder: Path, field: Field, offset_in_pixels: bool,
-                      scl: np.ndarray | None = None, left: float = PIECE_LEFT,
-                      top: float = PIECE_TOP, epsg: int = EPSG, with_scl: bool = True,
-                      ) -> dict[str, Path]:
+def write_scene_files(
+    folder: Path,
+    field: Field,
+    offset_in_pixels: bool,
+    scl: np.ndarray | None = None,
+    left: float = PIECE_LEFT,
+    top: float = PIECE_TOP,
+    epsg: int = EPSG,
+    with_scl: bool = True,
+) -> dict[str, Path]:
     """Write the six chip bands (and SCL unless ``with_scl`` is False) of one scene;
     returns {band: path}."""
     paths: dict[str, Path] = {}
     for band in BANDS_10M:
-        paths[band] = write_cog(folder / f"{band}.tif",
-                                to_dn(field.reflectance[band], offset_in_pixels),
-                                left, top, 10.0, epsg)
+        paths[band] = write_cog(
+            folder / f"{band}.tif",
+            to_dn(field.reflectance[band], offset_in_pixels),
+            left,
+            top,
+            10.0,
+            epsg,
+        )
     for band in BANDS_20M:
-        paths[band] = write_cog(folder / f"{band}.tif",
-                                to_dn(down2(field.reflectance[band]), offset_in_pixels),
-                                left, top, 20.0, epsg)
+        paths[band] = write_cog(
+            folder / f"{band}.tif",
+            to_dn(down2(field.reflectance[band]), offset_in_pixels),
+            left,
+            top,
+            20.0,
+            epsg,
+        )
     if not with_scl:
         return paths
     scl_10m = field.scl if scl is None else scl
@@ -134,24 +173,45 @@ def write_scene_files(folder: Path, field: Field, offset_in_pixels: bool,
     return paths
 
 
-def make_scene(hrefs: dict[str, str], scene_id: str = "S2B_T47QMU_20250301T035539_L2A",
-               collection: str = "sentinel-2-c1-l2a", offset_in_pixels: bool = True,
-               when: dt.datetime | None = None, drop: tuple[str, ...] = (),
-               epsg: int | None = EPSG) -> Scene:
+def make_scene(
+    hrefs: dict[str, str],
+    scene_id: str = "S2B_T47QMU_20250301T035539_L2A",
+    collection: str = "sentinel-2-c1-l2a",
+    offset_in_pixels: bool = True,
+    when: dt.datetime | None = None,
+    drop: tuple[str, ...] = (),
+    epsg: int | None = EPSG,
+) -> Scene:
     """A Scene as the catalog would make it: the rule from metadata, assets by common name."""
-    rule = (ReflectanceRule(0.0001, -0.1, "metadata", "baseline >= 04.00, offset not applied")
-            if offset_in_pixels else
-            ReflectanceRule(0.0001, 0.0, "metadata", "earthsearch:boa_offset_applied = true"))
+    rule = (
+        ReflectanceRule(0.0001, -0.1, "metadata", "baseline >= 04.00, offset not applied")
+        if offset_in_pixels
+        else ReflectanceRule(0.0001, 0.0, "metadata", "earthsearch:boa_offset_applied = true")
+    )
     assets = {
-        band: AssetRef(band=band, href=href,
-                       res_m=20.0 if band in BANDS_20M + ("scl",) else 10.0, nodata=0,
-                       data_type="uint8" if band == "scl" else "uint16",
-                       declared_scale=None if band == "scl" else 0.0001,
-                       declared_offset=None if band == "scl" else -0.1)
-        for band, href in hrefs.items() if band not in drop
+        band: AssetRef(
+            band=band,
+            href=href,
+            res_m=20.0 if band in BANDS_20M + ("scl",) else 10.0,
+            nodata=0,
+            data_type="uint8" if band == "scl" else "uint16",
+            declared_scale=None if band == "scl" else 0.0001,
+            declared_offset=None if band == "scl" else -0.1,
+        )
+        for band, href in hrefs.items()
+        if band not in drop
     }
     when = when or dt.datetime(2025, 3, 1, 3, 55, 39, tzinfo=dt.UTC)
-    return Scene(id=scene_id, collection=collection, datetime=when, platform="sentinel-2b",
-                 acquisition=f"S2B_{when:%Y%m%dT%H%M%S}", assets=assets, rule=rule,
-                 mgrs_tile="47QMU", epsg=epsg, processing_baseline="05.11",
-                 item_href=f"https://example.test/collections/{collection}/items/{scene_id}")
+    return Scene(
+        id=scene_id,
+        collection=collection,
+        datetime=when,
+        platform="sentinel-2b",
+        acquisition=f"S2B_{when:%Y%m%dT%H%M%S}",
+        assets=assets,
+        rule=rule,
+        mgrs_tile="47QMU",
+        epsg=epsg,
+        processing_baseline="05.11",
+        item_href=f"https://example.test/collections/{collection}/items/{scene_id}",
+    )

@@ -33,8 +33,13 @@ class SceneFiles:
     base_url: str
     field: Field
 
-    def hrefs(self, style: str, scl: str = "clear", remote: bool = True, tag: str = "",
-              ) -> dict[str, str]:
+    def hrefs(
+        self,
+        style: str,
+        scl: str = "clear",
+        remote: bool = True,
+        tag: str = "",
+    ) -> dict[str, str]:
         """{band: href} of one style ("c1": +1000 in the pixels, "l2a": removed), with the
         SCL of ``scl`` ("clear" or "cloudy"). ``tag`` makes URLs unique per test, so GDAL's
         in-process cache of earlier tests cannot hide requests."""
@@ -59,15 +64,16 @@ def scene_files(cog_server_session) -> SceneFiles:  # type: ignore[no-untyped-de
     write_cog(root / "scl-clear" / "scl.tif", down2(field.scl), PIECE_LEFT, PIECE_TOP, 20.0)
     cloudy = np.full_like(field.scl, 9)
     cloudy[:, :4] = 4  # a sliver of clear land: about 5% of the test AOI stays clear
-    cloudy[:, AOI_COL:AOI_COL + 4] = 4
+    cloudy[:, AOI_COL : AOI_COL + 4] = 4
     write_cog(root / "scl-cloudy" / "scl.tif", down2(cloudy), PIECE_LEFT, PIECE_TOP, 20.0)
     return SceneFiles(root, f"{cog_server_session.url}/scenes", field)
 
 
 @pytest.fixture(scope="session")
 def aoi() -> Aoi:
-    return utm_box_aoi(PIECE_LEFT + AOI_COL * 10, PIECE_TOP - AOI_ROW * 10, AOI_W, AOI_H,
-                       aoi_id="kk-test")
+    return utm_box_aoi(
+        PIECE_LEFT + AOI_COL * 10, PIECE_TOP - AOI_ROW * 10, AOI_W, AOI_H, aoi_id="kk-test"
+    )
 
 
 @pytest.fixture
@@ -78,8 +84,9 @@ def cache(tmp_path: Path) -> ChipCache:
 @pytest.fixture
 def env() -> GdalSettings:
     """Quick retries and a 1 s timeout, so fault tests take about a second."""
-    return GdalSettings(http_timeout_s=1, http_retries=2, retry_delay_s=0.05,
-                        outer_retries=1, outer_backoff_s=0.01)
+    return GdalSettings(
+        http_timeout_s=1, http_retries=2, retry_delay_s=0.05, outer_retries=1, outer_backoff_s=0.01
+    )
 
 
 def expected_window(field: Field, band: str) -> np.ndarray:
@@ -89,4 +96,4 @@ def expected_window(field: Field, band: str) -> np.ndarray:
     full = field.reflectance[band]
     if band in ("swir16", "swir22"):
         full = np.repeat(np.repeat(down2(full), 2, 0), 2, 1)
-    return full[AOI_ROW:AOI_ROW + AOI_H, AOI_COL:AOI_COL + AOI_W]
+    return full[AOI_ROW : AOI_ROW + AOI_H, AOI_COL : AOI_COL + AOI_W]

@@ -17,8 +17,9 @@ def test_load_chips_and_dataset(scene_files, aoi, cache, env):
     scenes = [
         make_scene(scene_files.hrefs("c1"), scene_id="B", when=base + dt.timedelta(days=5)),
         make_scene(scene_files.hrefs("l2a"), scene_id="A", offset_in_pixels=False, when=base),
-        make_scene(scene_files.hrefs("c1", scl="cloudy"), scene_id="C",
-                   when=base + dt.timedelta(days=10)),
+        make_scene(
+            scene_files.hrefs("c1", scl="cloudy"), scene_id="C", when=base + dt.timedelta(days=10)
+        ),
     ]
     outcomes = load_chips(scenes, aoi, cache, env=env)
     assert [o.scene_id for o in outcomes] == ["A", "B", "C"]  # oldest first

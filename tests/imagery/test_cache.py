@@ -47,7 +47,7 @@ def test_corrupt_or_unmatched_chip_is_read_again(scene_files, aoi, cache, env):
     chip_path, side_path = cache.paths(aoi.id, aoi.grid, scene.id)
     original = chip_path.read_bytes()
     middle = len(original) // 2
-    flipped = original[:middle] + bytes([original[middle] ^ 0xFF]) + original[middle + 1:]
+    flipped = original[:middle] + bytes([original[middle] ^ 0xFF]) + original[middle + 1 :]
     for damage in (original[:middle], flipped, b""):
         chip_path.write_bytes(damage)
         assert cache.get(scene, aoi) is None  # never used
@@ -78,11 +78,15 @@ def test_skipped_scene_is_remembered(scene_files, aoi, cog_server, cache, env):
 def test_offset_history_survives_restarts(scene_files, aoi, cache, env):
     base = dt.datetime(2025, 1, 1, 4, tzinfo=dt.UTC)
     for day in range(3):
-        scene = make_scene(scene_files.hrefs("c1"), scene_id=f"S2B_T47QMU_2025010{day + 1}_L2A",
-                           when=base + dt.timedelta(days=day))
+        scene = make_scene(
+            scene_files.hrefs("c1"),
+            scene_id=f"S2B_T47QMU_2025010{day + 1}_L2A",
+            when=base + dt.timedelta(days=day),
+        )
         load_chip(scene, aoi, cache, env=env)
-    history = ChipCache(cache.state_dir).offset_history(aoi.id, aoi.grid,
-                                                        before=base + dt.timedelta(days=2))
+    history = ChipCache(cache.state_dir).offset_history(
+        aoi.id, aoi.grid, before=base + dt.timedelta(days=2)
+    )
     assert len(history.levels) == 2 and history.scene_ids[0].endswith("01_L2A")
     assert all(abs(level - 0.01) < 0.002 for level in history.levels)
 

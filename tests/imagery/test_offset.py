@@ -26,16 +26,21 @@ def _scene(dark_refl: float, plus: int, water_px: int = 200, shape=(60, 80)):  #
     flat = scl.reshape(-1)
     flat[:water_px] = 6
     refl = np.where(scl == 6, dark_refl, land)
-    dn = {b: (np.round(refl * 10_000) + plus).astype(np.uint16) for b in ("nir", "swir16", "swir22")}
+    dn = {
+        b: (np.round(refl * 10_000) + plus).astype(np.uint16) for b in ("nir", "swir16", "swir22")
+    }
     return dn, scl
 
 
-@pytest.mark.parametrize("meta, plus, offset, by", [
-    (REMOVED, 0, 0.0, "metadata"),       # l2a, right
-    (KEPT, 1000, -0.1, "metadata"),      # c1, right
-    (REMOVED, 1000, -0.1, "pixels"),     # l2a flagged removed, +1000 still in the pixels
-    (KEPT, 0, 0.0, "pixels"),            # c1 rule on pixels without offset: subtracted twice
-])
+@pytest.mark.parametrize(
+    "meta, plus, offset, by",
+    [
+        (REMOVED, 0, 0.0, "metadata"),  # l2a, right
+        (KEPT, 1000, -0.1, "metadata"),  # c1, right
+        (REMOVED, 1000, -0.1, "pixels"),  # l2a flagged removed, +1000 still in the pixels
+        (KEPT, 0, 0.0, "pixels"),  # c1 rule on pixels without offset: subtracted twice
+    ],
+)
 def test_water_dark_level_decides(meta, plus, offset, by):
     dn, scl = _scene(0.01, plus)
     dark = dark_level(dn, np.ones(scl.shape, bool), meta, scl)
@@ -81,11 +86,9 @@ def test_too_few_clear_pixels_keep_the_metadata_rule():
 def test_encode_reflectance_keeps_nodata_and_clips():
     dn = np.array([0, 1, 500, 1500, 65535], np.uint16)
     np.testing.assert_array_equal(encode_reflectance(dn, KEPT), dn)
-    np.testing.assert_array_equal(encode_reflectance(dn, REMOVED),
-                                  [0, 1001, 1500, 2500, 65535])
+    np.testing.assert_array_equal(encode_reflectance(dn, REMOVED), [0, 1001, 1500, 2500, 65535])
     odd = ReflectanceRule(0.0002, 0.0)
-    np.testing.assert_array_equal(encode_reflectance(np.array([0, 100], np.uint16), odd),
-                                  [0, 1200])
+    np.testing.assert_array_equal(encode_reflectance(np.array([0, 100], np.uint16), odd), [0, 1200])
 
 
 def test_a_baseline_before_04_00_never_gets_the_offset_from_bright_pixels():
@@ -104,10 +107,18 @@ def test_a_baseline_before_04_00_never_gets_the_offset_from_bright_pixels():
     assert check_offset(dark, KEPT, baseline="05.11").verdict == "offset_removed"
 
 
-@pytest.mark.parametrize("baseline, before", [
-    ("02.12", True), ("03.01", True), ("04.00", False), ("05.11", False), ("", False),
-    (None, False), ("N/A", False),
-])
+@pytest.mark.parametrize(
+    "baseline, before",
+    [
+        ("02.12", True),
+        ("03.01", True),
+        ("04.00", False),
+        ("05.11", False),
+        ("", False),
+        (None, False),
+        ("N/A", False),
+    ],
+)
 def test_baseline_without_offset(baseline, before):
     from monitor.imagery.offset import baseline_without_offset
 

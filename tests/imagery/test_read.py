@@ -27,8 +27,7 @@ def _assert_reflectance(chip, field) -> None:  # type: ignore[no-untyped-def]
     values = chip.to_float()
     for i, band in enumerate(CHIP_BANDS):
         want = expected_window(field, band)
-        np.testing.assert_allclose(values[i][chip.valid], want[chip.valid], atol=6e-5,
-                                   err_msg=band)
+        np.testing.assert_allclose(values[i][chip.valid], want[chip.valid], atol=6e-5, err_msg=band)
 
 
 def test_window_read_costs_header_plus_one_range_per_tile_row(scene_files, aoi, cog_server, env):
@@ -47,12 +46,14 @@ def test_window_read_costs_header_plus_one_range_per_tile_row(scene_files, aoi, 
     assert data_bytes <= 1.1 * (got.bytes_estimate - 16384)
     assert got.data.shape == aoi.grid.shape and not got.warped
     np.testing.assert_array_equal(
-        got.data, to_dn(expected_window(scene_files.field, "nir"), offset_in_pixels=True))
+        got.data, to_dn(expected_window(scene_files.field, "nir"), offset_in_pixels=True)
+    )
 
 
 def test_c1_keeps_the_offset_rule(scene_files, aoi, cache, env):
-    scene = make_scene(scene_files.hrefs("c1"), collection="sentinel-2-c1-l2a",
-                       offset_in_pixels=True)
+    scene = make_scene(
+        scene_files.hrefs("c1"), collection="sentinel-2-c1-l2a", offset_in_pixels=True
+    )
     outcome = load_chip(scene, aoi, cache, env=env)
     assert outcome.status == "used", outcome.reason
     assert outcome.rule.offset == -0.1 and outcome.rule.decided_by == "metadata"
@@ -61,8 +62,12 @@ def test_c1_keeps_the_offset_rule(scene_files, aoi, cache, env):
 
 
 def test_l2a_offset_removed_rule(scene_files, aoi, cache, env):
-    scene = make_scene(scene_files.hrefs("l2a"), scene_id="S2B_47QMU_20250301_0_L2A",
-                       collection="sentinel-2-l2a", offset_in_pixels=False)
+    scene = make_scene(
+        scene_files.hrefs("l2a"),
+        scene_id="S2B_47QMU_20250301_0_L2A",
+        collection="sentinel-2-l2a",
+        offset_in_pixels=False,
+    )
     outcome = load_chip(scene, aoi, cache, env=env)
     assert outcome.status == "used"
     assert outcome.rule.offset == 0.0 and outcome.rule.decided_by == "metadata"
@@ -71,8 +76,12 @@ def test_l2a_offset_removed_rule(scene_files, aoi, cache, env):
 
 def test_wrongly_flagged_l2a_item_follows_the_pixels(scene_files, aoi, cache, env):
     # The item says the offset was removed; the pixels still carry +1000.
-    scene = make_scene(scene_files.hrefs("c1"), scene_id="S2B_47QMU_20250301_1_L2A",
-                       collection="sentinel-2-l2a", offset_in_pixels=False)
+    scene = make_scene(
+        scene_files.hrefs("c1"),
+        scene_id="S2B_47QMU_20250301_1_L2A",
+        collection="sentinel-2-l2a",
+        offset_in_pixels=False,
+    )
     outcome = load_chip(scene, aoi, cache, env=env)
     assert outcome.status == "used"
     assert outcome.rule.offset == -0.1 and outcome.rule.decided_by == "pixels"
@@ -140,8 +149,9 @@ def test_20m_pixels_land_on_10m_pixel_edges(scene_files, aoi, cache, env):
 def test_window_partly_outside_is_filled_with_nodata(scene_files, cache, env):
     # 40 px beyond the right edge of the 2048-px test COGs.
     aoi = utm_box_aoi(PIECE_LEFT + (2048 - 40) * 10, PIECE_TOP - 200 * 10, 80, 40, "edge")
-    outcome = load_chip(make_scene(scene_files.hrefs("c1")), aoi, cache, env=env,
-                        min_clear_fraction=0.0)
+    outcome = load_chip(
+        make_scene(scene_files.hrefs("c1")), aoi, cache, env=env, min_clear_fraction=0.0
+    )
     chip = outcome.chip
     assert (chip.reflectance[:, :, 40:] == 0).all() and (chip.reflectance[:, :, :40] > 0).all()
     assert chip.valid[:, :40].all() and not chip.valid[:, 40:].any()
@@ -172,24 +182,35 @@ def bad_files(tmp_path, cog_server, scene_files):  # type: ignore[no-untyped-def
     whole = (root / "nir.tif").read_bytes()
     (root / "cut.tif").write_bytes(whole[: len(whole) // 2])
     field = scene_files.field
-    write_cog(root / "utm48.tif", to_dn(field.reflectance["nir"], True), PIECE_LEFT,
-              PIECE_TOP, 10.0, epsg=32648)
+    write_cog(
+        root / "utm48.tif",
+        to_dn(field.reflectance["nir"], True),
+        PIECE_LEFT,
+        PIECE_TOP,
+        10.0,
+        epsg=32648,
+    )
     return root
 
 
 @pytest.mark.parametrize("remote", [True, False], ids=["http", "file"])
-@pytest.mark.parametrize("bad, message", [
-    ("html.tif", "not a GeoTIFF"),
-    ("cut.tif", "truncated file"),
-    ("utm48.tif", "COG in an unexpected CRS"),
-])
-def test_bad_input_is_one_line_read_error(bad_files, cog_server, aoi, cache, env, remote, bad,
-                                          message):
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("html.tif", "not a GeoTIFF"),
+        ("cut.tif", "truncated file"),
+        ("utm48.tif", "COG in an unexpected CRS"),
+    ],
+)
+def test_bad_input_is_one_line_read_error(
+    bad_files, cog_server, aoi, cache, env, remote, bad, message
+):
     def href(name: str) -> str:
         return f"{cog_server.url}/{name}" if remote else str(bad_files / name)
 
-    hrefs = {b: href(f"{b}.tif") for b in ("blue", "green", "red", "nir", "swir16",
-                                            "swir22", "scl")}
+    hrefs = {
+        b: href(f"{b}.tif") for b in ("blue", "green", "red", "nir", "swir16", "swir22", "scl")
+    }
     hrefs["nir"] = href(bad)
     with pytest.raises(ReadError, match=message) as info:
         load_chip(make_scene(hrefs), aoi, cache, env=env)
@@ -208,8 +229,9 @@ def test_transient_faults_are_retried(scene_files, aoi, cog_server, cache, env, 
     _assert_reflectance(outcome.chip, scene_files.field)
 
 
-def test_persistent_failure_is_recorded_and_retried_next_run(scene_files, aoi, cog_server,
-                                                             cache, env):
+def test_persistent_failure_is_recorded_and_retried_next_run(
+    scene_files, aoi, cog_server, cache, env
+):
     hrefs = scene_files.hrefs("c1", tag="persistent")
     scene = make_scene(hrefs)
     cog_server.fault("500", "*/c1/swir22.tif", times=None)

@@ -22,8 +22,9 @@ OTHER_BOX = (KK_BOX[0] + 0.01, KK_BOX[1], KK_BOX[2] + 0.01, KK_BOX[3])
 def owed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A state with AOIs ``kk-park`` and ``other``, both pages and the index written, and
     ``_write_reports`` replaced by a recorder of the AOIs it is asked to write."""
-    settings = dataclasses.replace(Settings(), state_dir=tmp_path / "state",
-                                   reports_dir=tmp_path / "reports")
+    settings = dataclasses.replace(
+        Settings(), state_dir=tmp_path / "state", reports_dir=tmp_path / "reports"
+    )
     store = Store.open(settings.state_dir, create=True)
     store.put_aoi(make_aoi("kk-park"))
     store.put_aoi(make_aoi("other", OTHER_BOX, name="Other"))

@@ -26,8 +26,10 @@ VIEWPORT = {"width": 1280, "height": 900}
 def _chromium_or_skip() -> Path:
     if CHROMIUM.exists():
         return CHROMIUM
-    reason = (f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
-              "(apt-get install chromium, as .ci/install.sh does)")
+    reason = (
+        f"{CHROMIUM} not found: the browser tests need Debian's Chromium "
+        "(apt-get install chromium, as .ci/install.sh does)"
+    )
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

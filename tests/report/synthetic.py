@@ -28,20 +28,41 @@ CHANGE_DAY = dt.date(2025, 4, 12)
 ROOF = (0.16, 0.18, 0.20, 0.26, 0.31, 0.28)
 SOIL = (0.09, 0.12, 0.16, 0.24, 0.33, 0.26)
 GRASS = (0.03, 0.06, 0.04, 0.36, 0.18, 0.09)
-LIMITS = StatedSizes(1400.0, 3600.0, "simulator seed 2", "Structures of about 1,400 m² ... "
-                     "rooftop equipment such as Starlink dishes (about 0.5 m) is invisible.")
+LIMITS = StatedSizes(
+    1400.0,
+    3600.0,
+    "simulator seed 2",
+    "Structures of about 1,400 m² ... "
+    "rooftop equipment such as Starlink dishes (about 0.5 m) is invisible.",
+)
 
 AOI_FEATURE = {
     "type": "Feature",
     "properties": {
-        "id": "synth-aoi", "name": EVIL_NAME, "kind": "compound",
+        "id": "synth-aoi",
+        "name": EVIL_NAME,
+        "kind": "compound",
         "description": "<img src=y onerror=alert('desc')> a test outline",
-        "sources": [{"title": "<i>Report</i>", "url": "https://example.org/src?a=1&b=2",
-                     "note": "<b>note</b>"}],
+        "sources": [
+            {
+                "title": "<i>Report</i>",
+                "url": "https://example.org/src?a=1&b=2",
+                "note": "<b>note</b>",
+            }
+        ],
     },
-    "geometry": {"type": "Polygon", "coordinates": [[
-        [98.566, 16.624], [98.570, 16.624], [98.570, 16.628], [98.566, 16.628],
-        [98.566, 16.624]]]},
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [98.566, 16.624],
+                [98.570, 16.624],
+                [98.570, 16.628],
+                [98.566, 16.628],
+                [98.566, 16.624],
+            ]
+        ],
+    },
 }
 
 
@@ -74,8 +95,13 @@ def scene_id_of(day: dt.date) -> str:
     return f"S2B_T47QMU_{day:%Y%m%d}T035629_L2A"
 
 
-def build(*, simulated: bool = True, review: Review | None = None,
-          extra_sections: tuple[str, ...] = (), masks_as_function: bool = False) -> Synthetic:
+def build(
+    *,
+    simulated: bool = True,
+    review: Review | None = None,
+    extra_sections: tuple[str, ...] = (),
+    masks_as_function: bool = False,
+) -> Synthetic:
     """The synthetic report (see the module docstring). ``masks_as_function``: the
     collector is handed a function making each detection's mask, not a mapping of them."""
     aoi = aoi_from_geojson(AOI_FEATURE, where="synthetic", path="/tmp/<aoi>.geojson")
@@ -91,37 +117,67 @@ def build(*, simulated: bool = True, review: Review | None = None,
     before_day = max(d for d in used_days if d < CHANGE_DAY)
     after_day = min(d for d in used_days if d > CHANGE_DAY)
     demolition = Detection(
-        id="aaaa000000000001", aoi=aoi.id, change_type="demolition", status="confirmed",
-        first_seen=after_day, window_start=before_day, window_end=after_day,
-        area_m2=42 * 100.0, n_pixels=42, confidence=0.93, n_obs=6,
+        id="aaaa000000000001",
+        aoi=aoi.id,
+        change_type="demolition",
+        status="confirmed",
+        first_seen=after_day,
+        window_start=before_day,
+        window_end=after_day,
+        area_m2=42 * 100.0,
+        n_pixels=42,
+        confidence=0.93,
+        n_obs=6,
         geometry=box_polygon(grid, demolition_rows, demolition_cols),
-        confirmed_on=dt.date(2025, 5, 21), evidence_before=(ids[before_day],),
-        evidence_after=(ids[after_day], ids[dt.date(2025, 5, 6)]), simulated=simulated,
-        review=review)
+        confirmed_on=dt.date(2025, 5, 21),
+        evidence_before=(ids[before_day],),
+        evidence_after=(ids[after_day], ids[dt.date(2025, 5, 6)]),
+        simulated=simulated,
+        review=review,
+    )
     construction = Detection(
-        id="bbbb000000000002", aoi=aoi.id, change_type="new_construction", status="probable",
-        first_seen=dt.date(2025, 5, 6), window_start=dt.date(2025, 4, 21),
-        window_end=dt.date(2025, 5, 6), area_m2=2000.0, n_pixels=20, confidence=0.6, n_obs=2,
+        id="bbbb000000000002",
+        aoi=aoi.id,
+        change_type="new_construction",
+        status="probable",
+        first_seen=dt.date(2025, 5, 6),
+        window_start=dt.date(2025, 4, 21),
+        window_end=dt.date(2025, 5, 6),
+        area_m2=2000.0,
+        n_pixels=20,
+        confidence=0.6,
+        n_obs=2,
         geometry=box_polygon(grid, construction_rows, construction_cols),
-        evidence_before=(ids[dt.date(2025, 4, 21)],), evidence_after=(EVIL_ID,),
-        simulated=simulated)
+        evidence_before=(ids[dt.date(2025, 4, 21)],),
+        evidence_after=(EVIL_ID,),
+        simulated=simulated,
+    )
     detections = (demolition, construction)
     rule = ReflectanceRule()
     observations = tuple(
-        Observation(aoi_id=aoi.id, scene_id=ids[d], acquisition=f"acq-{d}",
-                    datetime=dt.datetime.combine(d, dt.time(3, 56), dt.UTC),
-                    collection="sentinel-2-c1-l2a",
-                    status="skipped" if d in cloudy else "used",
-                    reason="AOI 3% clear by SCL (< 10%)" if d in cloudy else "",
-                    clear_fraction=0.03 if d in cloudy else 0.6 + 0.02 * d.day % 0.4,
-                    rule=rule, simulated=simulated)
-        for d in days)
+        Observation(
+            aoi_id=aoi.id,
+            scene_id=ids[d],
+            acquisition=f"acq-{d}",
+            datetime=dt.datetime.combine(d, dt.time(3, 56), dt.UTC),
+            collection="sentinel-2-c1-l2a",
+            status="skipped" if d in cloudy else "used",
+            reason="AOI 3% clear by SCL (< 10%)" if d in cloudy else "",
+            clear_fraction=0.03 if d in cloudy else 0.6 + 0.02 * d.day % 0.4,
+            rule=rule,
+            simulated=simulated,
+        )
+        for d in days
+    )
     clearest = clearest_per_month(observations)
     masks = {det.id: grid_mask(det.geometry, grid) for det in detections}
-    collector = EvidenceCollector(grid.shape, detections,
-                                  (lambda det: grid_mask(det.geometry, grid))
-                                  if masks_as_function else masks,
-                                  {o.scene_id for o in clearest.values()}, sorted(cloudy))
+    collector = EvidenceCollector(
+        grid.shape,
+        detections,
+        (lambda det: grid_mask(det.geometry, grid)) if masks_as_function else masks,
+        {o.scene_id for o in clearest.values()},
+        sorted(cloudy),
+    )
     for obs in observations:
         if obs.status != "used":
             continue
@@ -138,20 +194,37 @@ def build(*, simulated: bool = True, review: Review | None = None,
         cube[:, :, :2] = 0  # a strip of no data on the west edge
         valid = cube[0] > 0
         if day == dt.date(2025, 3, 21):
-            valid[demolition_rows[0]:demolition_rows[1], :] = False  # cloud over the roofs
+            valid[demolition_rows[0] : demolition_rows[1], :] = False  # cloud over the roofs
         collector.add(day, obs.scene_id, cube, valid, CHIP_BANDS, obs.clear_fraction)
     links = {obs.scene_id: f"https://example.org/items/{obs.scene_id}" for obs in observations}
     links[EVIL_ID] = EVIL_HREF
     links[ids[dt.date(2025, 4, 21)]] = "/data/archive/items/local item.json"
     report = AoiReport(
-        aoi=aoi, observations=observations, detections=detections, limits=LIMITS,
+        aoi=aoi,
+        observations=observations,
+        detections=detections,
+        limits=LIMITS,
         generated_at=dt.datetime(2025, 9, 1, 12, 0, tzinfo=dt.UTC),
-        coverage={"modelled_fraction": 0.97,
-                  "gaps": [{"start": "2025-06-06", "end": "2025-07-06", "days": 30}],
-                  "notes": ["no clear observation 2025-06-06 → 2025-07-06",
-                            "not enough clear observations to model 3.0 % of the AOI"]},
+        coverage={
+            "modelled_fraction": 0.97,
+            "gaps": [{"start": "2025-06-06", "end": "2025-07-06", "days": 30}],
+            "notes": [
+                "no clear observation 2025-06-06 → 2025-07-06",
+                "not enough clear observations to model 3.0 % of the AOI",
+            ],
+        },
         frames=tuple(sorted(collector.frames, key=lambda f: f.date)),
-        evidence=collector.evidence(), scene_links=links, simulated=simulated,
-        extra_sections=extra_sections)
-    return Synthetic(aoi, report, tuple(days), tuple(ids[d] for d in used_days),
-                     tuple(o.scene_id for o in clearest.values()), demolition, construction)
+        evidence=collector.evidence(),
+        scene_links=links,
+        simulated=simulated,
+        extra_sections=extra_sections,
+    )
+    return Synthetic(
+        aoi,
+        report,
+        tuple(days),
+        tuple(ids[d] for d in used_days),
+        tuple(o.scene_id for o in clearest.values()),
+        demolition,
+        construction,
+    )

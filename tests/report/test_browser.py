@@ -16,13 +16,17 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthetic, Path, 
     synthetic = build()
     folder = tmp_path_factory.mktemp("synthetic-reports")
     page = write_aoi_page(synthetic.report, folder)
-    index = write_index_page([page.summary], folder, generated_at=synthetic.report.generated_at,
-                             limits_note=LIMITS.note)
+    index = write_index_page(
+        [page.summary], folder, generated_at=synthetic.report.generated_at, limits_note=LIMITS.note
+    )
     return synthetic, page.page, index
 
 
-def test_injected_markup_shows_as_text(browser, screenshots,  # noqa: F811
-                                       written: tuple[Synthetic, Path, Path]) -> None:
+def test_injected_markup_shows_as_text(
+    browser,
+    screenshots,  # noqa: F811
+    written: tuple[Synthetic, Path, Path],
+) -> None:
     synthetic, page_path, _ = written
     watched = open_page(browser, page_path)
     page = watched.page
@@ -46,8 +50,11 @@ def test_injected_markup_shows_as_text(browser, screenshots,  # noqa: F811
         watched.close()
 
 
-def test_index_links_the_page_and_escapes_names(browser, screenshots,  # noqa: F811
-                                                written: tuple[Synthetic, Path, Path]) -> None:
+def test_index_links_the_page_and_escapes_names(
+    browser,
+    screenshots,  # noqa: F811
+    written: tuple[Synthetic, Path, Path],
+) -> None:
     synthetic, page_path, index = written
     watched = open_page(browser, index)
     page = watched.page
@@ -68,8 +75,9 @@ def test_index_links_the_page_and_escapes_names(browser, screenshots,  # noqa: F
 def test_a_page_without_imagery_or_detections_works(browser, tmp_path: Path) -> None:  # noqa: F811
     import dataclasses
 
-    report = dataclasses.replace(build(simulated=False).report, frames=(), detections=(),
-                                 evidence={}, observations=())
+    report = dataclasses.replace(
+        build(simulated=False).report, frames=(), detections=(), evidence={}, observations=()
+    )
     page = write_aoi_page(report, tmp_path)
     assert page.timelapse is None
     watched = open_page(browser, page.page)

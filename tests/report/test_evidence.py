@@ -103,14 +103,21 @@ def test_thumbnails_bracket_the_change_window(synthetic: Synthetic) -> None:
 def test_a_detection_without_pixels_is_left_out() -> None:
     shape = (4, 4)
     synthetic = build()
-    collector = EvidenceCollector(shape, [synthetic.demolition],
-                                  {synthetic.demolition.id: np.zeros(shape, bool)}, set())
-    collector.add(dt.date(2025, 1, 1), "a", np.ones((6, *shape), np.uint16),
-                  np.ones(shape, bool), CHIP_BANDS)
+    collector = EvidenceCollector(
+        shape, [synthetic.demolition], {synthetic.demolition.id: np.zeros(shape, bool)}, set()
+    )
+    collector.add(
+        dt.date(2025, 1, 1), "a", np.ones((6, *shape), np.uint16), np.ones(shape, bool), CHIP_BANDS
+    )
     assert collector.evidence() == {}
     with pytest.raises(ValueError, match="shape"):
-        collector.add(dt.date(2025, 1, 2), "b", np.ones((6, 3, 3), np.uint16),
-                      np.ones((3, 3), bool), CHIP_BANDS)
+        collector.add(
+            dt.date(2025, 1, 2),
+            "b",
+            np.ones((6, 3, 3), np.uint16),
+            np.ones((3, 3), bool),
+            CHIP_BANDS,
+        )
 
 
 def test_outline_follows_pixel_edges() -> None:
@@ -121,9 +128,9 @@ def test_outline_follows_pixel_edges() -> None:
     # Total edge length: the perimeter of the shape in pixel edges.
     import re
 
-    length = sum(abs(int(b) - int(a)) for a, b in
-                 re.findall(r"M(?:\d+) (\d+)V(\d+)", path)) + sum(
-        abs(int(b) - int(a)) for a, b in re.findall(r"M(\d+) \d+H(\d+)", path))
+    length = sum(abs(int(b) - int(a)) for a, b in re.findall(r"M(?:\d+) (\d+)V(\d+)", path)) + sum(
+        abs(int(b) - int(a)) for a, b in re.findall(r"M(\d+) \d+H(\d+)", path)
+    )
     assert length == 12
     assert mask_outline_path(np.zeros((3, 3), bool)) == ""
 

@@ -67,12 +67,13 @@ def test_page_data_has_one_frame_per_clear_month_oldest_first(synthetic: Synthet
 
 
 def test_comparison_opens_before_the_first_confirmed_change_and_on_the_latest(
-        synthetic: Synthetic) -> None:
+    synthetic: Synthetic,
+) -> None:
     frames = synthetic.report.frames
     before, after = default_pair(frames, synthetic.report.detections)
     assert after == len(frames) - 1
     assert frames[before].date <= synthetic.demolition.window_start
-    assert all(f.date > synthetic.demolition.window_start for f in frames[before + 1:])
+    assert all(f.date > synthetic.demolition.window_start for f in frames[before + 1 :])
     # Without a confirmed detection: the first and the latest month.
     probable_only = [d for d in synthetic.report.detections if d.status != "confirmed"]
     assert default_pair(frames, probable_only) == (0, len(frames) - 1)
@@ -104,8 +105,9 @@ def test_markup_from_outside_is_text(page_html: str, synthetic: Synthetic) -> No
     assert doc.xpath("string(//title)").startswith(EVIL_NAME)
     assert doc.xpath("string(//h1)") == EVIL_NAME
     assert "<img src=y onerror=alert('desc')> a test outline" in doc.text_content()
-    assert not doc.xpath("//a[starts-with(translate(@href, 'JAVSCRIPT', 'javscript'), "
-                         "'javascript')]")
+    assert not doc.xpath(
+        "//a[starts-with(translate(@href, 'JAVSCRIPT', 'javscript'), 'javascript')]"
+    )
     # Popups are HTML strings in the script's data: escaped there too.
     data = _script_data(page_html)
     popup = data["detections"][synthetic.construction.id]["popup"]
@@ -118,7 +120,8 @@ def test_markup_from_outside_is_text(page_html: str, synthetic: Synthetic) -> No
     assert "/data/archive/items/local item.json" in fragment.text_content()
     assert not fragment.xpath(".//a")
     demolition = lxml_html.fragment_fromstring(
-        data["detections"][synthetic.demolition.id]["popup"], create_parent="div")
+        data["detections"][synthetic.demolition.id]["popup"], create_parent="div"
+    )
     hrefs = [a.get("href") for a in demolition.xpath(".//a")]
     assert hrefs == [f"https://example.org/items/{synthetic.demolition.evidence_before[0]}"]
 
@@ -128,11 +131,19 @@ def test_popup_says_what_the_issue_asks(synthetic: Synthetic, page_html: str) ->
     popup = _script_data(page_html)["detections"][det.id]["popup"]
     fragment = lxml_html.fragment_fromstring(popup, create_parent="div")
     words = _words(fragment)
-    for expected in ("Demolition", "confirmed", f"{det.window_start} → {det.window_end}",
-                     f"First seen {det.first_seen}", f"Confirmed on {det.confirmed_on}",
-                     "4,200 m² (42 pixels of 10 m)", "Confidence 0.93",
-                     f"Before: {det.window_start}", f"After: {det.window_end}",
-                     "Evidence scenes", "SIMULATED"):
+    for expected in (
+        "Demolition",
+        "confirmed",
+        f"{det.window_start} → {det.window_end}",
+        f"First seen {det.first_seen}",
+        f"Confirmed on {det.confirmed_on}",
+        "4,200 m² (42 pixels of 10 m)",
+        "Confidence 0.93",
+        f"Before: {det.window_start}",
+        f"After: {det.window_end}",
+        "Evidence scenes",
+        "SIMULATED",
+    ):
         assert expected in words, expected
     thumbs = fragment.xpath(".//div[@class='mr-thumbs']//img")
     assert len(thumbs) == 2 and all(t.get("src").startswith("data:image/webp") for t in thumbs)
@@ -146,9 +157,14 @@ def test_popup_says_what_the_issue_asks(synthetic: Synthetic, page_html: str) ->
 
 
 def test_review_badge_and_note_are_shown_escaped() -> None:
-    review = Review(detection_id="aaaa000000000001", verdict="false_alarm", reviewer="ana <x>",
-                    reviewed_at=dt.datetime(2025, 9, 2, tzinfo=dt.UTC),
-                    note="<b>cloud shadow</b>, see Planet", source="javascript:alert(2)")
+    review = Review(
+        detection_id="aaaa000000000001",
+        verdict="false_alarm",
+        reviewer="ana <x>",
+        reviewed_at=dt.datetime(2025, 9, 2, tzinfo=dt.UTC),
+        note="<b>cloud shadow</b>, see Planet",
+        source="javascript:alert(2)",
+    )
     synthetic = build(review=review)
     html = render_aoi_page(synthetic.report)
     popup = _script_data(html)["detections"]["aaaa000000000001"]["popup"]
@@ -185,15 +201,16 @@ def test_extra_sections_are_placed_as_given() -> None:
     section = doc.xpath("//section[@id='more']")
     assert len(section) == 1
     assert section[0].xpath(".//*[local-name()='svg' and @class='built-up']")
-    assert not lxml_html.fromstring(render_aoi_page(build().report)).xpath(
-        "//section[@id='more']")
+    assert not lxml_html.fromstring(render_aoi_page(build().report)).xpath("//section[@id='more']")
 
 
 def test_months_without_a_clear_view(synthetic: Synthetic) -> None:
     observations = list(synthetic.report.observations)
     assert months_without_clear_view(observations) == []
-    june = [dataclasses.replace(o, status="skipped") if o.datetime.month == 6 else o
-            for o in observations]
+    june = [
+        dataclasses.replace(o, status="skipped") if o.datetime.month == 6 else o
+        for o in observations
+    ]
     assert months_without_clear_view(june) == ["2025-06"]
 
 
@@ -208,17 +225,26 @@ def test_written_files_and_index(tmp_path: Path, synthetic: Synthetic) -> None:
     assert "__monitor_page_data_" not in html
     expected = page_data(synthetic.report, MercatorWarp.of(synthetic.aoi.grid), "map")
     assert {k: v for k, v in _script_data(html).items() if k != "map_id"} == {
-        k: v for k, v in json.loads(json.dumps(expected)).items() if k != "map_id"}
+        k: v for k, v in json.loads(json.dumps(expected)).items() if k != "map_id"
+    }
     from PIL import Image
 
     with Image.open(page.timelapse) as anim:
         assert anim.n_frames == len(synthetic.report.frames)
     other = AoiSummary.from_records(
-        dataclasses.replace(synthetic.aoi, id="other", name="Other <i>place</i>"), [], [], {},
-        page=None, simulated=False)
-    index = write_index_page([page.summary, other], tmp_path,
-                             generated_at=dt.datetime(2025, 9, 1, tzinfo=dt.UTC),
-                             limits_note=LIMITS.note)
+        dataclasses.replace(synthetic.aoi, id="other", name="Other <i>place</i>"),
+        [],
+        [],
+        {},
+        page=None,
+        simulated=False,
+    )
+    index = write_index_page(
+        [page.summary, other],
+        tmp_path,
+        generated_at=dt.datetime(2025, 9, 1, tzinfo=dt.UTC),
+        limits_note=LIMITS.note,
+    )
     doc = lxml_html.fromstring(index.read_text())
     rows = doc.xpath("//table[@id='mr-aois']//tr[@data-aoi]")
     assert [r.get("data-aoi") for r in rows] == ["synth-aoi", "other"]
@@ -233,8 +259,11 @@ def test_written_files_and_index(tmp_path: Path, synthetic: Synthetic) -> None:
     # The latest frame, left beside the page, is on the overview map (inline).
     assert page.summary.latest_frame == synthetic.report.frames[-1].date
     latest = (tmp_path / "synth-aoi-latest.webp").read_bytes()
-    data = json.loads(re.search(r"MonitorReport\.initIndex\(map_[0-9a-f]+, (\{.*?\}), ",
-                                index.read_text(), re.S).group(1))
+    data = json.loads(
+        re.search(
+            r"MonitorReport\.initIndex\(map_[0-9a-f]+, (\{.*?\}), ", index.read_text(), re.S
+        ).group(1)
+    )
     import base64
 
     assert base64.b64decode(data["aois"][0]["image"].split(",", 1)[1]) == latest
@@ -264,15 +293,17 @@ def test_rejected_popups_keep_the_chart_not_the_thumbnails(synthetic: Synthetic)
     det = synthetic.demolition
     evidence = synthetic.report.evidence[det.id]
     kept = detection_popup(det, evidence, synthetic.report.scene_links)
-    rejected = detection_popup(dataclasses.replace(det, status="rejected"), evidence,
-                               synthetic.report.scene_links)
+    rejected = detection_popup(
+        dataclasses.replace(det, status="rejected"), evidence, synthetic.report.scene_links
+    )
     assert "mr-thumbs" in kept and "mr-thumbs" not in rejected
-    assert "<svg class=\"mr-chart\"" in rejected and "date slider" in rejected
+    assert '<svg class="mr-chart"' in rejected and "date slider" in rejected
     assert len(rejected) < len(kept)
 
 
-def test_writing_a_page_removes_what_a_killed_report_left(tmp_path: Path,
-                                                          synthetic: Synthetic) -> None:
+def test_writing_a_page_removes_what_a_killed_report_left(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
     """Stale temporaries of report files go; an export's, and a running writer's, stay."""
     import os
     import time
@@ -280,9 +311,14 @@ def test_writing_a_page_removes_what_a_killed_report_left(tmp_path: Path,
     from monitor.atomic import STALE_AFTER_S
 
     old = time.time() - STALE_AFTER_S - 60
-    left = {name: tmp_path / name for name in (
-        ".synth-aoi.html.4242.0a1b2c3d.tmp", ".synth-aoi-timelapse.webp.4242.tmp",
-        ".detections.gpkg.4242.0a1b2c3d.tmp")}
+    left = {
+        name: tmp_path / name
+        for name in (
+            ".synth-aoi.html.4242.0a1b2c3d.tmp",
+            ".synth-aoi-timelapse.webp.4242.tmp",
+            ".detections.gpkg.4242.0a1b2c3d.tmp",
+        )
+    }
     for path in left.values():
         path.write_bytes(b"half")
         os.utime(path, (old, old))

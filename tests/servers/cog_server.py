@@ -41,8 +41,14 @@ import pytest
 
 from tests.servers.faults import FaultBook, ServerProcess
 
-__all__ = ["RequestRecord", "Fault", "CogServer", "CogServerProcess", "CogServerView",
-           "FAULT_KINDS"]
+__all__ = [
+    "RequestRecord",
+    "Fault",
+    "CogServer",
+    "CogServerProcess",
+    "CogServerView",
+    "FAULT_KINDS",
+]
 
 _CONTROL = "/__cog__/"
 
@@ -99,8 +105,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, status: int, sent: int, fault: str | None = None) -> None:
         self.server.owner.append(
-            RequestRecord(self.command, urllib.parse.unquote(self.path.split("?", 1)[0]),
-                          self.headers.get("Range"), status, sent, fault)
+            RequestRecord(
+                self.command,
+                urllib.parse.unquote(self.path.split("?", 1)[0]),
+                self.headers.get("Range"),
+                status,
+                sent,
+                fault,
+            )
         )
 
     def _control(self, command: str) -> None:
@@ -129,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, head: bool) -> None:
         path = urllib.parse.unquote(self.path.split("?", 1)[0])
         if path.startswith(_CONTROL):
-            self._control(path[len(_CONTROL):])
+            self._control(path[len(_CONTROL) :])
             return
         fault = self.server.owner.take_fault(path)
         if fault is not None and fault.kind == "stall":
@@ -138,8 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.delay_s)
         if fault is not None and fault.kind == "reset":
             # SO_LINGER with a zero timeout makes close() send RST: "connection reset by peer".
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self._record(0, 0, "reset")
             self.close_connection = True
             self.connection.close()
@@ -204,8 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0
         try:
             for piece in range(0, len(body), 65536):
-                self.wfile.write(body[piece:piece + 65536])
-                sent += len(body[piece:piece + 65536])
+                self.wfile.write(body[piece : piece + 65536])
+                sent += len(body[piece : piece + 65536])
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             self._record(status, sent, "client hung up")
@@ -226,8 +237,12 @@ class _Server(ThreadingHTTPServer):
 
 def _arm(query: Mapping[str, str]) -> Fault:
     times = query.get("times", "1")
-    return Fault(query["kind"], query.get("path_glob") or None,
-                 None if times == "none" else int(times), float(query.get("delay_s", "5")))
+    return Fault(
+        query["kind"],
+        query.get("path_glob") or None,
+        None if times == "none" else int(times),
+        float(query.get("delay_s", "5")),
+    )
 
 
 class CogServer(FaultBook[Fault]):
@@ -264,8 +279,9 @@ class CogServerProcess(ServerProcess):
         """Every request since the last ``clear_log``, oldest first."""
         return [RequestRecord(**r) for r in self._records()]
 
-    def fault(self, kind: str, path_glob: str | None = None, times: int | None = 1,
-              delay_s: float = 5.0) -> None:
+    def fault(
+        self, kind: str, path_glob: str | None = None, times: int | None = 1, delay_s: float = 5.0
+    ) -> None:
         """Inject ``kind`` into the next ``times`` requests matching ``path_glob``.
 
         ``path_glob`` is matched against the URL path and against its last component;
@@ -273,8 +289,13 @@ class CogServerProcess(ServerProcess):
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(FAULT_KINDS)}")
-        self._control("fault", kind=kind, path_glob=path_glob or "",
-                      times="none" if times is None else times, delay_s=delay_s)
+        self._control(
+            "fault",
+            kind=kind,
+            path_glob=path_glob or "",
+            times="none" if times is None else times,
+            delay_s=delay_s,
+        )
 
 
 class CogServerView:
@@ -294,8 +315,9 @@ class CogServerView:
     def clear_log(self) -> None:
         self.server.clear_log()
 
-    def fault(self, kind: str, path_glob: str | None = None, times: int | None = 1,
-              delay_s: float = 5.0) -> None:
+    def fault(
+        self, kind: str, path_glob: str | None = None, times: int | None = 1, delay_s: float = 5.0
+    ) -> None:
         self.server.fault(kind, path_glob, times, delay_s)
 
     def url_for(self, path: os.PathLike[str] | str) -> str:
@@ -306,13 +328,13 @@ class CogServerView:
     def requests(self, path_glob: str = "*", method: str | None = None) -> list[RequestRecord]:
         """Logged requests whose path (or last component) matches ``path_glob``."""
         probe = Fault("", path_glob, None, 0.0)
-        return [r for r in self.log
-                if probe.matches(r.path) and (method is None or r.method == method)]
+        return [
+            r for r in self.log if probe.matches(r.path) and (method is None or r.method == method)
+        ]
 
 
 @pytest.fixture(scope="session")
-def cog_server_session(tmp_path_factory: pytest.TempPathFactory
-                       ) -> Iterator[CogServerProcess]:
+def cog_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CogServerProcess]:
     """One COG server per session on 127.0.0.1, serving a temporary folder."""
     server = CogServerProcess(tmp_path_factory.mktemp("cog-server"))
     try:
@@ -325,8 +347,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @pytest.fixture
-def cog_server(cog_server_session: CogServerProcess, request: pytest.FixtureRequest
-               ) -> Iterator[CogServerView]:
+def cog_server(
+    cog_server_session: CogServerProcess, request: pytest.FixtureRequest
+) -> Iterator[CogServerView]:
     """The session's COG server with a fresh folder, an empty log and no faults."""
     cog_server_session.clear_faults()
     cog_server_session.clear_log()

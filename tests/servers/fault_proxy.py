@@ -42,16 +42,32 @@ import pytest
 
 from tests.servers.faults import FaultBook, ServerProcess
 
-__all__ = ["ProxyRecord", "ProxyFault", "FaultProxy", "FaultProxyProcess", "PROXY_FAULTS",
-           "fault_proxy"]
+__all__ = [
+    "ProxyRecord",
+    "ProxyFault",
+    "FaultProxy",
+    "FaultProxyProcess",
+    "PROXY_FAULTS",
+    "fault_proxy",
+]
 
 _CONTROL = "/__proxy__/"
 #: What ``fault`` can inject.
 PROXY_FAULTS = ("500", "503", "reset", "stall")
 #: Headers that belong to one connection, not to the request (RFC 9110, 7.6.1).
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate",
-                         "proxy-authorization", "te", "trailer", "transfer-encoding",
-                         "upgrade", "content-length"})
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
 _UPSTREAM_TIMEOUT_S = 60.0
 
 
@@ -77,7 +93,8 @@ class ProxyFault:
 
     def matches(self, path: str, query_and_body: str) -> bool:
         return fnmatch.fnmatch(path, self.path_glob) and (
-            self.contains is None or self.contains in query_and_body)
+            self.contains is None or self.contains in query_and_body
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -96,8 +113,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._proxy()
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: list[tuple[str, str]] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.send_response(status)
         for name, value in headers or [("Content-Type", content_type)]:
             self.send_header(name, value)
@@ -112,42 +134,43 @@ class _Handler(BaseHTTPRequestHandler):
         if split.path.startswith(_CONTROL):
             query = dict(urllib.parse.parse_qsl(split.query))
             try:
-                answer, status = owner.control(split.path[len(_CONTROL):], query), 200
+                answer, status = owner.control(split.path[len(_CONTROL) :], query), 200
             except (KeyError, ValueError) as exc:
                 answer, status = str(exc), 400
             self._send(status, json.dumps(answer).encode())
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        fault = owner.take_fault(split.path,
-                                 urllib.parse.unquote(split.query) + body.decode(errors="replace"))
+        fault = owner.take_fault(
+            split.path, urllib.parse.unquote(split.query) + body.decode(errors="replace")
+        )
         if fault is not None and fault.kind == "stall":
             owner.append(ProxyRecord(self.command, split.path, 0, "stall"))
             time.sleep(fault.delay_s)
         elif fault is not None and fault.kind == "reset":
             # SO_LINGER with a zero timeout makes close() send RST.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             owner.append(ProxyRecord(self.command, split.path, 0, "reset"))
             self.close_connection = True
             self.connection.close()
             return
         elif fault is not None:
             owner.append(ProxyRecord(self.command, split.path, int(fault.kind), fault.kind))
-            self._send(int(fault.kind), json.dumps({"code": "InjectedFault",
-                                                    "description": fault.kind}).encode())
+            self._send(
+                int(fault.kind),
+                json.dumps({"code": "InjectedFault", "description": fault.kind}).encode(),
+            )
             return
         self._forward(split, body)
 
     def _forward(self, split: urllib.parse.SplitResult, body: bytes) -> None:
         owner = self.server.owner
         upstream = urllib.parse.urlsplit(owner.upstream)
-        target = upstream.path.rstrip("/") + split.path + (f"?{split.query}" if split.query
-                                                           else "")
+        target = upstream.path.rstrip("/") + split.path + (f"?{split.query}" if split.query else "")
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        connection = http.client.HTTPConnection(upstream.hostname or "127.0.0.1",
-                                                upstream.port or 80,
-                                                timeout=_UPSTREAM_TIMEOUT_S)
+        connection = http.client.HTTPConnection(
+            upstream.hostname or "127.0.0.1", upstream.port or 80, timeout=_UPSTREAM_TIMEOUT_S
+        )
         try:
             connection.request(self.command, target, body=body or None, headers=headers)
             answer = connection.getresponse()
@@ -179,9 +202,13 @@ def _arm(query: Mapping[str, str]) -> ProxyFault:
     if query["kind"] not in PROXY_FAULTS:
         raise ValueError(f"unknown fault {query['kind']!r}")
     times = query.get("times", "1")
-    return ProxyFault(query["kind"], query.get("path_glob") or "*",
-                      None if times == "none" else int(times), float(query.get("delay_s", "5")),
-                      query.get("contains") or None)
+    return ProxyFault(
+        query["kind"],
+        query.get("path_glob") or "*",
+        None if times == "none" else int(times),
+        float(query.get("delay_s", "5")),
+        query.get("contains") or None,
+    )
 
 
 class FaultProxy(FaultBook[ProxyFault]):
@@ -205,14 +232,26 @@ class FaultProxyProcess(ServerProcess):
         self.upstream = upstream
         super().__init__("tests.servers.fault_proxy", [upstream], _CONTROL, "fault proxy")
 
-    def fault(self, kind: str, path_glob: str = "*", times: int | None = 1,
-              delay_s: float = 5.0, contains: str | None = None) -> None:
+    def fault(
+        self,
+        kind: str,
+        path_glob: str = "*",
+        times: int | None = 1,
+        delay_s: float = 5.0,
+        contains: str | None = None,
+    ) -> None:
         """Inject ``kind`` into the next ``times`` requests whose path matches ``path_glob``
         (and whose query or body holds ``contains``); ``times=None`` keeps it for good."""
         if kind not in PROXY_FAULTS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(PROXY_FAULTS)}")
-        self._control("fault", kind=kind, path_glob=path_glob, delay_s=delay_s,
-                      times="none" if times is None else times, contains=contains)
+        self._control(
+            "fault",
+            kind=kind,
+            path_glob=path_glob,
+            delay_s=delay_s,
+            times="none" if times is None else times,
+            contains=contains,
+        )
 
     @property
     def log(self) -> list[ProxyRecord]:

@@ -29,6 +29,7 @@ _REPO = Path(__file__).resolve().parents[2]
 
 class _Fault(Protocol):
     times: int | None
+
     # Each server's faults match requests by what it knows of them (path; path and body).
     @property
     def matches(self) -> Callable[..., bool]: ...
@@ -92,11 +93,20 @@ class ServerProcess:
 
     def __init__(self, module: str, args: list[str], control_prefix: str, what: str) -> None:
         self._control_prefix = control_prefix
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(_REPO), os.environ.get("PYTHONPATH")) if p)}
-        self._proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=_REPO,
-                                      env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(_REPO), os.environ.get("PYTHONPATH")) if p
+            ),
+        }
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=_REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline().strip()
         if not line.isdigit():

@@ -30,9 +30,9 @@ def found(x: float, first_seen: dt.date, kind: str = "demolition", w: float = 10
 def test_match_needs_overlap_with_one_pixel_growth_and_the_time_window() -> None:
     truths = [truth("a", 0, 3), truth("b", 1000, 25, "new_construction")]
     dets = [
-        found(35, D + dt.timedelta(days=10)),           # 5 m beyond "a": inside the 1 px growth
+        found(35, D + dt.timedelta(days=10)),  # 5 m beyond "a": inside the 1 px growth
         found(1000, D + dt.timedelta(days=151), "new_construction"),  # too late for "b"
-        found(5000, D),                                  # nowhere: false alarm
+        found(5000, D),  # nowhere: false alarm
     ]
     s = accuracy.score(dets, truths, area_km2=2.0, years=0.5)
     assert s.n_found == 1
@@ -61,4 +61,10 @@ def test_probable_detections_are_ignored() -> None:
 
 def test_size_bins() -> None:
     assert [accuracy.size_bin(a) for a in (100, 400, 899, 900, 1999, 2000)] == [
-        "<400", "400-899", "400-899", "900-1999", "900-1999", ">=2000"]
+        "<400",
+        "400-899",
+        "400-899",
+        "900-1999",
+        "900-1999",
+        ">=2000",
+    ]

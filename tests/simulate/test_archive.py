@@ -26,9 +26,14 @@ START, END = dt.date(2025, 9, 1), dt.date(2026, 1, 10)
 def small_aoi(aoi_id: str = "kk-park-east") -> Aoi:
     """About 85 x 78 px in the eastern section of KK Park (the demolitions scenario)."""
     geometry = box(98.565, 16.625, 98.573, 16.632)
-    return Aoi(id=aoi_id, name="test", geometry=geometry,
-               geometry_hash=hashlib.sha256(shapely.to_wkb(geometry)).hexdigest(),
-               grid=grid_for_geometry(geometry), kind="compound")
+    return Aoi(
+        id=aoi_id,
+        name="test",
+        geometry=geometry,
+        geometry_hash=hashlib.sha256(shapely.to_wkb(geometry)).hexdigest(),
+        grid=grid_for_geometry(geometry),
+        kind="compound",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,11 @@ def test_items_have_earth_search_form(c1_archive) -> None:
     assert props["monitor:simulated"] is True
     assert props["platform"] in {"sentinel-2a", "sentinel-2b", "sentinel-2c"}
     assert props["proj:epsg"] == 32647 and props["proj:code"] == "EPSG:32647"
-    assert (props["mgrs:utm_zone"], props["mgrs:latitude_band"], props["mgrs:grid_square"]) == (47, "Q", "MU")
+    assert (props["mgrs:utm_zone"], props["mgrs:latitude_band"], props["mgrs:grid_square"]) == (
+        47,
+        "Q",
+        "MU",
+    )
     assert props["grid:code"] == "MGRS-47QMU"
     assert props["s2:processing_baseline"].startswith("05.")
     assert f"_R{props['sat:relative_orbit']:03d}_" in props["s2:product_uri"]
@@ -137,8 +146,13 @@ def test_l2a_offset_removed_except_wrongly_flagged(l2a_archive) -> None:
 
 
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
-    kwargs = dict(seed=5, style="c1", start=dt.date(2025, 11, 1), end=dt.date(2025, 12, 20),
-                  scenario="kk-park-east")
+    kwargs = dict(
+        seed=5,
+        style="c1",
+        start=dt.date(2025, 11, 1),
+        end=dt.date(2025, 12, 20),
+        scenario="kk-park-east",
+    )
     a = simulate_archive([small_aoi()], tmp_path / "a", workers=1, **kwargs)
     b = simulate_archive([small_aoi()], tmp_path / "b", workers=2, **kwargs)
     c = simulate_archive([small_aoi()], tmp_path / "c", workers=1, **{**kwargs, "seed": 6})
@@ -165,9 +179,12 @@ def test_truth_files_agree(c1_archive) -> None:
         assert dataset.nodata == 255
         assert dataset.shape == small_aoi().grid.shape
     for change_type, code in CHANGE_CODES.items():
-        expected = sum(f["properties"]["n_pixels"] for f in features
-                       if f["properties"]["change_type"] == change_type
-                       and "kk-park-east" in f["properties"]["aois"])
+        expected = sum(
+            f["properties"]["n_pixels"]
+            for f in features
+            if f["properties"]["change_type"] == change_type
+            and "kk-park-east" in f["properties"]["aois"]
+        )
         assert int((codes == code).sum()) == expected
     for feature in features:
         props = feature["properties"]
@@ -176,11 +193,15 @@ def test_truth_files_agree(c1_archive) -> None:
         assert START <= start <= end
         # The polygon's area in UTM is the pixel count's.
         from monitor.aoi.grid import to_utm
+
         area = to_utm(shapely.geometry.shape(feature["geometry"]), 32647).area
         assert area == pytest.approx(props["area_m2"], rel=0.01)
     # Demolitions from late October into December 2025.
-    demolitions = [dt.date.fromisoformat(f["properties"]["start"]) for f in features
-                   if f["properties"]["tag"] == "east-demolition"]
+    demolitions = [
+        dt.date.fromisoformat(f["properties"]["start"])
+        for f in features
+        if f["properties"]["tag"] == "east-demolition"
+    ]
     assert demolitions and min(demolitions) >= dt.date(2025, 10, 24)
     assert max(demolitions) <= dt.date(2025, 12, 20)
 
@@ -198,10 +219,16 @@ def test_planted_demolition_shows_in_pixels(c1_archive) -> None:
 def test_refuses_a_folder_that_is_not_a_simulation(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(StateError, match="not a simulation"):
-        simulate_archive([small_aoi()], tmp_path, start=dt.date(2025, 11, 1),
-                         end=dt.date(2025, 11, 20))
-    result = simulate_archive([small_aoi()], tmp_path, start=dt.date(2025, 11, 1),
-                              end=dt.date(2025, 11, 20), overwrite=True)
+        simulate_archive(
+            [small_aoi()], tmp_path, start=dt.date(2025, 11, 1), end=dt.date(2025, 11, 20)
+        )
+    result = simulate_archive(
+        [small_aoi()],
+        tmp_path,
+        start=dt.date(2025, 11, 1),
+        end=dt.date(2025, 11, 20),
+        overwrite=True,
+    )
     assert (tmp_path / "notes.txt").exists() and result.n_items > 0
 
 
@@ -216,11 +243,14 @@ def test_reuses_identical_and_refuses_different_simulation(tmp_path: Path) -> No
     assert not replaced.reused
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(style="s2"), "unknown simulation style"),
-    (dict(start=dt.date(2025, 6, 1), end=dt.date(2025, 1, 1)), "wrong order"),
-    (dict(scenario="war"), "unknown simulation scenario"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(style="s2"), "unknown simulation style"),
+        (dict(start=dt.date(2025, 6, 1), end=dt.date(2025, 1, 1)), "wrong order"),
+        (dict(scenario="war"), "unknown simulation scenario"),
+    ],
+)
 def test_bad_input_is_one_line(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         simulate_archive([small_aoi()], tmp_path / "out", **kwargs)
@@ -246,9 +276,16 @@ def test_quicklook_png_has_panels_of_the_ground(tmp_path: Path) -> None:
     """``quicklook=True`` writes a PNG grid of ground-sized true-colour panels."""
     from PIL import Image
 
-    result = simulate_archive([small_aoi()], tmp_path / "ql", seed=2, style="l2a",
-                              start=dt.date(2025, 10, 1), end=dt.date(2026, 1, 31),
-                              quicklook=True, workers=1)
+    result = simulate_archive(
+        [small_aoi()],
+        tmp_path / "ql",
+        seed=2,
+        style="l2a",
+        start=dt.date(2025, 10, 1),
+        end=dt.date(2026, 1, 31),
+        quicklook=True,
+        workers=1,
+    )
     assert result.quicklook == tmp_path / "ql" / "quicklook.png"
     marker = json.loads((tmp_path / "ql" / MARKER).read_text())
     assert marker["quicklook"] == "quicklook.png"

@@ -40,6 +40,7 @@ def store(tmp_path: Path):
 
 # --- opening --------------------------------------------------------------------------------
 
+
 def test_open_creates_folder_database_in_wal_with_migration_record(tmp_path: Path) -> None:
     state = tmp_path / "nested" / "state"
     with Store.open(state) as store:
@@ -122,6 +123,7 @@ def test_foreign_sqlite_database_is_left_alone(tmp_path: Path) -> None:
 
 # --- AOIs -----------------------------------------------------------------------------------
 
+
 def test_aoi_round_trip(store: Store) -> None:
     aoi = make_aoi()
     assert store.put_aoi(aoi) is True
@@ -144,19 +146,32 @@ def test_put_aoi_detects_geometry_changes_and_keeps_history(store: Store) -> Non
     assert store.get_aoi("kk-park") == edited
     assert store.put_aoi(original) is True  # undoing an edit is a change too
     history = store.aoi_versions("kk-park")
-    assert [h for h, _, _ in history] == [original.geometry_hash, edited.geometry_hash,
-                                          original.geometry_hash]
+    assert [h for h, _, _ in history] == [
+        original.geometry_hash,
+        edited.geometry_hash,
+        original.geometry_hash,
+    ]
     assert history[1][1] == edited.grid != original.grid
     assert all(seen.tzinfo is not None for _, _, seen in history)
 
 
 # --- scenes ---------------------------------------------------------------------------------
 
+
 def test_scene_round_trip_is_exact(store: Store) -> None:
     scene = make_scene()
-    bare = make_scene("S2A_bare", footprint=None, updated=None, cloud_cover=None, epsg=None,
-                      mgrs_tile=None, processing_baseline=None, item_href=None, simulated=True,
-                      assets={})
+    bare = make_scene(
+        "S2A_bare",
+        footprint=None,
+        updated=None,
+        cloud_cover=None,
+        epsg=None,
+        mgrs_tile=None,
+        processing_baseline=None,
+        item_href=None,
+        simulated=True,
+        assets={},
+    )
     assert store.put_scenes([scene, bare]) == 2
     back = store.get_scene(scene.id)
     assert back == scene
@@ -166,8 +181,9 @@ def test_scene_round_trip_is_exact(store: Store) -> None:
     assert store.get_scene("missing") is None
 
 
-def test_scene_datetimes_are_stored_as_utc_z_and_read_back_aware(store: Store,
-                                                                 tmp_path: Path) -> None:
+def test_scene_datetimes_are_stored_as_utc_z_and_read_back_aware(
+    store: Store, tmp_path: Path
+) -> None:
     local = dt.datetime(2025, 8, 1, 6, 30, tzinfo=BANGKOK)  # 2025-07-31 23:30 UTC
     store.put_scenes([make_scene("late", when=local)])
     text, day = _raw(tmp_path / "state", "SELECT datetime, date FROM scenes")[0]
@@ -191,8 +207,9 @@ def test_put_scenes_upserts_and_counts_new(store: Store, tmp_path: Path) -> None
     assert store.put_scenes([first, later]) == 2
     first_seen = "SELECT first_seen_at FROM scenes WHERE id = 'a'"
     seen_before = _raw(tmp_path / "state", first_seen)
-    reprocessed = dataclasses.replace(first, processing_baseline="05.12",
-                                      updated=dt.datetime(2025, 9, 1, tzinfo=UTC))
+    reprocessed = dataclasses.replace(
+        first, processing_baseline="05.12", updated=dt.datetime(2025, 9, 1, tzinfo=UTC)
+    )
     assert store.put_scenes([reprocessed]) == 0
     assert store.get_scene("a") == reprocessed
     assert _raw(tmp_path / "state", first_seen) == seen_before
@@ -210,6 +227,7 @@ def test_same_id_in_two_collections(store: Store) -> None:
 
 # --- observations ---------------------------------------------------------------------------
 
+
 def _three_scenes(store: Store) -> list:
     start = dt.datetime(2025, 7, 1, 3, 56, tzinfo=UTC)
     scenes = [make_scene(f"s{i}", when=start + dt.timedelta(days=5 * i)) for i in (2, 0, 1)]
@@ -221,8 +239,9 @@ def _three_scenes(store: Store) -> list:
 def test_observation_round_trip_ordering_and_filters(store: Store) -> None:
     s2, s0, s1 = _three_scenes(store)
     used = make_observation(s0)
-    skipped = make_observation(s1, status="skipped", reason="clear 3% < 10%", clear_fraction=0.03,
-                               rule=None, attempts=0)
+    skipped = make_observation(
+        s1, status="skipped", reason="clear 3% < 10%", clear_fraction=0.03, rule=None, attempts=0
+    )
     failed = make_observation(s2, status="failed", reason="HTTP 503 on red", clear_fraction=None)
     store.put_observations([failed, used, skipped])
     assert store.observations("kk-park") == [used, skipped, failed]
@@ -257,13 +276,20 @@ def test_observation_of_unknown_scene_writes_nothing(store: Store) -> None:
 
 # --- runs -----------------------------------------------------------------------------------
 
+
 def test_runs_are_recorded_newest_first(store: Store) -> None:
     assert store.last_run() is None
     first = store.start_run("run", ["--since", "2025-07-01"])
-    per_aoi = {"kk-park": {"used": np.int32(2), "last": dt.date(2025, 7, 31),
-                           "clear": np.float32(0.5)}}
-    summary = store.finish_run(first, exit_code=3, counts={"scenes": np.int64(4), "used": 2},
-                               per_aoi=per_aoi, errors=["scene s2: HTTP 503"])
+    per_aoi = {
+        "kk-park": {"used": np.int32(2), "last": dt.date(2025, 7, 31), "clear": np.float32(0.5)}
+    }
+    summary = store.finish_run(
+        first,
+        exit_code=3,
+        counts={"scenes": np.int64(4), "used": 2},
+        per_aoi=per_aoi,
+        errors=["scene s2: HTTP 503"],
+    )
     assert summary.run_id == first and summary.exit_code == 3 and summary.command == "run"
     assert summary.counts == {"scenes": 4, "used": 2}
     assert summary.per_aoi == {"kk-park": {"used": 2, "last": "2025-07-31", "clear": 0.5}}
@@ -284,6 +310,7 @@ def test_runs_are_recorded_newest_first(store: Store) -> None:
 
 
 # --- transactions and crashes ---------------------------------------------------------------
+
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:
     with pytest.raises(RuntimeError):
@@ -323,8 +350,13 @@ def test_kill_mid_transaction_leaves_last_commit(tmp_path: Path) -> None:
             store.put_aoi(make_aoi("half-aoi"))
             os.kill(os.getpid(), signal.SIGKILL)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
     with Store.open(tmp_path) as store:
         assert [a.id for a in store.list_aois()] == ["kk-park"]

@@ -20,21 +20,39 @@ from tests.store.factories import make_aoi
 def _snapshot(aoi_id: str = "kk-park", n: int = 3) -> DetectorSnapshot:
     rng = np.random.default_rng(0)
     return DetectorSnapshot(
-        aoi_id=aoi_id, geometry_hash="h1", detector_version="1.0", params={"k": 3.5},
-        last_datetime=dt.datetime(2025, 11, 3, 3, 56, tzinfo=dt.UTC), n_scenes=n,
-        arrays={"coef": rng.normal(size=(6, 4, 5, 5)).astype(np.float32),
-                "count": np.arange(25, dtype=np.uint16).reshape(5, 5)})
+        aoi_id=aoi_id,
+        geometry_hash="h1",
+        detector_version="1.0",
+        params={"k": 3.5},
+        last_datetime=dt.datetime(2025, 11, 3, 3, 56, tzinfo=dt.UTC),
+        n_scenes=n,
+        arrays={
+            "coef": rng.normal(size=(6, 4, 5, 5)).astype(np.float32),
+            "count": np.arange(25, dtype=np.uint16).reshape(5, 5),
+        },
+    )
 
 
-def _detection(det_id: str = "d1", status: str = "probable",
-               change_type: str = "new_construction") -> Detection:
+def _detection(
+    det_id: str = "d1", status: str = "probable", change_type: str = "new_construction"
+) -> Detection:
     return Detection(
-        id=det_id, aoi="kk-park", change_type=change_type,  # type: ignore[arg-type]
+        id=det_id,
+        aoi="kk-park",
+        change_type=change_type,  # type: ignore[arg-type]
         status=status,  # type: ignore[arg-type]
-        first_seen=dt.date(2025, 4, 2), window_start=dt.date(2025, 3, 28),
-        window_end=dt.date(2025, 4, 2), area_m2=1200.0, n_pixels=12, confidence=0.7, n_obs=2,
+        first_seen=dt.date(2025, 4, 2),
+        window_start=dt.date(2025, 3, 28),
+        window_end=dt.date(2025, 4, 2),
+        area_m2=1200.0,
+        n_pixels=12,
+        confidence=0.7,
+        n_obs=2,
         geometry=shapely.geometry.box(98.56, 16.63, 98.561, 16.631),
-        evidence_before=("S2B_a",), evidence_after=("S2C_b", "S2A_c"), simulated=True)
+        evidence_before=("S2B_a",),
+        evidence_after=("S2C_b", "S2A_c"),
+        simulated=True,
+    )
 
 
 def test_detector_state_round_trip(tmp_path: Path) -> None:
@@ -73,18 +91,23 @@ def test_detections_changes_and_history(tmp_path: Path) -> None:
         again = store.put_detections("kk-park", [_detection("d1"), _detection("d2")], run_id=2)
         assert again == type(again)()
         later = store.put_detections(
-            "kk-park", [_detection("d1", "confirmed"), _detection("d2", "rejected")], run_id=3)
+            "kk-park", [_detection("d1", "confirmed"), _detection("d2", "rejected")], run_id=3
+        )
         assert later.confirmed == ("d1",) and later.rejected == ("d2",)
         gone = store.put_detections("kk-park", [_detection("d1", "confirmed")], run_id=4)
         assert gone.withdrawn == ("d2",)
         stored = store.detections(aoi_id="kk-park")
         assert [d.id for d in stored] == ["d1"]
-        assert stored[0] == dataclasses.replace(_detection("d1", "confirmed"),
-                                                geometry=stored[0].geometry)
+        assert stored[0] == dataclasses.replace(
+            _detection("d1", "confirmed"), geometry=stored[0].geometry
+        )
         assert stored[0].geometry.equals(_detection().geometry)
         assert [h[0] for h in store.detection_history("d1")] == ["probable", "confirmed"]
-        assert [h[0] for h in store.detection_history("d2")] == ["probable", "rejected",
-                                                                 "withdrawn"]
+        assert [h[0] for h in store.detection_history("d2")] == [
+            "probable",
+            "rejected",
+            "withdrawn",
+        ]
         assert store.detections(status="confirmed")[0].id == "d1"
         assert store.detections(status=["probable"]) == []
         assert store.detections(since=dt.date(2025, 5, 1)) == []

@@ -28,9 +28,15 @@ _HOLD = textwrap.dedent("""
 
 
 def _start_holder(state_dir: Path) -> subprocess.Popen:
-    child = subprocess.Popen([sys.executable, "-c", _HOLD, str(state_dir)], cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO)}, text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(state_dir)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     line = child.stdout.readline()
     assert line.strip() == "locked", child.stderr.read()
     return child

@@ -24,8 +24,14 @@ def _tables(state_dir: Path) -> set[str]:
 def test_migration_from_empty_makes_every_table(tmp_path: Path) -> None:
     with Store.open(tmp_path) as store:
         assert store.schema_version == latest_version(MIGRATIONS)
-    assert {"schema_migrations", "aois", "aoi_versions", "scenes", "observations",
-            "runs"} <= _tables(tmp_path)
+    assert {
+        "schema_migrations",
+        "aois",
+        "aoi_versions",
+        "scenes",
+        "observations",
+        "runs",
+    } <= _tables(tmp_path)
 
 
 def test_appended_migrations_apply_in_order_with_records(tmp_path: Path) -> None:
@@ -35,24 +41,35 @@ def test_appended_migrations_apply_in_order_with_records(tmp_path: Path) -> None
         conn.execute("CREATE INDEX later_notes_detection ON later_notes (detection_id)")
 
     n = latest_version()
-    later = [*MIGRATIONS,
-             (n + 1, "later notes", "CREATE TABLE later_notes (detection_id TEXT, verdict TEXT, "
-                                "note TEXT DEFAULT 'a; b');\n-- trailing comment\n"),
-             (n + 2, "later notes index", add_index)]
+    later = [
+        *MIGRATIONS,
+        (
+            n + 1,
+            "later notes",
+            "CREATE TABLE later_notes (detection_id TEXT, verdict TEXT, "
+            "note TEXT DEFAULT 'a; b');\n-- trailing comment\n",
+        ),
+        (n + 2, "later notes index", add_index),
+    ]
     with Store.open(tmp_path, migrations=later) as store:
         assert store.schema_version == n + 2
         names = store._conn.execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
-    assert [tuple(r) for r in names][n:] == [(n + 1, "later notes"),
-                                             (n + 2, "later notes index")]
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
+    assert [tuple(r) for r in names][n:] == [(n + 1, "later notes"), (n + 2, "later notes index")]
     assert "later_notes" in _tables(tmp_path)
 
 
-@pytest.mark.parametrize("bad_step", [
-    "CREATE TABLE half_made (x INTEGER); INSERT INTO no_such_table VALUES (1)",
-    lambda conn: (conn.execute("CREATE TABLE half_made (x INTEGER)"),
-                  (_ for _ in ()).throw(RuntimeError("step blew up"))),
-])
+@pytest.mark.parametrize(
+    "bad_step",
+    [
+        "CREATE TABLE half_made (x INTEGER); INSERT INTO no_such_table VALUES (1)",
+        lambda conn: (
+            conn.execute("CREATE TABLE half_made (x INTEGER)"),
+            (_ for _ in ()).throw(RuntimeError("step blew up")),
+        ),
+    ],
+)
 def test_failing_migration_leaves_version_and_no_partial_table(tmp_path: Path, bad_step) -> None:
     with Store.open(tmp_path) as store:
         store._conn.execute("PRAGMA user_version")  # opened and migrated to the latest

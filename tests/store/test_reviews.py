@@ -15,9 +15,14 @@ T0 = dt.datetime(2026, 1, 20, 9, 30, tzinfo=dt.UTC)
 
 
 def _review(verdict: str, at: dt.datetime, det_id: str = "d1", note: str = "") -> Review:
-    return Review(detection_id=det_id, verdict=verdict,  # type: ignore[arg-type]
-                  reviewer="analyst", reviewed_at=at, note=note,
-                  source="https://example.org/photo")
+    return Review(
+        detection_id=det_id,
+        verdict=verdict,  # type: ignore[arg-type]
+        reviewer="analyst",
+        reviewed_at=at,
+        note=note,
+        source="https://example.org/photo",
+    )
 
 
 def test_latest_review_is_the_detections_review(tmp_path: Path) -> None:
@@ -26,8 +31,9 @@ def test_latest_review_is_the_detections_review(tmp_path: Path) -> None:
         store.put_detections("kk-park", [_detection("d1"), _detection("d2")])
         assert store.detection("d1") is not None and store.detection("d1").review is None
         store.put_review(_review("unsure", T0, note="haze?"), "kk-park")
-        store.put_review(_review("verified", T0 + dt.timedelta(hours=1), note="<b>seen</b>"),
-                         "kk-park")
+        store.put_review(
+            _review("verified", T0 + dt.timedelta(hours=1), note="<b>seen</b>"), "kk-park"
+        )
         by_id = {d.id: d for d in store.detections()}
         history = store.review_history("d1")
     assert by_id["d2"].review is None

@@ -910,7 +910,8 @@ def simulate_archive(
     say(
         f"{len(plans)} ground(s): "
         + ", ".join(
-            f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, {len(p.changes)} changes"
+            f"{p.ground.id} {p.ground.grid.width}x{p.ground.grid.height} px, "
+            f"{len(p.changes)} changes"
             for p in plans
         )
     )

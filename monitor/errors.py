@@ -1,4 +1,4 @@
-"""The one exception and warning tree of the monitor.
+"""The one exception tree of the monitor, with its warnings.
 
 Every error a user can cause or meet carries the exit code of ``../shared/CONTRACT.md``;
 the CLI prints ``str(error)`` as one line on stderr and exits with ``error.exit_code``.

@@ -1,4 +1,4 @@
-"""One AOI's work in a run, and where it runs: in this process, in worker processes, or
+"""One AOI's work in a run, wherever it runs: in this process, in worker processes, or
 on a Dask cluster.
 
 ``aoi_work`` is the unit: read the AOI's planned scenes into the chip cache (in date order,

@@ -128,3 +128,22 @@ def test_nothing_imports_job_but_the_cli() -> None:
         if "monitor.job" in _imports(p) and p.parent.name not in ("cli", "job")
     ]
     assert not wrong, f"only monitor/cli may import monitor.job: {wrong}"
+
+
+def _house():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("house", ROOT / "benchmarks" / "house.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["house"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_circle_no_private_import_one_noun_per_module() -> None:
+    house = _house()
+    measures = house.measure(PACKAGE)
+    assert house.circles(measures.edges) == []
+    assert measures.private_imports == [], "give what sibling modules share a public name"
+    assert measures.and_docstrings == [], "a module's first docstring line names one noun"

@@ -1,4 +1,4 @@
-"""Delivering alerts: a webhook POST and an e-mail over SMTP, retried, bounded, never fatal.
+"""Alert delivery: a webhook POST or an e-mail over SMTP, retried, bounded, never fatal.
 
 Standard library only (``urllib.request``, ``smtplib``, ``ssl``, ``email``): alerts add no
 runtime dependency. Every channel runs in its own daemon thread against one shared deadline,

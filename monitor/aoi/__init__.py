@@ -1,4 +1,4 @@
-"""The AOI stage: read and validate areas of interest and put each on its UTM pixel grid.
+"""The AOI stage: areas of interest, validated, each on its UTM pixel grid.
 
 An AOI file is GeoJSON in EPSG:4326 (see ``../shared/CONTRACT.md``, "AOI files");
 :func:`load_aoi` turns one into a frozen :class:`~monitor.models.Aoi` whose ``grid`` is its UTM

@@ -1,4 +1,4 @@
-"""Facts about a validated AOI's outline: its hash, area, bounding box and pixel mask."""
+"""Facts about a validated AOI's outline: its hash, area, bounding box, pixel mask."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Read, validate, look up and add AOI files (GeoJSON, one area of interest per file).
+"""AOI files (GeoJSON, one area of interest per file): read, validated, looked up, added.
 
 An AOI file is a GeoJSON Feature, or a FeatureCollection with exactly one Feature, whose
 geometry is a Polygon or MultiPolygon in EPSG:4326 lon/lat and whose properties hold ``id``

@@ -1,4 +1,4 @@
-"""Checks of an AOI's GeoJSON pieces: the ``crs`` member, coordinates, rings and properties.
+"""Checks of an AOI's GeoJSON pieces: the ``crs`` member, coordinates, rings, properties.
 
 Each check raises :class:`~monitor.errors.AoiError` with one line saying what is wrong and
 where (``where`` is the file, and the feature, ring or property inside it). The checks work on

@@ -1,4 +1,4 @@
-"""``monitor aoi list|check|add``: list, validate and add areas of interest."""
+"""``monitor aoi list|check|add``: the areas of interest, listed, validated or added."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``monitor export`` and ``monitor compare``: detections and comparisons to files."""
+"""``monitor export``, ``monitor compare``: the commands that write detections to files."""
 
 from __future__ import annotations
 

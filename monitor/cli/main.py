@@ -1,4 +1,4 @@
-"""The ``monitor`` command: a click group, one module per command, and exit codes.
+"""The ``monitor`` command: a click group with one module per command, mapping errors to exit codes.
 
 A command parses options, builds ``Settings``, calls one library function and prints. It never
 imports rasterio, sqlite3 or pystac. ``main`` turns a ``MonitorError`` into one line on stderr

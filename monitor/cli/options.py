@@ -1,4 +1,4 @@
-"""Options shared by the commands, and the parsing of dates and date ranges.
+"""Options shared by the commands, with the parsing of dates or date ranges.
 
 The contract's state options come after a command's own name (``monitor scenes --aoi
 kk-park``) and resolve, with ``monitor.toml`` and ``MONITOR_*``, into one ``Settings``.

@@ -1,4 +1,4 @@
-"""``monitor scenes``: what the catalog holds over each AOI, and what became of each scene."""
+"""``monitor scenes``: what the catalog holds over each AOI, with what became of each scene."""
 
 from __future__ import annotations
 

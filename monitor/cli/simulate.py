@@ -1,4 +1,4 @@
-"""``monitor simulate`` and ``monitor demo``: the embedded, offline demo archive."""
+"""``monitor simulate``, ``monitor demo``: the embedded, offline demo archive."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``monitor status``: the last run and each AOI's state."""
+"""``monitor status``: the last run with each AOI's state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Change detection: pure numpy/scipy/scikit-image/shapely on arrays and dates.
+"""Change detection: pure numpy/scipy/scikit-image/shapely on arrays with dates.
 
 Time-series mode (``monitor run``)::
 

@@ -1,4 +1,4 @@
-"""Scene against model: undo each scene's shift and its radiometric gain and offset.
+"""Scene alignment: each scene's shift, radiometric gain, offset against the model, undone.
 
 Every scene is a little off: geolocated to a fraction of a pixel (now and then a whole one),
 its atmospheric correction a percent or two out, its offset sometimes mis-set by 0.1. Each of

@@ -1,4 +1,4 @@
-"""Change typing from spectra: what appeared, what went, and what that makes the change.
+"""Change typing from spectra: what appeared, what went, what that makes the change.
 
 A 10 m pixel is usually a mixture (a 15 m roof in a garden), so the detector does not
 classify the before and after spectra outright. It asks which material *appeared*

@@ -1,4 +1,4 @@
-"""Before/after mode: two windows of scenes, their composites, and what changed between them.
+"""Before/after mode: two windows of scenes, their composites, what changed between them.
 
 1. A composite per window: the per-band median of its clear observations.
 2. Co-registration of *after* onto *before*: one whole-image shift (Level-1C pairs from

@@ -1,4 +1,4 @@
-"""Stated limits: the structure sizes the detector finds with 50 % and 90 % probability.
+"""Stated limits: the structure sizes the detector finds with 50 % or 90 % probability.
 
 Measured on the simulator (``benchmarks/accuracy.py``, the product end to end; see
 docs/detector.md for seeds, style and date); printed with every result so nobody reads more

@@ -1,4 +1,4 @@
-"""The scene classification's word on a scene as a whole, and when not to take it.
+"""The scene classification's word on a scene as a whole, with when not to take it.
 
 Sen2Cor's scene classification (SCL) masks cloud, shadow and snow pixel by pixel, and the
 monitor takes every other pixel as a clear view. Under a low winter sun, hill shade, smoke

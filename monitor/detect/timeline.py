@@ -1,4 +1,4 @@
-"""The built-up timeline: an AOI's roofed area per clear month, with its band and gaps.
+"""The built-up timeline: an AOI's roofed area per clear month, with its band, its gaps.
 
 The question analysts bring is "how much of this compound is still roofed, and when did that
 change?", not "which pixels departed from their model". :func:`built_timeline` answers it

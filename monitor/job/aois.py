@@ -1,4 +1,4 @@
-"""``monitor aoi list`` and ``aoi add``: the AOIs the state knows."""
+"""``monitor aoi list``, ``aoi add``: the AOIs the state knows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``monitor cache``: the chip cache's size, and pruning what no replay needs."""
+"""``monitor cache``: the chip cache's size, with pruning of what no replay needs."""
 
 from __future__ import annotations
 

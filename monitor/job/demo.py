@@ -1,4 +1,4 @@
-"""``monitor simulate`` and ``monitor demo``: simulated archives run through the real code."""
+"""``monitor simulate``, ``monitor demo``: simulated archives run through the real code."""
 
 from __future__ import annotations
 

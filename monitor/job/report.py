@@ -1,4 +1,4 @@
-"""``monitor report`` and the job's report step: what the HTML pages show."""
+"""``monitor report``, the job's report step: what the HTML pages show."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``monitor run``: one run of the incremental job, and the steps it owes after it."""
+"""``monitor run``: one run of the incremental job, with the steps it owes after it."""
 
 from __future__ import annotations
 

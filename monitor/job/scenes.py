@@ -1,4 +1,4 @@
-"""``monitor scenes``: the scenes found per AOI and what became of each."""
+"""``monitor scenes``: the scenes found per AOI, with what became of each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``monitor status``: the last run and each AOI's state, from the database alone."""
+"""``monitor status``: the last run with each AOI's state, from the database alone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The built-up timeline, its CSV export and ``monitor claim``."""
+"""The built-up timeline of stored states: its CSV export, ``monitor claim``."""
 
 from __future__ import annotations
 

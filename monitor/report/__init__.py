@@ -1,4 +1,4 @@
-"""Offline HTML reports: an overview page and one map page per AOI.
+"""Offline HTML reports: an overview page with one map page per AOI.
 
 Pure rendering: ``monitor.job`` reads the store and the chips and hands this stage records
 (:class:`AoiReport`, :class:`AoiSummary`) and arrays; the stage writes HTML and images and

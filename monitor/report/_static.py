@@ -1,4 +1,4 @@
-"""Our own script and style for the pages (inlined in every page; no third-party code).
+"""Our own script with its style for the pages (inlined in every page; no third-party code).
 
 The script adds, on top of the folium map: the imagery panel (date slider, true/false
 colour, before/after swipe with its divider), the detection popups and the legend. Data

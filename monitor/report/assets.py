@@ -1,4 +1,4 @@
-"""Scripts and styles inlined into every page, read at build time from installed packages.
+"""Scripts, styles inlined into every page, read at build time from installed packages.
 
 Leaflet comes from the ``xstatic-leaflet`` package (located with its own API,
 ``xstatic.pkg.leaflet.BASE_DIR``); the images its stylesheet refers to (the layer control's

@@ -1,4 +1,4 @@
-"""The pages: one per AOI (``<aoi-id>.html``) and the overview (``index.html``).
+"""The pages: one per AOI (``<aoi-id>.html``), the overview (``index.html``).
 
 folium builds the map (panes, the AOI outline, detection layers, the layer control); its
 default template would load ten scripts and styles from CDNs, so every page uses

@@ -1,4 +1,4 @@
-"""What a report shows, as ``monitor.job`` hands it over: records and rendered arrays.
+"""What a report shows, as ``monitor.job`` hands it over: records, rendered arrays.
 
 The report stage never reads imagery, searches a catalog or opens the store: ``job`` reads
 the chips, turns them into these records (with the pure helpers of

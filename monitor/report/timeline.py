@@ -1,4 +1,4 @@
-"""The AOI page's built-up timeline (an inline SVG chart and its table) and claim checks.
+"""The AOI page's built-up timeline: an inline SVG chart, its table, the claim checks.
 
 Pure rendering of what ``monitor.job`` hands over: a ``BuiltTimeline`` (from
 ``monitor.detect.timeline``) and the stored ``ClaimRecord``s. No script, no network; every

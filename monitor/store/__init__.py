@@ -1,4 +1,4 @@
-"""The monitor's state: ``<state_dir>/state.db`` (SQLite, WAL) and the one-run-at-a-time lock.
+"""The monitor's state: ``<state_dir>/state.db`` (SQLite, WAL) with its one-run-at-a-time lock.
 
 ``sqlite3`` stays inside this package; what leaves it are ``monitor.models`` dataclasses.
 

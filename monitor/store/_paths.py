@@ -1,4 +1,4 @@
-"""The state directory: checked, and created only when it can be created whole."""
+"""The state directory: checked, created only when it can be created whole."""
 
 from __future__ import annotations
 

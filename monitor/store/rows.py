@@ -1,4 +1,4 @@
-"""Conversions between the models' dataclasses and SQLite row values.
+"""Row codecs: the models' dataclasses as SQLite row values, both ways.
 
 Private to ``monitor.store``: rows never leave the store, records never enter SQL unconverted.
 Every datetime is written as fixed-width ISO 8601 UTC with microseconds and a ``Z``

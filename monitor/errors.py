@@ -1,9 +1,11 @@
-"""The one exception tree of the monitor, with its warnings.
+"""The one exception tree of the monitor.
 
 Every error a user can cause or meet carries the exit code of ``../shared/CONTRACT.md``;
 the CLI prints ``str(error)`` as one line on stderr and exits with ``error.exit_code``.
-Subclasses also derive from the fitting builtin so callers may catch either.
-Standard library only.
+Subclasses also derive from the fitting builtin so callers may catch either. What the
+monitor works around (duplicate items, contradictory offset flags) it records as a reason
+on the observation, where the analyst reads it, not as a Python warning. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ __all__ = [
     "SourceError",
     "ItemError",
     "ReadError",
-    "NotBuiltYet",
-    "PartialFailure",
     "LockHeld",
-    "MonitorWarning",
-    "CatalogWarning",
-    "ReflectanceWarning",
+    "InputError",
+    "MissingState",
+    "NotEnoughData",
+    "ExportError",
+    "WorkerError",
+    "SetupError",
 ]
 
 EXIT_OK = 0
@@ -78,29 +81,38 @@ class ReadError(MonitorError, OSError):
     """Pixels that cannot be read: not a GeoTIFF, wrong CRS, window outside, truncated."""
 
 
-class NotBuiltYet(MonitorError, NotImplementedError):
-    """A command of the contract whose capability a later issue builds."""
-
-
-class PartialFailure(MonitorError):
-    """Some AOIs or scenes failed and were recorded for the next run."""
-
-    exit_code = EXIT_PARTIAL
-
-
 class LockHeld(MonitorError):
     """Another run holds the state lock."""
 
     exit_code = EXIT_LOCKED
 
 
-class MonitorWarning(UserWarning):
-    """Root of the monitor's warnings; the test suite turns them into errors."""
+# The classes below derive from MonitorError alone: their raise sites sit inside code that
+# catches OSError or ValueError for other reasons, and must not catch these.
 
 
-class CatalogWarning(MonitorWarning):
-    """Something odd in a catalog that the monitor worked around (duplicate items, gaps)."""
+class InputError(MonitorError):
+    """A flag value or combination, or a file named on the command line, that the command
+    cannot use."""
 
 
-class ReflectanceWarning(MonitorWarning):
-    """Pixels that contradict their item's offset metadata."""
+class MissingState(MonitorError):
+    """The state lacks what the command needs: no state yet, an AOI or detection not in it,
+    no scene seen yet."""
+
+
+class NotEnoughData(MonitorError):
+    """Too few clear observations to answer what was asked."""
+
+
+class ExportError(MonitorError):
+    """An export that cannot be written where it was asked for."""
+
+
+class WorkerError(MonitorError):
+    """An AOI's work that failed in a worker process or on a cluster (its message comes
+    back as text)."""
+
+
+class SetupError(MonitorError):
+    """The installation lacks a package or file a step needs."""

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import ConfigError, MonitorError, ReadError
+from monitor.errors import ConfigError, InputError, MissingState, MonitorError, ReadError
 from monitor.models import Aoi, Detection, DetectorSnapshot, Observation, Scene
 
 __all__ = [
@@ -231,7 +231,7 @@ def compute_detections(
         scene = store.get_scene(obs.scene_id, obs.collection)
         outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
         if outcome.chip is None:
-            raise MonitorError(
+            raise MissingState(
                 f"AOI {aoi.id}: scene {obs.scene_id} was used but its chip "
                 f"cannot be read again: {outcome.reason}"
             )
@@ -329,7 +329,7 @@ def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
     try:
         return Client(scheduler, timeout=f"{max(1, round(timeout_s))}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise MonitorError(
+        raise InputError(
             f"--scheduler {scheduler}: cannot connect ({' '.join(str(exc).split())})"
         ) from None
 

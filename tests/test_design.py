@@ -147,3 +147,16 @@ def test_no_import_circle_no_private_import_one_noun_per_module() -> None:
     assert house.circles(measures.edges) == []
     assert measures.private_imports == [], "give what sibling modules share a public name"
     assert measures.and_docstrings == [], "a module's first docstring line names one noun"
+
+
+def test_every_error_class_is_raised_and_the_root_never_is() -> None:
+    import monitor.errors as errors
+
+    source = "\n".join(p.read_text() for p in PACKAGE.rglob("*.py") if p.name != "errors.py")
+    classes = [n for n in errors.__all__ if not n.startswith("EXIT_")]
+    bases = {c.__base__.__name__ for c in map(vars(errors).get, classes)}
+    unused = [
+        n for n in classes if n not in bases and not re.search(rf"\b(raise|return) {n}\(", source)
+    ]
+    assert not unused, f"error classes never raised: {unused}"
+    assert not re.search(r"\b(raise|return) MonitorError\(", source), "raise the subclass that fits"

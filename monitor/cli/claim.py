@@ -10,6 +10,7 @@ import click
 
 from monitor.cli.options import DATE, state_options
 from monitor.config import Settings
+from monitor.errors import InputError
 
 __all__ = ["claim"]
 
@@ -60,11 +61,10 @@ def claim(
     in the AOI's report. Exit 0 whatever the verdict; 1 on bad input.
     """
     from monitor.detect import stated_limits_note
-    from monitor.errors import MonitorError
     from monitor.job import check_claim
 
     if len(aoi) != 1:
-        raise MonitorError("a claim is about one AOI: give --aoi ID once")
+        raise InputError("a claim is about one AOI: give --aoi ID once")
     outcome = check_claim(
         settings,
         aoi[0],

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 
 __all__ = ["Staging", "staged", "check_target"]
 
@@ -38,19 +38,19 @@ def check_target(path: Path, *, overwrite: bool, folder: bool = False) -> None:
     """
     if folder:
         if path.exists() and not path.is_dir():
-            raise MonitorError(f"{path}: exists and is not a folder")
+            raise ExportError(f"{path}: exists and is not a folder")
         if path.is_dir() and any(path.iterdir()) and not overwrite:
-            raise MonitorError(f"{path}: exists; use --overwrite to replace it")
+            raise ExportError(f"{path}: exists; use --overwrite to replace it")
     else:
         if path.is_dir():
-            raise MonitorError(f"{path}: is a folder; give a file name")
+            raise ExportError(f"{path}: is a folder; give a file name")
         if (path.exists() or path.is_symlink()) and not overwrite:
-            raise MonitorError(f"{path}: exists; use --overwrite to replace it")
+            raise ExportError(f"{path}: exists; use --overwrite to replace it")
     parent = _existing_parent(path)
     if not parent.is_dir():
-        raise MonitorError(f"{path}: cannot write here: {parent} is not a folder")
+        raise ExportError(f"{path}: cannot write here: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise MonitorError(f"{path}: cannot write here: {parent} is not writable")
+        raise ExportError(f"{path}: cannot write here: {parent} is not writable")
 
 
 def _existing_parent(path: Path) -> Path:
@@ -108,7 +108,7 @@ class Staging:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise MonitorError(f"{folder}: cannot create the folder: {_why(exc)}") from None
+            raise ExportError(f"{folder}: cannot create the folder: {_why(exc)}") from None
         self._made.extend(reversed(missing))
 
     def _stage(self, target: Path, folder: bool) -> _Part:
@@ -120,7 +120,7 @@ class Staging:
                 tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
             )
         except OSError as exc:
-            raise MonitorError(f"{target}: cannot write here: {_why(exc)}") from None
+            raise ExportError(f"{target}: cannot write here: {_why(exc)}") from None
         part = _Part(target, tmp_dir, folder)
         self._parts.append(part)
         return part
@@ -168,7 +168,7 @@ class Staging:
                     # of that name would not belong with the new files.
                     part.target.unlink(missing_ok=True)
         except OSError as exc:
-            raise MonitorError(f"cannot move the export into place: {_why(exc)}") from None
+            raise ExportError(f"cannot move the export into place: {_why(exc)}") from None
         self._made.clear()
         self._cleanup()
 

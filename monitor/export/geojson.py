@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import Staging, staged
 from monitor.export.data import ExportData
 from monitor.export.fields import detection_properties, export_properties
@@ -70,7 +70,7 @@ def write_bytes(path: Path, payload: bytes) -> None:
     try:
         path.write_bytes(payload)
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
+        raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def write_geojson(

@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 
 import shapely
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
 from monitor.export.fields import CHANGE_LABELS, CHANGE_TYPES, export_properties
@@ -129,7 +129,7 @@ def _geometry(parent: ET.Element, geometry: Any) -> None:
         for part in geometry.geoms:
             _polygon(multi, part)
     else:
-        raise MonitorError(f"a detection's geometry is a {geometry.geom_type}, not a polygon")
+        raise ExportError(f"a detection's geometry is a {geometry.geom_type}, not a polygon")
 
 
 def _styles(document: ET.Element) -> None:
@@ -222,7 +222,7 @@ def _write_bytes(path: Path, payload: bytes) -> None:
     try:
         path.write_bytes(payload)
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
+        raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def write_kml(data: ExportData, path: Path, staging: Staging) -> int:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from affine import Affine
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import Staging, staged
 from monitor.export.fields import CHANGE_TYPES, CLASS_CODES
 from monitor.export.style import CHANGE_COLOURS
@@ -134,7 +134,7 @@ def write_cog(
                 dst.write_colormap(1, dict(colormap))
             dst.update_tags(AREA_OR_POINT="Area")
     except (RasterioError, OSError) as exc:
-        raise MonitorError(f"{path.name}: cannot write: {' '.join(str(exc).split())}") from None
+        raise ExportError(f"{path.name}: cannot write: {' '.join(str(exc).split())}") from None
 
 
 def write_class_raster(

@@ -20,7 +20,7 @@ from typing import Any
 
 import shapely
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
 from monitor.export.fields import CHANGE_LABELS, export_properties
@@ -196,7 +196,7 @@ def write_stac(data: ExportData, path: Path, staging: Staging) -> int:
     an earlier STAC export of the monitor: never a folder holding something else.
     """
     if path.is_dir() and any(path.iterdir()) and staging.overwrite and not _is_our_collection(path):
-        raise MonitorError(
+        raise ExportError(
             f"{path}: exists and is not a STAC export of the monitor; "
             "refusing to replace it (choose another --out)"
         )
@@ -208,5 +208,5 @@ def write_stac(data: ExportData, path: Path, staging: Staging) -> int:
             _dump(item_folder / f"{det.id}.json", item_dict(det, data))
         _dump(folder / "collection.json", collection_dict(data))
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
+        raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
     return len(data.detections)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import shapely
 
 from monitor.aoi import aoi_area_m2
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import Staging
 from monitor.export.data import ExportData
 from monitor.export.fields import (
@@ -266,8 +266,8 @@ def runs_frame(data: ExportData) -> pd.DataFrame:
     return _frame(rows, _RUN_TYPES, None)
 
 
-def _gdal_error(path: Path, exc: Exception) -> MonitorError:
-    return MonitorError(f"{path}: cannot write: {' '.join(str(exc).split())}")
+def _gdal_error(path: Path, exc: Exception) -> ExportError:
+    return ExportError(f"{path}: cannot write: {' '.join(str(exc).split())}")
 
 
 def write_layer(
@@ -365,7 +365,7 @@ def write_shp(data: ExportData, path: Path, staging: Staging) -> int:
     import pyarrow as pa
 
     if path.suffix.lower() != ".shp":
-        raise MonitorError(f"{path}: a Shapefile's name must end in .shp")
+        raise ExportError(f"{path}: a Shapefile's name must end in .shp")
     folder = staging.files([path.with_suffix(ext) for ext in SHAPEFILE_PARTS])
     frame = detections_frame(data)
     text = pd.ArrowDtype(pa.string())
@@ -422,7 +422,7 @@ def write_csv(data: ExportData, path: Path, staging: Staging) -> int:
     try:
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
     except OSError as exc:
-        raise MonitorError(f"{path}: cannot write: {exc.strerror}") from None
+        raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
     return len(data.detections)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor.errors import MonitorError
+from monitor.errors import ExportError
 from monitor.export._files import staged
 
 if TYPE_CHECKING:
@@ -92,5 +92,5 @@ def write_timeline_csv(
         try:
             path.write_text(buffer.getvalue(), encoding="utf-8")
         except OSError as exc:
-            raise MonitorError(f"{out}: cannot write: {exc.strerror or exc}") from None
+            raise ExportError(f"{out}: cannot write: {exc.strerror or exc}") from None
     return len(rows) - 1

@@ -9,7 +9,7 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
-    MonitorError,
+    MissingState,
 )
 from monitor.job.common import Echo, aois_of, say_nothing, store_of
 
@@ -52,7 +52,7 @@ def cache_use(
     removed: list[str] = []
     if prune:
         if not (settings.state_dir / "state.db").exists():
-            raise MonitorError(
+            raise MissingState(
                 f"{settings.state_dir}: no state here; nothing to prune "
                 "against (a chip cache without a state is never pruned)"
             )

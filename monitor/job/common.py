@@ -8,9 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from monitor.config import Settings
-from monitor.errors import (
-    MonitorError,
-)
+from monitor.errors import InputError, NotEnoughData
 from monitor.models import Aoi
 
 #: Shared by the job's modules; not re-exported by ``monitor.job``.
@@ -70,7 +68,7 @@ def period_of(
     start = since or settings.start_date
     end = until or dt.datetime.now(dt.UTC).date()
     if end < start:
-        raise MonitorError(f"--until {end} is before --since {start}")
+        raise InputError(f"--until {end} is before --since {start}")
     return start, end
 
 
@@ -80,8 +78,8 @@ def catalog_of(settings: Settings) -> Any:
     return catalog_from_settings(settings)
 
 
-def no_scene_error(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> MonitorError:
-    return MonitorError(
+def no_scene_error(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> NotEnoughData:
+    return NotEnoughData(
         f"AOI {aoi.id}: no scene of {catalog.source} covers it between {start} and {end}"
     )
 

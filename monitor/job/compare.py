@@ -10,7 +10,8 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
-    MonitorError,
+    InputError,
+    NotEnoughData,
 )
 from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
 
@@ -49,10 +50,10 @@ def compare_aoi(
 
     aois = aois_of(settings, selectors)
     if len(aois) != 1:
-        raise MonitorError(f"compare works on one AOI; {len(aois)} given (choose one with --aoi)")
+        raise InputError(f"compare works on one AOI; {len(aois)} given (choose one with --aoi)")
     [aoi] = aois
     if before[1] >= after[0]:
-        raise MonitorError(
+        raise InputError(
             f"the before window ({before[0]}/{before[1]}) must end before the "
             f"after window ({after[0]}/{after[1]}) starts"
         )
@@ -75,7 +76,7 @@ def compare_aoi(
                 if outcome.chip is not None:
                     chips.append(outcome.chip)
             if not chips:
-                raise MonitorError(
+                raise NotEnoughData(
                     f"AOI {aoi.id}: not enough clear observations between "
                     f"{first} and {last} ({len(search.scenes)} scenes found, "
                     "none clear enough)"

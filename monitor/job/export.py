@@ -10,6 +10,8 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
+    InputError,
+    MissingState,
     MonitorError,
 )
 from monitor.job.common import aois_of, store_of
@@ -35,7 +37,7 @@ def select_detections(
     all = probable and confirmed, rejected) or an analyst's verdict (verified, false_alarm,
     unsure: any status; unreviewed: probable and confirmed without a review)."""
     if status not in STATUS_CHOICES:
-        raise MonitorError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
+        raise InputError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
     if status in _STATUS_SELECTION:
         found = store.detections(status=_STATUS_SELECTION[status], since=since)
     elif status == "unreviewed":
@@ -98,9 +100,9 @@ def export_detections(
 
     check_format(fmt)
     if status not in STATUS_CHOICES:
-        raise MonitorError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
+        raise MissingState(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     # The outputs first: a refusal should not wait for the reading.
     check_target(out, overwrite=overwrite, folder=fmt in FOLDER_FORMATS)
     if raster is not None:
@@ -142,7 +144,7 @@ def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> li
             # A file: its id (a file that is not a valid AOI says why, in one line).
             aoi_id = aois_of(settings, [selector])[0].id
         if aoi_id is None or aoi_id not in stored:
-            raise MonitorError(
+            raise MissingState(
                 f"--aoi {selector}: no such AOI in the state "
                 f"{settings.state_dir} (it has: {', '.join(stored) or 'none'})"
             )

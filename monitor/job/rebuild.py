@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from monitor.config import Settings
-from monitor.errors import EXIT_OK, MonitorError
+from monitor.errors import EXIT_OK, MissingState, MonitorError
 from monitor.job.common import Echo, aois_of, say_nothing, store_of
 from monitor.job.run import JobResult, close_run, record_aoi_failure, store_computed
 
@@ -33,7 +33,7 @@ def rebuild_aois(
     from monitor.store import state_lock
 
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
     with (
@@ -44,7 +44,7 @@ def rebuild_aois(
         if selectors:
             unknown = [a.id for a in aois if a.id not in known]
             if unknown:
-                raise MonitorError(
+                raise MissingState(
                     f"AOI {', '.join(unknown)}: not in the state yet (run `monitor run` first)"
                 )
         aois = [a for a in aois if a.id in known]
@@ -56,7 +56,7 @@ def rebuild_aois(
             try:
                 store.put_aoi(aoi)
                 if not store.observations(aoi.id, status="used"):
-                    raise MonitorError("no scene used yet: nothing to rebuild")
+                    raise MissingState("no scene used yet: nothing to rebuild")
                 echo(
                     f"{aoi.id}: rebuilding from the chip cache"
                     + (f" (detections first seen before {since} kept)" if since else "")

@@ -10,7 +10,7 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
-    MonitorError,
+    MissingState,
     ReadError,
 )
 from monitor.job.common import (
@@ -47,7 +47,7 @@ def write_reports(
     the state. Opens the state read-only and takes no lock: pages are replaced atomically.
     """
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     with store_of(settings, create=False) as store:
         only = None
         if selectors:
@@ -55,7 +55,7 @@ def write_reports(
             only = [a.id for a in aois_of(settings, selectors)]
             unknown = [aoi_id for aoi_id in only if aoi_id not in known]
             if unknown:
-                raise MonitorError(
+                raise MissingState(
                     f"AOI {', '.join(unknown)}: not in the state yet (run `monitor run` first)"
                 )
         return _write_reports(settings, store, only, echo)

@@ -6,7 +6,8 @@ import datetime as dt
 
 from monitor.config import Settings
 from monitor.errors import (
-    MonitorError,
+    InputError,
+    MissingState,
 )
 from monitor.job.common import EXPORTS_STEP, reports_step, store_of
 from monitor.models import Detection, Review
@@ -33,15 +34,15 @@ def review_detection(
     from monitor.models import REVIEW_VERDICTS
 
     if verdict not in REVIEW_VERDICTS:
-        raise MonitorError(f"--verdict {verdict}: expected one of {', '.join(REVIEW_VERDICTS)}")
+        raise InputError(f"--verdict {verdict}: expected one of {', '.join(REVIEW_VERDICTS)}")
     if source:
         parts = urlsplit(source)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise MonitorError(f"--source {source!r}: expected an http(s) URL")
+            raise InputError(f"--source {source!r}: expected an http(s) URL")
     if any(ord(c) < 32 and c not in "\n\t" for c in note):
-        raise MonitorError("--note: control characters are not allowed")
+        raise MissingState("--note: control characters are not allowed")
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     reviewer = settings.reviewer
     if not reviewer:
         try:
@@ -51,7 +52,7 @@ def review_detection(
     with store_of(settings, create=False) as store:
         detection = store.detection(detection_id)
         if detection is None:
-            raise MonitorError(
+            raise MissingState(
                 f"--id {detection_id}: no such detection in "
                 f"{settings.state_dir} (see `monitor export --status all`)"
             )

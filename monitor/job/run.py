@@ -15,6 +15,7 @@ from monitor.errors import (
     EXIT_PARTIAL,
     MonitorError,
     ReadError,
+    WorkerError,
 )
 from monitor.job.common import (
     EXPORTS_STEP,
@@ -358,7 +359,7 @@ def run_job(
                         while aoi.id not in works:
                             task, work = next(done, (None, None))
                             if task is None:
-                                raise MonitorError("the runner stopped before this AOI")
+                                raise WorkerError("the runner stopped before this AOI")
                             works[task.aoi.id] = work
                         work = works.pop(aoi.id)
                         if isinstance(work, BaseException):
@@ -367,7 +368,7 @@ def run_job(
                             echo(line)
                         info = _record_reads(plan, work.reads, store, detail, alert)
                         if work.error is not None:
-                            raise MonitorError(work.error)
+                            raise WorkerError(work.error)
                         info.update(store_computed(aoi, store, work.computed, result.run_id, echo))
                     else:
                         info = _record_reads(plan, [], store, detail, alert)

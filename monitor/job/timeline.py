@@ -10,6 +10,8 @@ from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
+    InputError,
+    MissingState,
     MonitorError,
 )
 from monitor.job.common import aois_of, reports_step, store_of
@@ -61,11 +63,11 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
 
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:
-        raise MonitorError(
+        raise MissingState(
             f"AOI {aoi.id}: the detector has seen no scene of it yet (run `monitor run` first)"
         )
     if snapshot.geometry_hash != aoi.geometry_hash:
-        raise MonitorError(
+        raise MissingState(
             f"AOI {aoi.id}: its outline changed since the detector last ran "
             "(run `monitor run` or `monitor rebuild` first)"
         )
@@ -89,7 +91,7 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
         aoi = store.get_aoi(aois_of(settings, [selector])[0].id)
     if aoi is None:
         known = ", ".join(a.id for a in store.list_aois()) or "none"
-        raise MonitorError(
+        raise MissingState(
             f"--aoi {selector}: not an AOI of the state in {settings.state_dir} (known: {known})"
         )
     return aoi
@@ -128,7 +130,7 @@ def _timelines(settings: Settings, selectors: Sequence[str]) -> tuple[list[AoiTi
     from monitor.runner import detector_params
 
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     detector = detector_params(settings)
     out: list[AoiTimeline] = []
     skipped: list[str] = []
@@ -189,15 +191,15 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise MonitorError(f"{where}: no such file") from None
+        raise InputError(f"{where}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise MonitorError(f"{where}: cannot read it: {exc}") from None
+        raise InputError(f"{where}: cannot read it: {exc}") from None
     except json.JSONDecodeError as exc:
-        raise MonitorError(f"{where}: not JSON: {exc.msg} at line {exc.lineno}") from None
+        raise InputError(f"{where}: not JSON: {exc.msg} at line {exc.lineno}") from None
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features") or []
         if not isinstance(features, list) or not features:
-            raise MonitorError(f"{where}: a FeatureCollection without features")
+            raise InputError(f"{where}: a FeatureCollection without features")
         geometries = [f.get("geometry") if isinstance(f, dict) else None for f in features]
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
         geometries = [doc.get("geometry")]
@@ -208,19 +210,19 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
             geometry_from_geojson(g, where, f"zone {i + 1}") for i, g in enumerate(geometries)
         ]
     except MonitorError as exc:
-        raise MonitorError(str(exc)) from None
+        raise InputError(str(exc)) from None
     zone = shapely.union_all(shapes)
     zone_utm = to_utm(zone, aoi.grid.epsg)
     aoi_utm = to_utm(aoi.geometry, aoi.grid.epsg)
     outside = zone_utm.difference(aoi_utm).area
     if outside > 0.01 * zone_utm.area + 1.0:
         share = 100.0 * outside / zone_utm.area
-        raise MonitorError(
+        raise InputError(
             f"{where}: {share:.0f} % of the zone lies outside AOI {aoi.id}; draw it within the AOI"
         )
     mask = grid_mask(zone, aoi.grid) & aoi_mask(aoi)
     if not mask.any():
-        raise MonitorError(f"{where}: the zone holds no pixel centre of AOI {aoi.id}'s grid")
+        raise InputError(f"{where}: the zone holds no pixel centre of AOI {aoi.id}'s grid")
     return zone, mask, float(zone_utm.area)
 
 
@@ -256,23 +258,23 @@ def check_claim(
 
     counts = demolished is not None or total is not None
     if counts and built_area_m2 is not None:
-        raise MonitorError("give --demolished N --total M, or --built-area A, not both")
+        raise InputError("give --demolished N --total M, or --built-area A, not both")
     if not counts and built_area_m2 is None:
-        raise MonitorError("give the claim: --demolished N --total M, or --built-area A")
+        raise InputError("give the claim: --demolished N --total M, or --built-area A")
     if counts and (demolished is None or total is None):
-        raise MonitorError("--demolished and --total go together")
+        raise InputError("--demolished and --total go together")
     if total is not None and total < 1:
-        raise MonitorError(f"--total {total}: at least 1 building")
+        raise InputError(f"--total {total}: at least 1 building")
     if demolished is not None and demolished < 0:
-        raise MonitorError(f"--demolished {demolished}: not a number of buildings")
+        raise InputError(f"--demolished {demolished}: not a number of buildings")
     if demolished is not None and total is not None and demolished > total:
-        raise MonitorError(f"--demolished {demolished} is more than --total {total}")
+        raise InputError(f"--demolished {demolished} is more than --total {total}")
     if built_area_m2 is not None and not built_area_m2 >= 0:
-        raise MonitorError(f"--built-area {built_area_m2}: not an area in m²")
+        raise InputError(f"--built-area {built_area_m2}: not an area in m²")
     if since is not None and since >= by:
-        raise MonitorError(f"--since {since} is not before --by {by}")
+        raise MissingState(f"--since {since} is not before --by {by}")
     if not (settings.state_dir / "state.db").exists():
-        raise MonitorError(f"{settings.state_dir}: no state here (run `monitor run` first)")
+        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     with store_of(settings, create=False) as store:
         aoi = _aoi_of_state(settings, store, aoi_id)
         zone_geometry, zone_area = None, None
@@ -286,7 +288,7 @@ def check_claim(
         try:
             check = judge(history, claim, mask, first_modelled_day=first_modelled)
         except ValueError as exc:
-            raise MonitorError(f"--by {by}: {exc}") from None
+            raise InputError(f"--by {by}: {exc}") from None
         dating = []
         for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
             if det.change_type not in _REMOVING:

@@ -14,7 +14,7 @@ import functools
 import re
 from pathlib import Path
 
-from monitor.errors import MonitorError
+from monitor.errors import SetupError
 
 __all__ = ["leaflet_js", "leaflet_css", "leaflet_version", "inline_head"]
 
@@ -27,12 +27,12 @@ def _leaflet_dir() -> Path:
     try:
         import xstatic.pkg.leaflet as xleaflet
     except ImportError:
-        raise MonitorError(
+        raise SetupError(
             "the reports need the xstatic-leaflet package (pip install xstatic-leaflet)"
         ) from None
     base = Path(xleaflet.BASE_DIR)
     if not (base / "leaflet.js").is_file() or not (base / "leaflet.css").is_file():
-        raise MonitorError(f"{base}: xstatic-leaflet holds no leaflet.js/leaflet.css")
+        raise SetupError(f"{base}: xstatic-leaflet holds no leaflet.js/leaflet.css")
     return base
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ChangeCode",
+    "CHANGE_CODES",
     "CHIP_BANDS",
     "CHIP_SCALE",
     "CHIP_OFFSET",
@@ -305,6 +308,27 @@ class Chip:
 
 
 ChangeType = Literal["new_construction", "demolition", "rebuilding", "roof_change", "land_clearing"]
+
+
+class ChangeCode(IntEnum):
+    """The contract's change types as raster codes: detection rasters, the detector's state
+    arrays and the simulator's ``truth.tif`` (0 is no change, 6 an unknown type, 255 no
+    data). Arrays hold the plain integers."""
+
+    NEW_CONSTRUCTION = 1
+    DEMOLITION = 2
+    REBUILDING = 3
+    ROOF_CHANGE = 4
+    LAND_CLEARING = 5
+
+    @property
+    def change_type(self) -> str:
+        """The contract's word for the code (``"new_construction"``, ...)."""
+        return self.name.lower()
+
+
+#: The contract's change types and their raster codes, in code order.
+CHANGE_CODES: dict[str, int] = {code.change_type: int(code) for code in ChangeCode}
 DetectionStatus = Literal["probable", "confirmed", "rejected"]
 ReviewVerdict = Literal["verified", "false_alarm", "unsure"]
 

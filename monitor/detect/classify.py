@@ -19,6 +19,8 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from monitor.models import CHANGE_CODES, ChangeCode
+
 __all__ = [
     "CHANGE_CODES",
     "CODE_NAMES",
@@ -35,19 +37,11 @@ __all__ = [
     "ndvi",
 ]
 
-#: The contract's change types and their raster codes.
-CHANGE_CODES: dict[str, int] = {
-    "new_construction": 1,
-    "demolition": 2,
-    "rebuilding": 3,
-    "roof_change": 4,
-    "land_clearing": 5,
-}
 CODE_NAMES: dict[int, str] = {code: name for name, code in CHANGE_CODES.items()}
 UNKNOWN_CODE = 6
 NODATA_CODE = 255
 
-_NEW, _DEMOLITION, _REBUILDING, _ROOF, _CLEARING = 1, 2, 3, 4, 5
+_NEW, _DEMOLITION, _REBUILDING, _ROOF, _CLEARING = (int(code) for code in ChangeCode)
 
 
 class Kind(IntEnum):

@@ -28,16 +28,17 @@ from monitor.detect.state import (
     LEARNING_NEW_COVER,
     MONITORING,
     NO_DAY,
+    STATUS_CONFIRMED,
     TRAINING,
     DetectorState,
     decode_reflectance,
 )
+from monitor.models import ChangeCode
 
 __all__ = ["NEVER", "PixelHistory", "pixel_history"]
 
-# Change codes of the state (the contract's raster codes).
-_NEW, _DEMOLITION, _REBUILDING, _ROOF, _CLEARING = 1, 2, 3, 4, 5
-_CONFIRMED = 2
+_NEW, _DEMOLITION, _REBUILDING, _ROOF, _CLEARING = (int(code) for code in ChangeCode)
+_CONFIRMED = STATUS_CONFIRMED
 #: A day after every observation: the end of a window that never closes.
 NEVER = np.iinfo(np.int32).max
 

@@ -19,6 +19,7 @@ import shapely
 from scipy import ndimage
 
 from monitor.detect.classify import CODE_NAMES
+from monitor.detect.codes import Status
 from monitor.detect.ids import detection_id
 from monitor.detect.params import date_of
 from monitor.models import ChangeType, Detection, DetectionStatus, Grid
@@ -205,14 +206,14 @@ def build_objects(
         if pix.size < min_pixels:
             continue
         status_px = status_of.ravel()[pix]
-        n_confirmed = int((status_px == 2).sum())
+        n_confirmed = int((status_px == Status.CONFIRMED).sum())
         if n_confirmed >= min_pixels:
             status: DetectionStatus = "confirmed"
         else:
             counts = np.bincount(status_px, minlength=4)
             status = cast(
                 DetectionStatus,
-                {1: "probable", 2: "confirmed", 3: "rejected"}[int(np.argmax(counts[1:]) + 1)],
+                Status(int(np.argmax(counts[1:]) + 1)).word,
             )
             if status == "confirmed":
                 status = "probable"  # too few confirmed pixels to stand alone
@@ -232,7 +233,7 @@ def build_objects(
         known_start = starts_px[starts_px >= 0]
         win_start = int(known_start.max()) if known_start.size else first
         conf_px = confirm_day.ravel()[pix]
-        conf_px = conf_px[(conf_px >= 0) & (status_px == 2)]
+        conf_px = conf_px[(conf_px >= 0) & (status_px == Status.CONFIRMED)]
         confirmed_on = (
             _dates(np.array([conf_px.min()]))[0]
             if (status == "confirmed" and conf_px.size)

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from monitor.detect import harmonic, verify
 from monitor.detect.buffers import first_candidate, learning_reference
 from monitor.detect.classify import type_changes
+from monitor.detect.codes import Status
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.fit import seasonal
 from monitor.detect.objects import ChangeObject, build_objects, label_objects
@@ -121,7 +122,9 @@ def _slot_layers(
         status = state[f"{slot}_status"]
         mask = (status == STATUS_CONFIRMED) | (status == STATUS_REJECTED)
         attrs = {
-            "status": np.where(status == STATUS_CONFIRMED, 2, 3).astype(np.uint8),
+            "status": np.where(
+                status == Status.CONFIRMED, Status.CONFIRMED, Status.REJECTED
+            ).astype(np.uint8),
             "code": state[f"{slot}_type"],
             "first_day": state[f"{slot}_first_day"],
             "window_start": state[f"{slot}_window_start"],
@@ -146,7 +149,7 @@ def _slot_layers(
             "probable",
             probable,
             {
-                "status": np.ones(state.n_pixels, dtype=np.uint8),
+                "status": np.full(state.n_pixels, Status.PROBABLE, dtype=np.uint8),
                 "code": _pending_codes(state),
                 "first_day": state["cand_first_day"],
                 "window_start": state["cand_window_start"],
@@ -164,7 +167,7 @@ def _slot_layers(
             "rejected",
             rejected,
             {
-                "status": np.full(state.n_pixels, 3, dtype=np.uint8),
+                "status": np.full(state.n_pixels, Status.REJECTED, dtype=np.uint8),
                 "code": np.zeros(state.n_pixels, dtype=np.uint8),
                 "first_day": state["rej_first_day"],
                 "window_start": state["rej_window_start"],

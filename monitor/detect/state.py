@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.detect import harmonic
+from monitor.detect.codes import Status
 from monitor.detect.params import N_BANDS, DetectorParams
 from monitor.errors import StateError
 from monitor.models import decode_chip, encode_chip
@@ -51,7 +52,7 @@ TRAINING, MONITORING, LEARNING_NEW_COVER = 0, 1, 2
 #: Day number meaning "none".
 NO_DAY = -1
 # Change status codes in the state (the contract's words appear only in detections).
-STATUS_NONE, STATUS_CONFIRMED, STATUS_REJECTED = 0, 2, 3
+STATUS_NONE, STATUS_CONFIRMED, STATUS_REJECTED = Status.NONE, Status.CONFIRMED, Status.REJECTED
 
 # Per-pixel arrays: name -> (dtype, leading dims as names resolved per state, fill value).
 # "B" is the buffer size, "K" the harmonic terms, "C" the bands.

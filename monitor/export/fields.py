@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from monitor.models import Detection, Review
+from monitor.models import CHANGE_CODES, Detection, Review
 
 __all__ = [
     "DETECTION_FIELDS",
@@ -90,13 +90,7 @@ SHAPEFILE_FIELDS: dict[str, str] = {
 }
 
 #: The contract's change types, in the order of their class codes.
-CHANGE_TYPES: tuple[str, ...] = (
-    "new_construction",
-    "demolition",
-    "rebuilding",
-    "roof_change",
-    "land_clearing",
-)
+CHANGE_TYPES: tuple[str, ...] = tuple(CHANGE_CODES)
 #: Words for people (legends, balloons).
 CHANGE_LABELS: dict[str, str] = {
     "new_construction": "New construction",
@@ -107,7 +101,7 @@ CHANGE_LABELS: dict[str, str] = {
 }
 #: The contract's raster class codes of the change types (0 no change, 6 unknown type,
 #: 255 outside the AOI or no data).
-CLASS_CODES: dict[str, int] = {name: code for code, name in enumerate(CHANGE_TYPES, start=1)}
+CLASS_CODES: dict[str, int] = dict(CHANGE_CODES)
 
 
 def detection_properties(det: Detection) -> dict[str, Any]:

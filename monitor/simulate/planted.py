@@ -13,16 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from monitor.models import CHANGE_CODES
+
 __all__ = ["CHANGE_CODES", "CHANGE_TYPES", "ChangePlan", "Phase", "PlantedChange", "footprint"]
 
-#: The contract's five change types and their codes in ``truth.tif``.
-CHANGE_CODES: dict[str, int] = {
-    "new_construction": 1,
-    "demolition": 2,
-    "rebuilding": 3,
-    "roof_change": 4,
-    "land_clearing": 5,
-}
 CHANGE_TYPES: tuple[str, ...] = tuple(CHANGE_CODES)
 
 

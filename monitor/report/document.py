@@ -8,12 +8,15 @@ carries Leaflet and our own script inline instead (see :mod:`monitor.report.asse
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from monitor.report.assets import inline_head, report_css, report_js
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = ["Page", "HtmlBlock", "InitCall", "new_map", "geojson"]
 
@@ -65,7 +68,7 @@ class InitCall(MacroElement):
         self.layers = layers_js
 
 
-def new_map(figure: Page, bounds: Sequence[Sequence[float]], height: str) -> Any:
+def new_map(figure: Page, bounds: Sequence[Sequence[float]], height: str) -> folium.Map:
     """A folium map in ``figure`` fitted to ``bounds`` (south-west, north-east), with the
     online basemap as a layer that is off."""
     import folium

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from branca.element import Element
 
@@ -18,6 +18,9 @@ from monitor.report.fragments import MEANING, banner, day
 from monitor.report.records import AoiSummary
 from monitor.report.safe import script_json, text
 from monitor.report.styles import STATUS_STYLES, type_label
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = ["render_index_page"]
 
@@ -127,7 +130,7 @@ def _script_aoi(summary: AoiSummary, preview: Preview | None) -> dict[str, Any]:
     }
 
 
-def _add_outlines(fmap: Any, features: list[dict[str, Any]]) -> Any:
+def _add_outlines(fmap: folium.Map, features: list[dict[str, Any]]) -> folium.GeoJson:
     """The AOIs' outlines (coloured by kind) with the layer control; returns the layer."""
     import folium
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from branca.element import Element
 
@@ -32,6 +32,9 @@ from monitor.report.sections import (
     observations_section,
 )
 from monitor.report.styles import STATUS_STYLES, TYPE_STYLES, type_colour
+
+if TYPE_CHECKING:
+    import folium
 
 __all__ = [
     "TYPE_STYLES",
@@ -184,7 +187,7 @@ def _detection_style(feature: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _add_aoi_outline(fmap: Any, aoi: Aoi) -> None:
+def _add_aoi_outline(fmap: folium.Map, aoi: Aoi) -> None:
     """The AOI's outline on the map: white, dashed, not clickable."""
     import folium
 
@@ -202,7 +205,7 @@ def _add_aoi_outline(fmap: Any, aoi: Aoi) -> None:
     ).add_to(fmap)
 
 
-def _add_detection_layers(fmap: Any, detections: Sequence[Detection]) -> str:
+def _add_detection_layers(fmap: folium.Map, detections: Sequence[Detection]) -> str:
     """One layer per status that has detections, then the layer control; returns the
     layers as the script's JavaScript object (status -> layer variable)."""
     import folium

@@ -32,8 +32,8 @@ Preview = tuple[str, Sequence[Sequence[float]]]
 
 
 def _bounds(summaries: Sequence[AoiSummary]) -> list[list[float]]:
-    """The bounds of every AOI together, (south, west), (north, east); Mae Sot's without
-    any AOI."""
+    """The bounds of every AOI together, (south, west), (north, east); without any AOI, a
+    view of Mae Sot."""
     if not summaries:
         return [[16.6, 98.5], [16.75, 98.6]]
     west = min(s.aoi.geometry.bounds[0] for s in summaries)

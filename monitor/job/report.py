@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Settings
 from monitor.errors import (
@@ -24,7 +26,12 @@ from monitor.job.common import (
     store_of,
 )
 from monitor.job.timeline import timeline_report_sections
-from monitor.models import Aoi
+from monitor.models import Aoi, Detection, Observation
+
+if TYPE_CHECKING:
+    from monitor.imagery import ChipCache, GdalSettings
+    from monitor.report import AoiReport, EvidenceCollector, StatedSizes
+    from monitor.store import Store
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,6 @@ def _write_reports(
     settings: Settings, store: Any, only: Sequence[str] | None, echo: Echo
 ) -> ReportResult:
     """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
-    import time
-
     from monitor.detect import STATED_LIMITS, stated_limits_note
     from monitor.imagery import ChipCache, GdalSettings
     from monitor.report import (
@@ -150,52 +155,46 @@ def _extra_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ..
     return timeline_report_sections(store, aoi, detector)
 
 
-def _aoi_report(
-    settings: Settings,
-    store: Any,
+def _evidence_collector(
     aoi: Aoi,
-    cache: Any,
-    gdal: Any,
-    limits: Any,
-    now: dt.datetime,
-    echo: Echo,
-) -> Any:
-    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
-
-    Every used chip is read once, in date order, from the chip cache; a chip missing there
-    (the demo drops its cache) is read again from its scene into a scratch cache that is
-    removed afterwards, so a report never grows the state. The clearest used scene of each
-    month becomes a frame; each detection gets crops of its last clear view before and
-    first after its change window and its indices on every used scene.
-    """
-    import tempfile
-
+    observations: Sequence[Observation],
+    detections: Sequence[Detection],
+    clearest: Mapping[str, Observation],
+) -> EvidenceCollector:
+    """The collector of the page's frames (``clearest``: the clearest used scene of each
+    month) and of each detection's evidence, told which days were skipped as cloudy."""
     from monitor.aoi import grid_mask
-    from monitor.imagery import ChipCache, load_chip
-    from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
-    from monitor.runner import detector_params
+    from monitor.report import EvidenceCollector
 
-    # The timeline first, before any imagery is held: it loads the AOI's whole detector
-    # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.
-    # After the chips, it lifted Mae Sot's report from 260 to 820 MB RSS.
-    extra_sections = _extra_report_sections(store, aoi, detector_params(settings))
-    observations = store.observations(aoi.id)
-    used = [o for o in observations if o.status == "used"]
-    detections = store.detections(aoi_id=aoi.id)
-    info = store.get_detector_state(aoi.id, with_arrays=False)
-    clearest = clearest_per_month(observations)
     cloudy = [
         o.datetime.astimezone(dt.UTC).date()
         for o in observations
         if o.status == "skipped" and not lost_as_duplicate(o)
     ]
-    collector = EvidenceCollector(
+    return EvidenceCollector(
         aoi.grid.shape,
         detections,
         lambda det: grid_mask(det.geometry, aoi.grid),
         {o.scene_id for o in clearest.values()},
         cloudy,
     )
+
+
+def _read_evidence(
+    settings: Settings,
+    store: Store,
+    aoi: Aoi,
+    used: Sequence[Observation],
+    collector: EvidenceCollector,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    echo: Echo,
+) -> list[str]:
+    """Every used chip into ``collector``, in date order: from the chip cache, or read
+    again from its scene into a scratch cache removed afterwards (a report never grows the
+    state). Returns the notes of scenes that could not be read again."""
+    from monitor.imagery import ChipCache, load_chip
+
     notes: list[str] = []
     read_again = 0
     with tempfile.TemporaryDirectory(prefix="monitor-report-") as scratch_dir:
@@ -235,6 +234,16 @@ def _aoi_report(
         echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the report")
     for note in notes:
         echo(f"  {aoi.id}: {note}")
+    return notes
+
+
+def _scene_links(
+    store: Store,
+    observations: Sequence[Observation],
+    detections: Sequence[Detection],
+    clearest: Mapping[str, Observation],
+) -> dict[str, str | None]:
+    """The STAC item of every scene the page names (frames, evidence), None when unknown."""
     collections = {o.scene_id: o.collection for o in observations}
     wanted = {o.scene_id for o in clearest.values()} | {
         s for d in detections for s in (*d.evidence_before, *d.evidence_after)
@@ -243,6 +252,40 @@ def _aoi_report(
     for scene_id in sorted(wanted):
         scene = store.get_scene(scene_id, collections.get(scene_id))
         links[scene_id] = scene.item_href if scene is not None else None
+    return links
+
+
+def _aoi_report(
+    settings: Settings,
+    store: Store,
+    aoi: Aoi,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    limits: StatedSizes,
+    now: dt.datetime,
+    echo: Echo,
+) -> AoiReport:
+    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
+
+    Every used chip is read once (see :func:`_read_evidence`). The clearest used scene of
+    each month becomes a frame; each detection gets crops of its last clear view before and
+    first after its change window and its indices on every used scene.
+    """
+    from monitor.report import AoiReport, clearest_per_month
+    from monitor.runner import detector_params
+
+    # The timeline first, before any imagery is held: it loads the AOI's whole detector
+    # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.
+    # After the chips, it lifted Mae Sot's report from 260 to 820 MB RSS.
+    extra_sections = _extra_report_sections(store, aoi, detector_params(settings))
+    observations = store.observations(aoi.id)
+    used = [o for o in observations if o.status == "used"]
+    detections = store.detections(aoi_id=aoi.id)
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    clearest = clearest_per_month(observations)
+    collector = _evidence_collector(aoi, observations, detections, clearest)
+    notes = _read_evidence(settings, store, aoi, used, collector, cache, gdal, echo)
+    links = _scene_links(store, observations, detections, clearest)
     return AoiReport(
         aoi=aoi,
         observations=tuple(observations),

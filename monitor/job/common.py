@@ -24,6 +24,7 @@ __all__ = [
     "tick_nothing",
     "aois_of",
     "store_of",
+    "require_state",
     "period_of",
     "catalog_of",
     "no_scene_error",
@@ -60,6 +61,15 @@ def store_of(settings: Settings, create: bool = True) -> Any:
     from monitor.store import Store
 
     return Store.open(settings.state_dir, create=create)
+
+
+def require_state(settings: Settings) -> None:
+    """Refuse a command that needs the state when nothing has run with it yet (the store's
+    one ``MissingState`` message); called where the command first needs the state, after
+    its own flag checks."""
+    from monitor.store import Store
+
+    Store.require(settings.state_dir)
 
 
 def period_of(

@@ -14,7 +14,7 @@ from monitor.errors import (
     MissingState,
     MonitorError,
 )
-from monitor.job.common import aois_of, store_of
+from monitor.job.common import aois_of, require_state, store_of
 from monitor.models import Aoi, Detection, Scene
 
 _STATUS_SELECTION: dict[str, tuple[str, ...]] = {
@@ -101,8 +101,7 @@ def export_detections(
     check_format(fmt)
     if status not in STATUS_CHOICES:
         raise MissingState(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     # The outputs first: a refusal should not wait for the reading.
     check_target(out, overwrite=overwrite, folder=fmt in FOLDER_FORMATS)
     if raster is not None:

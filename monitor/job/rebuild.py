@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from monitor.config import Settings
 from monitor.errors import EXIT_OK, MissingState, MonitorError
-from monitor.job.common import Echo, aois_of, say_nothing, store_of
+from monitor.job.common import Echo, aois_of, require_state, say_nothing, store_of
 from monitor.job.run import JobResult, close_run, record_aoi_failure, store_computed
 
 
@@ -32,8 +32,7 @@ def rebuild_aois(
     from monitor.imagery import ChipCache, GdalSettings
     from monitor.store import state_lock
 
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
     with (

@@ -22,6 +22,7 @@ from monitor.job.common import (
     lost_as_duplicate,
     reports_owed,
     reports_step,
+    require_state,
     say_nothing,
     store_of,
 )
@@ -53,8 +54,7 @@ def write_reports(
     or for the ``selectors`` given, and ``<reports-dir>/index.html`` listing every AOI of
     the state. Opens the state read-only and takes no lock: pages are replaced atomically.
     """
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     with store_of(settings, create=False) as store:
         only = None
         if selectors:

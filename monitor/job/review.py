@@ -9,7 +9,7 @@ from monitor.errors import (
     InputError,
     MissingState,
 )
-from monitor.job.common import EXPORTS_STEP, reports_step, store_of
+from monitor.job.common import EXPORTS_STEP, reports_step, require_state, store_of
 from monitor.models import Detection, Review
 
 
@@ -41,8 +41,7 @@ def review_detection(
             raise InputError(f"--source {source!r}: expected an http(s) URL")
     if any(ord(c) < 32 and c not in "\n\t" for c in note):
         raise MissingState("--note: control characters are not allowed")
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     reviewer = settings.reviewer
     if not reviewer:
         try:

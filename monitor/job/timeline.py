@@ -14,7 +14,7 @@ from monitor.errors import (
     MissingState,
     MonitorError,
 )
-from monitor.job.common import aois_of, reports_step, store_of
+from monitor.job.common import aois_of, reports_step, require_state, store_of
 from monitor.models import Aoi, Detection
 
 
@@ -129,8 +129,7 @@ def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[Ao
 def _timelines(settings: Settings, selectors: Sequence[str]) -> tuple[list[AoiTimeline], list[str]]:
     from monitor.runner import detector_params
 
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     detector = detector_params(settings)
     out: list[AoiTimeline] = []
     skipped: list[str] = []
@@ -273,8 +272,7 @@ def check_claim(
         raise InputError(f"--built-area {built_area_m2}: not an area in m²")
     if since is not None and since >= by:
         raise MissingState(f"--since {since} is not before --by {by}")
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     with store_of(settings, create=False) as store:
         aoi = _aoi_of_state(settings, store, aoi_id)
         zone_geometry, zone_area = None, None

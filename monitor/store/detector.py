@@ -99,9 +99,3 @@ class DetectorStateTable(Connection):
             arrays=_rows.arrays_from_blob(blob),
             coverage=_rows.loads(row["coverage_json"]) or {},
         )
-
-    def delete_detector_state(self, aoi_id: str) -> None:
-        """Forget the AOI's detector state and detections (before a rebuild)."""
-        with self.transaction():
-            self._execute("DELETE FROM detector_state WHERE aoi_id = ?", (aoi_id,))
-            self._execute("DELETE FROM detections WHERE aoi_id = ?", (aoi_id,))

@@ -27,11 +27,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.aoi import to_wgs84
+from monitor.detect import state as detector_state
 from monitor.detect.params import DetectorParams
-from monitor.detect.state import STATE_VERSION, DetectorState
+from monitor.detect.state import DetectorState
 from monitor.errors import ConfigError, InputError, MissingState, MonitorError, ReadError
 from monitor.imagery import ChipCache, GdalSettings, ReadOutcome, load_chip
-from monitor.models import Aoi, Detection, DetectorSnapshot, Observation, Scene
+from monitor.models import (
+    Aoi,
+    Detection,
+    DetectorSnapshot,
+    Observation,
+    ReflectanceRule,
+    Scene,
+)
 from monitor.store import Store
 
 if TYPE_CHECKING:
@@ -104,10 +112,12 @@ class TaskFuture(Protocol):
 class Cluster(Protocol):
     """What the runner needs of a Dask distributed client (:func:`connect`)."""
 
-    def submit(self, func: Callable[[AoiTask], AoiWork], task: AoiTask, *, pure: bool) -> Any:
-        """A future of ``func(task)`` (a ``TaskFuture``)."""
+    def submit(
+        self, func: Callable[[AoiTask], AoiWork], task: AoiTask, *, pure: bool
+    ) -> TaskFuture:
+        """A future of ``func(task)``."""
 
-    def cancel(self, futures: list[Any]) -> Any:
+    def cancel(self, futures: list[TaskFuture]) -> Any:
         """Cancel those futures not started yet."""
 
     def close(self) -> Any:
@@ -123,7 +133,9 @@ def detector_params(settings: Settings) -> DetectorParams:
 def detector_version(params: DetectorParams) -> str:
     """The detector's code and parameters in one string: a change means a replay."""
     text = json.dumps(asdict(params), sort_keys=True, default=str)
-    return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    # Read from the module when called: the version is the detector code's, as loaded.
+    version = detector_state.STATE_VERSION
+    return f"state-{version}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def make_observation(
@@ -133,7 +145,7 @@ def make_observation(
     reason: str,
     *,
     clear_fraction: float | None = None,
-    rule: str | None = None,
+    rule: ReflectanceRule | None = None,
     attempts: int = 0,
 ) -> Observation:
     """The record of what became of ``scene`` for ``aoi``."""
@@ -257,6 +269,8 @@ def _feed(
     read_again = 0
     for obs in fresh:
         scene = store.get_scene(obs.scene_id, obs.collection)
+        # A used observation's scene is stored before the observation is.
+        assert scene is not None
         outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
         if outcome.chip is None:
             raise MissingState(

@@ -32,6 +32,7 @@ def rebuild_aois(
     later ones. A chip no longer cached is read again from its source. AOIs default to those
     of the AOI folder that the state knows.
     """
+
     if not (settings.state_dir / "state.db").exists():
         raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     aois = aois_of(settings, selectors)

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts import alert_events, alerts_for_run, merge_events
+from monitor import alerts
 from monitor.catalog import Catalog, find_scenes
-from monitor.catalog.source import is_url
+from monitor.catalog.base import is_url
 from monitor.config import Settings
 from monitor.errors import (
     EXIT_OK,
@@ -286,7 +286,7 @@ def store_computed(
             run_id,
             [
                 e
-                for e in alert_events(changes, computed.detections, before)
+                for e in alerts.alert_events(changes, computed.detections, before)
                 if e.detection.id not in dismissed
             ],
         )
@@ -311,6 +311,7 @@ def store_computed(
 def _open_sources(
     settings: Settings,
     store: Store,
+    run_id: int,
     result: JobResult,
     aois: Sequence[Aoi],
     scheduler: str | None,
@@ -333,16 +334,14 @@ def _open_sources(
         if client is not None:
             client.close()
         if step == "catalog" and not is_url(settings.stac):
-            store.finish_run(
-                result.run_id, exit_code=1, counts={}, per_aoi={}, errors=[f"catalog: {exc}"]
-            )
+            store.finish_run(run_id, exit_code=1, counts={}, per_aoi={}, errors=[f"catalog: {exc}"])
             raise
         for aoi in aois:
             result.per_aoi[aoi.id] = AoiResult.failed(str(exc))
         result.errors.append(f"{step}: {exc}")
         result.exit_code = EXIT_PARTIAL
         store.finish_run(
-            result.run_id,
+            run_id,
             exit_code=result.exit_code,
             counts={},
             per_aoi=result.per_aoi_records(),
@@ -547,8 +546,8 @@ def run_job(
     aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
     with store_of(settings) as store, state_lock(settings.state_dir, "monitor run"):
-        result.run_id = store.start_run("run", list(argv))
-        sources = _open_sources(settings, store, result, aois, scheduler, alert)
+        run_id = result.run_id = store.start_run("run", list(argv))
+        sources = _open_sources(settings, store, run_id, result, aois, scheduler, alert)
         if sources is None:
             return result
         client, catalog = sources
@@ -611,6 +610,7 @@ def close_run(
 ) -> tuple[Path | None, ReportResult | None]:
     """A run's (or rebuild's) end, under the lock: its exit code, the alerts it owes, its
     record, then the exports and reports owed. Returns what was written (None: not owed)."""
+    assert result.run_id is not None  # the run's start gave it, before any AOI
     result.counts = dict(totals)
     if result.errors:
         result.exit_code = EXIT_PARTIAL
@@ -641,7 +641,7 @@ def _send_owed_alerts(
     emptying repeats the alerts in the next run: at least once, never lost."""
     queued = store.queued_alerts()
     names = {a.id: a.name for a in aois}
-    events = merge_events(event for _seq, _run, event in queued)
+    events = alerts.merge_events(event for _seq, _run, event in queued)
     earlier = sorted(
         {run for _seq, run, _event in queued if run is not None and run != result.run_id}
     )
@@ -650,7 +650,8 @@ def _send_owed_alerts(
             f"alerts: {sum(1 for q in queued if q[1] in earlier)} owed by interrupted run(s) "
             + ", ".join(str(r) for r in earlier)
         )
-    sent = alerts_for_run(
+    # Looked up on the module when called, so that a stand-in for it takes effect.
+    sent = alerts.alerts_for_run(
         settings,
         run_id=result.run_id or 0,
         run_at=dt.datetime.now(dt.UTC),

@@ -8,13 +8,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from monitor.aoi import grid_mask
 from monitor.config import Settings
+from monitor.detect import STATED_LIMITS, stated_limits_note
 from monitor.errors import (
     MissingState,
     ReadError,
 )
+from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import (
     REPORTS_STEP,
     Echo,
@@ -28,11 +31,19 @@ from monitor.job.common import (
 )
 from monitor.job.timeline import timeline_report_sections
 from monitor.models import Aoi, Detection, Observation
-
-if TYPE_CHECKING:
-    from monitor.imagery import ChipCache, GdalSettings
-    from monitor.report import AoiReport, EvidenceCollector, StatedSizes
-    from monitor.store import Store
+from monitor.report import (
+    INDEX_NAME,
+    AoiReport,
+    AoiSummary,
+    EvidenceCollector,
+    StatedSizes,
+    aoi_page_name,
+    clearest_per_month,
+    write_aoi_page,
+    write_index_page,
+)
+from monitor.runner import detector_params
+from monitor.store import Store
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ def write_reports(
         return _write_reports(settings, store, only, echo)
 
 
-def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
+def owed_reports(settings: Settings, store: Store, echo: Echo) -> ReportResult | None:
     """The HTML reports owed, then the index: an AOI's page when it is owed (detections,
     reviews or claims stored since it was last written) or missing, every page when
     ``index.html`` is missing (a new reports folder); None when nothing was owed.
@@ -76,7 +87,6 @@ def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | N
     A mark set by a review or claim while the pages are written (they take no lock) is
     cleared with the others: that page waits for the next mark.
     """
-    from monitor.report import INDEX_NAME, aoi_page_name
 
     aoi_ids = [a.id for a in store.list_aois()]
     folder = settings.reports_dir
@@ -95,18 +105,10 @@ def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | N
 
 
 def _write_reports(
-    settings: Settings, store: Any, only: Sequence[str] | None, echo: Echo
+    settings: Settings, store: Store, only: Sequence[str] | None, echo: Echo
 ) -> ReportResult:
     """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
-    from monitor.detect import STATED_LIMITS, stated_limits_note
     from monitor.imagery import ChipCache, GdalSettings
-    from monitor.report import (
-        AoiSummary,
-        StatedSizes,
-        aoi_page_name,
-        write_aoi_page,
-        write_index_page,
-    )
 
     started = time.monotonic()
     now = dt.datetime.now(dt.UTC)
@@ -149,7 +151,7 @@ def _write_reports(
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
-def _extra_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
+def _extra_report_sections(store: Store, aoi: Aoi, detector: Any) -> tuple[str, ...]:
     """HTML sections other modules add to an AOI page (escaped by them): the built-up
     timeline and the stored claim checks."""
     return timeline_report_sections(store, aoi, detector)
@@ -163,7 +165,6 @@ def _evidence_collector(
 ) -> EvidenceCollector:
     """The collector of the page's frames (``clearest``: the clearest used scene of each
     month) and of each detection's evidence, told which days were skipped as cloudy."""
-    from monitor.aoi import grid_mask
     from monitor.report import EvidenceCollector
 
     cloudy = [
@@ -193,7 +194,6 @@ def _read_evidence(
     """Every used chip into ``collector``, in date order: from the chip cache, or read
     again from its scene into a scratch cache removed afterwards (a report never grows the
     state). Returns the notes of scenes that could not be read again."""
-    from monitor.imagery import ChipCache, load_chip
 
     notes: list[str] = []
     read_again = 0
@@ -203,6 +203,9 @@ def _read_evidence(
             chip = cache.load(aoi.id, aoi.grid, obs.scene_id)
             if chip is None:
                 scene = store.get_scene(obs.scene_id, obs.collection)
+                if scene is None:
+                    notes.append(f"scene {obs.scene_id} is not in the state")
+                    continue
                 try:
                     outcome = load_chip(
                         scene,
@@ -271,8 +274,6 @@ def _aoi_report(
     each month becomes a frame; each detection gets crops of its last clear view before and
     first after its change window and its indices on every used scene.
     """
-    from monitor.report import AoiReport, clearest_per_month
-    from monitor.runner import detector_params
 
     # The timeline first, before any imagery is held: it loads the AOI's whole detector
     # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.

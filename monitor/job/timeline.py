@@ -86,7 +86,7 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
 
 def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
     """The AOI a selector names (an id, or an AOI file), as the state holds it."""
-    aoi = store.get_aoi(selector)
+    aoi: Aoi | None = store.get_aoi(selector)
     if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
         aoi = store.get_aoi(aois_of(settings, [selector])[0].id)
     if aoi is None:

@@ -1,4 +1,4 @@
-"""Alerts: telling analysts what a run newly confirmed or changed (issue 8).
+"""Alerts: telling analysts what a run newly confirmed or changed.
 
 Detections in, deliveries out. ``alert_events`` picks, from the store's ``DetectionChanges``,
 what an analyst wants to hear (newly confirmed detections, and any later change to one they

@@ -29,7 +29,7 @@ class ConfidenceModel:
     """
 
     # Fitted on seeds 0, 1, 3 and 4 (c1; 377 confirmed detections, 352 right, 25 false
-    # alarms; detector STATE_VERSION 3 with hold_ambiguous, session 5; ridge 1 on the
+    # alarms; detector STATE_VERSION 3 with hold_ambiguous; ridge 1 on the
     # slopes). Seeds 3 and 4 were added for this fit (the seeds-0-1 fit learnt from 9 false
     # alarms and was over-confident on held-out seed 2). Fitted on three seeds and scored
     # on the fourth, pooled over the four: bin 0.7-0.8 right 13 of 18, 0.8-0.9 right 56 of

@@ -8,11 +8,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from monitor.aoi import grid_mask
 from monitor.config import Settings
-from monitor.detect import STATED_LIMITS, stated_limits_note
+from monitor.detect import STATED_LIMITS, DetectorParams, stated_limits_note
 from monitor.errors import (
     MissingState,
     ReadError,
@@ -33,6 +32,7 @@ from monitor.job.timeline import timeline_report_sections
 from monitor.models import Aoi, Detection, Observation
 from monitor.report import (
     INDEX_NAME,
+    AoiPage,
     AoiReport,
     AoiSummary,
     EvidenceCollector,
@@ -52,7 +52,7 @@ class ReportResult:
     page, timelapse, sizes) and how long it took."""
 
     index: Path
-    pages: tuple[Any, ...]
+    pages: tuple[AoiPage, ...]
     seconds: float
 
 
@@ -151,7 +151,7 @@ def _write_reports(
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
-def _extra_report_sections(store: Store, aoi: Aoi, detector: Any) -> tuple[str, ...]:
+def _extra_report_sections(store: Store, aoi: Aoi, detector: DetectorParams) -> tuple[str, ...]:
     """HTML sections other modules add to an AOI page (escaped by them): the built-up
     timeline and the stored claim checks."""
     return timeline_report_sections(store, aoi, detector)

@@ -234,7 +234,7 @@ def test_a_state_written_by_the_version_3_detector_replays_on_the_next_run(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A state as session 5's detector stored it (STATE_VERSION 3: no familiar states, no
+    """A state as an older detector stored it (STATE_VERSION 3: no familiar states, no
     SCL shares, its own version string) is not read but replayed, to the same detections a
     fresh run gives."""
     from dataclasses import replace

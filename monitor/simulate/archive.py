@@ -367,40 +367,7 @@ def simulate_archive(
     written = _write_outputs(
         out_dir, aois, plans, seed, style, start, end, world, drawn, quicklook, workers, say
     )
-    seconds = time.perf_counter() - started
-    marker.update(
-        _summary(
-            out_dir,
-            written.records,
-            written.features,
-            written.bytes_written,
-            seconds,
-            written.truth_tifs,
-            aois[0].id,
-            written.quicklook,
-            plans,
-            drawn,
-            start,
-            end,
-        )
-    )
-    write_json(out_dir / MARKER, marker)
-    say(
-        f"wrote {len(written.records)} items, {len(written.features)} planted changes, "
-        f"{written.bytes_written / 1e6:.0f} MB in {seconds:.0f} s"
-    )
-    return SimulationResult(
-        out_dir=out_dir,
-        collection_path=out_dir / "collection.json",
-        truth_geojson=out_dir / "truth.geojson",
-        truth_tif=out_dir / "truth.tif",
-        n_items=len(written.records),
-        n_changes=len(written.features),
-        bytes_written=written.bytes_written,
-        seconds=seconds,
-        truth_tifs=written.truth_tifs,
-        quicklook=written.quicklook,
-    )
+    return _complete(out_dir, marker, written, aois[0].id, plans, drawn, start, end, started, say)
 
 
 def _plan_grounds(
@@ -480,6 +447,55 @@ def _write_outputs(
         )
         bytes_written += quicklook_path.stat().st_size
     return _Written(records, features, truth_tifs, quicklook_path, bytes_written)
+
+
+def _complete(
+    out_dir: Path,
+    marker: dict[str, Any],
+    written: _Written,
+    first: str,
+    plans: list[GroundPlan],
+    drawn: World,
+    start: dt.date,
+    end: dt.date,
+    started: float,
+    say: Callable[[str], None],
+) -> SimulationResult:
+    """Mark the simulation complete in its marker, say what was written, return the result."""
+    seconds = time.perf_counter() - started
+    marker.update(
+        _summary(
+            out_dir,
+            written.records,
+            written.features,
+            written.bytes_written,
+            seconds,
+            written.truth_tifs,
+            first,
+            written.quicklook,
+            plans,
+            drawn,
+            start,
+            end,
+        )
+    )
+    write_json(out_dir / MARKER, marker)
+    say(
+        f"wrote {len(written.records)} items, {len(written.features)} planted changes, "
+        f"{written.bytes_written / 1e6:.0f} MB in {seconds:.0f} s"
+    )
+    return SimulationResult(
+        out_dir=out_dir,
+        collection_path=out_dir / "collection.json",
+        truth_geojson=out_dir / "truth.geojson",
+        truth_tif=out_dir / "truth.tif",
+        n_items=len(written.records),
+        n_changes=len(written.features),
+        bytes_written=written.bytes_written,
+        seconds=seconds,
+        truth_tifs=written.truth_tifs,
+        quicklook=written.quicklook,
+    )
 
 
 def _result_from_marker(out_dir: Path, marker: dict[str, Any], seconds: float) -> SimulationResult:

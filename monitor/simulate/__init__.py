@@ -8,10 +8,12 @@ settlements, ``ground`` the drawing, ``seasons`` the spectra through the year, `
 ``land`` the rendering on a day), ``planted`` (the records of a planted change),
 ``changes`` (planting them, the ground's state on a day, the truth), ``sensor``
 (sky, sensor, SCL errors, offsets), ``cogs`` (the one user of rasterio here), ``stac``,
-``quicklook``, ``archive`` (the orchestration); ``world`` draws the world a simulation
-shows (the fixed default, or a randomised one per seed: ``groundworld`` for materials,
-crops and buildings, ``worldchanges`` for how a random world builds and demolishes,
-``skyworld`` for weather, SCL errors and satellites). Never imports ``monitor.detect``.
+``quicklook``, ``grounds`` (the grounds an archive draws), ``scenes`` (every acquisition's
+COGs and items), ``truth`` (its files), ``archive`` (the orchestration); ``world`` draws the
+world a simulation shows (the fixed default, or a randomised one per seed: ``groundworld``
+for materials, crops and buildings, ``worldchanges`` for how a random world builds and
+demolishes, ``skyworld`` for weather, SCL errors and satellites). Never imports
+``monitor.detect``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -281,6 +281,130 @@ def _find_place(
     return None
 
 
+#: A cover and building heights over a change's window.
+_State = tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]
+#: The dated states of a change, and the day it ends.
+_Phases = tuple[list[tuple[dt.date, _State]], dt.date]
+
+
+@dataclass(frozen=True)
+class _Site:
+    """One change's window on the ground while its phases are built.
+
+    ``cover`` and ``height_m`` are views into the ground's arrays: writing them rewrites the
+    ground's "before" state. ``material`` and ``height`` are the building drawn for it.
+    """
+
+    mask: npt.NDArray[np.bool_]
+    cover: npt.NDArray[np.uint8]
+    height_m: npt.NDArray[np.float32]
+    material: int
+    height: float
+
+    def roofed(self, material: int, height: float) -> _State:
+        """The footprint under a roof of ``material``, ``height`` metres tall."""
+        return (
+            np.where(self.mask, material, self.cover).astype(np.uint8),
+            np.where(self.mask, height, self.height_m).astype(np.float32),
+        )
+
+    def flat(self, cover: int | npt.NDArray[np.uint8]) -> _State:
+        """The footprint flat (no building), of ``cover``."""
+        return (
+            np.where(self.mask, cover, self.cover).astype(np.uint8),
+            np.where(self.mask, 0.0, self.height_m).astype(np.float32),
+        )
+
+    def build(self) -> None:
+        """Put the drawn building on the footprint in the "before" state."""
+        self.cover[self.mask] = self.material
+        self.height_m[self.mask] = self.height
+
+
+def _new_construction(site: _Site, plan: ChangePlan, rng: np.random.Generator) -> _Phases:
+    """A site cleared, then a roof weeks later."""
+    mask, day = site.mask, plan.start
+    # Before: vegetation or bare yard, never an older building.
+    before = np.where(
+        np.isin(site.cover, list(ROOF_COVERS) + [Cover.ROAD, Cover.ASPHALT]),
+        Cover.SCRUB,
+        site.cover,
+    )
+    site.cover[mask] = before[mask]
+    site.height_m[mask] = 0.0
+    roof_on = day + dt.timedelta(days=int(rng.integers(21, 75)))
+    phases = [(day, site.flat(Cover.SITE))]
+    # Large plots keep a cleared apron around the building.
+    inner = ndimage.binary_erosion(mask) if mask.sum() >= 12 else mask
+    finished = np.where(inner, site.material, np.where(mask, Cover.CONCRETE, site.cover)).astype(
+        np.uint8
+    )
+    phases.append(
+        (roof_on, (finished, np.where(inner, site.height, site.height_m).astype(np.float32)))
+    )
+    return phases, roof_on
+
+
+def _demolition(site: _Site, plan: ChangePlan, rng: np.random.Generator) -> _Phases:
+    """A building turned to rubble, then cleared to soil or a site."""
+    day = plan.start
+    site.build()
+    cleared = day + dt.timedelta(days=int(rng.integers(10, 45)))
+    phases = [(day, site.flat(Cover.RUBBLE))]
+    phases.append((cleared, site.flat(Cover.SOIL if rng.random() < 0.5 else Cover.SITE)))
+    return phases, cleared
+
+
+def _rebuilding(site: _Site, plan: ChangePlan, rng: np.random.Generator) -> _Phases:
+    """A building demolished, cleared, then roofed again in another material."""
+    day = plan.start
+    site.build()
+    cleared = day + dt.timedelta(days=int(rng.integers(15, 40)))
+    roof_on = cleared + dt.timedelta(days=int(rng.integers(30, 90)))
+    new_material = int(rng.choice([m for m in _ROOFS if m != site.material]))
+    phases = [(day, site.flat(Cover.RUBBLE))]
+    phases.append((cleared, site.flat(Cover.SITE)))
+    phases.append((roof_on, site.roofed(new_material, float(rng.uniform(4.0, 25.0)))))
+    return phases, roof_on
+
+
+def _roof_change(site: _Site, plan: ChangePlan, rng: np.random.Generator) -> _Phases:
+    """A roof replaced in another material, or burnt in the raid."""
+    day = plan.start
+    site.build()
+    new_material = (
+        Cover.BURNT
+        if plan.tag == "raid"
+        else int(rng.choice([m for m in _ROOFS if m != site.material]))
+    )
+    return [(day, site.roofed(new_material, site.height))], day
+
+
+def _land_clearing(site: _Site, plan: ChangePlan, rng: np.random.Generator) -> _Phases:
+    """Vegetation cleared to soil over some days."""
+    mask, day = site.mask, plan.start
+    green = Cover.FOREST if rng.random() < 0.4 else Cover.SCRUB
+    site.cover[mask] = np.where(
+        np.isin(site.cover, [Cover.FOREST, Cover.SCRUB, Cover.GRASS]), site.cover, green
+    )[mask]
+    site.height_m[mask] = 0.0
+    done = day + dt.timedelta(days=int(rng.integers(5, 30)))
+    # Clearing proceeds over days: about half the plot is bare at first.
+    half = rng.random(mask.shape) < 0.5
+    phases = [(day, site.flat(np.where(half, Cover.SOIL, site.cover).astype(np.uint8)))]
+    phases.append((done, site.flat(Cover.SOIL)))
+    return phases, done
+
+
+_PHASES_OF = {
+    "new_construction": _new_construction,
+    "demolition": _demolition,
+    "rebuilding": _rebuilding,
+    "roof_change": _roof_change,
+    "land_clearing": _land_clearing,
+}
+
+
 def _make_change(
     ground: Ground,
     plan: ChangePlan,
@@ -293,98 +417,21 @@ def _make_change(
     """Write the "before" state into the ground and build the phases of one change."""
     rows, cols = mask.shape
     win = (slice(row0, row0 + rows), slice(col0, col0 + cols))
-    base_cover = ground.cover[win]
-    base_height = ground.height_m[win]
-
-    def roof_state(
-        material: int, height: float
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        return (
-            np.where(mask, material, base_cover).astype(np.uint8),
-            np.where(mask, height, base_height).astype(np.float32),
-        )
-
-    def flat_state(
-        cover: int | npt.NDArray[np.uint8],
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        return (
-            np.where(mask, cover, base_cover).astype(np.uint8),
-            np.where(mask, 0.0, base_height).astype(np.float32),
-        )
-
-    day = plan.start
     kind = plan.change_type
     material = int(rng.choice(_ROOFS))
     height = float(rng.uniform(4.0, 20.0))
-    phases: list[tuple[dt.date, tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]]] = []
-    if kind == "new_construction":
-        # Before: vegetation or bare yard, never an older building.
-        before = np.where(
-            np.isin(base_cover, list(ROOF_COVERS) + [Cover.ROAD, Cover.ASPHALT]),
-            Cover.SCRUB,
-            base_cover,
-        )
-        base_cover[mask] = before[mask]
-        base_height[mask] = 0.0
-        roof_on = day + dt.timedelta(days=int(rng.integers(21, 75)))
-        phases.append((day, flat_state(Cover.SITE)))
-        # Large plots keep a cleared apron around the building.
-        inner = ndimage.binary_erosion(mask) if mask.sum() >= 12 else mask
-        finished = np.where(inner, material, np.where(mask, Cover.CONCRETE, base_cover)).astype(
-            np.uint8
-        )
-        phases.append(
-            (roof_on, (finished, np.where(inner, height, base_height).astype(np.float32)))
-        )
-        end = roof_on
-    elif kind == "demolition":
-        base_cover[mask] = material
-        base_height[mask] = height
-        cleared = day + dt.timedelta(days=int(rng.integers(10, 45)))
-        phases.append((day, flat_state(Cover.RUBBLE)))
-        phases.append((cleared, flat_state(Cover.SOIL if rng.random() < 0.5 else Cover.SITE)))
-        end = cleared
-    elif kind == "rebuilding":
-        base_cover[mask] = material
-        base_height[mask] = height
-        cleared = day + dt.timedelta(days=int(rng.integers(15, 40)))
-        roof_on = cleared + dt.timedelta(days=int(rng.integers(30, 90)))
-        new_material = int(rng.choice([m for m in _ROOFS if m != material]))
-        phases.append((day, flat_state(Cover.RUBBLE)))
-        phases.append((cleared, flat_state(Cover.SITE)))
-        phases.append((roof_on, roof_state(new_material, float(rng.uniform(4.0, 25.0)))))
-        end = roof_on
-    elif kind == "roof_change":
-        base_cover[mask] = material
-        base_height[mask] = height
-        new_material = (
-            Cover.BURNT
-            if plan.tag == "raid"
-            else int(rng.choice([m for m in _ROOFS if m != material]))
-        )
-        phases.append((day, roof_state(new_material, height)))
-        end = day
-    elif kind == "land_clearing":
-        green = Cover.FOREST if rng.random() < 0.4 else Cover.SCRUB
-        base_cover[mask] = np.where(
-            np.isin(base_cover, [Cover.FOREST, Cover.SCRUB, Cover.GRASS]), base_cover, green
-        )[mask]
-        base_height[mask] = 0.0
-        done = day + dt.timedelta(days=int(rng.integers(5, 30)))
-        # Clearing proceeds over days: about half the plot is bare at first.
-        half = rng.random(mask.shape) < 0.5
-        phases.append((day, flat_state(np.where(half, Cover.SOIL, base_cover).astype(np.uint8))))
-        phases.append((done, flat_state(Cover.SOIL)))
-        end = done
-    else:  # pragma: no cover - plans only carry the five types
+    site = _Site(mask, ground.cover[win], ground.height_m[win], material, height)
+    phases_of = _PHASES_OF.get(kind)
+    if phases_of is None:  # pragma: no cover - plans only carry the five types
         raise ValueError(kind)
-    # flat_state/roof_state captured base arrays before the edits above for some phases;
+    phases, end = phases_of(site, plan, rng)
+    # Site.flat/Site.roofed captured the base arrays before the edits above for some phases;
     # rebuild each phase so pixels outside the footprint keep the final "before" state.
     fixed = tuple(
         Phase(
             day=d,
-            cover=np.where(mask, c, base_cover).astype(np.uint8),
-            height_m=np.where(mask, h, base_height).astype(np.float32),
+            cover=np.where(mask, c, site.cover).astype(np.uint8),
+            height_m=np.where(mask, h, site.height_m).astype(np.float32),
         )
         for d, (c, h) in phases
     )

@@ -249,14 +249,8 @@ def observe(
     scene_error_rng : draws where the error lies; required with ``scene_error``. Its own
         generator, so the rest of the scene is what it would be without the error.
     """
-    n_bands, rows, cols = surface.shape
-    # Sensor: point spread, then the scene's misregistration.
-    shift_r, shift_c, slipped = _draw_shift(rng, params)
-    # Point spread and misregistration in one pass: a Gaussian displaced by the shift
-    # (sampled at whole pixels, as gaussian_filter samples it; no extra interpolation blur).
-    seen = ndimage.correlate1d(surface, _shifted_psf(shift_r), axis=1, mode="nearest")
-    seen = ndimage.correlate1d(seen, _shifted_psf(shift_c), axis=2, mode="nearest")
-
+    rows, cols = surface.shape[1:]
+    seen, shift_r, shift_c, slipped = _blur(surface, rng, params)
     # Sky: haze, cirrus, cloud and cloud shadow, all from smooth fields drawn at 80 m and
     # sampled bilinearly on the 10 m lattice (1-D positions: the lattice is separable).
     lattice = _Lattice(rows, cols)
@@ -268,8 +262,55 @@ def observe(
         if scene_error_rng is None:
             raise ValueError("a scene error needs its own generator (scene_error_rng)")
         error_region = _degrade(seen, scene_error, scene_error_rng, lattice)
+    _wobble(seen, rng, params, band_gain)
+    bands10, bands20 = _noisy_counts(seen, cloud_alpha, rng, offset_in_pixels)
+    wrong = (
+        None
+        if error_region is None or scene_error is None
+        else (error_region, scene_error.scl_class)
+    )
+    scl, bright_called, cirrus_flagged = _classify(
+        seen, cloud_alpha, shadow_alpha, cirrus_alpha, rng, params, wrong
+    )
+    nodata_fraction = _blank_nodata(bands10, bands20, scl, nodata)
+    misclassified = 0.0
+    if error_region is not None and scene_error is not None:
+        misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
+    return Observed(
+        bands10=bands10,
+        bands20=bands20,
+        scl=scl,
+        cloud_fraction=float(local_fraction),
+        nodata_fraction=nodata_fraction,
+        shift_px=(shift_r, shift_c),
+        slipped=slipped,
+        bright_roofs_called_cloud=bright_called,
+        cirrus_flagged=cirrus_flagged,
+        misclassified_share=misclassified,
+    )
 
-    # Processing: per-scene wobble, then noise.
+
+def _blur(
+    surface: npt.NDArray[np.float32], rng: np.random.Generator, params: SensorParams
+) -> tuple[npt.NDArray[np.float32], float, float, bool]:
+    """The sensor's point spread and the scene's misregistration: the blurred surface, the
+    row and column shift, whether the scene slipped."""
+    shift_r, shift_c, slipped = _draw_shift(rng, params)
+    # Point spread and misregistration in one pass: a Gaussian displaced by the shift
+    # (sampled at whole pixels, as gaussian_filter samples it; no extra interpolation blur).
+    seen = ndimage.correlate1d(surface, _shifted_psf(shift_r), axis=1, mode="nearest")
+    seen = ndimage.correlate1d(seen, _shifted_psf(shift_c), axis=2, mode="nearest")
+    return seen, shift_r, shift_c, slipped
+
+
+def _wobble(
+    seen: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+    params: SensorParams,
+    band_gain: Sequence[float] | None,
+) -> None:
+    """Apply the processing's per-scene gain and offset wobble to ``seen`` in place."""
+    n_bands = seen.shape[0]
     gain = (
         1.0
         + rng.normal(0.0, params.gain_wobble_sigma)
@@ -280,6 +321,16 @@ def observe(
     offset = rng.normal(0.0, params.offset_wobble_sigma, n_bands).astype(np.float32)
     seen *= gain[:, None, None]
     seen += offset[:, None, None]
+
+
+def _noisy_counts(
+    seen: npt.NDArray[np.float32],
+    cloud_alpha: npt.NDArray[np.float32],
+    rng: np.random.Generator,
+    offset_in_pixels: bool,
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]:
+    """The stored DNs with sensor noise: the 10 m bands and the 20 m bands."""
+    rows, cols = seen.shape[1:]
     noise_sigma = np.asarray(NOISE_SIGMA, dtype=np.float32)
     # Inside thick cloud (20 m cells SCL always flags as cloud, class 9) the ground is gone
     # and the noise fades out: such pixels are never passed as clear, so the difficulty is
@@ -298,41 +349,27 @@ def observe(
         * noise_sigma[4:, None, None]
         * full20[None]
     )
-
     add = BOA_ADD_OFFSET if offset_in_pixels else 0
     bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
     bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
+    return bands10, bands20
 
-    wrong = (
-        None
-        if error_region is None or scene_error is None
-        else (error_region, scene_error.scl_class)
-    )
-    scl, bright_called, cirrus_flagged = _classify(
-        seen, cloud_alpha, shadow_alpha, cirrus_alpha, rng, params, wrong
-    )
-    nodata_fraction = 0.0
-    if nodata is not None and nodata.any():
-        bands10[:, nodata] = 0
-        nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
-        bands20[:, nodata20] = 0
-        scl[nodata20] = 0
-        nodata_fraction = float(nodata.mean())
-    misclassified = 0.0
-    if error_region is not None and scene_error is not None:
-        misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
-    return Observed(
-        bands10=bands10,
-        bands20=bands20,
-        scl=scl,
-        cloud_fraction=float(local_fraction),
-        nodata_fraction=nodata_fraction,
-        shift_px=(shift_r, shift_c),
-        slipped=slipped,
-        bright_roofs_called_cloud=bright_called,
-        cirrus_flagged=cirrus_flagged,
-        misclassified_share=misclassified,
-    )
+
+def _blank_nodata(
+    bands10: npt.NDArray[np.uint16],
+    bands20: npt.NDArray[np.uint16],
+    scl: npt.NDArray[np.uint8],
+    nodata: npt.NDArray[np.bool_] | None,
+) -> float:
+    """Zero the pixels outside the swath in every layer; the share of 10 m pixels zeroed."""
+    if nodata is None or not nodata.any():
+        return 0.0
+    rows, cols = nodata.shape
+    bands10[:, nodata] = 0
+    nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
+    bands20[:, nodata20] = 0
+    scl[nodata20] = 0
+    return float(nodata.mean())
 
 
 def _draw_shift(rng: np.random.Generator, params: SensorParams) -> tuple[float, float, bool]:

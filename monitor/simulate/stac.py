@@ -94,18 +94,53 @@ def make_item(
     keys to hrefs relative to the item file. ``boa_offset_applied`` is written as
     ``earthsearch:boa_offset_applied`` when not None (style ``l2a``).
     """
-    when = acquisition.datetime
-    baseline = processing_baseline(when.date())
-    generated = when + dt.timedelta(minutes=47, seconds=13)
     ring = [list(p) for p in footprint_lonlat]
     if ring[0] != ring[-1]:
         ring.append(ring[0])
     lons = [p[0] for p in ring]
     lats = [p[1] for p in ring]
+    properties = _properties(
+        acquisition, ground_grid, cloud_cover, nodata_percent, sun_elevation, sun_azimuth
+    )
+    properties.update(
+        {"monitor:simulated": True, "monitor:ground": ground_id, "monitor:aois": list(aoi_ids)}
+    )
+    if boa_offset_applied is not None:
+        properties["earthsearch:boa_offset_applied"] = boa_offset_applied
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": list(STAC_EXTENSIONS),
+        "id": item,
+        "collection": COLLECTION_IDS[style],
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "bbox": [min(lons), min(lats), max(lons), max(lats)],
+        "properties": properties,
+        "links": [
+            {"rel": "collection", "href": "../collection.json", "type": "application/json"},
+            {"rel": "parent", "href": "../collection.json", "type": "application/json"},
+            {"rel": "root", "href": "../collection.json", "type": "application/json"},
+        ],
+        "assets": {key: _asset(key, href, ground_grid) for key, href in asset_hrefs.items()},
+    }
+
+
+def _properties(
+    acquisition: Acquisition,
+    ground_grid: Grid,
+    cloud_cover: float,
+    nodata_percent: float,
+    sun_elevation: float,
+    sun_azimuth: float,
+) -> dict[str, Any]:
+    """An item's Earth Search properties, up to (not including) the ``monitor:*`` ones."""
+    when = acquisition.datetime
+    baseline = processing_baseline(when.date())
+    generated = when + dt.timedelta(minutes=47, seconds=13)
     datatake = (
         f"G{acquisition.short_platform}_{_stamp(when)}_{acquisition.absolute_orbit:06d}_N{baseline}"
     )
-    properties: dict[str, Any] = {
+    return {
         "datetime": when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "created": generated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "updated": generated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
@@ -134,62 +169,43 @@ def make_item(
         "s2:datatake_id": datatake,
         "s2:datatake_type": "INS-NOBS",
         "s2:nodata_pixel_percentage": round(nodata_percent, 4),
-        "monitor:simulated": True,
-        "monitor:ground": ground_id,
-        "monitor:aois": list(aoi_ids),
     }
-    if boa_offset_applied is not None:
-        properties["earthsearch:boa_offset_applied"] = boa_offset_applied
-    assets: dict[str, Any] = {}
-    for key, href in asset_hrefs.items():
-        band, title, centre, fwhm, gsd = ASSET_FILES[key]
-        factor = gsd / ground_grid.res_m
-        shape = [int(ground_grid.height / factor), int(ground_grid.width / factor)]
-        asset: dict[str, Any] = {
-            "href": href,
-            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-            "title": title,
-        }
-        raster_band: dict[str, Any] = {"nodata": 0, "spatial_resolution": gsd}
-        if key == "scl":
-            raster_band["data_type"] = "uint8"
-            asset["roles"] = ["data"]
-        else:
-            asset["eo:bands"] = [
-                {
-                    "name": band,
-                    "common_name": key,
-                    "center_wavelength": centre,
-                    "full_width_half_max": fwhm,
-                }
-            ]
-            raster_band.update({"data_type": "uint16", "scale": 0.0001, "offset": -0.1})
-            asset["roles"] = ["data", "reflectance"]
-        asset.update(
+
+
+def _asset(key: str, href: str, ground_grid: Grid) -> dict[str, Any]:
+    """One asset of an item: its COG's href, bands, projection and raster scaling."""
+    band, title, centre, fwhm, gsd = ASSET_FILES[key]
+    factor = gsd / ground_grid.res_m
+    shape = [int(ground_grid.height / factor), int(ground_grid.width / factor)]
+    asset: dict[str, Any] = {
+        "href": href,
+        "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+        "title": title,
+    }
+    raster_band: dict[str, Any] = {"nodata": 0, "spatial_resolution": gsd}
+    if key == "scl":
+        raster_band["data_type"] = "uint8"
+        asset["roles"] = ["data"]
+    else:
+        asset["eo:bands"] = [
             {
-                "gsd": gsd,
-                "proj:shape": shape,
-                "proj:transform": [gsd, 0, ground_grid.left, 0, -gsd, ground_grid.top],
-                "raster:bands": [raster_band],
+                "name": band,
+                "common_name": key,
+                "center_wavelength": centre,
+                "full_width_half_max": fwhm,
             }
-        )
-        assets[key] = asset
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "stac_extensions": list(STAC_EXTENSIONS),
-        "id": item,
-        "collection": COLLECTION_IDS[style],
-        "geometry": {"type": "Polygon", "coordinates": [ring]},
-        "bbox": [min(lons), min(lats), max(lons), max(lats)],
-        "properties": properties,
-        "links": [
-            {"rel": "collection", "href": "../collection.json", "type": "application/json"},
-            {"rel": "parent", "href": "../collection.json", "type": "application/json"},
-            {"rel": "root", "href": "../collection.json", "type": "application/json"},
-        ],
-        "assets": assets,
-    }
+        ]
+        raster_band.update({"data_type": "uint16", "scale": 0.0001, "offset": -0.1})
+        asset["roles"] = ["data", "reflectance"]
+    asset.update(
+        {
+            "gsd": gsd,
+            "proj:shape": shape,
+            "proj:transform": [gsd, 0, ground_grid.left, 0, -gsd, ground_grid.top],
+            "raster:bands": [raster_band],
+        }
+    )
+    return asset
 
 
 def make_collection(

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from monitor.aoi import aoi_from_geojson, aoi_mask
-from monitor.simulate.archive import _plan_ground
 from monitor.simulate.changes import state_at
 from monitor.simulate.cover import ROOF_COVERS
+from monitor.simulate.grounds import plan_ground
 from monitor.store import Store
 from tests.cli.conftest import EAST_AOI, FULL_PERIOD, RunState, SimArchive, link_tree, run_cli
 
@@ -36,7 +36,7 @@ class Truth:
     def __init__(self, archive: SimArchive) -> None:
         self.aoi = aoi_from_geojson(EAST_AOI, where="EAST_AOI")
         first, last = (D.fromisoformat(d) for d in FULL_PERIOD)
-        self.plan = _plan_ground(0, [self.aoi], 5, first, last, "kk-park-east")
+        self.plan = plan_ground(0, [self.aoi], 5, first, last, "kk-park-east")
         ground = self.plan.ground.grid
         self.r0 = int(round((ground.top - self.aoi.grid.top) / 10))
         self.c0 = int(round((self.aoi.grid.left - ground.left) / 10))

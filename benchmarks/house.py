@@ -2,7 +2,8 @@
 
 Prints, for ``monitor/``: import circles between modules, functions over 100 lines,
 modules over 800 lines, ``_private`` names imported from another module, ``Any`` in
-annotations, imports inside functions, and module docstrings whose first line holds "and".
+annotations, imports inside functions (and those of them that load no heavy library even
+through the package module they name), and module docstrings whose first line holds "and".
 
 Usage: ``python benchmarks/house.py [--list]``
 """
@@ -11,13 +12,20 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "monitor"
 #: Heavy or optional libraries a function may import lazily (start-up time, extras).
+#: numpy is among them for the CLI, whose start-up (``monitor --help``) loads none of them.
 LAZY_OK = frozenset(
     {
+        "numpy",
+        "requests",
+        "urllib3",
         "rasterio",
         "geopandas",
         "pyogrio",
@@ -61,7 +69,7 @@ class Measures:
     long_functions: list[tuple[str, str, int]] = field(default_factory=list)
     private_imports: list[tuple[str, str, str]] = field(default_factory=list)
     any_annotations: int = 0
-    inner_imports: list[tuple[str, str]] = field(default_factory=list)
+    inner_imports: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     edges: dict[str, set[str]] = field(default_factory=dict)
     and_docstrings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -143,7 +151,8 @@ def measure(package: Path = PACKAGE) -> Measures:
                             else inner.names[0].name
                         )
                         if target.split(".")[0] not in LAZY_OK:
-                            m.inner_imports.append((mod, target))
+                            what = tuple(a.name for a in inner.names)
+                            m.inner_imports.append((mod, target, what))
             if isinstance(node, ast.ImportFrom):
                 target = _resolve(mod, node, is_package)
                 if not target.startswith("monitor"):
@@ -157,6 +166,39 @@ def measure(package: Path = PACKAGE) -> Measures:
                         m.private_imports.append((mod, target, alias.name))
         m.any_annotations += sum(_counts_any(a) for a in _annotations(tree))
     return m
+
+
+def loads_heavy(target: str, what: tuple[str, ...]) -> bool:
+    """Whether importing ``what`` from ``target`` (a package module) loads a library of
+    :data:`LAZY_OK`: such an import kept inside a function keeps the CLI's start-up light
+    (``monitor --help`` must not load rasterio), so it counts as lazy for a reason. Measured
+    by importing it in a fresh interpreter, since ``monitor.detect`` loads its modules on
+    first attribute access."""
+    if not target.startswith("monitor"):
+        return False
+    statement = f"from {target} import {', '.join(what)}" if what else f"import {target}"
+    probe = (
+        "import sys\n"
+        f"{statement}\n"
+        "print(' '.join(sorted({n.split('.')[0] for n in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PACKAGE.parent,
+    )
+    return bool((set(done.stdout.split()) - _bare_interpreter()) & LAZY_OK)
+
+
+@functools.cache
+def _bare_interpreter() -> frozenset[str]:
+    """Top-level modules a bare interpreter has loaded already (``importlib``, ``urllib``
+    come with start-up): they are nobody's import."""
+    probe = "import sys\nprint(' '.join(sorted({n.split('.')[0] for n in sys.modules})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return frozenset(done.stdout.split())
 
 
 def circles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -207,6 +249,8 @@ def main() -> None:
     m = measure()
     big = {k: v for k, v in m.modules.items() if v > 800}
     rings = circles(m.edges)
+    heavy = {(t, w): loads_heavy(t, w) for _, t, w in m.inner_imports}
+    light = [(mod, t, w) for mod, t, w in m.inner_imports if not heavy[t, w]]
     rows = [
         ("import circles", len(rings), rings),
         ("functions over 100 lines", len(m.long_functions), m.long_functions),
@@ -218,6 +262,11 @@ def main() -> None:
             "imports inside functions (not of a heavy library)",
             len(m.inner_imports),
             m.inner_imports,
+        ),
+        (
+            "  of which load no heavy library through the package either",
+            len(light),
+            light,
         ),
     ]
     print(f"{len(m.modules)} modules, {sum(m.modules.values()):,} lines")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from monitor.aoi import to_wgs84
 from monitor.detect import state as detector_state
 from monitor.detect.params import DetectorParams
-from monitor.detect.state import DetectorState
+from monitor.detect.state import DetectorState, new_state
 from monitor.errors import ConfigError, InputError, MissingState, MonitorError, ReadError
 from monitor.imagery import ChipCache, GdalSettings, ReadOutcome, load_chip
 from monitor.models import (
@@ -223,7 +223,6 @@ def _resumed_state(
     version or ``rebuild`` replays every used observation.
     """
     # The detector proper (scipy, scikit-image) is imported when it runs.
-    from monitor.detect import new_state
 
     snapshot = None if rebuild else store.get_detector_state(aoi.id)
     state = None

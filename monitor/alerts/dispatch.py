@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor import __version__
 from monitor.alerts.delivery import (
     Channel,
     Delivery,
@@ -40,6 +41,7 @@ from monitor.alerts.message import (
     slack_escape,
 )
 from monitor.config import Settings, smtp_credentials
+from monitor.detect import stated_limits_note
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
@@ -244,7 +246,6 @@ def _alerts_for_run(
     started: float,
 ) -> AlertsResult:
     """``alerts_for_run`` past its checks: the file, then each configured channel."""
-    from monitor.detect import stated_limits_note
 
     limits = stated_limits_note()
     metadata = _metadata(run_id, run_at, events, limits)
@@ -319,7 +320,6 @@ def _webhook_body(
 
 def _webhook_job(url: str, body: bytes, policy: RetryPolicy) -> tuple[Channel, str, Any]:
     """The webhook delivery, for ``deliver_all``."""
-    from monitor import __version__
 
     return (
         "webhook",

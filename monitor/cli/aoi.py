@@ -8,7 +8,7 @@ import click
 
 from monitor.cli.options import state_options
 from monitor.cli.output import print_table
-from monitor.config import Settings
+from monitor.config import Settings, load_settings
 
 __all__ = ["aoi"]
 
@@ -59,7 +59,6 @@ def list_(settings: Settings, aoi: tuple[str, ...]) -> None:
 def check(file: Path, max_area_km2: float | None, config: Path | None) -> None:
     """Validate an AOI file and print its grid. Exit 1 with the problem and where."""
     from monitor.aoi import check_report, load_aoi
-    from monitor.config import load_settings
 
     settings = load_settings(flags={"max_aoi_area_km2": max_area_km2}, config_file=config)
     facts = check_report(load_aoi(file, max_area_km2=settings.max_aoi_area_km2))

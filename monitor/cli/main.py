@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import click
 
 from monitor import __version__
+from monitor.cli import commands
+from monitor.cli.output import Log
 from monitor.errors import EXIT_ERROR, EXIT_USAGE, MonitorError
 
 __all__ = ["cli", "main"]
@@ -40,14 +42,12 @@ def cli(context: click.Context, quiet: bool, verbose: bool, log_json: bool) -> N
     against the AOI's own history. 10 m pixels: rooftop equipment such as Starlink dishes
     (about 0.5 m) is far below what Sentinel-2 can see.
     """
-    from monitor.cli.output import Log
 
     context.obj = Log(quiet=quiet, verbose=verbose, log_json=log_json)
 
 
 def _register() -> None:
     # Imported here so each command lives in its own module and the group stays small.
-    from monitor.cli import commands
 
     for command in commands.ALL:
         cli.add_command(command)

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 __all__ = ["console", "print_table", "print_json", "Log", "current_log", "progress_bars"]
 
 
@@ -63,7 +65,6 @@ class Log:
     log_json: bool = False
 
     def _emit(self, level: str, line: str) -> None:
-        import click
 
         now = dt.datetime.now(dt.UTC)
         if self.log_json:
@@ -92,7 +93,6 @@ class Log:
 
 def current_log() -> Log:
     """The ``Log`` of the running command (defaults outside a click context)."""
-    import click
 
     context = click.get_current_context(silent=True)
     root = context.find_root() if context is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.options import state_options
+from monitor.cli.output import current_log
 from monitor.config import Settings
 
 __all__ = ["report"]
@@ -19,7 +20,6 @@ def report(settings: Settings, aoi: tuple[str, ...]) -> None:
     Pages open from a file with no network: every script, style and image is inside them.
     The state is only read; chips missing from the cache are read again from their scenes.
     """
-    from monitor.cli.output import current_log
     from monitor.job import write_reports
 
     result = write_reports(settings, aoi, echo=current_log().info)

@@ -11,6 +11,7 @@ from monitor.cli.options import DATE, state_options
 from monitor.cli.output import current_log, progress_bars
 from monitor.cli.run import print_run_summary
 from monitor.config import Settings
+from monitor.errors import ConfigError
 
 __all__ = ["simulate", "demo"]
 
@@ -58,7 +59,6 @@ def simulate(
     world: str,
 ) -> None:
     """A simulated Sentinel-2 archive of the given AOIs, with the planted truth."""
-    from monitor.errors import ConfigError
     from monitor.job import simulate_aois
     from monitor.simulate.world import WORLD_KINDS
 

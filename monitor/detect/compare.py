@@ -20,6 +20,7 @@ and shapely only.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -65,8 +66,6 @@ def composite(
     if stack.shape[0] == 1:
         return stack[0], count
     with np.errstate(all="ignore"):
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
             median = np.nanmedian(stack, axis=0).astype(np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
@@ -104,7 +105,6 @@ def new_map(figure: Page, bounds: Sequence[Sequence[float]], height: str) -> fol
 def geojson(geometry: Any) -> dict[str, Any]:
     """A shapely geometry as GeoJSON, degrees rounded to 7 decimals (about 1 cm): full
     doubles would make up a third of a page with hundreds of pixel outlines."""
-    import numpy as np
     import shapely
     from shapely.geometry import mapping
 

@@ -2,9 +2,8 @@
 
 rasterio is imported only inside this package. ``env`` holds the GDAL settings, ``asset``
 the windowed read of one asset, ``read`` a scene's chip (SCL first), ``outcome`` what became
-of each read, ``offset`` the pixel
-check of the reflectance offset, ``cache`` the chips with their provenance, ``api`` the
-notebook helpers.
+of each read, ``offset`` the pixel check of the reflectance offset, ``cache`` the chips with
+their provenance, ``api`` the notebook helpers.
 """
 
 from __future__ import annotations

@@ -315,37 +315,46 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+#: The settings that are paths (in ``SETTINGS`` order), made absolute against the cwd.
+_PATH_SETTINGS: tuple[str, ...] = tuple(s.name for s in SETTINGS if s.parse is _path)
+
+
+def _default(name: str) -> Any:
+    """The default ``SETTINGS`` declares for ``name``; ``Settings`` takes each from here."""
+    return _BY_NAME[name].default
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings; see ``SETTINGS`` for what each means."""
+    """Resolved settings; see ``SETTINGS`` for what each means and its default."""
 
-    state_dir: Path = Path("imagery")
-    reports_dir: Path = Path("reports")
-    aoi_dir: Path = Path("aoi")
-    stac: str = EARTH_SEARCH
-    collection: str | None = None
-    fallback_collection: str | None = "sentinel-2-l2a"
-    sign: str | None = None
-    start_date: dt.date = dt.date(2022, 1, 1)
-    max_aoi_area_km2: float = 100.0
-    max_cloud_cover: float = 95.0
-    min_clear_fraction: float = 0.1
-    http_timeout_s: float = 30.0
-    http_retries: int = 4
-    page_size: int = 100
+    state_dir: Path = _default("state_dir")
+    reports_dir: Path = _default("reports_dir")
+    aoi_dir: Path = _default("aoi_dir")
+    stac: str = _default("stac")
+    collection: str | None = _default("collection")
+    fallback_collection: str | None = _default("fallback_collection")
+    sign: str | None = _default("sign")
+    start_date: dt.date = _default("start_date")
+    max_aoi_area_km2: float = _default("max_aoi_area_km2")
+    max_cloud_cover: float = _default("max_cloud_cover")
+    min_clear_fraction: float = _default("min_clear_fraction")
+    http_timeout_s: float = _default("http_timeout_s")
+    http_retries: int = _default("http_retries")
+    page_size: int = _default("page_size")
     #: A secret (the token is in the URL): kept out of ``repr`` so printing settings cannot leak it.
-    alert_webhook_url: str | None = dataclasses.field(default=None, repr=False)
-    alert_smtp_host: str | None = None
-    alert_smtp_port: int = 587
-    alert_email_from: str | None = None
-    alert_email_to: tuple[str, ...] = ()
-    alert_timeout_s: float = 10.0
-    alert_retries: int = 2
-    alert_max_seconds: float = 30.0
-    reviewer: str | None = None
-    detector: tuple[tuple[str, Any], ...] = ()
+    alert_webhook_url: str | None = dataclasses.field(
+        default=_default("alert_webhook_url"), repr=False
+    )
+    alert_smtp_host: str | None = _default("alert_smtp_host")
+    alert_smtp_port: int = _default("alert_smtp_port")
+    alert_email_from: str | None = _default("alert_email_from")
+    alert_email_to: tuple[str, ...] = _default("alert_email_to")
+    alert_timeout_s: float = _default("alert_timeout_s")
+    alert_retries: int = _default("alert_retries")
+    alert_max_seconds: float = _default("alert_max_seconds")
+    reviewer: str | None = _default("reviewer")
+    detector: tuple[tuple[str, Any], ...] = _default("detector")
     #: Where the settings came from, for ``monitor status`` and error messages.
     config_file: Path | None = None
 
@@ -424,7 +433,7 @@ def load_settings(
         values[key] = _parse(setting, value, "--" + key.replace("_", "-"))
 
     # Relative paths are relative to where the command runs.
-    for key in ("state_dir", "reports_dir", "aoi_dir"):
+    for key in _PATH_SETTINGS:
         p = values[key]
         if not p.is_absolute():
             values[key] = base / p

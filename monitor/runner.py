@@ -30,7 +30,14 @@ from monitor.aoi import to_wgs84
 from monitor.detect import state as detector_state
 from monitor.detect.params import DetectorParams
 from monitor.detect.state import DetectorState, new_state
-from monitor.errors import ConfigError, InputError, MissingState, MonitorError, ReadError
+from monitor.errors import (
+    ConfigError,
+    InputError,
+    MissingState,
+    MonitorError,
+    ReadError,
+    SetupError,
+)
 from monitor.imagery import ChipCache, GdalSettings, ReadOutcome, load_chip
 from monitor.models import (
     Aoi,
@@ -425,7 +432,7 @@ def connect(scheduler: str, timeout_s: float = 10.0) -> Cluster:
     try:
         from distributed import Client
     except ImportError:
-        raise ConfigError("--scheduler needs Dask: pip install 'border-monitor[dask]'") from None
+        raise SetupError("--scheduler needs Dask: pip install 'border-monitor[dask]'") from None
     try:
         return Client(scheduler, timeout=f"{max(1, round(timeout_s))}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

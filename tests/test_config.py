@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from monitor.config import EARTH_SEARCH, SETTINGS, load_settings
+from monitor.config import EARTH_SEARCH, SETTINGS, Settings, load_settings
+from monitor.detect.params import DetectorParams
 from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -79,6 +86,49 @@ def test_every_setting_has_help_and_env_var() -> None:
     for setting in SETTINGS:
         assert setting.help.strip(), setting.name
         assert setting.env_var == "MONITOR_" + setting.name.upper()
+
+
+def test_settings_fields_are_the_declared_settings_with_their_defaults() -> None:
+    # ``Settings`` takes its defaults from ``SETTINGS``: the same names, in the same order.
+    names = [f.name for f in dataclasses.fields(Settings) if f.name != "config_file"]
+    assert names == [s.name for s in SETTINGS]
+    defaults = Settings()
+    for setting in SETTINGS:
+        assert getattr(defaults, setting.name) == setting.default, setting.name
+    assert defaults.config_file is None
+
+
+def _shown(default: Any) -> str:
+    """A default as docs/settings.md writes it."""
+    if default is None or default == ():
+        return "(none)"
+    if isinstance(default, dt.date):
+        return default.isoformat()
+    return str(default)
+
+
+def test_documented_defaults_agree_with_the_declared_ones() -> None:
+    # docs/settings.md writes each default again for readers; it must say what SETTINGS says.
+    doc = (ROOT / "docs" / "settings.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_0-9]+)` \| `[A-Z_0-9]+` \| `([^`]*)` \|", doc, re.M))
+    assert set(rows) == {s.name for s in SETTINGS}
+    for setting in SETTINGS:
+        assert rows[setting.name] == _shown(setting.default), setting.name
+
+
+def test_example_file_values_are_the_defaults() -> None:
+    # monitor.toml.example shows each setting at its default (the detector table: some of
+    # DetectorParams' own defaults).
+    example = (ROOT / "monitor.toml.example").read_text()
+    lines = dict(re.findall(r"^# ([a-z_0-9]+) = (.*)$", example, re.M))
+    assert set(lines) == {s.name for s in SETTINGS}
+    for setting in SETTINGS:
+        value = setting.parse(tomllib.loads(f"v = {lines[setting.name]}")["v"])
+        if setting.name == "detector":
+            params = DetectorParams()
+            assert value and all(getattr(params, k) == v for k, v in value), value
+        else:
+            assert value == setting.default, setting.name
 
 
 def test_detector_overrides_from_file_and_environment_change_the_detector_version(

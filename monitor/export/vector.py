@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import ExportError
+from monitor.errors import InputError
 from monitor.export._files import Staging, staged
 from monitor.export.data import ExportData
 from monitor.export.fields import DETECTION_FIELDS, detection_properties
@@ -62,7 +62,7 @@ def _writers() -> dict[str, Callable[[ExportData, Path, Staging], int]]:
 def check_format(fmt: str) -> None:
     """Raise a one-line ``MonitorError`` for a format ``monitor export`` does not write."""
     if fmt not in VECTOR_FORMATS:
-        raise ExportError(
+        raise InputError(
             f"--format {fmt}: unknown format; expected one of "
             f"{', '.join(VECTOR_FORMATS)} (or timeline)"
         )

@@ -1,9 +1,9 @@
 """Imagery: read the AOI window of each COG, check the offset in the pixels, cache chips.
 
-rasterio is imported only inside this package. ``env`` holds the GDAL settings, ``read``
-the windowed reads (SCL first), ``outcome`` what became of each read, ``offset`` the pixel
-check of the reflectance offset, ``cache`` the chips with their provenance, ``api`` the
-notebook helpers.
+rasterio is imported only inside this package. ``env`` holds the GDAL settings, ``asset``
+the windowed read of one asset, ``read`` a scene's chip (SCL first), ``outcome`` what became
+of each read, ``offset`` the pixel check of the reflectance offset, ``cache`` the chips with
+their provenance, ``api`` the notebook helpers.
 """
 
 from __future__ import annotations

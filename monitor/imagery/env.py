@@ -19,7 +19,7 @@ rows of 1024 x 1024 tiles in a 3000 x 3000 COG:
   header read to 32 KiB; left off.
 * Retries: GDAL 3.10 retries by itself, with ``GDAL_HTTP_RETRY_DELAY`` doubling each time,
   on HTTP 429/500/502/503/504, timeouts, connection resets and short bodies (all measured:
-  one fault each, then success). ``monitor.imagery.read`` adds an outer retry around the
+  one fault each, then success). ``monitor.imagery.asset`` adds an outer retry around the
   whole asset read for failures GDAL surfaces after its own retries.
 
 ``GdalSettings`` is plain frozen data (picklable), so threads and Dask workers get the same

@@ -112,7 +112,7 @@ def export_detections(
     """
     check_format(fmt)
     if status not in STATUS_CHOICES:
-        raise MissingState(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
+        raise InputError(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
     require_state(settings)
     # The outputs first: a refusal should not wait for the reading.
     check_target(out, overwrite=overwrite, folder=fmt in FOLDER_FORMATS)

@@ -37,7 +37,7 @@ def review_detection(
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(f"--source {source!r}: expected an http(s) URL")
     if any(ord(c) < 32 and c not in "\n\t" for c in note):
-        raise MissingState("--note: control characters are not allowed")
+        raise InputError("--note: control characters are not allowed")
     require_state(settings)
     reviewer = settings.reviewer
     if not reviewer:

@@ -9,9 +9,9 @@ observations) or below what 10 m pixels can resolve. docs/timeline.md explains t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "ClaimCheck",
+    "ClaimRule",
+    "broken_rule",
     "check_claim",
     "why_area_note",
 ]
@@ -39,6 +41,78 @@ CANNOT_TELL = "cannot tell: not enough clear observations"
 BELOW_RESOLUTION = "below what 10 m pixels can resolve"
 #: Every verdict, in the words printed.
 VERDICTS: tuple[str, ...] = (CONSISTENT, INCONSISTENT, CANNOT_TELL, BELOW_RESOLUTION)
+
+
+#: The rules a claim's figures keep, by name, in the order :func:`broken_rule` checks
+#: them: not both counts and an area, not neither, both N and M, M at least 1, N at least
+#: 0, N not above M, an area of 0 m2 or more, a baseline before the claim's date.
+ClaimRule = Literal["both", "neither", "pair", "total", "demolished", "exceeds", "area", "since"]
+
+
+def gives_both(demolished: int | None, total: int | None, built_area_m2: float | None) -> bool:
+    """Whether a claim gives buildings (N or M) and a built area at once."""
+    return (demolished is not None or total is not None) and built_area_m2 is not None
+
+
+def gives_neither(demolished: int | None, total: int | None, built_area_m2: float | None) -> bool:
+    """Whether a claim gives neither buildings (N or M) nor a built area."""
+    return demolished is None and total is None and built_area_m2 is None
+
+
+def gives_half_a_pair(demolished: int | None, total: int | None) -> bool:
+    """Whether a claim in buildings gives only one of N and M."""
+    return (demolished is None) != (total is None)
+
+
+def too_few_buildings(total: int | None) -> bool:
+    """Whether a claim's total M is under one building."""
+    return total is not None and total < 1
+
+
+def negative_buildings(demolished: int | None) -> bool:
+    """Whether a claim's N is below 0."""
+    return demolished is not None and demolished < 0
+
+
+def more_than_total(demolished: int | None, total: int | None) -> bool:
+    """Whether a claim has more buildings demolished than in total."""
+    return demolished is not None and total is not None and demolished > total
+
+
+def not_an_area(built_area_m2: float | None) -> bool:
+    """Whether a claim's built area is below 0 m2 (or not a number)."""
+    return built_area_m2 is not None and not built_area_m2 >= 0
+
+
+def baseline_not_before(since: dt.date | None, by: dt.date) -> bool:
+    """Whether a claim's baseline falls on or after its date."""
+    return since is not None and since >= by
+
+
+def broken_rule(
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> ClaimRule | None:
+    """The first rule (``ClaimRule``) a claim's figures break, or None when they keep all.
+
+    :class:`Claim` and ``monitor claim`` both check a claim with it, each in its own words.
+    """
+    # Checked one by one, in order: a later rule may assume the earlier ones kept.
+    checks: tuple[tuple[ClaimRule, Callable[[], bool]], ...] = (
+        ("both", lambda: gives_both(demolished, total, built_area_m2)),
+        ("neither", lambda: gives_neither(demolished, total, built_area_m2)),
+        ("pair", lambda: gives_half_a_pair(demolished, total)),
+        ("total", lambda: too_few_buildings(total)),
+        ("demolished", lambda: negative_buildings(demolished)),
+        ("exceeds", lambda: more_than_total(demolished, total)),
+        ("area", lambda: not_an_area(built_area_m2)),
+        ("since", lambda: baseline_not_before(since, by)),
+    )
+    return next((rule for rule, broken in checks if broken()), None)
 
 
 @dataclass(frozen=True)
@@ -56,20 +130,29 @@ class Claim:
     since: dt.date | None = None
 
     def __post_init__(self) -> None:
-        counts = self.demolished is not None or self.total is not None
-        if counts == (self.built_area_m2 is not None):
-            raise ValueError("a claim is either demolished N of total M, or a built area")
-        if counts:
-            if self.demolished is None or self.total is None:
-                raise ValueError("a claim of demolished buildings needs both N and M")
-            if self.total <= 0 or self.demolished < 0:
-                raise ValueError("N must be at least 0 and M at least 1")
-            if self.demolished > self.total:
-                raise ValueError(f"N ({self.demolished}) exceeds M ({self.total})")
-        elif self.built_area_m2 is not None and not self.built_area_m2 >= 0:
-            raise ValueError("a built area must be 0 m2 or more")
-        if self.since is not None and self.since >= self.by:
-            raise ValueError(f"the baseline {self.since} is not before {self.by}")
+        rule = broken_rule(
+            by=self.by,
+            demolished=self.demolished,
+            total=self.total,
+            built_area_m2=self.built_area_m2,
+            since=self.since,
+        )
+        if rule is not None:
+            raise ValueError(self._problem(rule))
+
+    def _problem(self, rule: ClaimRule) -> str:
+        """What is wrong with the claim, for the rule it breaks."""
+        if rule in ("both", "neither"):
+            return "a claim is either demolished N of total M, or a built area"
+        if rule == "pair":
+            return "a claim of demolished buildings needs both N and M"
+        if rule in ("total", "demolished"):
+            return "N must be at least 0 and M at least 1"
+        if rule == "exceeds":
+            return f"N ({self.demolished}) exceeds M ({self.total})"
+        if rule == "area":
+            return "a built area must be 0 m2 or more"
+        return f"the baseline {self.since} is not before {self.by}"
 
     @property
     def share(self) -> float | None:

@@ -230,6 +230,139 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
 _REMOVING = ("demolition", "rebuilding")
 
 
+def _flag_problem(
+    rule: str,
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> MonitorError:
+    """The error ``monitor claim`` raises, in the words of its flags, for a broken rule
+    (``monitor.detect.claims.ClaimRule``)."""
+    if rule == "since":
+        return MissingState(f"--since {since} is not before --by {by}")
+    words = {
+        "both": "give --demolished N --total M, or --built-area A, not both",
+        "neither": "give the claim: --demolished N --total M, or --built-area A",
+        "pair": "--demolished and --total go together",
+        "total": f"--total {total}: at least 1 building",
+        "demolished": f"--demolished {demolished}: not a number of buildings",
+        "exceeds": f"--demolished {demolished} is more than --total {total}",
+        "area": f"--built-area {built_area_m2}: not an area in m²",
+    }
+    return InputError(words[rule])
+
+
+def _check_claim_flags(
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> None:
+    """Raise the one-line error of the first rule the claim's flags break, if any."""
+    from monitor.detect.claims import broken_rule
+
+    figures = {
+        "by": by,
+        "demolished": demolished,
+        "total": total,
+        "built_area_m2": built_area_m2,
+        "since": since,
+    }
+    rule = broken_rule(**figures)
+    if rule is not None:
+        raise _flag_problem(rule, **figures)
+
+
+def _dating_detections(
+    store: Any, aoi: Aoi, check: Any, by: dt.date, zone_geometry: Any
+) -> list[Detection]:
+    """The confirmed and probable roof-removing detections that may date the claim's
+    removal: first seen after the baseline, window begun before ``by``, in the zone."""
+    dating = []
+    for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
+        if det.change_type not in _REMOVING:
+            continue
+        if not (check.baseline_on < det.first_seen and det.window_start < by):
+            continue
+        if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
+            continue
+        dating.append(det)
+    return dating
+
+
+def _claim_notes(check: Any) -> list[str]:
+    """What the check cannot see: changes before the model, pixels that cannot be told."""
+    notes = []
+    if check.baseline_on < check.modelled_from:
+        notes.append(
+            f"changes before {check.modelled_from} (while the detector was "
+            "learning each pixel's seasons) are not seen"
+        )
+    if check.unknown_pixels:
+        notes.append(
+            f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
+            "(not modelled, or no spectral mixture fits them): counted as "
+            "anything from no roof to all roof"
+        )
+    return notes
+
+
+def _claim_record(claim: Any, zone: Path | None, zone_geometry: Any) -> dict[str, Any]:
+    """The claim as the store records it (``monitor.detect.claims.Claim`` and its zone)."""
+    from shapely.geometry import mapping
+
+    return {
+        "demolished": claim.demolished,
+        "total": claim.total,
+        "built_area_m2": claim.built_area_m2,
+        "by": claim.by.isoformat(),
+        "since": claim.since.isoformat() if claim.since else None,
+        "zone": str(zone) if zone is not None else None,
+        "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
+    }
+
+
+def _claim_result(
+    check: Any,
+    dating: Sequence[Detection],
+    *,
+    simulated: bool,
+    notes: Sequence[str],
+    zone_area: float | None,
+) -> dict[str, Any]:
+    """The check as the store records it: its figures, the dating detections, the notes."""
+    from monitor.detect.claims import why_area_note
+
+    result: dict[str, Any] = check.to_dict()
+    result.update(
+        {
+            "detections": [
+                {
+                    "id": d.id,
+                    "change_type": d.change_type,
+                    "status": d.status,
+                    "window_start": d.window_start.isoformat(),
+                    "first_seen": d.first_seen.isoformat(),
+                    "confirmed_on": d.confirmed_on.isoformat() if d.confirmed_on else None,
+                    "area_m2": d.area_m2,
+                }
+                for d in dating
+            ],
+            "simulated": simulated,
+            "notes": list(notes),
+            "why_area": why_area_note(),
+            "zone_area_m2": zone_area,
+            "lines": check.lines(),
+        }
+    )
+    return result
+
+
 def check_claim(
     settings: Settings,
     aoi_id: str,
@@ -249,30 +382,14 @@ def check_claim(
     N > M, a date before any clear observation, a zone outside the AOI) is a one-line
     MonitorError and stores nothing.
     """
-    from shapely.geometry import mapping
-
     from monitor.aoi import aoi_mask
-    from monitor.detect.claims import Claim, why_area_note
+    from monitor.detect.claims import Claim
     from monitor.detect.claims import check_claim as judge
     from monitor.runner import detector_params
 
-    counts = demolished is not None or total is not None
-    if counts and built_area_m2 is not None:
-        raise InputError("give --demolished N --total M, or --built-area A, not both")
-    if not counts and built_area_m2 is None:
-        raise InputError("give the claim: --demolished N --total M, or --built-area A")
-    if counts and (demolished is None or total is None):
-        raise InputError("--demolished and --total go together")
-    if total is not None and total < 1:
-        raise InputError(f"--total {total}: at least 1 building")
-    if demolished is not None and demolished < 0:
-        raise InputError(f"--demolished {demolished}: not a number of buildings")
-    if demolished is not None and total is not None and demolished > total:
-        raise InputError(f"--demolished {demolished} is more than --total {total}")
-    if built_area_m2 is not None and not built_area_m2 >= 0:
-        raise InputError(f"--built-area {built_area_m2}: not an area in m²")
-    if since is not None and since >= by:
-        raise MissingState(f"--since {since} is not before --by {by}")
+    _check_claim_flags(
+        by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
+    )
     if not (settings.state_dir / "state.db").exists():
         raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
     with store_of(settings, create=False) as store:
@@ -289,59 +406,11 @@ def check_claim(
             check = judge(history, claim, mask, first_modelled_day=first_modelled)
         except ValueError as exc:
             raise InputError(f"--by {by}: {exc}") from None
-        dating = []
-        for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
-            if det.change_type not in _REMOVING:
-                continue
-            if not (check.baseline_on < det.first_seen and det.window_start < by):
-                continue
-            if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
-                continue
-            dating.append(det)
+        dating = _dating_detections(store, aoi, check, by, zone_geometry)
         simulated = any(o.simulated for o in store.observations(aoi.id, status="used"))
-        notes = []
-        if check.baseline_on < check.modelled_from:
-            notes.append(
-                f"changes before {check.modelled_from} (while the detector was "
-                "learning each pixel's seasons) are not seen"
-            )
-        if check.unknown_pixels:
-            notes.append(
-                f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
-                "(not modelled, or no spectral mixture fits them): counted as "
-                "anything from no roof to all roof"
-            )
-        record_claim = {
-            "demolished": demolished,
-            "total": total,
-            "built_area_m2": built_area_m2,
-            "by": by.isoformat(),
-            "since": since.isoformat() if since else None,
-            "zone": str(zone) if zone is not None else None,
-            "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
-        }
-        result = check.to_dict()
-        result.update(
-            {
-                "detections": [
-                    {
-                        "id": d.id,
-                        "change_type": d.change_type,
-                        "status": d.status,
-                        "window_start": d.window_start.isoformat(),
-                        "first_seen": d.first_seen.isoformat(),
-                        "confirmed_on": d.confirmed_on.isoformat() if d.confirmed_on else None,
-                        "area_m2": d.area_m2,
-                    }
-                    for d in dating
-                ],
-                "simulated": simulated,
-                "notes": notes,
-                "why_area": why_area_note(),
-                "zone_area_m2": zone_area,
-                "lines": check.lines(),
-            }
-        )
+        notes = _claim_notes(check)
+        result = _claim_result(check, dating, simulated=simulated, notes=notes, zone_area=zone_area)
+        record_claim = _claim_record(claim, zone, zone_geometry)
         claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim, result)
         # The AOI's report shows claim checks: owed from now on.
         store.mark_pending(reports_step(aoi.id), None)

@@ -16,19 +16,42 @@ task as plain data (``GdalSettings``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import multiprocessing
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from monitor.aoi import to_wgs84
+from monitor.detect import state as detector_state
+from monitor.detect.params import DetectorParams
+from monitor.detect.state import DetectorState
 from monitor.errors import ConfigError, InputError, MissingState, MonitorError, ReadError
-from monitor.models import Aoi, Detection, DetectorSnapshot, Observation, Scene
+from monitor.imagery import ChipCache, GdalSettings, ReadOutcome, load_chip
+from monitor.models import (
+    Aoi,
+    Detection,
+    DetectorSnapshot,
+    Observation,
+    ReflectanceRule,
+    Scene,
+)
+from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+    from monitor.detect.readout import Coverage
 
 __all__ = [
     "AoiTask",
     "AoiWork",
+    "Cluster",
     "Computed",
+    "TaskFuture",
     "aoi_work",
     "compute_detections",
     "read_scenes",
@@ -48,9 +71,9 @@ class AoiTask:
     aoi: Aoi
     todo: tuple[Scene, ...]
     state_dir: Path
-    gdal: Any  # imagery.GdalSettings (frozen, picklable)
+    gdal: GdalSettings
     min_clear_fraction: float
-    detector: Any  # detect.DetectorParams (frozen, picklable)
+    detector: DetectorParams
 
 
 @dataclass
@@ -71,31 +94,48 @@ class AoiWork:
     lines to print."""
 
     aoi_id: str
-    reads: list[tuple[Scene, Any]]
+    reads: list[tuple[Scene, ReadOutcome | ReadError]]
     computed: Computed | None
     messages: list[str] = field(default_factory=list)
     #: Why the detector step failed (the reads still count and are recorded).
     error: str | None = None
 
 
-def detector_params(settings: Any) -> Any:
+class TaskFuture(Protocol):
+    """One task's pending work, as worker processes and Dask both hand it back."""
+
+    def result(self) -> AoiWork: ...
+
+    def done(self) -> bool: ...
+
+
+class Cluster(Protocol):
+    """What the runner needs of a Dask distributed client (:func:`connect`)."""
+
+    def submit(
+        self, func: Callable[[AoiTask], AoiWork], task: AoiTask, *, pure: bool
+    ) -> TaskFuture:
+        """A future of ``func(task)``."""
+
+    def cancel(self, futures: list[TaskFuture]) -> Any:
+        """Cancel those futures not started yet."""
+
+    def close(self) -> Any:
+        """Leave the cluster."""
+
+
+def detector_params(settings: Settings) -> DetectorParams:
     """The detector's parameters (``DetectorParams``): the measured defaults with the
     ``detector`` setting's overrides."""
-    # monitor.detect.params alone is light; the detector proper is imported when it runs.
-    from monitor.detect.params import DetectorParams
-
     return DetectorParams(**dict(settings.detector))
 
 
-def detector_version(params: Any) -> str:
+def detector_version(params: DetectorParams) -> str:
     """The detector's code and parameters in one string: a change means a replay."""
-    import hashlib
-    import json
-
-    from monitor.detect.state import STATE_VERSION
-
     text = json.dumps(asdict(params), sort_keys=True, default=str)
-    return f"state-{STATE_VERSION}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    # Read from the module when called: the version is the detector code's, as loaded.
+    version = detector_state.STATE_VERSION
+    return f"state-{version}-params-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 def make_observation(
@@ -105,7 +145,7 @@ def make_observation(
     reason: str,
     *,
     clear_fraction: float | None = None,
-    rule: Any = None,
+    rule: ReflectanceRule | None = None,
     attempts: int = 0,
 ) -> Observation:
     """The record of what became of ``scene`` for ``aoi``."""
@@ -124,7 +164,7 @@ def make_observation(
     )
 
 
-def nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: str) -> bool:
+def nothing_to_feed(aoi: Aoi, store: Store, used: Sequence[Observation], version: str) -> bool:
     """Whether the stored state has seen exactly the AOI's used scenes, with this outline and
     detector: then there is nothing to feed, and the state's arrays need not even be read."""
     info = store.get_detector_state(aoi.id, with_arrays=False)
@@ -140,21 +180,19 @@ def nothing_to_feed(aoi: Aoi, store: Any, used: Sequence[Observation], version: 
 def read_scenes(
     aoi: Aoi,
     todo: Sequence[Scene],
-    cache: Any,
-    gdal: Any,
+    cache: ChipCache,
+    gdal: GdalSettings,
     min_clear_fraction: float,
     stop: threading.Event | None = None,
     on_scene: Callable[[], None] | None = None,
-) -> list[tuple[Scene, Any]]:
+) -> list[tuple[Scene, ReadOutcome | ReadError]]:
     """Read the scenes into the chip cache, in date order; each with its outcome.
 
     Returns ``ReadOutcome``s without chip arrays (the detector takes chips from the cache),
     or the ``ReadError`` of a scene that cannot be read as it is. ``on_scene`` is called
     after each scene (progress, when the work runs in this process).
     """
-    from monitor.imagery import load_chip
-
-    results: list[tuple[Scene, Any]] = []
+    results: list[tuple[Scene, ReadOutcome | ReadError]] = []
     for scene in sorted(todo, key=lambda s: s.datetime):
         if stop is not None and stop.is_set():
             break
@@ -169,37 +207,23 @@ def read_scenes(
     return results
 
 
-def compute_detections(
+def _resumed_state(
     aoi: Aoi,
-    store: Any,
-    cache: Any,
-    gdal: Any,
+    store: Store,
     used: Sequence[Observation],
-    min_clear_fraction: float,
-    params: Any,
-    *,
-    rebuild: bool = False,
-    keep_before: dt.date | None = None,
-    say: Callable[[str], None] = lambda _line: None,
-) -> Computed | None:
-    """Feed the used observations the stored state has not seen; None when there are none.
+    params: DetectorParams,
+    version: str,
+    rebuild: bool,
+    say: Callable[[str], None],
+) -> tuple[DetectorState, list[Observation]]:
+    """The detector state to feed and the observations to feed it: the stored state with
+    the used scenes it has not seen, or a new state with all of them (a replay).
 
-    The stored state lists the scenes it has seen, so observations recorded by a run that
-    was killed before its detector step are fed on the next run. A scene older than the
-    state's last (a late arrival), an edited AOI, a new detector version or ``rebuild``
-    replays every used observation from the chip cache, in date order (a chip no longer
-    cached is read again). With ``keep_before``, stored detections first seen before that
-    day are kept as they are and only later ones are replaced. Reads the store, never
-    writes it.
+    A scene older than the state's last (a late arrival), an edited AOI, a new detector
+    version or ``rebuild`` replays every used observation.
     """
-    version = detector_version(params)
-    if not rebuild and nothing_to_feed(aoi, store, used, version):
-        return None
-
-    from monitor.aoi import to_wgs84
-    from monitor.detect import DetectorState, coverage, detections_from_state, new_state
-    from monitor.detect import update as update_detector
-    from monitor.imagery import load_chip
+    # The detector proper (scipy, scikit-image) is imported when it runs.
+    from monitor.detect import new_state
 
     snapshot = None if rebuild else store.get_detector_state(aoi.id)
     state = None
@@ -224,11 +248,29 @@ def compute_detections(
         )
         say(f"{aoi.id}: {why}: replaying the history from the chip cache")
     if state is None:
-        state = new_state(aoi.grid.shape, params)
-        fresh = list(used)
+        return new_state(aoi.grid.shape, params), list(used)
+    return state, fresh
+
+
+def _feed(
+    state: DetectorState,
+    fresh: Sequence[Observation],
+    aoi: Aoi,
+    store: Store,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    min_clear_fraction: float,
+    params: DetectorParams,
+) -> int:
+    """Feed the state each observation's chip from the cache, in order; how many chips were
+    no longer cached and were read again from their source."""
+    from monitor.detect import update as update_detector
+
     read_again = 0
     for obs in fresh:
         scene = store.get_scene(obs.scene_id, obs.collection)
+        # A used observation's scene is stored before the observation is.
+        assert scene is not None
         outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
         if outcome.chip is None:
             raise MissingState(
@@ -246,8 +288,21 @@ def compute_detections(
             chip.scene_id,
             params,
         )
-    if read_again:
-        say(f"{aoi.id}: {read_again} chip(s) were no longer cached and were read again")
+    return read_again
+
+
+def _derived_detections(
+    state: DetectorState,
+    aoi: Aoi,
+    store: Store,
+    used: Sequence[Observation],
+    params: DetectorParams,
+    keep_before: dt.date | None,
+) -> list[Detection]:
+    """The state's detections in WGS84; with ``keep_before``, the stored ones first seen
+    before that day in place of the new ones."""
+    from monitor.detect import detections_from_state
+
     simulated = any(o.simulated for o in used)
     objects = detections_from_state(
         state, aoi_id=aoi.id, grid=aoi.grid, simulated=simulated, params=params
@@ -256,9 +311,20 @@ def compute_detections(
     if keep_before is not None:
         kept = [d for d in store.detections(aoi_id=aoi.id) if d.first_seen < keep_before]
         detections = kept + [d for d in detections if d.first_seen >= keep_before]
-    covered = coverage(state, params)
-    notes = covered.notes()
-    snapshot = DetectorSnapshot(
+    return detections
+
+
+def _snapshot(
+    aoi: Aoi,
+    state: DetectorState,
+    used: Sequence[Observation],
+    params: DetectorParams,
+    version: str,
+    covered: Coverage,
+    notes: list[str],
+) -> DetectorSnapshot:
+    """The state as stored: its arrays, what it has seen and its coverage."""
+    return DetectorSnapshot(
         aoi_id=aoi.id,
         geometry_hash=aoi.geometry_hash,
         detector_version=version,
@@ -275,15 +341,50 @@ def compute_detections(
             "notes": notes,
         },
     )
+
+
+def compute_detections(
+    aoi: Aoi,
+    store: Store,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    used: Sequence[Observation],
+    min_clear_fraction: float,
+    params: DetectorParams,
+    *,
+    rebuild: bool = False,
+    keep_before: dt.date | None = None,
+    say: Callable[[str], None] = lambda _line: None,
+) -> Computed | None:
+    """Feed the used observations the stored state has not seen; None when there are none.
+
+    The stored state lists the scenes it has seen, so observations recorded by a run that
+    was killed before its detector step are fed on the next run. A scene older than the
+    state's last (a late arrival), an edited AOI, a new detector version or ``rebuild``
+    replays every used observation from the chip cache, in date order (a chip no longer
+    cached is read again). With ``keep_before``, stored detections first seen before that
+    day are kept as they are and only later ones are replaced. Reads the store, never
+    writes it.
+    """
+    version = detector_version(params)
+    if not rebuild and nothing_to_feed(aoi, store, used, version):
+        return None
+    from monitor.detect import coverage
+
+    state, fresh = _resumed_state(aoi, store, used, params, version, rebuild, say)
+    read_again = _feed(state, fresh, aoi, store, cache, gdal, min_clear_fraction, params)
+    if read_again:
+        say(f"{aoi.id}: {read_again} chip(s) were no longer cached and were read again")
+    detections = _derived_detections(state, aoi, store, used, params, keep_before)
+    covered = coverage(state, params)
+    notes = covered.notes()
+    snapshot = _snapshot(aoi, state, used, params, version, covered, notes)
     return Computed(snapshot, detections, notes, len(fresh), read_again)
 
 
 def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWork:
     """One AOI's reads and detector step (see the module docstring); runs anywhere.
     ``on_scene`` (in this process only) is called after each scene read."""
-    from monitor.imagery import ChipCache
-    from monitor.store import Store
-
     aoi = task.aoi
     cache = ChipCache(task.state_dir)
     reads = read_scenes(
@@ -320,7 +421,7 @@ def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWo
     return AoiWork(aoi.id, reads, computed, messages)
 
 
-def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
+def connect(scheduler: str, timeout_s: float = 10.0) -> Cluster:
     """A Dask distributed client of the cluster at ``scheduler`` (``tcp://HOST:PORT``)."""
     try:
         from distributed import Client
@@ -338,7 +439,7 @@ def run_tasks(
     tasks: Sequence[AoiTask],
     *,
     workers: int = 1,
-    client: Any = None,
+    client: Cluster | None = None,
     on_scene: Callable[[], None] | None = None,
 ) -> Generator[tuple[AoiTask, AoiWork | BaseException], None, None]:
     """Run ``aoi_work`` on every task; yield each task with its work (or the MonitorError it
@@ -361,9 +462,6 @@ def run_tasks(
             except MonitorError as exc:
                 yield task, exc
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     # spawn, not fork: the parent runs GDAL and thread pools, which a fork would copy
     # half-way through.
     pool = ProcessPoolExecutor(
@@ -376,7 +474,7 @@ def run_tasks(
 
 
 def _run_on_dask(
-    tasks: Sequence[AoiTask], client: Any
+    tasks: Sequence[AoiTask], client: Cluster
 ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
     # pure=False: the same task twice (a retried run) must run again, not be reused.
     futures = [client.submit(aoi_work, task, pure=False) for task in tasks]
@@ -387,7 +485,7 @@ def _run_on_dask(
 
 
 def _in_order(
-    tasks: Sequence[AoiTask], futures: Sequence[Any]
+    tasks: Sequence[AoiTask], futures: Sequence[TaskFuture]
 ) -> Iterator[tuple[AoiTask, AoiWork | BaseException]]:
     """Each task with its future's result, in task order; a MonitorError is a result."""
     for task, future in zip(tasks, futures, strict=True):

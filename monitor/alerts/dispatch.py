@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.alerts.delivery import (
     Channel,
@@ -41,6 +41,9 @@ from monitor.alerts.message import (
 )
 from monitor.config import Settings, smtp_credentials
 from monitor.errors import MonitorError
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["ALERTS_FOLDER", "AlertsResult", "alerts_path", "alerts_for_run"]
 
@@ -240,12 +243,46 @@ def _alerts_for_run(
     ssl_context: Any,
     started: float,
 ) -> AlertsResult:
-
+    """``alerts_for_run`` past its checks: the file, then each configured channel."""
     from monitor.detect import stated_limits_note
 
     limits = stated_limits_note()
+    metadata = _metadata(run_id, run_at, events, limits)
+    path = alerts_path(settings.reports_dir, run_id, run_at)
+    written, collection, file_failure = _feature_collection(events, path, metadata)
+    deliveries: list[Delivery] = [file_failure] if file_failure else []
+
+    jobs: list[tuple[Channel, str, Any]] = []
+    lines = message_lines(events, run_id, run_at, limits, aoi_names, path.name)
+    policy = RetryPolicy(
+        settings.alert_timeout_s, settings.alert_retries, settings.alert_max_seconds, backoff_s
+    )
+    url = settings.alert_webhook_url
+    if deliver and url:
+        body = _webhook_body(lines, run_id, metadata["simulated"], collection)
+        jobs.append(_webhook_job(url, body, policy))
+    email_settings = (settings.alert_smtp_host, settings.alert_email_from, settings.alert_email_to)
+    if deliver and any(email_settings):
+        message = _email(settings, events, run_id, run_at, lines, collection, path.name)
+        target = f"smtp://{settings.alert_smtp_host or '?'}:{settings.alert_smtp_port}"
+        if isinstance(message, str):
+            deliveries.append(Delivery("email", target, False, 0, 0.0, message))
+        else:
+            jobs.append(_email_job(settings, message, target, policy, environ, ssl_context))
+    if jobs:
+        deliveries += deliver_all(jobs, settings.alert_max_seconds)
+    result = AlertsResult(run_id, events, written, tuple(deliveries), time.monotonic() - started)
+    for line in result.lines():
+        log.info("%s", line)
+    return result
+
+
+def _metadata(
+    run_id: int, run_at: dt.datetime, events: Sequence[AlertEvent], limits: str
+) -> dict[str, Any]:
+    """The alerts file's metadata: the run, its alerts by kind, why each feature is there."""
     counts = Counter(e.kind for e in events)
-    metadata = {
+    return {
         "run_id": run_id,
         "run_at": run_at.astimezone(dt.UTC).isoformat(),
         "simulated": any(e.simulated for e in events),
@@ -263,89 +300,94 @@ def _alerts_for_run(
         "caveat": CAVEAT,
         "limits": limits,
     }
-    path = alerts_path(settings.reports_dir, run_id, run_at)
-    written, collection, file_failure = _feature_collection(events, path, metadata)
-    deliveries: list[Delivery] = [file_failure] if file_failure else []
 
-    jobs: list[tuple[Channel, str, Any]] = []
-    lines = message_lines(events, run_id, run_at, limits, aoi_names, path.name)
-    policy = RetryPolicy(
-        settings.alert_timeout_s, settings.alert_retries, settings.alert_max_seconds, backoff_s
+
+def _webhook_body(
+    lines: Sequence[str], run_id: int, simulated: bool, collection: Mapping[str, Any]
+) -> bytes:
+    """The webhook's JSON: a Slack-compatible ``text`` and the alerts GeoJSON."""
+    return json.dumps(
+        {
+            "text": "\n".join(slack_escape(line) for line in lines),
+            "run_id": run_id,
+            "simulated": simulated,
+            "geojson": collection,
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def _webhook_job(url: str, body: bytes, policy: RetryPolicy) -> tuple[Channel, str, Any]:
+    """The webhook delivery, for ``deliver_all``."""
+    from monitor import __version__
+
+    return (
+        "webhook",
+        redact_url(url),
+        lambda deadline: post_webhook(
+            url, body, policy, deadline, user_agent=f"monitor/{__version__}"
+        ),
     )
-    url = settings.alert_webhook_url
-    if deliver and url:
-        from monitor import __version__
 
-        body = json.dumps(
-            {
-                "text": "\n".join(slack_escape(line) for line in lines),
-                "run_id": run_id,
-                "simulated": metadata["simulated"],
-                "geojson": collection,
-            },
-            ensure_ascii=False,
-        ).encode("utf-8")
-        jobs.append(
-            (
-                "webhook",
-                redact_url(url),
-                lambda deadline: post_webhook(
-                    url, body, policy, deadline, user_agent=f"monitor/{__version__}"
-                ),
-            )
-        )
+
+def _email(
+    settings: Settings,
+    events: Sequence[AlertEvent],
+    run_id: int,
+    run_at: dt.datetime,
+    lines: Sequence[str],
+    collection: Mapping[str, Any],
+    attachment_name: str,
+) -> EmailMessage | str:
+    """The alerts e-mail, or why it cannot be made (settings missing or unusable)."""
     email_settings = (settings.alert_smtp_host, settings.alert_email_from, settings.alert_email_to)
-    if deliver and any(email_settings):
-        host, sender, recipients = email_settings
-        target = f"smtp://{host or '?'}:{settings.alert_smtp_port}"
-        missing = [
-            name
-            for name, value in zip(
-                ("alert_smtp_host", "alert_email_from", "alert_email_to"),
-                email_settings,
-                strict=True,
-            )
-            if not value
-        ]
-        msg = None
-        if missing:
-            problem = f"e-mail not configured completely: {', '.join(missing)} missing"
-        else:
-            try:
-                msg = build_email(
-                    sender=str(sender),
-                    recipients=list(recipients),
-                    subject=email_subject(events, run_id),
-                    body="\n".join(lines) + "\n",
-                    attachment=json.dumps(collection, indent=1, ensure_ascii=False).encode("utf-8"),
-                    attachment_name=path.name,
-                    when=run_at,
-                )
-            except (ValueError, TypeError) as exc:
-                problem = f"alert_email_from or alert_email_to is not usable: {clean(exc, 120)}"
-        if msg is None:
-            deliveries.append(Delivery("email", target, False, 0, 0.0, problem))
-        else:
-            message, credentials = msg, smtp_credentials(environ)
-            port = settings.alert_smtp_port
-            jobs.append(
-                (
-                    "email",
-                    target,
-                    lambda deadline: send_email(
-                        message,
-                        str(host),
-                        port,
-                        policy,
-                        deadline,
-                        credentials=credentials,
-                        ssl_context=ssl_context,
-                    ),
-                )
-            )
-    if jobs:
-        deliveries += deliver_all(jobs, settings.alert_max_seconds)
-    result = AlertsResult(run_id, events, written, tuple(deliveries), time.monotonic() - started)
-    for line in result.lines():
-        log.info("%s", line)
-    return result
+    missing = [
+        name
+        for name, value in zip(
+            ("alert_smtp_host", "alert_email_from", "alert_email_to"),
+            email_settings,
+            strict=True,
+        )
+        if not value
+    ]
+    if missing:
+        return f"e-mail not configured completely: {', '.join(missing)} missing"
+    _host, sender, recipients = email_settings
+    try:
+        return build_email(
+            sender=str(sender),
+            recipients=list(recipients),
+            subject=email_subject(events, run_id),
+            body="\n".join(lines) + "\n",
+            attachment=json.dumps(collection, indent=1, ensure_ascii=False).encode("utf-8"),
+            attachment_name=attachment_name,
+            when=run_at,
+        )
+    except (ValueError, TypeError) as exc:
+        return f"alert_email_from or alert_email_to is not usable: {clean(exc, 120)}"
+
+
+def _email_job(
+    settings: Settings,
+    message: EmailMessage,
+    target: str,
+    policy: RetryPolicy,
+    environ: Mapping[str, str] | None,
+    ssl_context: Any,
+) -> tuple[Channel, str, Any]:
+    """The e-mail delivery, for ``deliver_all``."""
+    credentials = smtp_credentials(environ)
+    host, port = str(settings.alert_smtp_host), settings.alert_smtp_port
+    return (
+        "email",
+        target,
+        lambda deadline: send_email(
+            message,
+            host,
+            port,
+            policy,
+            deadline,
+            credentials=credentials,
+            ssl_context=ssl_context,
+        ),
+    )

@@ -4,13 +4,61 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import DATE, state_options
+from monitor.cli.output import current_log, progress_bars
 from monitor.config import Settings
 
-__all__ = ["run", "rebuild", "cache"]
+if TYPE_CHECKING:
+    from monitor.job import JobResult
+
+__all__ = ["run", "rebuild", "cache", "print_run_summary"]
+
+
+def print_run_summary(
+    result: JobResult, info: Callable[[str], None], warn: Callable[[str], None]
+) -> None:
+    """The end of a run, from what it returned: the scene and detection totals, the stated
+    limits, what it wrote and each error. Nothing when it stopped before its AOIs (it said
+    why as it stopped)."""
+    # The stated limits pull in numpy: imported here, after a run, not at start-up.
+    from monitor.detect import stated_limits_note
+
+    outputs = result.outputs
+    if outputs is None:
+        return
+    totals = result.counts
+    warn(
+        f"scenes: {totals.get('new', 0)} new, {totals.get('used', 0)} used, "
+        f"{totals.get('skipped', 0)} skipped, {totals.get('failed', 0)} failed"
+    )
+    warn(
+        f"detections: {totals.get('detections_newly_new', 0)} new, "
+        f"{totals.get('detections_newly_confirmed', 0)} newly confirmed, "
+        f"{totals.get('detections_newly_rejected', 0)} newly rejected; open: "
+        f"{totals.get('detections_confirmed', 0)} confirmed, "
+        f"{totals.get('detections_probable', 0)} probable"
+    )
+    warn(stated_limits_note())
+    exports, reports = outputs.exports, outputs.reports
+    if exports is not None:
+        info(
+            f"exports: {exports} and {exports.with_suffix('.gpkg').name} (probable and "
+            "confirmed detections; other formats: monitor export)"
+        )
+    if reports is not None:
+        info(
+            f"HTML reports: {reports.index} ({len(reports.pages)} AOI page(s), "
+            f"{reports.seconds:.1f} s)"
+        )
+    if exports is None and reports is None:
+        info("nothing new: reports and exports left as they are")
+    for error in result.errors:
+        warn(f"error: {error}")
 
 
 @click.command()
@@ -43,7 +91,8 @@ def run(
 
     Exit 3 when some AOIs or scenes failed: they are recorded and retried on the next run.
     """
-    from monitor.cli.output import current_log, progress_bars
+    # monitor.job pulls in the stages (numpy, shapely): imported when a command runs, so
+    # that `monitor --help` stays fast.
     from monitor.job import run_job
 
     log = current_log()
@@ -61,6 +110,7 @@ def run(
             scheduler=scheduler,
             progress=tick,
         )
+        print_run_summary(result, log.info, log.warn)
     return result.exit_code
 
 
@@ -79,7 +129,6 @@ def rebuild(settings: Settings, aoi: tuple[str, ...], from_: dt.date | None) -> 
     The whole clear history of each AOI is replayed (the per-pixel model needs it); a chip
     no longer cached is read again from its source. Exit 3 when some AOIs failed.
     """
-    from monitor.cli.output import current_log
     from monitor.job import rebuild_aois
 
     result = rebuild_aois(settings, aoi, since=from_, argv=sys.argv[1:], echo=current_log().info)

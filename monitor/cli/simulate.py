@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from monitor.cli.options import DATE, state_options
+from monitor.cli.output import current_log, progress_bars
+from monitor.cli.run import print_run_summary
 from monitor.config import Settings
 
 __all__ = ["simulate", "demo"]
@@ -91,11 +93,15 @@ def simulate(
 @state_options
 def demo(settings: Settings, aoi: tuple[str, ...]) -> int:
     """Simulate the demo AOIs if needed, run, report and export: no network needed."""
-    from monitor.cli.output import current_log, progress_bars
     from monitor.job import run_demo
 
     log = current_log()
     with progress_bars(log) as tick:
         return run_demo(
-            settings, echo=log.info, detail=log.detail, alert=log.warn, progress=tick
+            settings,
+            echo=log.info,
+            detail=log.detail,
+            alert=log.warn,
+            progress=tick,
+            on_run=lambda result: print_run_summary(result, log.info, log.warn),
         ).exit_code

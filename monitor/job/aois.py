@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.aoi import add_aoi as add_aoi_file
+from monitor.aoi import check_report, load_aoi
 from monitor.config import Settings
 from monitor.job.common import aois_of, store_of
 from monitor.models import Aoi
@@ -28,8 +30,6 @@ class AddResult:
 
 def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntry]:
     """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
-    from monitor.aoi import check_report
-
     aois = aois_of(settings, selectors)
     registered: dict[str, str] = {}
     if (settings.state_dir / "state.db").exists():
@@ -43,9 +43,6 @@ def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntr
 
 def add_aoi(settings: Settings, path: Path, *, overwrite: bool = False) -> AddResult:
     """Validate ``path``, copy it into the AOI folder and register it in the state."""
-    from monitor.aoi import add_aoi as add_aoi_file
-    from monitor.aoi import load_aoi
-
     # Validate first and open the state before copying: a bad file or unusable state
     # leaves both the AOI folder and the state untouched.
     load_aoi(path, max_area_km2=settings.max_aoi_area_km2)

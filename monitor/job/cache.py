@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from monitor.config import Settings
 from monitor.errors import (
     MissingState,
 )
+from monitor.imagery import ChipCache
+from monitor.imagery.cache import grid_hash, safe_name
 from monitor.job.common import Echo, aois_of, say_nothing, store_of
+from monitor.store import state_lock
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,6 @@ def cache_use(
     skipped scenes (small sidecars) stay: they spare reading those scenes again. With
     ``selectors``, only those AOIs' chips are listed and pruned.
     """
-    from monitor.imagery import ChipCache
-    from monitor.imagery.cache import grid_hash, safe_name
-    from monitor.store import state_lock
-
     cache = ChipCache(settings.state_dir)
     only = {safe_name(a.id) for a in aois_of(settings, selectors)} if selectors else None
     freed = files = 0
@@ -85,7 +83,7 @@ def cache_use(
 
 
 def _prunable(
-    cache: Any, needed: Mapping[str, tuple[str, set[str]]], only: set[str] | None = None
+    cache: ChipCache, needed: Mapping[str, tuple[str, set[str]]], only: set[str] | None = None
 ) -> list[tuple[Path, str]]:
     """Files of the chip cache that no detector state needs, with the reason."""
     out: list[tuple[Path, str]] = []

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from monitor.aoi import resolve_aois
+from monitor.catalog import Catalog, catalog_from_settings
+from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
 from monitor.config import Settings
 from monitor.errors import InputError, NotEnoughData
-from monitor.models import Aoi
+from monitor.models import Aoi, Observation
+from monitor.store import Store
 
 #: Shared by the job's modules; not re-exported by ``monitor.job``.
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "tick_nothing",
     "aois_of",
     "store_of",
+    "require_state",
     "period_of",
     "catalog_of",
     "no_scene_error",
@@ -51,15 +55,22 @@ def tick_nothing(_what: str, _done: int, _total: int) -> None:
 
 
 def aois_of(settings: Settings, selectors: Sequence[str]) -> list[Aoi]:
-    from monitor.aoi import resolve_aois
-
+    """The AOIs the selectors name (ids or files; all of the AOI folder when none)."""
     return resolve_aois(list(selectors), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
 
 
-def store_of(settings: Settings, create: bool = True) -> Any:
+def store_of(settings: Settings, create: bool = True) -> Store:
+    """The state's store, opened (created with ``create``)."""
+    return Store.open(settings.state_dir, create=create)
+
+
+def require_state(settings: Settings) -> None:
+    """Refuse a command that needs the state when nothing has run with it yet (the store's
+    one ``MissingState`` message); called where the command first needs the state, after
+    its own flag checks."""
     from monitor.store import Store
 
-    return Store.open(settings.state_dir, create=create)
+    Store.require(settings.state_dir)
 
 
 def period_of(
@@ -72,23 +83,20 @@ def period_of(
     return start, end
 
 
-def catalog_of(settings: Settings) -> Any:
-    from monitor.catalog import catalog_from_settings
-
+def catalog_of(settings: Settings) -> Catalog:
+    """The catalog the settings name."""
     return catalog_from_settings(settings)
 
 
-def no_scene_error(aoi: Aoi, catalog: Any, start: dt.date, end: dt.date) -> NotEnoughData:
+def no_scene_error(aoi: Aoi, catalog: Catalog, start: dt.date, end: dt.date) -> NotEnoughData:
     return NotEnoughData(
         f"AOI {aoi.id}: no scene of {catalog.source} covers it between {start} and {end}"
     )
 
 
-def lost_as_duplicate(obs: Any) -> bool:
+def lost_as_duplicate(obs: Observation) -> bool:
     """An observation skipped because another item of its acquisition won (the catalog's
     duplicate reasons); when it wins again (the other item withdrawn), it is read."""
-    from monitor.catalog.search import DUPLICATE_REASON_PREFIXES
-
     return bool(obs.status == "skipped" and obs.reason.startswith(DUPLICATE_REASON_PREFIXES))
 
 
@@ -109,7 +117,7 @@ def reports_step(aoi_id: str) -> str:
     return f"{REPORTS_STEP}:{aoi_id}"
 
 
-def reports_owed(store: Any, aoi_ids: Sequence[str]) -> list[str]:
+def reports_owed(store: Store, aoi_ids: Sequence[str]) -> list[str]:
     """Those of ``aoi_ids`` whose HTML report is owed (all of them under the old mark)."""
     if store.pending(REPORTS_STEP):
         return list(aoi_ids)

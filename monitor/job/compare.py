@@ -6,14 +6,19 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from monitor.aoi import aoi_mask, to_wgs84
+from monitor.catalog import find_scenes
 from monitor.config import Settings
+from monitor.detect.limits import stated_limits_note
 from monitor.errors import (
     InputError,
     NotEnoughData,
 )
+from monitor.export import write_class_raster, write_geojson
+from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
+from monitor.models import Chip
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,8 @@ def compare_aoi(
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
     ``out/change.tif`` (the contract's codes on the AOI grid) and ``out/changes.geojson``.
     """
-    from monitor.aoi import aoi_mask, to_wgs84
-    from monitor.catalog import find_scenes
+    # The detector proper (scipy, scikit-image) is imported when it runs.
     from monitor.detect import CompareParams, compare_objects, compare_windows
-    from monitor.export import write_class_raster, write_geojson
-    from monitor.imagery import ChipCache, GdalSettings, load_chip
 
     aois = aois_of(settings, selectors)
     if len(aois) != 1:
@@ -62,7 +64,7 @@ def compare_aoi(
     with store_of(settings) as store:
         store.put_aoi(aoi)
         cache = ChipCache(settings.state_dir)
-        windows: list[list[Any]] = []
+        windows: list[list[Chip]] = []
         for first, last in (before, after):
             search = find_scenes(
                 catalog, aoi, first, last, max_cloud_cover=settings.max_cloud_cover
@@ -106,8 +108,6 @@ def compare_aoi(
     change_tif = out / "change.tif"
     changes = out / "changes.geojson"
     write_class_raster(result.codes, aoi.grid, change_tif, overwrite=overwrite)
-    from monitor.detect import stated_limits_note
-
     write_geojson(
         detections,
         changes,

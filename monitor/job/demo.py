@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import os
+import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from monitor.aoi import resolve_aois
 from monitor.config import Settings
+from monitor.errors import StateError
+from monitor.imagery import ChipCache
 from monitor.job.common import DEMO_AOIS, Echo, Tick, aois_of, say_nothing, store_of
 from monitor.job.report import owed_reports
 from monitor.job.run import JobResult, run_job
+from monitor.models import Aoi
+
+if TYPE_CHECKING:
+    from monitor.simulate import SimulationResult
 
 
-def simulate_aois(settings: Settings, selectors: Sequence[str], out: Path, **options: Any) -> Any:
+def simulate_aois(
+    settings: Settings, selectors: Sequence[str], out: Path, **options: Any
+) -> SimulationResult:
     """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none).
 
     ``options`` go to ``simulate_archive`` as they are (seed, style, start, end, quicklook,
     overwrite, world).
     """
+    # The simulator pulls in scipy: imported when it runs.
     from monitor.simulate import simulate_archive
 
     return simulate_archive(aois_of(settings, selectors), out, **options)
@@ -57,20 +69,60 @@ def run_demo(
     detail: Echo = say_nothing,
     alert: Echo | None = None,
     progress: Tick | None = None,
+    on_run: Callable[[JobResult], None] | None = None,
 ) -> JobResult:
     """``monitor demo``: simulate the demo AOIs once, then run them through the real code path.
 
     The archive is simulated again when the simulator (or the AOIs) changed since; the demo's
     own state and reports, derived from the old archive, are then removed first.
+    ``on_run`` is given the run's result as soon as the run ends (to print its summary).
     """
-    import shutil
-
-    from monitor.aoi import resolve_aois
-    from monitor.errors import StateError
-    from monitor.simulate import MARKER, simulate_archive
-
     paths = DemoPaths.of(settings)
     aois = resolve_aois(list(aoi_ids), settings.aoi_dir, max_area_km2=settings.max_aoi_area_km2)
+    sim = _demo_archive(paths, aois, period, echo)
+    demo_settings = settings.replace(
+        stac=str(sim.collection_path),
+        collection=None,
+        state_dir=paths.state_dir,
+        reports_dir=paths.reports_dir,
+    )
+    job = run_job(
+        demo_settings,
+        [a.id for a in aois],
+        since=period[0],
+        until=period[1],
+        argv=["demo"],
+        echo=echo,
+        workers=max(1, min(2, os.cpu_count() or 1)),
+        detail=detail,
+        alert=alert,
+        deliver_alerts=False,
+        progress=progress,
+    )
+    if on_run is not None:
+        on_run(job)
+    # The reports read the chips: written now (when the run did not) before they go.
+    with store_of(demo_settings, create=False) as report_store:
+        owed_reports(demo_settings, report_store, echo)
+    _drop_chips(paths, echo)
+    echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
+    echo(
+        f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
+        f"{paths.reports_dir / 'detections.geojson'}"
+    )
+    echo(f"planted truth: {sim.truth_geojson}")
+    echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
+    return job
+
+
+def _demo_archive(
+    paths: DemoPaths, aois: Sequence[Aoi], period: tuple[dt.date, dt.date], echo: Echo
+) -> SimulationResult:
+    """The demo's simulated archive, simulated again when the simulator or
+    the AOIs changed; the state and reports derived from an earlier one are removed."""
+    # The simulator pulls in scipy: imported when the demo runs.
+    from monitor.simulate import MARKER, simulate_archive
+
     if (
         paths.archive.exists()
         and any(paths.archive.iterdir())
@@ -103,35 +155,16 @@ def run_demo(
             if derived.exists():
                 echo(f"  removing {derived}: derived from an earlier demo archive")
                 shutil.rmtree(derived)
-    demo_settings = settings.replace(
-        stac=str(sim.collection_path),
-        collection=None,
-        state_dir=paths.state_dir,
-        reports_dir=paths.reports_dir,
-    )
-    import os
+    return sim
 
-    job = run_job(
-        demo_settings,
-        [a.id for a in aois],
-        since=period[0],
-        until=period[1],
-        argv=["demo"],
-        echo=echo,
-        workers=max(1, min(2, os.cpu_count() or 1)),
-        detail=detail,
-        alert=alert,
-        deliver_alerts=False,
-        progress=progress,
-    )
-    # The reports read the chips: written now (when the run did not) before they go.
-    with store_of(demo_settings, create=False) as report_store:
-        owed_reports(demo_settings, report_store, echo)
-    # The demo's chips are copies of windows of its own local archive: dropped once the
-    # detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
-    # A rebuild, or a late scene's replay, reads them again from the archive.
-    from monitor.imagery import ChipCache
 
+def _drop_chips(paths: DemoPaths, echo: Echo) -> None:
+    """Drop the demo's chip cache.
+
+    The demo's chips are copies of windows of its own local archive: dropped once the
+    detector has them, to keep the demo within its disk budget (1 GB; they were 0.7 GB).
+    A rebuild, or a late scene's replay, reads them again from the archive.
+    """
     cache = ChipCache(paths.state_dir)
     if cache.root.is_dir():
         freed = cache.size_bytes()
@@ -140,11 +173,3 @@ def run_demo(
             f"chip cache dropped ({freed / 1e6:.0f} MB): the demo's chips are copies of "
             "its local archive, read again if a rebuild needs them"
         )
-    echo(f"demo state: {paths.state_dir} (monitor status --state-dir {paths.state_dir})")
-    echo(
-        f"demo detections (SIMULATED): {paths.reports_dir / 'detections.gpkg'} (QGIS), "
-        f"{paths.reports_dir / 'detections.geojson'}"
-    )
-    echo(f"planted truth: {sim.truth_geojson}")
-    echo(f"HTML reports (SIMULATED DATA): {paths.reports_dir / 'index.html'}")
-    return job

@@ -8,14 +8,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.aoi import aoi_mask, to_utm
 from monitor.config import Settings
+from monitor.detect.limits import stated_limits_note
+from monitor.detect.params import DetectorParams
+from monitor.detect.state import DetectorState
 from monitor.errors import (
     InputError,
     MissingState,
     MonitorError,
 )
-from monitor.job.common import aois_of, store_of
-from monitor.models import Aoi, Detection, Scene
+from monitor.export import (
+    FOLDER_FORMATS,
+    ExportData,
+    Staging,
+    burn_detections,
+    check_format,
+    check_target,
+    detection_image_path,
+    detection_window,
+    staged,
+    true_colour,
+    write_aoi_rasters,
+    write_format,
+    write_true_colour,
+)
+from monitor.imagery import ChipCache, GdalSettings, load_chip
+from monitor.job.common import aois_of, require_state, store_of
+from monitor.models import Aoi, Chip, Detection, Grid, Scene
+from monitor.runner import detector_params, detector_version
+from monitor.store import Store
 
 _STATUS_SELECTION: dict[str, tuple[str, ...]] = {
     "confirmed": ("confirmed",),
@@ -31,7 +53,7 @@ STATUS_CHOICES: tuple[str, ...] = (*_STATUS_SELECTION, *_VERDICT_SELECTION)
 
 
 def select_detections(
-    store: Any, status: str, *, since: dt.date | None = None, aoi_ids: Iterable[str] | None = None
+    store: Store, status: str, *, since: dt.date | None = None, aoi_ids: Iterable[str] | None = None
 ) -> list[Detection]:
     """The stored detections ``--status`` selects: a detector status (confirmed, probable,
     all = probable and confirmed, rejected) or an analyst's verdict (verified, false_alarm,
@@ -88,21 +110,10 @@ def export_detections(
     format or AOI, an existing output without ``overwrite``, a folder that cannot be
     written) leaves nothing behind and every existing file as it was.
     """
-    from monitor.detect import stated_limits_note
-    from monitor.export import (
-        FOLDER_FORMATS,
-        ExportData,
-        check_format,
-        check_target,
-        staged,
-        write_format,
-    )
-
     check_format(fmt)
     if status not in STATUS_CHOICES:
         raise MissingState(f"--status {status}: expected one of {', '.join(STATUS_CHOICES)}")
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     # The outputs first: a refusal should not wait for the reading.
     check_target(out, overwrite=overwrite, folder=fmt in FOLDER_FORMATS)
     if raster is not None:
@@ -131,7 +142,7 @@ def export_detections(
     return ExportResult(out, n, status, fmt, data.simulated, tuple(rasters), tuple(notes))
 
 
-def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> list[Aoi]:
+def _export_aois(settings: Settings, store: Store, selectors: Sequence[str]) -> list[Aoi]:
     """The AOIs an export covers, as the state holds them (the outline the detections were
     found on): all of them, or those ``--aoi`` names by id or by file."""
     stored = {a.id: a for a in store.list_aois()}
@@ -152,7 +163,7 @@ def _export_aois(settings: Settings, store: Any, selectors: Sequence[str]) -> li
     return list(chosen.values())
 
 
-def _evidence_scenes(store: Any, detections: Sequence[Detection]) -> dict[str, Scene]:
+def _evidence_scenes(store: Store, detections: Sequence[Detection]) -> dict[str, Scene]:
     """The stored scenes the detections name as evidence, by id."""
     scenes: dict[str, Scene] = {}
     for scene_id in sorted(
@@ -179,8 +190,19 @@ def _evidence_order(det: Detection, scenes: Sequence[Scene], role: str) -> list[
     return sorted(scenes, key=key)
 
 
+@dataclass(frozen=True)
+class _RasterSink:
+    """Where ``--raster`` files go and what reads the chips for them."""
+
+    settings: Settings
+    folder: Path
+    staging: Staging
+    cache: ChipCache
+    gdal: GdalSettings
+
+
 def _export_rasters(
-    settings: Settings, store: Any, data: Any, folder: Path, staging: Any
+    settings: Settings, store: Store, data: ExportData, folder: Path, staging: Staging
 ) -> tuple[list[Path], list[str]]:
     """``monitor export --raster DIR``: per AOI, COGs on its UTM grid of the change class,
     first-seen day and confidence of the exported detections (255 / none where the AOI
@@ -190,96 +212,132 @@ def _export_rasters(
 
     Returns the files staged and one line per image that could not be made.
     """
-    from monitor.aoi import aoi_mask, to_utm
-    from monitor.detect import DetectorState, change_raster
-    from monitor.export import (
-        burn_detections,
-        detection_image_path,
-        detection_window,
-        true_colour,
-        write_aoi_rasters,
-        write_true_colour,
-    )
-    from monitor.imagery import ChipCache, GdalSettings, load_chip
-    from monitor.runner import detector_params, detector_version
-
     params = detector_params(settings)
     version = detector_version(params)
-    cache = ChipCache(settings.state_dir)
-    gdal = GdalSettings.from_settings(settings)
-    sim = "yes" if data.simulated else "no"
+    sink = _RasterSink(
+        settings,
+        folder,
+        staging,
+        ChipCache(settings.state_dir),
+        GdalSettings.from_settings(settings),
+    )
     written: list[Path] = []
     notes: list[str] = []
     for aoi in data.aois:
-        info = store.get_detector_state(aoi.id, with_arrays=False)
-        if (
-            info is None
-            or info.geometry_hash != aoi.geometry_hash
-            or info.detector_version != version
-        ):
-            why = (
-                "no detector state"
-                if info is None
-                else "its detector state is of an earlier outline"
-                if info.geometry_hash != aoi.geometry_hash
-                else "its detector state is of an earlier detector"
-            )
+        stale = _stale_state(store, aoi, version)
+        if stale is not None:
             notes.append(
-                f"{aoi.id}: {why}: no rasters (run `monitor rebuild --aoi {aoi.id}` first)"
+                f"{aoi.id}: {stale}: no rasters (run `monitor rebuild --aoi {aoi.id}` first)"
             )
             continue
-        state = DetectorState.from_arrays(store.get_detector_state(aoi.id).arrays)
-        unknown = change_raster(state, params, outside=~aoi_mask(aoi)) == 255
         pairs = [(d, to_utm(d.geometry, aoi.grid.epsg)) for d in data.detections if d.aoi == aoi.id]
-        tags = {
-            "AOI": aoi.id,
-            "STATUS": data.status,
-            "SINCE": data.since.isoformat() if data.since else "",
-            "SIMULATED": sim,
-            "LIMITS": data.limits,
-            "SOURCE": "monitor export: the exported detections burnt on the AOI grid",
-        }
-        written += write_aoi_rasters(
-            staging, folder, aoi.id, aoi.grid, burn_detections(pairs, aoi.grid, unknown), tags
-        )
+        written += _aoi_rasters(sink, store, data, aoi, pairs, params)
         for det, geometry in pairs:
             window, row0, col0 = detection_window(geometry, aoi.grid)
             for role, ids in (("before", det.evidence_before), ("after", det.evidence_after)):
                 scenes = [data.scenes[i] for i in ids if i in data.scenes]
-                chip, why = None, "no evidence scene recorded"
-                for scene in _evidence_order(det, scenes, role):
-                    try:
-                        outcome = load_chip(
-                            scene,
-                            aoi,
-                            cache,
-                            env=gdal,
-                            min_clear_fraction=settings.min_clear_fraction,
-                        )
-                    except MonitorError as exc:
-                        why = str(exc)
-                        continue
-                    if outcome.chip is not None:
-                        chip = outcome.chip
-                        break
-                    why = f"{scene.id}: {outcome.reason}"
+                chip, why = _evidence_chip(sink, aoi, det, scenes, role)
                 if chip is None:
                     notes.append(f"{det.id}: no {role} image ({why})")
                     continue
-                path = detection_image_path(folder, det, role)
-                write_true_colour(
-                    staging,
-                    path,
-                    true_colour(chip, window, row0, col0),
-                    window,
-                    {
-                        "DETECTION": det.id,
-                        "ROLE": role,
-                        "SCENE": chip.scene_id,
-                        "SCENE_DATETIME": chip.datetime.isoformat(),
-                        "STRETCH": "reflectance 0-0.3 linear to 1-255",
-                        "SIMULATED": "yes" if chip.simulated else "no",
-                    },
-                )
-                written.append(path)
+                written.append(_detection_image(sink, det, role, chip, window, row0, col0))
     return written, notes
+
+
+def _stale_state(store: Store, aoi: Aoi, version: str) -> str | None:
+    """Why the AOI's stored detector state cannot give its rasters; None when it can."""
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    if info is None:
+        return "no detector state"
+    if info.geometry_hash != aoi.geometry_hash:
+        return "its detector state is of an earlier outline"
+    if info.detector_version != version:
+        return "its detector state is of an earlier detector"
+    return None
+
+
+def _aoi_rasters(
+    sink: _RasterSink,
+    store: Store,
+    data: ExportData,
+    aoi: Aoi,
+    pairs: Sequence[tuple[Detection, Any]],
+    params: DetectorParams,
+) -> list[Path]:
+    """Stage the AOI's COGs: the detections (with their UTM outlines) burnt on its grid,
+    255 where the AOI ends or its detector has no model yet."""
+    # The detector proper (scipy) is imported when rasters are asked for.
+    from monitor.detect import change_raster
+
+    snapshot = store.get_detector_state(aoi.id)
+    assert snapshot is not None  # _stale_state has just found it
+    state = DetectorState.from_arrays(snapshot.arrays)
+    unknown = change_raster(state, params, outside=~aoi_mask(aoi)) == 255
+    tags = {
+        "AOI": aoi.id,
+        "STATUS": data.status,
+        "SINCE": data.since.isoformat() if data.since else "",
+        "SIMULATED": "yes" if data.simulated else "no",
+        "LIMITS": data.limits,
+        "SOURCE": "monitor export: the exported detections burnt on the AOI grid",
+    }
+    return write_aoi_rasters(
+        sink.staging,
+        sink.folder,
+        aoi.id,
+        aoi.grid,
+        burn_detections(pairs, aoi.grid, unknown),
+        tags,
+    )
+
+
+def _evidence_chip(
+    sink: _RasterSink, aoi: Aoi, det: Detection, scenes: Sequence[Scene], role: str
+) -> tuple[Chip | None, str]:
+    """The first of the evidence scenes (``_evidence_order``) whose chip can be read, or
+    None with why the last one could not."""
+    why = "no evidence scene recorded"
+    for scene in _evidence_order(det, scenes, role):
+        try:
+            outcome = load_chip(
+                scene,
+                aoi,
+                sink.cache,
+                env=sink.gdal,
+                min_clear_fraction=sink.settings.min_clear_fraction,
+            )
+        except MonitorError as exc:
+            why = str(exc)
+            continue
+        if outcome.chip is not None:
+            return outcome.chip, why
+        why = f"{scene.id}: {outcome.reason}"
+    return None, why
+
+
+def _detection_image(
+    sink: _RasterSink,
+    det: Detection,
+    role: str,
+    chip: Chip,
+    window: Grid,
+    row0: int,
+    col0: int,
+) -> Path:
+    """Stage the detection's true-colour ``role`` (before, after) image; its path."""
+    path = detection_image_path(sink.folder, det, role)
+    write_true_colour(
+        sink.staging,
+        path,
+        true_colour(chip, window, row0, col0),
+        window,
+        {
+            "DETECTION": det.id,
+            "ROLE": role,
+            "SCENE": chip.scene_id,
+            "SCENE_DATETIME": chip.datetime.isoformat(),
+            "STRETCH": "reflectance 0-0.3 linear to 1-255",
+            "SIMULATED": "yes" if chip.simulated else "no",
+        },
+    )
+    return path

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 
 from monitor.config import Settings
 from monitor.errors import EXIT_OK, MissingState, MonitorError
-from monitor.job.common import Echo, aois_of, say_nothing, store_of
+from monitor.imagery import ChipCache, GdalSettings
+from monitor.job.common import Echo, aois_of, require_state, say_nothing, store_of
 from monitor.job.run import JobResult, close_run, record_aoi_failure, store_computed
+from monitor.runner import compute_detections, detector_params
+from monitor.store import state_lock
 
 
 def rebuild_aois(
@@ -29,11 +32,8 @@ def rebuild_aois(
     later ones. A chip no longer cached is read again from its source. AOIs default to those
     of the AOI folder that the state knows.
     """
-    from monitor.imagery import ChipCache, GdalSettings
-    from monitor.store import state_lock
 
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     aois = aois_of(settings, selectors)
     result = JobResult(exit_code=EXIT_OK)
     with (
@@ -61,8 +61,6 @@ def rebuild_aois(
                     f"{aoi.id}: rebuilding from the chip cache"
                     + (f" (detections first seen before {since} kept)" if since else "")
                 )
-                from monitor.runner import compute_detections, detector_params
-
                 computed = compute_detections(
                     aoi,
                     store,
@@ -79,12 +77,12 @@ def rebuild_aois(
             except MonitorError as exc:
                 record_aoi_failure(result, aoi.id, exc, echo)
                 continue
-            result.per_aoi[aoi.id] = {"status": "ok", **info}
-            totals["scenes_fed"] += info["scenes_fed"]
-            totals.update({f"detections_{k}": v for k, v in info["detections"].items()})
+            result.per_aoi[aoi.id] = info
+            totals["scenes_fed"] += info.scenes_fed
+            totals.update({f"detections_{k}": v for k, v in info.detections.items()})
             echo(
-                f"{aoi.id}: {info['scenes_fed']} scenes replayed; "
-                + ", ".join(f"{n} {k}" for k, n in sorted(info["detections"].items()))
+                f"{aoi.id}: {info.scenes_fed} scenes replayed; "
+                + ", ".join(f"{n} {k}" for k, n in sorted(info.detections.items()))
             )
         exports, reports = close_run(
             settings, store, result, totals, aois, deliver_alerts, echo, echo

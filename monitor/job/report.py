@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.aoi import grid_mask
 from monitor.config import Settings
+from monitor.detect import STATED_LIMITS, stated_limits_note
 from monitor.errors import (
     MissingState,
     ReadError,
 )
+from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import (
     REPORTS_STEP,
     Echo,
@@ -20,11 +25,25 @@ from monitor.job.common import (
     lost_as_duplicate,
     reports_owed,
     reports_step,
+    require_state,
     say_nothing,
     store_of,
 )
 from monitor.job.timeline import timeline_report_sections
-from monitor.models import Aoi
+from monitor.models import Aoi, Detection, Observation
+from monitor.report import (
+    INDEX_NAME,
+    AoiReport,
+    AoiSummary,
+    EvidenceCollector,
+    StatedSizes,
+    aoi_page_name,
+    clearest_per_month,
+    write_aoi_page,
+    write_index_page,
+)
+from monitor.runner import detector_params
+from monitor.store import Store
 
 
 @dataclass(frozen=True)
@@ -46,8 +65,7 @@ def write_reports(
     or for the ``selectors`` given, and ``<reports-dir>/index.html`` listing every AOI of
     the state. Opens the state read-only and takes no lock: pages are replaced atomically.
     """
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     with store_of(settings, create=False) as store:
         only = None
         if selectors:
@@ -61,7 +79,7 @@ def write_reports(
         return _write_reports(settings, store, only, echo)
 
 
-def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | None:
+def owed_reports(settings: Settings, store: Store, echo: Echo) -> ReportResult | None:
     """The HTML reports owed, then the index: an AOI's page when it is owed (detections,
     reviews or claims stored since it was last written) or missing, every page when
     ``index.html`` is missing (a new reports folder); None when nothing was owed.
@@ -69,7 +87,6 @@ def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | N
     A mark set by a review or claim while the pages are written (they take no lock) is
     cleared with the others: that page waits for the next mark.
     """
-    from monitor.report import INDEX_NAME, aoi_page_name
 
     aoi_ids = [a.id for a in store.list_aois()]
     folder = settings.reports_dir
@@ -88,20 +105,10 @@ def owed_reports(settings: Settings, store: Any, echo: Echo) -> ReportResult | N
 
 
 def _write_reports(
-    settings: Settings, store: Any, only: Sequence[str] | None, echo: Echo
+    settings: Settings, store: Store, only: Sequence[str] | None, echo: Echo
 ) -> ReportResult:
     """Every AOI page of the state (or of ``only``), one AOI at a time, then the index."""
-    import time
-
-    from monitor.detect import STATED_LIMITS, stated_limits_note
     from monitor.imagery import ChipCache, GdalSettings
-    from monitor.report import (
-        AoiSummary,
-        StatedSizes,
-        aoi_page_name,
-        write_aoi_page,
-        write_index_page,
-    )
 
     started = time.monotonic()
     now = dt.datetime.now(dt.UTC)
@@ -144,58 +151,50 @@ def _write_reports(
     return ReportResult(index, tuple(pages), time.monotonic() - started)
 
 
-def _extra_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
+def _extra_report_sections(store: Store, aoi: Aoi, detector: Any) -> tuple[str, ...]:
     """HTML sections other modules add to an AOI page (escaped by them): the built-up
     timeline and the stored claim checks."""
     return timeline_report_sections(store, aoi, detector)
 
 
-def _aoi_report(
-    settings: Settings,
-    store: Any,
+def _evidence_collector(
     aoi: Aoi,
-    cache: Any,
-    gdal: Any,
-    limits: Any,
-    now: dt.datetime,
-    echo: Echo,
-) -> Any:
-    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
+    observations: Sequence[Observation],
+    detections: Sequence[Detection],
+    clearest: Mapping[str, Observation],
+) -> EvidenceCollector:
+    """The collector of the page's frames (``clearest``: the clearest used scene of each
+    month) and of each detection's evidence, told which days were skipped as cloudy."""
+    from monitor.report import EvidenceCollector
 
-    Every used chip is read once, in date order, from the chip cache; a chip missing there
-    (the demo drops its cache) is read again from its scene into a scratch cache that is
-    removed afterwards, so a report never grows the state. The clearest used scene of each
-    month becomes a frame; each detection gets crops of its last clear view before and
-    first after its change window and its indices on every used scene.
-    """
-    import tempfile
-
-    from monitor.aoi import grid_mask
-    from monitor.imagery import ChipCache, load_chip
-    from monitor.report import AoiReport, EvidenceCollector, clearest_per_month
-    from monitor.runner import detector_params
-
-    # The timeline first, before any imagery is held: it loads the AOI's whole detector
-    # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.
-    # After the chips, it lifted Mae Sot's report from 260 to 820 MB RSS.
-    extra_sections = _extra_report_sections(store, aoi, detector_params(settings))
-    observations = store.observations(aoi.id)
-    used = [o for o in observations if o.status == "used"]
-    detections = store.detections(aoi_id=aoi.id)
-    info = store.get_detector_state(aoi.id, with_arrays=False)
-    clearest = clearest_per_month(observations)
     cloudy = [
         o.datetime.astimezone(dt.UTC).date()
         for o in observations
         if o.status == "skipped" and not lost_as_duplicate(o)
     ]
-    collector = EvidenceCollector(
+    return EvidenceCollector(
         aoi.grid.shape,
         detections,
         lambda det: grid_mask(det.geometry, aoi.grid),
         {o.scene_id for o in clearest.values()},
         cloudy,
     )
+
+
+def _read_evidence(
+    settings: Settings,
+    store: Store,
+    aoi: Aoi,
+    used: Sequence[Observation],
+    collector: EvidenceCollector,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    echo: Echo,
+) -> list[str]:
+    """Every used chip into ``collector``, in date order: from the chip cache, or read
+    again from its scene into a scratch cache removed afterwards (a report never grows the
+    state). Returns the notes of scenes that could not be read again."""
+
     notes: list[str] = []
     read_again = 0
     with tempfile.TemporaryDirectory(prefix="monitor-report-") as scratch_dir:
@@ -204,6 +203,9 @@ def _aoi_report(
             chip = cache.load(aoi.id, aoi.grid, obs.scene_id)
             if chip is None:
                 scene = store.get_scene(obs.scene_id, obs.collection)
+                if scene is None:
+                    notes.append(f"scene {obs.scene_id} is not in the state")
+                    continue
                 try:
                     outcome = load_chip(
                         scene,
@@ -235,6 +237,16 @@ def _aoi_report(
         echo(f"  {aoi.id}: {read_again} chip(s) not in the cache were read again for the report")
     for note in notes:
         echo(f"  {aoi.id}: {note}")
+    return notes
+
+
+def _scene_links(
+    store: Store,
+    observations: Sequence[Observation],
+    detections: Sequence[Detection],
+    clearest: Mapping[str, Observation],
+) -> dict[str, str | None]:
+    """The STAC item of every scene the page names (frames, evidence), None when unknown."""
     collections = {o.scene_id: o.collection for o in observations}
     wanted = {o.scene_id for o in clearest.values()} | {
         s for d in detections for s in (*d.evidence_before, *d.evidence_after)
@@ -243,6 +255,38 @@ def _aoi_report(
     for scene_id in sorted(wanted):
         scene = store.get_scene(scene_id, collections.get(scene_id))
         links[scene_id] = scene.item_href if scene is not None else None
+    return links
+
+
+def _aoi_report(
+    settings: Settings,
+    store: Store,
+    aoi: Aoi,
+    cache: ChipCache,
+    gdal: GdalSettings,
+    limits: StatedSizes,
+    now: dt.datetime,
+    echo: Echo,
+) -> AoiReport:
+    """What one AOI page shows (``monitor.report.AoiReport``), from the store and the chips.
+
+    Every used chip is read once (see :func:`_read_evidence`). The clearest used scene of
+    each month becomes a frame; each detection gets crops of its last clear view before and
+    first after its change window and its indices on every used scene.
+    """
+
+    # The timeline first, before any imagery is held: it loads the AOI's whole detector
+    # state (Mae Sot: 150 MB, about 450 MB at its peak), all freed once its HTML is made.
+    # After the chips, it lifted Mae Sot's report from 260 to 820 MB RSS.
+    extra_sections = _extra_report_sections(store, aoi, detector_params(settings))
+    observations = store.observations(aoi.id)
+    used = [o for o in observations if o.status == "used"]
+    detections = store.detections(aoi_id=aoi.id)
+    info = store.get_detector_state(aoi.id, with_arrays=False)
+    clearest = clearest_per_month(observations)
+    collector = _evidence_collector(aoi, observations, detections, clearest)
+    notes = _read_evidence(settings, store, aoi, used, collector, cache, gdal, echo)
+    links = _scene_links(store, observations, detections, clearest)
     return AoiReport(
         aoi=aoi,
         observations=tuple(observations),

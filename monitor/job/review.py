@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+from urllib.parse import urlsplit
 
 from monitor.config import Settings
 from monitor.errors import (
     InputError,
     MissingState,
 )
-from monitor.job.common import EXPORTS_STEP, reports_step, store_of
-from monitor.models import Detection, Review
+from monitor.job.common import EXPORTS_STEP, reports_step, require_state, store_of
+from monitor.models import REVIEW_VERDICTS, Detection, Review
 
 
 def review_detection(
@@ -28,11 +30,6 @@ def review_detection(
     kept, the latest counts. ``source`` must be an http(s) URL (reports link to it). Returns
     the detection with its new review.
     """
-    import getpass
-    from urllib.parse import urlsplit
-
-    from monitor.models import REVIEW_VERDICTS
-
     if verdict not in REVIEW_VERDICTS:
         raise InputError(f"--verdict {verdict}: expected one of {', '.join(REVIEW_VERDICTS)}")
     if source:
@@ -41,8 +38,7 @@ def review_detection(
             raise InputError(f"--source {source!r}: expected an http(s) URL")
     if any(ord(c) < 32 and c not in "\n\t" for c in note):
         raise MissingState("--note: control characters are not allowed")
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     reviewer = settings.reviewer
     if not reviewer:
         try:
@@ -58,7 +54,7 @@ def review_detection(
             )
         review = Review(
             detection_id=detection_id,
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             reviewer=reviewer,
             reviewed_at=now or dt.datetime.now(dt.UTC),
             note=note,

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from monitor.catalog import SceneSearch, find_scenes
 from monitor.config import Settings
 from monitor.job.common import aois_of, catalog_of, no_scene_error, period_of, store_of
 from monitor.models import Aoi, Observation
@@ -47,7 +48,7 @@ class SceneListing:
 
 
 def _listing(
-    aoi: Aoi, search: Any, stored: Mapping[str, Observation], start: dt.date, end: dt.date
+    aoi: Aoi, search: SceneSearch, stored: Mapping[str, Observation], start: dt.date, end: dt.date
 ) -> SceneListing:
     rows: list[SceneRow] = []
     clear_by_month: Counter[str] = Counter()
@@ -116,8 +117,6 @@ def list_scenes(
     Read-only for the catalog; registers the AOIs in the state. One AOI that no scene covers
     is an error; with several AOIs, such an AOI is listed empty.
     """
-    from monitor.catalog import find_scenes
-
     start, end = period_of(settings, since, until)
     aois = aois_of(settings, selectors)
     catalog = catalog_of(settings)

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.config import Settings
+from monitor.imagery import ChipCache
 from monitor.job.common import EXPORTS_STEP, reports_owed, store_of
+from monitor.models import RunSummary
+from monitor.runner import detector_params, detector_version
 
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
@@ -18,8 +21,6 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     without a clear observation), open detections by status and type, and the chip cache's
     size. Reads no detector arrays and no chips: cheap enough for a monitoring probe.
     """
-    from monitor.imagery import ChipCache
-    from monitor.runner import detector_params, detector_version
 
     db = settings.state_dir / "state.db"
     report: dict[str, Any] = {
@@ -91,7 +92,8 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     return report
 
 
-def _run_dict(run: Any) -> dict[str, Any]:
+def _run_dict(run: RunSummary) -> dict[str, Any]:
+    """A run's record as ``monitor status --json`` shows it."""
     seconds = (
         (run.finished_at - run.started_at).total_seconds() if run.finished_at is not None else None
     )

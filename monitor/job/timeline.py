@@ -14,7 +14,7 @@ from monitor.errors import (
     MissingState,
     MonitorError,
 )
-from monitor.job.common import aois_of, reports_step, store_of
+from monitor.job.common import aois_of, reports_step, require_state, store_of
 from monitor.models import Aoi, Detection
 
 
@@ -86,7 +86,7 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None
 
 def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
     """The AOI a selector names (an id, or an AOI file), as the state holds it."""
-    aoi = store.get_aoi(selector)
+    aoi: Aoi | None = store.get_aoi(selector)
     if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
         aoi = store.get_aoi(aois_of(settings, [selector])[0].id)
     if aoi is None:
@@ -129,8 +129,7 @@ def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[Ao
 def _timelines(settings: Settings, selectors: Sequence[str]) -> tuple[list[AoiTimeline], list[str]]:
     from monitor.runner import detector_params
 
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     detector = detector_params(settings)
     out: list[AoiTimeline] = []
     skipped: list[str] = []
@@ -390,8 +389,7 @@ def check_claim(
     _check_claim_flags(
         by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
     )
-    if not (settings.state_dir / "state.db").exists():
-        raise MissingState(f"{settings.state_dir}: no state here (run `monitor run` first)")
+    require_state(settings)
     with store_of(settings, create=False) as store:
         aoi = _aoi_of_state(settings, store, aoi_id)
         zone_geometry, zone_area = None, None

@@ -21,17 +21,15 @@ from __future__ import annotations
 
 from monitor.report.evidence import EvidenceCollector, index_images
 from monitor.report.imaging import FALSE_COLOUR, TRUE_COLOUR, MercatorWarp, composite
+from monitor.report.index import render_index_page
 from monitor.report.page import (
-    STATUS_STYLES,
-    TYPE_STYLES,
     aoi_page_name,
     default_pair,
-    detection_popup,
     page_data,
     render_aoi_page,
-    render_index_page,
     timelapse_name,
 )
+from monitor.report.popup import detection_popup
 from monitor.report.records import (
     INDEX_NAMES,
     AoiReport,
@@ -46,6 +44,7 @@ from monitor.report.records import (
     months_without_clear_view,
 )
 from monitor.report.safe import http_url, link, script_json, text
+from monitor.report.styles import STATUS_STYLES, TYPE_STYLES
 from monitor.report.write import INDEX_NAME, AoiPage, write_aoi_page, write_index_page
 
 __all__ = [

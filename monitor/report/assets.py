@@ -3,8 +3,15 @@
 Leaflet comes from the ``xstatic-leaflet`` package (located with its own API,
 ``xstatic.pkg.leaflet.BASE_DIR``); the images its stylesheet refers to (the layer control's
 icon, the default marker) become data URIs, so a page makes no request at all, not even
-to a file beside it. Our own script and style live in :mod:`monitor.report._static`.
-Nothing is copied into the repository.
+to a file beside it. Nothing of Leaflet is copied into the repository.
+
+Our own script and style are package data (``monitor/report/static/report.js`` and
+``report.css``), read through :mod:`importlib.resources` so that an installed wheel finds
+them as an editable checkout does. The script adds, on top of the folium map: the imagery
+panel (date slider, true/false colour, before/after swipe with its divider), the detection
+popups and the legend. Data comes in one JSON object (``monitor.report.safe.script_json``);
+every text that reaches the DOM from it goes through ``textContent`` or was escaped in
+Python first (popups, legend).
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ from __future__ import annotations
 import base64
 import functools
 import re
+from importlib.resources import files
 from pathlib import Path
 
 from monitor.errors import SetupError
 
-__all__ = ["leaflet_js", "leaflet_css", "leaflet_version", "inline_head"]
+__all__ = ["leaflet_js", "leaflet_css", "leaflet_version", "report_css", "report_js", "inline_head"]
 
 _CSS_URL = re.compile(r"url\((['\"]?)(images/[A-Za-z0-9_.-]+)\1\)")
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
@@ -67,6 +75,24 @@ def leaflet_css() -> str:
         return f"url(data:{mime};base64,{data})"
 
     return _CSS_URL.sub(inline, css).replace("</style", "<\\/style")
+
+
+def _own(name: str) -> str:
+    """One of our own files of ``static/``, exactly as written (the page inlines it)."""
+    return (files("monitor.report") / "static" / name).read_bytes().decode("utf-8")
+
+
+@functools.cache
+def report_css() -> str:
+    """Our own stylesheet for the pages."""
+    return _own("report.css")
+
+
+@functools.cache
+def report_js() -> str:
+    """Our own script for the pages: ``window.MonitorReport`` with ``initAoi``,
+    ``initIndex``."""
+    return _own("report.js")
 
 
 def inline_head(own_css: str, own_js: str) -> str:

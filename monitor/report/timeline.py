@@ -9,6 +9,7 @@ string that is not ours (AOI names, zone file names, stored claim text) goes thr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitor.models import ClaimRecord
@@ -65,68 +66,108 @@ def _runs(months: Sequence[TimelineMonth]) -> list[list[int]]:
     return runs
 
 
-def timeline_svg(timeline: BuiltTimeline, *, width: int = 760) -> str:
-    """The timeline as an ``<svg>`` element: roofed area with its band (top), newly roofed
-    and demolished area per month (bottom), gap months shaded."""
-    months = timeline.months
-    if not months:
-        return '<p class="mr-muted">No scene seen yet: nothing to chart.</p>'
-    left, right, top = 74, 12, 14
-    area_h, gap_h, bars_h, axis_h = 170, 22, 70, 34
-    height = top + area_h + gap_h + bars_h + axis_h
-    plot_w = width - left - right
-    slot = plot_w / len(months)
+@dataclass(frozen=True)
+class _Layout:
+    """Where the chart's parts go: the area panel (top), the flow bars (bottom), one slot
+    per month, both value axes."""
 
-    def x_mid(i: int) -> float:
-        return left + slot * (i + 0.5)
+    width: int
+    months: int
+    y_max: float
+    f_max: float
+    left: int = 74
+    right: int = 12
+    top: int = 14
+    area_h: int = 170
+    gap_h: int = 22
+    bars_h: int = 70
+    axis_h: int = 34
 
+    @property
+    def height(self) -> int:
+        return self.top + self.area_h + self.gap_h + self.bars_h + self.axis_h
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def slot(self) -> float:
+        return self.plot_w / self.months
+
+    @property
+    def bars_top(self) -> int:
+        return self.top + self.area_h + self.gap_h
+
+    @property
+    def bars_mid(self) -> float:
+        return self.bars_top + self.bars_h / 2
+
+    def x_mid(self, i: int) -> float:
+        """The middle of month ``i``'s slot."""
+        return self.left + self.slot * (i + 0.5)
+
+    def y_area(self, value: float) -> float:
+        """The height of a roofed area on the top panel."""
+        return self.top + self.area_h * (1 - value / self.y_max)
+
+    def y_flow(self, value: float, sign: int) -> float:
+        """The end of a bar on the bottom panel: up for newly roofed, down for demolished."""
+        return self.bars_mid - sign * (self.bars_h / 2) * min(value / self.f_max, 1.0)
+
+
+def _layout(months: Sequence[TimelineMonth], width: int) -> _Layout:
+    """The layout of the chart: both axes rounded up from the largest value they show."""
     highs = [m.built_high_m2 for m in months if m.built_high_m2 is not None]
-    y_max = _nice_max(max(highs) if highs else 1.0)
-
-    def y_area(value: float) -> float:
-        return top + area_h * (1 - value / y_max)
-
     flows = [
         v
         for m in months
         for v in (m.new_built_high_m2, m.demolished_high_m2, m.new_built_m2, m.demolished_m2)
         if v is not None
     ]
-    f_max = _nice_max(max(flows) if flows and max(flows) > 0 else 1.0)
-    bars_top = top + area_h + gap_h
-    bars_mid = bars_top + bars_h / 2
+    return _Layout(
+        width=width,
+        months=len(months),
+        y_max=_nice_max(max(highs) if highs else 1.0),
+        f_max=_nice_max(max(flows) if flows and max(flows) > 0 else 1.0),
+    )
 
-    def y_flow(value: float, sign: int) -> float:
-        return bars_mid - sign * (bars_h / 2) * min(value / f_max, 1.0)
 
-    parts = [
-        f'<svg class="mr-timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+def _svg_open(lay: _Layout) -> list[str]:
+    """The ``<svg>`` element's opening tag with its accessible name."""
+    return [
+        f'<svg class="mr-timeline" xmlns="http://www.w3.org/2000/svg" width="{lay.width}" '
+        f'height="{lay.height}" viewBox="0 0 {lay.width} {lay.height}" role="img" '
         'aria-label="Roofed area per month with its uncertainty band, and area newly '
         'roofed and demolished per month; grey months had too few clear views">',
         "<title>Built-up timeline</title>",
     ]
-    # Gap months, across both panels.
-    for i, month in enumerate(months):
-        if month.gap:
-            parts.append(
-                f'<rect x="{left + slot * i:.1f}" y="{top}" width="{slot:.1f}" '
-                f'height="{area_h + gap_h + bars_h}" fill="{_GAP}"><title>'
-                f"{text(month.month)}: {month.clear_observations} clear "
-                "observation(s), a gap</title></rect>"
-            )
-    # Frames and axes.
-    parts.append(
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{area_h}" fill="none" '
-        'stroke="#bbb" stroke-width="0.6"/>'
-    )
-    parts.append(
-        f'<rect x="{left}" y="{bars_top}" width="{plot_w}" height="{bars_h}" '
-        'fill="none" stroke="#bbb" stroke-width="0.6"/>'
-    )
+
+
+def _gap_shades(months: Sequence[TimelineMonth], lay: _Layout) -> list[str]:
+    """Gap months shaded across both panels."""
+    return [
+        f'<rect x="{lay.left + lay.slot * i:.1f}" y="{lay.top}" width="{lay.slot:.1f}" '
+        f'height="{lay.area_h + lay.gap_h + lay.bars_h}" fill="{_GAP}"><title>'
+        f"{text(month.month)}: {month.clear_observations} clear "
+        "observation(s), a gap</title></rect>"
+        for i, month in enumerate(months)
+        if month.gap
+    ]
+
+
+def _axes(lay: _Layout) -> list[str]:
+    """Both panels' frames, the area panel's grid with its labels, the bars' scale."""
+    left, plot_w, bars_top = lay.left, lay.plot_w, lay.bars_top
+    parts = [
+        f'<rect x="{left}" y="{lay.top}" width="{plot_w}" height="{lay.area_h}" fill="none" '
+        'stroke="#bbb" stroke-width="0.6"/>',
+        f'<rect x="{left}" y="{bars_top}" width="{plot_w}" height="{lay.bars_h}" '
+        'fill="none" stroke="#bbb" stroke-width="0.6"/>',
+    ]
     for k in range(5):
-        value = y_max * k / 4
-        y = y_area(value)
+        value = lay.y_max * k / 4
+        y = lay.y_area(value)
         parts.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
             'stroke="#ddd" stroke-width="0.5"/>'
@@ -137,51 +178,67 @@ def timeline_svg(timeline: BuiltTimeline, *, width: int = 760) -> str:
         )
     parts.append(
         f'<text x="{left - 5}" y="{bars_top + 9}" text-anchor="end" font-size="10" '
-        f'fill="{_NEW}">+{text(_tick(f_max))}</text>'
+        f'fill="{_NEW}">+{text(_tick(lay.f_max))}</text>'
     )
     parts.append(
-        f'<text x="{left - 5}" y="{bars_top + bars_h}" text-anchor="end" '
-        f'font-size="10" fill="{_GONE}">−{text(_tick(f_max))}</text>'
+        f'<text x="{left - 5}" y="{bars_top + lay.bars_h}" text-anchor="end" '
+        f'font-size="10" fill="{_GONE}">−{text(_tick(lay.f_max))}</text>'
     )
     parts.append(
-        f'<line x1="{left}" x2="{left + plot_w}" y1="{bars_mid:.1f}" '
-        f'y2="{bars_mid:.1f}" stroke="#999" stroke-width="0.5"/>'
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{lay.bars_mid:.1f}" '
+        f'y2="{lay.bars_mid:.1f}" stroke="#999" stroke-width="0.5"/>'
     )
-    # The band and the best estimate, one run of clear months at a time.
+    return parts
+
+
+def _band_of_run(months: Sequence[TimelineMonth], run: list[int], lay: _Layout) -> list[str]:
+    """One run's band with its best estimate's line; a lone month's band is a bar."""
+    x_mid, y_area, slot = lay.x_mid, lay.y_area, lay.slot
+    if len(run) == 1:
+        i = run[0]
+        m = months[i]
+        assert m.built_low_m2 is not None and m.built_high_m2 is not None
+        return [
+            f'<rect x="{x_mid(i) - slot * 0.3:.1f}" y="{y_area(m.built_high_m2):.1f}" '
+            f'width="{slot * 0.6:.1f}" height="'
+            f'{max(y_area(m.built_low_m2) - y_area(m.built_high_m2), 0.5):.1f}" '
+            f'fill="{_BAND}" fill-opacity="0.7"/>'
+        ]
+    upper = [f"{x_mid(i):.1f},{y_area(months[i].built_high_m2 or 0.0):.1f}" for i in run]
+    lower = [f"{x_mid(i):.1f},{y_area(months[i].built_low_m2 or 0.0):.1f}" for i in reversed(run)]
+    line = " ".join(f"{x_mid(i):.1f},{y_area(months[i].built_m2 or 0.0):.1f}" for i in run)
+    return [
+        f'<polygon points="{" ".join(upper + lower)}" fill="{_BAND}" fill-opacity="0.7"/>',
+        f'<polyline points="{line}" fill="none" stroke="{_LINE}" stroke-width="1.6"/>',
+    ]
+
+
+def _marks_of_run(months: Sequence[TimelineMonth], run: list[int], lay: _Layout) -> list[str]:
+    """One dot per clear month of a run, its figures in its tooltip."""
+    return [
+        f'<circle cx="{lay.x_mid(i):.1f}" cy="{lay.y_area(m.built_m2 or 0.0):.1f}" '
+        f'r="2.2" fill="{_LINE}"><title>{text(m.month)}: '
+        f"{text(_area(m.built_m2))} m² roofed (between "
+        f"{text(_area(m.built_low_m2))} and {text(_area(m.built_high_m2))}), "
+        f"{m.clear_observations} clear observation(s)</title></circle>"
+        for i, m in ((i, months[i]) for i in run)
+    ]
+
+
+def _roofed_area(months: Sequence[TimelineMonth], lay: _Layout) -> list[str]:
+    """The band with the best estimate, one run of clear months at a time."""
+    parts: list[str] = []
     for run in _runs(months):
-        if len(run) == 1:
-            i = run[0]
-            m = months[i]
-            assert m.built_low_m2 is not None and m.built_high_m2 is not None
-            parts.append(
-                f'<rect x="{x_mid(i) - slot * 0.3:.1f}" y="{y_area(m.built_high_m2):.1f}" '
-                f'width="{slot * 0.6:.1f}" height="'
-                f'{max(y_area(m.built_low_m2) - y_area(m.built_high_m2), 0.5):.1f}" '
-                f'fill="{_BAND}" fill-opacity="0.7"/>'
-            )
-        else:
-            upper = [f"{x_mid(i):.1f},{y_area(months[i].built_high_m2 or 0.0):.1f}" for i in run]
-            lower = [
-                f"{x_mid(i):.1f},{y_area(months[i].built_low_m2 or 0.0):.1f}" for i in reversed(run)
-            ]
-            parts.append(
-                f'<polygon points="{" ".join(upper + lower)}" fill="{_BAND}" fill-opacity="0.7"/>'
-            )
-            line = " ".join(f"{x_mid(i):.1f},{y_area(months[i].built_m2 or 0.0):.1f}" for i in run)
-            parts.append(
-                f'<polyline points="{line}" fill="none" stroke="{_LINE}" stroke-width="1.6"/>'
-            )
-        for i in run:
-            m = months[i]
-            parts.append(
-                f'<circle cx="{x_mid(i):.1f}" cy="{y_area(m.built_m2 or 0.0):.1f}" '
-                f'r="2.2" fill="{_LINE}"><title>{text(m.month)}: '
-                f"{text(_area(m.built_m2))} m² roofed (between "
-                f"{text(_area(m.built_low_m2))} and {text(_area(m.built_high_m2))}), "
-                f"{m.clear_observations} clear observation(s)</title></circle>"
-            )
-    # Newly roofed (up) and demolished (down): confirmed filled, possible outlined.
-    bar_w = max(min(slot * 0.6, 14.0), 1.0)
+        parts.extend(_band_of_run(months, run, lay))
+        parts.extend(_marks_of_run(months, run, lay))
+    return parts
+
+
+def _flow_bars(months: Sequence[TimelineMonth], lay: _Layout) -> list[str]:
+    """Newly roofed (up) and demolished (down): confirmed filled, possible outlined."""
+    parts = []
+    bar_w = max(min(lay.slot * 0.6, 14.0), 1.0)
+    bars_mid = lay.bars_mid
     for i, m in enumerate(months):
         for sign, confirmed, possible, colour, what in (
             (1, m.new_built_m2, m.new_built_high_m2, _NEW, "newly roofed"),
@@ -189,16 +246,16 @@ def timeline_svg(timeline: BuiltTimeline, *, width: int = 760) -> str:
         ):
             if confirmed is None:
                 continue
-            x = x_mid(i) - bar_w / 2
+            x = lay.x_mid(i) - bar_w / 2
             if possible is not None and possible > confirmed:
-                y0, y1 = sorted((y_flow(possible, sign), bars_mid))
+                y0, y1 = sorted((lay.y_flow(possible, sign), bars_mid))
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bar_w:.1f}" '
                     f'height="{max(y1 - y0, 0.5):.1f}" fill="none" stroke="{colour}" '
                     'stroke-width="0.8" stroke-dasharray="2 1.5"/>'
                 )
             if confirmed > 0:
-                y0, y1 = sorted((y_flow(confirmed, sign), bars_mid))
+                y0, y1 = sorted((lay.y_flow(confirmed, sign), bars_mid))
                 parts.append(
                     f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bar_w:.1f}" '
                     f'height="{max(y1 - y0, 0.5):.1f}" fill="{colour}"><title>'
@@ -206,23 +263,52 @@ def timeline_svg(timeline: BuiltTimeline, *, width: int = 760) -> str:
                     f"(confirmed; up to {text(_area(possible))} m² with unconfirmed "
                     "changes)</title></rect>"
                 )
-    # Month labels: the first month and every January, with the year.
-    label_y = bars_top + bars_h + 13
+    return parts
+
+
+def _month_labels(months: Sequence[TimelineMonth], lay: _Layout) -> list[str]:
+    """Month labels: the first month and every January, with the year (every month, without
+    it, when there are a year's or fewer)."""
+    label_y = lay.bars_top + lay.bars_h + 13
+    parts = []
     for i, m in enumerate(months):
         if i == 0 or m.month.endswith("-01") or len(months) <= 12:
             label = m.month if (i == 0 or m.month.endswith("-01")) else m.month[5:]
             parts.append(
-                f'<text x="{x_mid(i):.1f}" y="{label_y}" text-anchor="middle" '
+                f'<text x="{lay.x_mid(i):.1f}" y="{label_y}" text-anchor="middle" '
                 f'font-size="10" fill="#555">{text(label)}</text>'
             )
-    parts.append(
-        f'<text x="{left}" y="{height - 4}" font-size="10" fill="#555">'
+    return parts
+
+
+def _legend(lay: _Layout) -> str:
+    """The key under the chart: what each colour is."""
+    return (
+        f'<text x="{lay.left}" y="{lay.height - 4}" font-size="10" fill="#555">'
         f'<tspan fill="{_LINE}">●</tspan> roofed area · <tspan fill="{_BAND}">■'
         f'</tspan> band · <tspan fill="{_NEW}">■</tspan> newly roofed · '
         f'<tspan fill="{_GONE}">■</tspan> demolished (dashed: with unconfirmed) · '
         f'<tspan fill="#bbb">■</tspan> gap (too few clear views)</text>'
     )
-    parts.append("</svg>")
+
+
+def timeline_svg(timeline: BuiltTimeline, *, width: int = 760) -> str:
+    """The timeline as an ``<svg>`` element: roofed area with its band (top), newly roofed
+    and demolished area per month (bottom), gap months shaded."""
+    months = timeline.months
+    if not months:
+        return '<p class="mr-muted">No scene seen yet: nothing to chart.</p>'
+    lay = _layout(months, width)
+    parts = [
+        *_svg_open(lay),
+        *_gap_shades(months, lay),
+        *_axes(lay),
+        *_roofed_area(months, lay),
+        *_flow_bars(months, lay),
+        *_month_labels(months, lay),
+        _legend(lay),
+        "</svg>",
+    ]
     return "".join(parts)
 
 

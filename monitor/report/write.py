@@ -11,13 +11,8 @@ from pathlib import Path
 from monitor.atomic import remove_stale_temporaries, write_atomically
 from monitor.errors import StateError
 from monitor.report.imaging import MercatorWarp, webp_bytes, webp_data_uri, write_timelapse
-from monitor.report.page import (
-    aoi_page_name,
-    latest_name,
-    render_aoi_page,
-    render_index_page,
-    timelapse_name,
-)
+from monitor.report.index import render_index_page
+from monitor.report.page import aoi_page_name, latest_name, render_aoi_page, timelapse_name
 from monitor.report.records import AoiReport, AoiSummary, latest_mostly_clear
 
 __all__ = ["AoiPage", "write_aoi_page", "write_index_page", "INDEX_NAME"]

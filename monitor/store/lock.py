@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import LockHeld, StateError
-from monitor.store._paths import LOCK_NAME, ensure_state_dir
+from monitor.store.paths import LOCK_NAME, ensure_state_dir
 from monitor.store.rows import from_iso, to_iso, utc_now
 
 __all__ = ["LockInfo", "state_lock", "read_lock_holder", "lock_path"]

@@ -9,9 +9,11 @@ Nested things (assets, rules, grids, sources) are JSON text.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 import os
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +29,8 @@ from monitor.models import (
     Grid,
     Observation,
     ReflectanceRule,
+    Review,
+    RunSummary,
     Scene,
 )
 
@@ -350,9 +354,6 @@ def arrays_to_blob(arrays: Mapping[str, Any]) -> bytes:
     267,000 px, 102 MB raw: 42 MB in 1.4 s against 44 MB in 3.9 s), and saving the state
     was the largest cost of a run with one new scene. Numeric arrays only, no pickles.
     """
-    import json
-    import zlib
-
     header: list[dict[str, Any]] = []
     parts: list[bytes] = []
     for name, value in arrays.items():
@@ -377,10 +378,6 @@ def arrays_to_blob(arrays: Mapping[str, Any]) -> bytes:
 
 def arrays_from_blob(blob: bytes) -> dict[str, Any]:
     """The arrays of ``arrays_to_blob`` (or of the ``.npz`` blobs stored before it)."""
-    import io
-    import json
-    import zlib
-
     if not blob.startswith(_SHUFFLED_MAGIC):
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
@@ -450,4 +447,30 @@ def detection_from_row(row: Mapping[str, Any]) -> Detection:
         evidence_after=tuple(loads(row["evidence_after_json"]) or ()),
         simulated=bool(row["simulated"]),
         geometry=geometry_from_wkt(row["geometry_wkt"]),
+    )
+
+
+def review_from_row(row: Mapping[str, Any]) -> Review:
+    """The ``Review`` of a ``reviews`` row."""
+    return Review(
+        detection_id=row["detection_id"],
+        verdict=row["verdict"],
+        reviewer=row["reviewer"],
+        reviewed_at=from_iso(row["reviewed_at"]),
+        note=row["note"],
+        source=row["source"],
+    )
+
+
+def run_from_row(row: Mapping[str, Any]) -> RunSummary:
+    """The ``RunSummary`` of a ``runs`` row."""
+    return RunSummary(
+        run_id=int(row["id"]),
+        command=row["command"],
+        started_at=from_iso(row["started_at"]),
+        finished_at=from_iso_or_none(row["finished_at"]),
+        exit_code=row["exit_code"],
+        counts={k: int(v) for k, v in loads(row["counts_json"]).items()},
+        per_aoi=loads(row["per_aoi_json"]),
+        errors=tuple(loads(row["errors_json"])),
     )

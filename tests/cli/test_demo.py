@@ -80,7 +80,7 @@ def test_demo_keeps_its_own_state_and_reuses_its_archive(settings, monkeypatch) 
         deliver_alerts=False,
     )
     assert rebuilt.exit_code == 0
-    assert rebuilt.per_aoi["demo-test"]["scenes_fed"] > 0, "every used scene replayed"
+    assert rebuilt.per_aoi["demo-test"].scenes_fed > 0, "every used scene replayed"
     after = json.loads((paths.reports_dir / "detections.geojson").read_text())["features"]
     assert after == before
 

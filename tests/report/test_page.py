@@ -288,7 +288,7 @@ def test_overlay_warp_keeps_pixels_in_place(synthetic: Synthetic) -> None:
 def test_rejected_popups_keep_the_chart_not_the_thumbnails(synthetic: Synthetic) -> None:
     import dataclasses
 
-    from monitor.report.page import detection_popup
+    from monitor.report.popup import detection_popup
 
     det = synthetic.demolition
     evidence = synthetic.report.evidence[det.id]

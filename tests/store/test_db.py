@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from monitor.errors import StateError
+from monitor.errors import MissingState, StateError
 from monitor.store import Store, latest_version
 from tests.store.factories import BANGKOK, UTC, make_aoi, make_observation, make_scene
 
@@ -72,6 +72,31 @@ def test_missing_state_without_create_is_refused_and_not_made(tmp_path: Path) ->
     with pytest.raises(StateError, match="no state database"):
         Store.open(tmp_path / "empty", create=False)
     assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_require_refuses_in_the_commands_words_and_creates_nothing(tmp_path: Path) -> None:
+    for folder in (tmp_path / "absent", tmp_path / "empty"):
+        if folder.name == "empty":
+            folder.mkdir()
+        assert not Store.exists(folder)
+        message = f"{folder}: no state here (run `monitor run` first)"
+        with pytest.raises(MissingState) as refused:
+            Store.require(folder)
+        assert str(refused.value) == message
+        with pytest.raises(MissingState) as refused:
+            Store.open_existing(folder)
+        assert str(refused.value) == message
+    assert not (tmp_path / "absent").exists()
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_open_existing_opens_a_state_that_is_there(tmp_path: Path) -> None:
+    with Store.open(tmp_path) as store:
+        store.put_aoi(make_aoi())
+    assert Store.exists(tmp_path)
+    Store.require(tmp_path)
+    with Store.open_existing(tmp_path) as store:
+        assert [a.id for a in store.list_aois()] == [make_aoi().id]
 
 
 def test_uncreatable_state_dir_names_path_and_creates_nothing(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from monitor.errors import StateError
 
+__all__ = ["DB_NAME", "LOCK_NAME", "ensure_state_dir"]
+
 DB_NAME = "state.db"
 LOCK_NAME = "monitor.lock"
 

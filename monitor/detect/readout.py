@@ -321,7 +321,7 @@ def _layer_objects(
         shape = state.shape
         first_day = np.where(mask, attrs["first_day"], NO_DAY).reshape(shape)
         labels, count = label_objects(mask.reshape(shape), first_day, params.merge_days)
-        layers = PixelLayers(
+        pixel_layers = PixelLayers(
             status_of=np.asarray(attrs["status"], dtype=np.uint8).reshape(shape),
             code=np.asarray(attrs["code"], dtype=np.uint8).reshape(shape),
             first_day=first_day,
@@ -335,7 +335,7 @@ def _layer_objects(
         inputs = ObjectInputs(
             grid=grid,
             aoi_id=aoi_id,
-            layers=layers,
+            layers=pixel_layers,
             scene_ids=state.scene_ids,
             min_pixels=params.min_pixels,
             simulated=simulated,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, assert_never
+
+import numpy as np
+import numpy.typing as npt
 
 from monitor.aoi import aoi_mask, grid_mask, to_utm
 from monitor.aoi.validate import geometry_from_geojson
 from monitor.config import Settings
 from monitor.detect.claims import Claim, ClaimCheck, ClaimRule, broken_rule, why_area_note
 from monitor.detect.claims import check_claim as judge
-from monitor.detect.history import pixel_history
+from monitor.detect.history import PixelHistory, pixel_history
 from monitor.detect.params import day_number
 from monitor.detect.readout import held_back
 from monitor.detect.state import NO_DAY, DetectorState
@@ -64,12 +68,10 @@ class ClaimOutcome:
     notes: tuple[str, ...]
 
 
-def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None]:
+def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[PixelHistory, int | None]:
     """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
     were first modelled, from its stored detector state built with ``detector``
     (``DetectorParams``); MonitorError when there is none."""
-    import numpy as np
-
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:
         raise MissingState(
@@ -176,14 +178,12 @@ def export_timeline(
     )
 
 
-def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
+def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, npt.NDArray[np.bool_], float]:
     """The zone file's polygon (lon/lat), its pixels on the AOI grid and its area in m2.
 
     One-line MonitorError when the file is not a GeoJSON polygon in lon/lat, or the zone
     lies (partly) outside the AOI or holds no pixel centre.
     """
-    import json
-
     import shapely
 
     where = f"--zone {path}"
@@ -377,7 +377,7 @@ class _ClaimArea:
     """Where a claim is judged: the pixels (the AOI's, or a zone's on its grid), and the
     zone's polygon (lon/lat) and area in m2 when one was given."""
 
-    mask: Any
+    mask: npt.NDArray[np.bool_]
     zone_geometry: Any
     zone_area_m2: float | None
 
@@ -390,7 +390,12 @@ def _claim_area(aoi: Aoi, zone: Path | None) -> _ClaimArea:
     return _ClaimArea(mask, zone_geometry, zone_area)
 
 
-def _judged(history: Any, claim: Claim, mask: Any, first_modelled: int | None) -> ClaimCheck:
+def _judged(
+    history: PixelHistory,
+    claim: Claim,
+    mask: npt.NDArray[np.bool_],
+    first_modelled: int | None,
+) -> ClaimCheck:
     """The check of ``claim`` on ``mask``'s pixels; InputError, naming ``--by``, when the
     history cannot answer it (no clear observation before the claim's day, or none between
     the baseline and it)."""

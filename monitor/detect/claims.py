@@ -11,14 +11,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, assert_never
 
 import numpy as np
 import numpy.typing as npt
 
 from monitor.detect.history import PixelHistory
 from monitor.detect.params import TimelineParams, date_of, day_number
-from monitor.detect.roofarea import BandRule, HistorySubset, area_on, flow, step_deltas, subset
+from monitor.detect.roofarea import (
+    AreaBand,
+    AreaFlow,
+    BandRule,
+    HistorySubset,
+    area_on,
+    flow,
+    step_deltas,
+    subset,
+)
 from monitor.detect.timeline import month_key
 
 __all__ = [
@@ -29,6 +38,8 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "ClaimCheck",
+    "ClaimRule",
+    "broken_rule",
     "check_claim",
     "why_area_note",
 ]
@@ -39,6 +50,48 @@ CANNOT_TELL = "cannot tell: not enough clear observations"
 BELOW_RESOLUTION = "below what 10 m pixels can resolve"
 #: Every verdict, in the words printed.
 VERDICTS: tuple[str, ...] = (CONSISTENT, INCONSISTENT, CANNOT_TELL, BELOW_RESOLUTION)
+
+
+#: The rules a claim's figures keep, by name, in the order :func:`broken_rule` checks
+#: them: not both counts and an area, not neither, both N and M, M at least 1, N at least
+#: 0, N not above M, an area of 0 m2 or more, a baseline before the claim's date.
+ClaimRule = Literal["both", "neither", "pair", "total", "demolished", "exceeds", "area", "since"]
+
+
+def broken_rule(
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> ClaimRule | None:
+    """The first rule (``ClaimRule``) a claim's figures break, or None when they keep all.
+
+    :class:`Claim` and ``monitor claim`` both check a claim with it, each naming the broken
+    rule in its own words.
+    """
+    # In this order: the first rule broken names the problem, and a later rule may assume
+    # the earlier ones kept (N and M both given once "pair" holds).
+    counts = demolished is not None or total is not None
+    if counts and built_area_m2 is not None:
+        return "both"
+    if not counts and built_area_m2 is None:
+        return "neither"
+    if counts and (demolished is None or total is None):
+        return "pair"
+    if total is not None and total < 1:
+        return "total"
+    if demolished is not None and demolished < 0:
+        return "demolished"
+    if demolished is not None and total is not None and demolished > total:
+        return "exceeds"
+    # Written so that NaN breaks it too.
+    if built_area_m2 is not None and not built_area_m2 >= 0:
+        return "area"
+    if since is not None and since >= by:
+        return "since"
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,20 +109,33 @@ class Claim:
     since: dt.date | None = None
 
     def __post_init__(self) -> None:
-        counts = self.demolished is not None or self.total is not None
-        if counts == (self.built_area_m2 is not None):
-            raise ValueError("a claim is either demolished N of total M, or a built area")
-        if counts:
-            if self.demolished is None or self.total is None:
-                raise ValueError("a claim of demolished buildings needs both N and M")
-            if self.total <= 0 or self.demolished < 0:
-                raise ValueError("N must be at least 0 and M at least 1")
-            if self.demolished > self.total:
-                raise ValueError(f"N ({self.demolished}) exceeds M ({self.total})")
-        elif self.built_area_m2 is not None and not self.built_area_m2 >= 0:
-            raise ValueError("a built area must be 0 m2 or more")
-        if self.since is not None and self.since >= self.by:
-            raise ValueError(f"the baseline {self.since} is not before {self.by}")
+        rule = broken_rule(
+            by=self.by,
+            demolished=self.demolished,
+            total=self.total,
+            built_area_m2=self.built_area_m2,
+            since=self.since,
+        )
+        if rule is not None:
+            raise ValueError(self._problem(rule))
+
+    def _problem(self, rule: ClaimRule) -> str:
+        """What is wrong with the claim, for the rule it breaks."""
+        match rule:
+            case "both" | "neither":
+                return "a claim is either demolished N of total M, or a built area"
+            case "pair":
+                return "a claim of demolished buildings needs both N and M"
+            case "total" | "demolished":
+                return "N must be at least 0 and M at least 1"
+            case "exceeds":
+                return f"N ({self.demolished}) exceeds M ({self.total})"
+            case "area":
+                return "a built area must be 0 m2 or more"
+            case "since":
+                return f"the baseline {self.since} is not before {self.by}"
+            case _:
+                assert_never(rule)
 
     @property
     def share(self) -> float | None:
@@ -201,6 +267,182 @@ def _pct(share: float) -> str:
     return f"{value:.1f} %" if 0 < value < 10 else f"{value:.0f} %"
 
 
+@dataclass(frozen=True)
+class _ClaimDays:
+    """The day numbers a check reads.
+
+    ``baseline`` (t0) is the clear observation the check starts from, ``observed`` (t1) the
+    last clear observation on or before the claim's day ``by``, ``next_observed`` (t2) the
+    first after it (None when none came yet); ``modelled`` is the day the detector modelled
+    the AOI from.
+    """
+
+    clear: list[int]
+    by: int
+    baseline: int
+    observed: int
+    next_observed: int | None
+    modelled: int
+
+
+def _baseline_day(clear: Sequence[int], claim: Claim, modelled: int, by: int) -> int:
+    """The clear observation the check starts from: the last on or before the claim's
+    ``since``; without one, the first once the model began (when another follows it by
+    ``by``), else the first clear observation."""
+    if claim.since is not None:
+        since = day_number(claim.since)
+        earlier = [d for d in clear if d <= since]
+        return earlier[-1] if earlier else clear[0]
+    from_model = [d for d in clear if modelled <= d <= by]
+    return from_model[0] if len(from_model) > 1 else clear[0]
+
+
+def _claim_days(
+    history: PixelHistory,
+    claim: Claim,
+    params: TimelineParams,
+    first_modelled_day: int | None,
+) -> _ClaimDays:
+    """The days the check of ``claim`` reads; ValueError when no clear observation precedes
+    the claim's date, or none lies between the baseline and it."""
+    clear = history.clear_days(params)
+    by = day_number(claim.by)
+    if not clear or clear[0] > by:
+        first = date_of(clear[0]) if clear else None
+        raise ValueError(
+            f"{claim.by} is before the first clear observation"
+            + (f" ({first})" if first else " (there is none yet)")
+        )
+    modelled = first_modelled_day if first_modelled_day is not None else clear[0]
+    t0 = _baseline_day(clear, claim, modelled, by)
+    t1 = max(d for d in clear if d <= by)
+    if t1 <= t0:
+        raise ValueError(
+            f"no clear observation between the baseline ({date_of(t0)}) and {claim.by}"
+        )
+    later = [d for d in clear if d > by]
+    t2 = later[0] if later else None
+    return _ClaimDays(clear, by, t0, t1, t2, modelled)
+
+
+@dataclass(frozen=True)
+class _Removal:
+    """The roofed area removed between the baseline and the claim's day, and its share of
+    the roofed area at the baseline (0-1): the best estimate (``share_mid``), its band, and
+    the band's top without the changes whose date may fall after the claim's day."""
+
+    removed: dict[BandRule, AreaFlow]
+    share_mid: float
+    share_low: float
+    share_high: float
+    dated_high: float
+
+
+def _ratio(num: float, den: float) -> float:
+    """``num / den`` clipped to 0-1; 0 when ``den`` is not above 0."""
+    return float(min(max(num / den, 0.0), 1.0)) if den > 0 else 0.0
+
+
+def _removal(
+    sub: HistorySubset, days: _ClaimDays, start: AreaBand, params: TimelineParams, area: float
+) -> _Removal:
+    """The roofed area removed by the claim's day under each rule for mixed pixels, with
+    its share of the start."""
+    rules: tuple[BandRule, ...] = ("low", "mid", "high")
+    removed = {rule: flow(sub, days.baseline, days.by, -1, rule, params, area) for rule in rules}
+    # The share removed: numerator and denominator counted with the same rule for mixed
+    # pixels, so a roof edge counted (or not) counts on both sides.
+    start_by_rule = {"low": start.low, "mid": start.mid, "high": start.high}
+    share_mid = _ratio(removed["mid"].mid, start.mid)
+    share_low = min(_ratio(removed[r].low, start_by_rule[r]) for r in removed)
+    share_high = max(_ratio(removed[r].high, start_by_rule[r]) for r in removed)
+    dated_high = max(_ratio(removed[r].dated_high, start_by_rule[r]) for r in removed)
+    share_low, share_high = min(share_low, share_mid), max(share_high, share_mid)
+    return _Removal(removed, share_mid, share_low, share_high, dated_high)
+
+
+def _is_unseen(days: _ClaimDays, params: TimelineParams) -> bool:
+    """Whether no clear view came after the claim's day for longer than ``stale_days``."""
+    return days.next_observed is None and (days.by - days.observed) > params.stale_days
+
+
+def _share_verdict(
+    claim: Claim,
+    share: float,
+    days: _ClaimDays,
+    removal: _Removal,
+    start: AreaBand,
+    params: TimelineParams,
+) -> tuple[str, str, float, float]:
+    """The verdict and reason on a claim in buildings (its ``share`` of them), and the
+    claimed share of roofed area it stands for (low, high)."""
+    claimed_low = _area_share(share, 1.0 / params.size_ratio)
+    claimed_high = _area_share(share, params.size_ratio)
+    share_low = removal.share_low
+    verdict, reason = _judge(
+        claimed=(claimed_low, claimed_high),
+        measured=(share_low, removal.share_high),
+        dated=(share_low, max(removal.dated_high, share_low)),
+        scale=start.mid,
+        claimed_change=claimed_high * start.mid,
+        unseen=_is_unseen(days, params),
+        blind=days.baseline < days.modelled,
+        modelled=date_of(days.modelled),
+        best=removal.share_mid,
+        resolvable=params.resolvable_m2,
+        what="of the roofed area removed",
+        as_share=True,
+        by=claim.by,
+        t1=date_of(days.observed),
+        t2=date_of(days.next_observed) if days.next_observed is not None else None,
+    )
+    return verdict, reason, claimed_low, claimed_high
+
+
+def _area_verdict(
+    claim: Claim, days: _ClaimDays, at_claim: AreaBand, params: TimelineParams
+) -> tuple[str, str]:
+    """The verdict and reason on a claim of a roofed area on the claim's day."""
+    target = float(claim.built_area_m2 or 0.0)
+    return _judge(
+        claimed=(target, target),
+        measured=(at_claim.low, at_claim.high),
+        dated=(at_claim.dated_low, at_claim.dated_high),
+        scale=1.0,
+        claimed_change=abs(target - at_claim.mid),
+        unseen=_is_unseen(days, params),
+        blind=False,
+        modelled=date_of(days.modelled),
+        best=at_claim.mid,
+        resolvable=params.resolvable_m2,
+        what="roofed",
+        as_share=False,
+        by=claim.by,
+        t1=date_of(days.observed),
+        t2=date_of(days.next_observed) if days.next_observed is not None else None,
+        decreasing=True,
+    )
+
+
+def _overruled(
+    verdict: str, reason: str, days: _ClaimDays, start: AreaBand, resolvable: float
+) -> tuple[str, str]:
+    """The verdict and reason, unless the claim's day precedes the model (cannot tell) or
+    the zone holds fewer roofs than the detector resolves (below resolution)."""
+    if days.by < days.modelled:
+        return CANNOT_TELL, (
+            f"the detector modelled this area from about {date_of(days.modelled)} on (it "
+            "needs a year of clear observations of each pixel); changes before that "
+            "are not seen"
+        )
+    if start.high < resolvable:
+        return BELOW_RESOLUTION, (
+            f"the zone holds at most {start.high:,.0f} m² of roofs, less than the "
+            f"{resolvable:,.0f} m² the detector finds half the time"
+        )
+    return verdict, reason
+
+
 def check_claim(
     history: PixelHistory,
     claim: Claim,
@@ -223,134 +465,50 @@ def check_claim(
         baseline and it.
     """
     params = params or TimelineParams()
-    clear = history.clear_days(params)
-    by = day_number(claim.by)
-    if not clear or clear[0] > by:
-        first = date_of(clear[0]) if clear else None
-        raise ValueError(
-            f"{claim.by} is before the first clear observation"
-            + (f" ({first})" if first else " (there is none yet)")
-        )
-    modelled = first_modelled_day if first_modelled_day is not None else clear[0]
-    if claim.since is not None:
-        since = day_number(claim.since)
-        earlier = [d for d in clear if d <= since]
-        t0 = earlier[-1] if earlier else clear[0]
-    else:
-        from_model = [d for d in clear if modelled <= d <= by]
-        t0 = from_model[0] if len(from_model) > 1 else clear[0]
-    t1 = max(d for d in clear if d <= by)
-    if t1 <= t0:
-        raise ValueError(
-            f"no clear observation between the baseline ({date_of(t0)}) and {claim.by}"
-        )
-    blind = t0 < modelled
-    later = [d for d in clear if d > by]
-    t2 = later[0] if later else None
+    days = _claim_days(history, claim, params, first_modelled_day)
     sub = subset(history, mask)
     area = history.pixel_area_m2
-    start = area_on(sub, t0, params, area)
-    at_claim = area_on(sub, by, params, area)
-    rules: tuple[BandRule, ...] = ("low", "mid", "high")
-    removed = {rule: flow(sub, t0, by, -1, rule, params, area) for rule in rules}
-    added = flow(sub, t0, by, 1, "mid", params, area)
-    # The share removed: numerator and denominator counted with the same rule for mixed
-    # pixels, so a roof edge counted (or not) counts on both sides.
-    start_by_rule = {"low": start.low, "mid": start.mid, "high": start.high}
-
-    def ratio(num: float, den: float) -> float:
-        return float(min(max(num / den, 0.0), 1.0)) if den > 0 else 0.0
-
-    share_mid = ratio(removed["mid"].mid, start.mid)
-    share_low = min(ratio(removed[r].low, start_by_rule[r]) for r in removed)
-    share_high = max(ratio(removed[r].high, start_by_rule[r]) for r in removed)
-    dated_high = max(ratio(removed[r].dated_high, start_by_rule[r]) for r in removed)
-    share_low, share_high = min(share_low, share_mid), max(share_high, share_mid)
-
-    unseen = t2 is None and (by - t1) > params.stale_days
-    resolvable = params.resolvable_m2
+    start = area_on(sub, days.baseline, params, area)
+    at_claim = area_on(sub, days.by, params, area)
+    removal = _removal(sub, days, start, params, area)
+    added = flow(sub, days.baseline, days.by, 1, "mid", params, area)
     claimed_low: float | None = None
     claimed_high: float | None = None
     if claim.share is not None:
-        claimed_low = _area_share(claim.share, 1.0 / params.size_ratio)
-        claimed_high = _area_share(claim.share, params.size_ratio)
-        verdict, reason = _judge(
-            claimed=(claimed_low, claimed_high),
-            measured=(share_low, share_high),
-            dated=(share_low, max(dated_high, share_low)),
-            scale=start.mid,
-            claimed_change=claimed_high * start.mid,
-            unseen=unseen,
-            blind=blind,
-            modelled=date_of(modelled),
-            best=share_mid,
-            resolvable=resolvable,
-            what="of the roofed area removed",
-            as_share=True,
-            by=claim.by,
-            t1=date_of(t1),
-            t2=date_of(t2) if t2 is not None else None,
+        verdict, reason, claimed_low, claimed_high = _share_verdict(
+            claim, claim.share, days, removal, start, params
         )
     else:
-        target = float(claim.built_area_m2 or 0.0)
-        verdict, reason = _judge(
-            claimed=(target, target),
-            measured=(at_claim.low, at_claim.high),
-            dated=(at_claim.dated_low, at_claim.dated_high),
-            scale=1.0,
-            claimed_change=abs(target - at_claim.mid),
-            unseen=unseen,
-            blind=False,
-            modelled=date_of(modelled),
-            best=at_claim.mid,
-            resolvable=resolvable,
-            what="roofed",
-            as_share=False,
-            by=claim.by,
-            t1=date_of(t1),
-            t2=date_of(t2) if t2 is not None else None,
-            decreasing=True,
-        )
-    if by < modelled:
-        verdict = CANNOT_TELL
-        reason = (
-            f"the detector modelled this area from about {date_of(modelled)} on (it "
-            "needs a year of clear observations of each pixel); changes before that "
-            "are not seen"
-        )
-    elif start.high < resolvable:
-        verdict = BELOW_RESOLUTION
-        reason = (
-            f"the zone holds at most {start.high:,.0f} m² of roofs, less than the "
-            f"{resolvable:,.0f} m² the detector finds half the time"
-        )
-    months = _removal_months(sub, t0, by, clear, params, area)
+        verdict, reason = _area_verdict(claim, days, at_claim, params)
+    verdict, reason = _overruled(verdict, reason, days, start, params.resolvable_m2)
+    months = _removal_months(sub, days.baseline, days.by, days.clear, params, area)
+    removed = removal.removed["mid"]
     return ClaimCheck(
         claim=claim,
         verdict=verdict,
         reason=reason,
-        baseline_on=date_of(t0),
-        observed_on=date_of(t1),
-        next_observed_on=date_of(t2) if t2 is not None else None,
+        baseline_on=date_of(days.baseline),
+        observed_on=date_of(days.observed),
+        next_observed_on=date_of(days.next_observed) if days.next_observed is not None else None,
         start_m2=start.mid,
         start_low_m2=start.low,
         start_high_m2=start.high,
         at_claim_m2=at_claim.mid,
         at_claim_low_m2=at_claim.low,
         at_claim_high_m2=at_claim.high,
-        removed_m2=removed["mid"].mid,
-        removed_low_m2=min(removed["mid"].low, removed["mid"].mid),
-        removed_high_m2=max(removed["mid"].high, removed["mid"].mid),
+        removed_m2=removed.mid,
+        removed_low_m2=min(removed.low, removed.mid),
+        removed_high_m2=max(removed.high, removed.mid),
         added_m2=added.mid,
-        share_removed=share_mid,
-        share_removed_low=share_low,
-        share_removed_high=share_high,
+        share_removed=removal.share_mid,
+        share_removed_low=removal.share_low,
+        share_removed_high=removal.share_high,
         claimed_share_low=claimed_low,
         claimed_share_high=claimed_high,
         removal_months=months,
         pixels=int(sub.start.size),
         unknown_pixels=int(sub.unknown.sum()),
-        modelled_from=date_of(modelled),
+        modelled_from=date_of(days.modelled),
     )
 
 

@@ -33,7 +33,13 @@ from skimage.filters import threshold_otsu
 from monitor.detect.align import estimate_shift_sampled, fit_gain_offset
 from monitor.detect.classify import NODATA_CODE, UNKNOWN_CODE, type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
-from monitor.detect.objects import ChangeObject, build_objects, label_objects
+from monitor.detect.objects import (
+    ChangeObject,
+    ObjectInputs,
+    PixelLayers,
+    build_objects,
+    label_objects,
+)
 from monitor.detect.params import N_BANDS, CompareParams, day_number
 from monitor.models import Grid
 
@@ -303,11 +309,7 @@ def compare_objects(
     labels, count = label_objects(mask, first, merge_days=0)
     n_before, n_after = len(before_ids), len(after_ids)
     scene_ids = list(before_ids) + list(after_ids)
-    return build_objects(
-        labels,
-        count,
-        grid=grid,
-        aoi_id=aoi_id,
+    layers = PixelLayers(
         status_of=np.full(shape, 2, dtype=np.uint8),
         code=result.codes,
         first_day=first,
@@ -317,9 +319,15 @@ def compare_objects(
         score=result.score,
         scene_before=np.full(shape, n_before - 1, dtype=np.int32),
         scene_first=np.full(shape, n_before, dtype=np.int32),
+    )
+    inputs = ObjectInputs(
+        grid=grid,
+        aoi_id=aoi_id,
+        layers=layers,
         scene_ids=scene_ids,
         min_pixels=params.min_pixels,
         simulated=simulated,
         kind="cmp",
         confidence_of=partial(confidence, model=confidence_model),
     )
+    return build_objects(labels, count, inputs)

@@ -24,7 +24,14 @@ from monitor.detect.ids import detection_id
 from monitor.detect.params import date_of
 from monitor.models import ChangeType, Detection, DetectionStatus, Grid
 
-__all__ = ["ChangeObject", "label_objects", "pixels_polygon", "build_objects"]
+__all__ = [
+    "ChangeObject",
+    "ObjectInputs",
+    "PixelLayers",
+    "label_objects",
+    "pixels_polygon",
+    "build_objects",
+]
 
 
 @dataclass(frozen=True)
@@ -166,117 +173,177 @@ def _dates(days: npt.NDArray[np.integer]) -> list[dt.date]:
     return [date_of(int(d)) for d in days]
 
 
-def build_objects(
-    labels: npt.NDArray[np.int32],
-    count: int,
-    *,
-    grid: Grid,
-    aoi_id: str,
-    status_of: npt.NDArray[np.uint8],
-    code: npt.NDArray[np.uint8],
-    first_day: npt.NDArray[np.integer],
-    window_start: npt.NDArray[np.integer],
-    confirm_day: npt.NDArray[np.integer],
-    n_obs: npt.NDArray[np.integer],
-    score: npt.NDArray[np.floating],
-    scene_before: npt.NDArray[np.integer],
-    scene_first: npt.NDArray[np.integer],
-    scene_ids: Sequence[str],
-    min_pixels: int,
-    simulated: bool,
-    kind: str,
-    confidence_of: Any,
-) -> list[ChangeObject]:
-    """Objects from labelled pixels; per-pixel attribute arrays are (rows, cols).
+@dataclass(frozen=True)
+class PixelLayers:
+    """The per-pixel attribute arrays an object is read from, each (rows, cols).
 
-    ``status_of`` per pixel: 1 probable, 2 confirmed, 3 rejected. An object is confirmed
-    when at least ``min_pixels`` of its pixels are; otherwise the most common status wins.
+    ``status_of`` per pixel: 1 probable, 2 confirmed, 3 rejected. ``scene_before`` and
+    ``scene_first`` index ``ObjectInputs.scene_ids`` (the last clear scene before the
+    change, the first scene that saw it); other values mean none.
     """
-    out: list[ChangeObject] = []
-    if count == 0:
-        return out
-    cols_total = grid.width
+
+    status_of: npt.NDArray[np.uint8]
+    code: npt.NDArray[np.uint8]
+    first_day: npt.NDArray[np.integer]
+    window_start: npt.NDArray[np.integer]
+    confirm_day: npt.NDArray[np.integer]
+    n_obs: npt.NDArray[np.integer]
+    score: npt.NDArray[np.floating]
+    scene_before: npt.NDArray[np.integer]
+    scene_first: npt.NDArray[np.integer]
+
+
+@dataclass(frozen=True)
+class ObjectInputs:
+    """What one call of :func:`build_objects` reads besides the labels.
+
+    ``min_pixels`` is the minimum mapping unit (and the confirmed pixels an object needs to
+    be confirmed); ``kind`` is the detector's tag in the ids (``"ts"``, ``"cmp"``);
+    ``confidence_of`` scores an object from its mean score, pixels, observations and
+    whether it is confirmed (and, for ``"ts"``, its ``first_seen``).
+    """
+
+    grid: Grid
+    aoi_id: str
+    layers: PixelLayers
+    scene_ids: Sequence[str]
+    min_pixels: int
+    simulated: bool
+    kind: str
+    confidence_of: Any
+
+
+def _label_ranges(labels: npt.NDArray[np.int32], count: int) -> list[npt.NDArray[np.intp]]:
+    """The flat pixel indices of each label 1..``count``, each sorted."""
     flat_labels = labels.ravel()
     order = np.argsort(flat_labels, kind="stable")
     sorted_labels = flat_labels[order]
     starts = np.searchsorted(sorted_labels, np.arange(1, count + 1), side="left")
     ends = np.searchsorted(sorted_labels, np.arange(1, count + 1), side="right")
-    for start, end in zip(starts, ends, strict=True):
-        pix = np.sort(order[start:end])
-        if pix.size < min_pixels:
-            continue
-        status_px = status_of.ravel()[pix]
-        n_confirmed = int((status_px == Status.CONFIRMED).sum())
-        if n_confirmed >= min_pixels:
-            status: DetectionStatus = "confirmed"
-        else:
-            counts = np.bincount(status_px, minlength=4)
-            status = cast(
-                DetectionStatus,
-                Status(int(np.argmax(counts[1:]) + 1)).word,
-            )
-            if status == "confirmed":
-                status = "probable"  # too few confirmed pixels to stand alone
-        days = first_day.ravel()[pix]
-        first = int(days.min())
-        # Anchor: the north-westernmost pixel among those seen first (row-major order).
-        anchor = int(pix[days == first][0])
-        row, col = divmod(anchor, cols_total)
-        x = grid.left + (col + 0.5) * grid.res_m
-        y = grid.top - (row + 0.5) * grid.res_m
-        codes = code.ravel()[pix]
-        codes = codes[codes > 0]
-        type_code = _object_type(codes)
-        change_type = cast(ChangeType, CODE_NAMES.get(type_code, "new_construction"))
-        # The window is that of the pixels seen first: the last clear view before them.
-        starts_px = window_start.ravel()[pix][days == first]
-        known_start = starts_px[starts_px >= 0]
-        win_start = int(known_start.max()) if known_start.size else first
-        conf_px = confirm_day.ravel()[pix]
-        conf_px = conf_px[(conf_px >= 0) & (status_px == Status.CONFIRMED)]
-        confirmed_on = (
-            _dates(np.array([conf_px.min()]))[0]
-            if (status == "confirmed" and conf_px.size)
-            else None
-        )
-        nobs = int(np.median(n_obs.ravel()[pix]))
-        mean_score = float(np.mean(score.ravel()[pix]))
-        before = sorted(
-            {scene_ids[i] for i in scene_before.ravel()[pix] if 0 <= i < len(scene_ids)}
-        )
-        after = sorted({scene_ids[i] for i in scene_first.ravel()[pix] if 0 <= i < len(scene_ids)})
-        rows_px, cols_px = np.divmod(pix, cols_total)
-        geometry = pixels_polygon(rows_px, cols_px, grid)
-        first_date = _dates(np.array([first]))[0]
-        out.append(
-            ChangeObject(
-                id=detection_id(aoi_id, first_date, x, y, kind=kind),
-                aoi=aoi_id,
-                change_type=change_type,
-                status=status,
-                first_seen=first_date,
-                window_start=_dates(np.array([win_start]))[0],
-                window_end=first_date,
-                confirmed_on=confirmed_on,
-                area_m2=float(pix.size * grid.res_m**2),
-                n_pixels=int(pix.size),
-                confidence=float(
-                    confidence_of(
-                        mean_score,
-                        int(pix.size),
-                        nobs,
-                        status == "confirmed",
-                        **({"first_seen": first_date} if kind == "ts" else {}),
-                    )
-                ),
-                n_obs=nobs,
-                evidence_before=tuple(before[-3:]),
-                evidence_after=tuple(after[:3]),
-                simulated=simulated,
-                geometry_utm=geometry,
-                epsg=grid.epsg,
-                mean_score=mean_score,
-                pixels=pix,
-            )
-        )
-    return out
+    return [np.sort(order[start:end]) for start, end in zip(starts, ends, strict=True)]
+
+
+def _object_status(status_px: npt.NDArray[np.uint8], min_pixels: int) -> DetectionStatus:
+    """Confirmed when at least ``min_pixels`` pixels are; otherwise the most common status
+    (probable in place of a confirmed minority too small to stand alone)."""
+    n_confirmed = int((status_px == Status.CONFIRMED).sum())
+    if n_confirmed >= min_pixels:
+        return "confirmed"
+    counts = np.bincount(status_px, minlength=4)
+    status = cast(DetectionStatus, Status(int(np.argmax(counts[1:]) + 1)).word)
+    if status == "confirmed":
+        status = "probable"  # too few confirmed pixels to stand alone
+    return status
+
+
+def _anchor_xy(
+    pix: npt.NDArray[np.intp], days: npt.NDArray[np.integer], grid: Grid
+) -> tuple[float, float]:
+    """The UTM centre of the north-westernmost pixel among those seen first (row-major)."""
+    first = int(days.min())
+    anchor = int(pix[days == first][0])
+    row, col = divmod(anchor, grid.width)
+    return grid.left + (col + 0.5) * grid.res_m, grid.top - (row + 0.5) * grid.res_m
+
+
+def _window_start(
+    pix: npt.NDArray[np.intp], days: npt.NDArray[np.integer], layers: PixelLayers
+) -> int:
+    """The window of the pixels seen first: the last clear view before them (their first
+    day when none is known)."""
+    first = int(days.min())
+    starts_px = layers.window_start.ravel()[pix][days == first]
+    known_start = starts_px[starts_px >= 0]
+    return int(known_start.max()) if known_start.size else first
+
+
+def _confirmed_on(
+    pix: npt.NDArray[np.intp],
+    status_px: npt.NDArray[np.uint8],
+    status: DetectionStatus,
+    layers: PixelLayers,
+) -> dt.date | None:
+    """The earliest day a confirmed pixel was confirmed, for a confirmed object."""
+    conf_px = layers.confirm_day.ravel()[pix]
+    conf_px = conf_px[(conf_px >= 0) & (status_px == Status.CONFIRMED)]
+    if status == "confirmed" and conf_px.size:
+        return _dates(np.array([conf_px.min()]))[0]
+    return None
+
+
+def _evidence_scenes(
+    pix: npt.NDArray[np.intp], inputs: ObjectInputs
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The last three scenes before the change and the first three that saw it."""
+    ids = inputs.scene_ids
+    layers = inputs.layers
+    before = sorted({ids[i] for i in layers.scene_before.ravel()[pix] if 0 <= i < len(ids)})
+    after = sorted({ids[i] for i in layers.scene_first.ravel()[pix] if 0 <= i < len(ids)})
+    return tuple(before[-3:]), tuple(after[:3])
+
+
+def _change_object(pix: npt.NDArray[np.intp], inputs: ObjectInputs) -> ChangeObject:
+    """The object of the pixels ``pix`` (flat indices, sorted)."""
+    grid, layers = inputs.grid, inputs.layers
+    status_px = layers.status_of.ravel()[pix]
+    status = _object_status(status_px, inputs.min_pixels)
+    days = layers.first_day.ravel()[pix]
+    first = int(days.min())
+    x, y = _anchor_xy(pix, days, grid)
+    codes = layers.code.ravel()[pix]
+    codes = codes[codes > 0]
+    change_type = cast(ChangeType, CODE_NAMES.get(_object_type(codes), "new_construction"))
+    win_start = _window_start(pix, days, layers)
+    confirmed_on = _confirmed_on(pix, status_px, status, layers)
+    nobs = int(np.median(layers.n_obs.ravel()[pix]))
+    mean_score = float(np.mean(layers.score.ravel()[pix]))
+    before, after = _evidence_scenes(pix, inputs)
+    rows_px, cols_px = np.divmod(pix, grid.width)
+    geometry = pixels_polygon(rows_px, cols_px, grid)
+    first_date = _dates(np.array([first]))[0]
+    kind = inputs.kind
+    confidence = inputs.confidence_of(
+        mean_score,
+        int(pix.size),
+        nobs,
+        status == "confirmed",
+        **({"first_seen": first_date} if kind == "ts" else {}),
+    )
+    return ChangeObject(
+        id=detection_id(inputs.aoi_id, first_date, x, y, kind=kind),
+        aoi=inputs.aoi_id,
+        change_type=change_type,
+        status=status,
+        first_seen=first_date,
+        window_start=_dates(np.array([win_start]))[0],
+        window_end=first_date,
+        confirmed_on=confirmed_on,
+        area_m2=float(pix.size * grid.res_m**2),
+        n_pixels=int(pix.size),
+        confidence=float(confidence),
+        n_obs=nobs,
+        evidence_before=before,
+        evidence_after=after,
+        simulated=inputs.simulated,
+        geometry_utm=geometry,
+        epsg=grid.epsg,
+        mean_score=mean_score,
+        pixels=pix,
+    )
+
+
+def build_objects(
+    labels: npt.NDArray[np.int32], count: int, inputs: ObjectInputs
+) -> list[ChangeObject]:
+    """Objects from labelled pixels, those of at least ``inputs.min_pixels`` pixels.
+
+    An object is confirmed when at least ``min_pixels`` of its pixels are; otherwise the
+    most common status wins.
+    """
+    if count == 0:
+        return []
+    return [
+        _change_object(pix, inputs)
+        for pix in _label_ranges(labels, count)
+        if pix.size >= inputs.min_pixels
+    ]

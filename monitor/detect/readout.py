@@ -16,7 +16,13 @@ from monitor.detect.classify import type_changes
 from monitor.detect.codes import Status
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.fit import seasonal
-from monitor.detect.objects import ChangeObject, build_objects, label_objects
+from monitor.detect.objects import (
+    ChangeObject,
+    ObjectInputs,
+    PixelLayers,
+    build_objects,
+    label_objects,
+)
 from monitor.detect.params import N_BANDS, DetectorParams, date_of
 from monitor.detect.state import (
     LEARNING_NEW_COVER,
@@ -315,11 +321,7 @@ def _layer_objects(
         shape = state.shape
         first_day = np.where(mask, attrs["first_day"], NO_DAY).reshape(shape)
         labels, count = label_objects(mask.reshape(shape), first_day, params.merge_days)
-        objects = build_objects(
-            labels,
-            count,
-            grid=grid,
-            aoi_id=aoi_id,
+        pixel_layers = PixelLayers(
             status_of=np.asarray(attrs["status"], dtype=np.uint8).reshape(shape),
             code=np.asarray(attrs["code"], dtype=np.uint8).reshape(shape),
             first_day=first_day,
@@ -329,12 +331,18 @@ def _layer_objects(
             score=np.asarray(attrs["score"], dtype=np.float32).reshape(shape),
             scene_before=np.asarray(attrs["scene_before"]).reshape(shape),
             scene_first=np.asarray(attrs["scene_first"]).reshape(shape),
+        )
+        inputs = ObjectInputs(
+            grid=grid,
+            aoi_id=aoi_id,
+            layers=pixel_layers,
             scene_ids=state.scene_ids,
             min_pixels=params.min_pixels,
             simulated=simulated,
             kind="ts",
             confidence_of=conf,
         )
+        objects = build_objects(labels, count, inputs)
         out.append((name, [_verified(state, o, params, verify_model) for o in objects]))
     return out
 

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
+import numpy as np
+import numpy.typing as npt
+
+from monitor.aoi import aoi_mask, grid_mask, to_utm
+from monitor.aoi.validate import geometry_from_geojson
 from monitor.config import Settings
+from monitor.detect.claims import Claim, ClaimCheck, ClaimRule, broken_rule, why_area_note
+from monitor.detect.claims import check_claim as judge
+from monitor.detect.history import PixelHistory, pixel_history
+from monitor.detect.params import day_number
+from monitor.detect.readout import held_back
+from monitor.detect.state import NO_DAY, DetectorState
+from monitor.detect.timeline import built_timeline as timeline_of
 from monitor.errors import (
     InputError,
     MissingState,
     MonitorError,
 )
+from monitor.export import check_target
+from monitor.export.timeline import AoiTimelineRows, write_timeline_csv
 from monitor.job.common import aois_of, reports_step, require_state, store_of
 from monitor.models import Aoi, Detection
+from monitor.report.timeline import claims_section_html, timeline_section_html
+from monitor.runner import detector_params
 
 
 @dataclass(frozen=True)
@@ -38,11 +55,11 @@ class TimelineExport:
 
 @dataclass(frozen=True)
 class ClaimOutcome:
-    """``monitor claim``: the check (``monitor.detect.timeline.ClaimCheck``), the AOI, the
+    """``monitor claim``: the check (``monitor.detect.claims.ClaimCheck``), the AOI, the
     zone, the roof-removing detections that date it, and the stored record's id."""
 
     aoi: Aoi
-    check: Any
+    check: ClaimCheck
     zone: str | None
     zone_area_m2: float | None
     detections: tuple[Detection, ...]
@@ -51,16 +68,10 @@ class ClaimOutcome:
     notes: tuple[str, ...]
 
 
-def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[Any, int | None]:
+def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[PixelHistory, int | None]:
     """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
     were first modelled, from its stored detector state built with ``detector``
     (``DetectorParams``); MonitorError when there is none."""
-    import numpy as np
-
-    from monitor.detect.history import pixel_history
-    from monitor.detect.readout import held_back
-    from monitor.detect.state import NO_DAY, DetectorState
-
     snapshot = store.get_detector_state(aoi.id)
     if snapshot is None or not snapshot.n_scenes:
         raise MissingState(
@@ -98,9 +109,6 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
 
 
 def _aoi_timeline(store: Any, aoi: Aoi, detector: Any, mask: Any = None) -> AoiTimeline:
-    from monitor.aoi import aoi_mask
-    from monitor.detect.params import day_number
-    from monitor.detect.timeline import built_timeline as timeline_of
 
     history, first_modelled = _state_history(store, aoi, detector)
     observations = store.observations(aoi.id)
@@ -127,7 +135,6 @@ def built_timeline(settings: Settings, selectors: Sequence[str] = ()) -> list[Ao
 
 
 def _timelines(settings: Settings, selectors: Sequence[str]) -> tuple[list[AoiTimeline], list[str]]:
-    from monitor.runner import detector_params
 
     require_state(settings)
     detector = detector_params(settings)
@@ -154,8 +161,6 @@ def export_timeline(
 ) -> TimelineExport:
     """``monitor export --format timeline``: the built-up timelines as CSV (one row per AOI
     and month; gap months have empty figures, never zeros)."""
-    from monitor.export import check_target
-    from monitor.export.timeline import AoiTimelineRows, write_timeline_csv
 
     check_target(out, overwrite=overwrite)
     timelines, skipped = _timelines(settings, selectors)
@@ -173,18 +178,13 @@ def export_timeline(
     )
 
 
-def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
+def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, npt.NDArray[np.bool_], float]:
     """The zone file's polygon (lon/lat), its pixels on the AOI grid and its area in m2.
 
     One-line MonitorError when the file is not a GeoJSON polygon in lon/lat, or the zone
     lies (partly) outside the AOI or holds no pixel centre.
     """
-    import json
-
     import shapely
-
-    from monitor.aoi import aoi_mask, grid_mask, to_utm
-    from monitor.aoi.validate import geometry_from_geojson
 
     where = f"--zone {path}"
     try:
@@ -229,6 +229,182 @@ def _read_zone(path: Path, aoi: Aoi) -> tuple[Any, Any, float]:
 _REMOVING = ("demolition", "rebuilding")
 
 
+def _flag_words(
+    rule: ClaimRule,
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> str:
+    """What is wrong with the claim's flags, in their words, for the rule they break."""
+    match rule:
+        case "both":
+            return "give --demolished N --total M, or --built-area A, not both"
+        case "neither":
+            return "give the claim: --demolished N --total M, or --built-area A"
+        case "pair":
+            return "--demolished and --total go together"
+        case "total":
+            return f"--total {total}: at least 1 building"
+        case "demolished":
+            return f"--demolished {demolished}: not a number of buildings"
+        case "exceeds":
+            return f"--demolished {demolished} is more than --total {total}"
+        case "area":
+            return f"--built-area {built_area_m2}: not an area in m²"
+        case "since":
+            return f"--since {since} is not before --by {by}"
+        case _:
+            assert_never(rule)
+
+
+def _check_claim_flags(
+    *,
+    by: dt.date,
+    demolished: int | None,
+    total: int | None,
+    built_area_m2: float | None,
+    since: dt.date | None,
+) -> None:
+    """Raise InputError, in the flags' words, for the first rule the claim's figures break
+    (``monitor.detect.claims.broken_rule``), before the state is opened."""
+    rule = broken_rule(
+        by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
+    )
+    if rule is not None:
+        raise InputError(
+            _flag_words(
+                rule,
+                by=by,
+                demolished=demolished,
+                total=total,
+                built_area_m2=built_area_m2,
+                since=since,
+            )
+        )
+
+
+def _dating_detections(
+    store: Any, aoi: Aoi, check: ClaimCheck, zone_geometry: Any
+) -> list[Detection]:
+    """The confirmed and probable roof-removing detections that may date the claim's
+    removal: first seen after the baseline, window begun before the claim's day, in the
+    zone."""
+    by = check.claim.by
+    dating = []
+    for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
+        if det.change_type not in _REMOVING:
+            continue
+        if not (check.baseline_on < det.first_seen and det.window_start < by):
+            continue
+        if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
+            continue
+        dating.append(det)
+    return dating
+
+
+def _claim_notes(check: ClaimCheck) -> list[str]:
+    """What the check cannot see: changes before the model, pixels that cannot be told."""
+    notes = []
+    if check.baseline_on < check.modelled_from:
+        notes.append(
+            f"changes before {check.modelled_from} (while the detector was "
+            "learning each pixel's seasons) are not seen"
+        )
+    if check.unknown_pixels:
+        notes.append(
+            f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
+            "(not modelled, or no spectral mixture fits them): counted as "
+            "anything from no roof to all roof"
+        )
+    return notes
+
+
+def _claim_record(claim: Claim, zone: Path | None, zone_geometry: Any) -> dict[str, Any]:
+    """The claim as the store records it (``monitor.detect.claims.Claim`` and its zone)."""
+    from shapely.geometry import mapping
+
+    return {
+        "demolished": claim.demolished,
+        "total": claim.total,
+        "built_area_m2": claim.built_area_m2,
+        "by": claim.by.isoformat(),
+        "since": claim.since.isoformat() if claim.since else None,
+        "zone": str(zone) if zone is not None else None,
+        "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
+    }
+
+
+def _claim_result(
+    check: ClaimCheck,
+    dating: Sequence[Detection],
+    *,
+    simulated: bool,
+    notes: Sequence[str],
+    zone_area: float | None,
+) -> dict[str, Any]:
+    """The check as the store records it: its figures, the dating detections, the notes."""
+
+    result: dict[str, Any] = check.to_dict()
+    result.update(
+        {
+            "detections": [
+                {
+                    "id": d.id,
+                    "change_type": d.change_type,
+                    "status": d.status,
+                    "window_start": d.window_start.isoformat(),
+                    "first_seen": d.first_seen.isoformat(),
+                    "confirmed_on": d.confirmed_on.isoformat() if d.confirmed_on else None,
+                    "area_m2": d.area_m2,
+                }
+                for d in dating
+            ],
+            "simulated": simulated,
+            "notes": list(notes),
+            "why_area": why_area_note(),
+            "zone_area_m2": zone_area,
+            "lines": check.lines(),
+        }
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class _ClaimArea:
+    """Where a claim is judged: the pixels (the AOI's, or a zone's on its grid), and the
+    zone's polygon (lon/lat) and area in m2 when one was given."""
+
+    mask: npt.NDArray[np.bool_]
+    zone_geometry: Any
+    zone_area_m2: float | None
+
+
+def _claim_area(aoi: Aoi, zone: Path | None) -> _ClaimArea:
+    """The AOI's pixels, or those of the zone file; one-line InputError for a bad zone."""
+    if zone is None:
+        return _ClaimArea(aoi_mask(aoi), None, None)
+    zone_geometry, mask, zone_area = _read_zone(zone, aoi)
+    return _ClaimArea(mask, zone_geometry, zone_area)
+
+
+def _judged(
+    history: PixelHistory,
+    claim: Claim,
+    mask: npt.NDArray[np.bool_],
+    first_modelled: int | None,
+) -> ClaimCheck:
+    """The check of ``claim`` on ``mask``'s pixels; InputError, naming ``--by``, when the
+    history cannot answer it (no clear observation before the claim's day, or none between
+    the baseline and it)."""
+    try:
+        return judge(history, claim, mask, first_modelled_day=first_modelled)
+    except ValueError as exc:
+        raise InputError(f"--by {claim.by}: {exc}") from None
+
+
 def check_claim(
     settings: Settings,
     aoi_id: str,
@@ -248,98 +424,25 @@ def check_claim(
     N > M, a date before any clear observation, a zone outside the AOI) is a one-line
     MonitorError and stores nothing.
     """
-    from shapely.geometry import mapping
-
-    from monitor.aoi import aoi_mask
-    from monitor.detect.claims import Claim, why_area_note
-    from monitor.detect.claims import check_claim as judge
-    from monitor.runner import detector_params
-
-    counts = demolished is not None or total is not None
-    if counts and built_area_m2 is not None:
-        raise InputError("give --demolished N --total M, or --built-area A, not both")
-    if not counts and built_area_m2 is None:
-        raise InputError("give the claim: --demolished N --total M, or --built-area A")
-    if counts and (demolished is None or total is None):
-        raise InputError("--demolished and --total go together")
-    if total is not None and total < 1:
-        raise InputError(f"--total {total}: at least 1 building")
-    if demolished is not None and demolished < 0:
-        raise InputError(f"--demolished {demolished}: not a number of buildings")
-    if demolished is not None and total is not None and demolished > total:
-        raise InputError(f"--demolished {demolished} is more than --total {total}")
-    if built_area_m2 is not None and not built_area_m2 >= 0:
-        raise InputError(f"--built-area {built_area_m2}: not an area in m²")
-    if since is not None and since >= by:
-        raise MissingState(f"--since {since} is not before --by {by}")
+    _check_claim_flags(
+        by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
+    )
     require_state(settings)
     with store_of(settings, create=False) as store:
         aoi = _aoi_of_state(settings, store, aoi_id)
-        zone_geometry, zone_area = None, None
-        mask = aoi_mask(aoi)
-        if zone is not None:
-            zone_geometry, mask, zone_area = _read_zone(zone, aoi)
+        area = _claim_area(aoi, zone)
         history, first_modelled = _state_history(store, aoi, detector_params(settings))
         claim = Claim(
             by=by, demolished=demolished, total=total, built_area_m2=built_area_m2, since=since
         )
-        try:
-            check = judge(history, claim, mask, first_modelled_day=first_modelled)
-        except ValueError as exc:
-            raise InputError(f"--by {by}: {exc}") from None
-        dating = []
-        for det in store.detections(aoi_id=aoi.id, status=("confirmed", "probable")):
-            if det.change_type not in _REMOVING:
-                continue
-            if not (check.baseline_on < det.first_seen and det.window_start < by):
-                continue
-            if zone_geometry is not None and not det.geometry.intersects(zone_geometry):
-                continue
-            dating.append(det)
+        check = _judged(history, claim, area.mask, first_modelled)
+        dating = _dating_detections(store, aoi, check, area.zone_geometry)
         simulated = any(o.simulated for o in store.observations(aoi.id, status="used"))
-        notes = []
-        if check.baseline_on < check.modelled_from:
-            notes.append(
-                f"changes before {check.modelled_from} (while the detector was "
-                "learning each pixel's seasons) are not seen"
-            )
-        if check.unknown_pixels:
-            notes.append(
-                f"{check.unknown_pixels} of {check.pixels} pixels cannot be told "
-                "(not modelled, or no spectral mixture fits them): counted as "
-                "anything from no roof to all roof"
-            )
-        record_claim = {
-            "demolished": demolished,
-            "total": total,
-            "built_area_m2": built_area_m2,
-            "by": by.isoformat(),
-            "since": since.isoformat() if since else None,
-            "zone": str(zone) if zone is not None else None,
-            "zone_geometry": mapping(zone_geometry) if zone_geometry is not None else None,
-        }
-        result = check.to_dict()
-        result.update(
-            {
-                "detections": [
-                    {
-                        "id": d.id,
-                        "change_type": d.change_type,
-                        "status": d.status,
-                        "window_start": d.window_start.isoformat(),
-                        "first_seen": d.first_seen.isoformat(),
-                        "confirmed_on": d.confirmed_on.isoformat() if d.confirmed_on else None,
-                        "area_m2": d.area_m2,
-                    }
-                    for d in dating
-                ],
-                "simulated": simulated,
-                "notes": notes,
-                "why_area": why_area_note(),
-                "zone_area_m2": zone_area,
-                "lines": check.lines(),
-            }
+        notes = _claim_notes(check)
+        result = _claim_result(
+            check, dating, simulated=simulated, notes=notes, zone_area=area.zone_area_m2
         )
+        record_claim = _claim_record(claim, zone, area.zone_geometry)
         claim_id = store.put_claim(aoi.id, now or dt.datetime.now(dt.UTC), record_claim, result)
         # The AOI's report shows claim checks: owed from now on.
         store.mark_pending(reports_step(aoi.id), None)
@@ -347,7 +450,7 @@ def check_claim(
         aoi,
         check,
         str(zone) if zone is not None else None,
-        zone_area,
+        area.zone_area_m2,
         tuple(dating),
         simulated,
         claim_id,
@@ -358,7 +461,6 @@ def check_claim(
 def timeline_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
     """The AOI page's built-up timeline and claim checks (already-escaped HTML), for
     ``_extra_report_sections``. An AOI the detector has not seen yet gets a line saying so."""
-    from monitor.report.timeline import claims_section_html, timeline_section_html
 
     try:
         timeline: Any = _aoi_timeline(store, aoi, detector).timeline

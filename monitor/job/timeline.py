@@ -18,9 +18,10 @@ from monitor.config import Settings
 from monitor.detect.claims import Claim, ClaimCheck, ClaimRule, broken_rule, why_area_note
 from monitor.detect.claims import check_claim as judge
 from monitor.detect.history import PixelHistory, pixel_history
-from monitor.detect.params import day_number
+from monitor.detect.params import DetectorParams, day_number
 from monitor.detect.readout import held_back
 from monitor.detect.state import NO_DAY, DetectorState
+from monitor.detect.timeline import BuiltTimeline
 from monitor.detect.timeline import built_timeline as timeline_of
 from monitor.errors import (
     InputError,
@@ -33,6 +34,7 @@ from monitor.job.common import aois_of, reports_step, require_state, store_of
 from monitor.models import Aoi, Detection
 from monitor.report.timeline import claims_section_html, timeline_section_html
 from monitor.runner import detector_params
+from monitor.store import Store
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class AoiTimeline:
     """One AOI's built-up timeline (``monitor.detect.timeline.BuiltTimeline``)."""
 
     aoi: Aoi
-    timeline: Any
+    timeline: BuiltTimeline
     simulated: bool
 
 
@@ -68,7 +70,9 @@ class ClaimOutcome:
     notes: tuple[str, ...]
 
 
-def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[PixelHistory, int | None]:
+def _state_history(
+    store: Store, aoi: Aoi, detector: DetectorParams
+) -> tuple[PixelHistory, int | None]:
     """The AOI's per-pixel roof history (``PixelHistory``) and the median day its pixels
     were first modelled, from its stored detector state built with ``detector``
     (``DetectorParams``); MonitorError when there is none."""
@@ -95,7 +99,7 @@ def _state_history(store: Any, aoi: Aoi, detector: Any) -> tuple[PixelHistory, i
     return history, int(np.median(fitted)) if fitted.size else None
 
 
-def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
+def _aoi_of_state(settings: Settings, store: Store, selector: str) -> Aoi:
     """The AOI a selector names (an id, or an AOI file), as the state holds it."""
     aoi: Aoi | None = store.get_aoi(selector)
     if aoi is None and Path(selector).suffix.lower() in (".geojson", ".json"):
@@ -108,7 +112,9 @@ def _aoi_of_state(settings: Settings, store: Any, selector: str) -> Aoi:
     return aoi
 
 
-def _aoi_timeline(store: Any, aoi: Aoi, detector: Any, mask: Any = None) -> AoiTimeline:
+def _aoi_timeline(
+    store: Store, aoi: Aoi, detector: DetectorParams, mask: npt.NDArray[np.bool_] | None = None
+) -> AoiTimeline:
 
     history, first_modelled = _state_history(store, aoi, detector)
     observations = store.observations(aoi.id)
@@ -287,7 +293,7 @@ def _check_claim_flags(
 
 
 def _dating_detections(
-    store: Any, aoi: Aoi, check: ClaimCheck, zone_geometry: Any
+    store: Store, aoi: Aoi, check: ClaimCheck, zone_geometry: Any
 ) -> list[Detection]:
     """The confirmed and probable roof-removing detections that may date the claim's
     removal: first seen after the baseline, window begun before the claim's day, in the
@@ -458,12 +464,12 @@ def check_claim(
     )
 
 
-def timeline_report_sections(store: Any, aoi: Aoi, detector: Any) -> tuple[str, ...]:
+def timeline_report_sections(store: Store, aoi: Aoi, detector: DetectorParams) -> tuple[str, ...]:
     """The AOI page's built-up timeline and claim checks (already-escaped HTML), for
     ``_extra_report_sections``. An AOI the detector has not seen yet gets a line saying so."""
 
     try:
-        timeline: Any = _aoi_timeline(store, aoi, detector).timeline
+        timeline: BuiltTimeline | str = _aoi_timeline(store, aoi, detector).timeline
     except MonitorError as exc:
         timeline = str(exc)
     return (timeline_section_html(timeline), claims_section_html(store.claims(aoi.id)))

@@ -12,6 +12,7 @@ from monitor.aoi import check_report, load_aoi
 from monitor.config import Settings
 from monitor.job.common import aois_of, store_of
 from monitor.models import Aoi
+from monitor.store import Store
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def list_aois(settings: Settings, selectors: Sequence[str] = ()) -> list[AoiEntr
     """The AOIs of ``--aoi-dir`` (or ``--aoi``), their grid facts and whether the state has them."""
     aois = aois_of(settings, selectors)
     registered: dict[str, str] = {}
-    if (settings.state_dir / "state.db").exists():
+    if Store.exists(settings.state_dir):
         with store_of(settings, create=False) as store:
             registered = {a.id: a.geometry_hash for a in store.list_aois()}
     return [

@@ -13,7 +13,7 @@ from monitor.errors import (
 from monitor.imagery import ChipCache
 from monitor.imagery.cache import grid_hash, safe_name
 from monitor.job.common import Echo, aois_of, say_nothing, store_of
-from monitor.store import state_lock
+from monitor.store import Store, state_lock
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def cache_use(
     freed = files = 0
     removed: list[str] = []
     if prune:
-        if not (settings.state_dir / "state.db").exists():
+        if not Store.exists(settings.state_dir):
             raise MissingState(
                 f"{settings.state_dir}: no state here; nothing to prune "
                 "against (a chip cache without a state is never pruned)"

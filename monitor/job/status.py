@@ -11,6 +11,7 @@ from monitor.imagery import ChipCache
 from monitor.job.common import EXPORTS_STEP, reports_owed, store_of
 from monitor.models import RunSummary
 from monitor.runner import detector_params, detector_version
+from monitor.store import Store
 
 
 def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str, Any]:
@@ -22,7 +23,6 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
     size. Reads no detector arrays and no chips: cheap enough for a monitoring probe.
     """
 
-    db = settings.state_dir / "state.db"
     report: dict[str, Any] = {
         "state_dir": str(settings.state_dir),
         "last_run": None,
@@ -30,7 +30,7 @@ def state_status(settings: Settings, selectors: Sequence[str] = ()) -> dict[str,
         "aois": [],
         "cache_bytes": 0,
     }
-    if not db.exists():
+    if not Store.exists(settings.state_dir):
         return report
     cache = ChipCache(settings.state_dir)
     current_version = detector_version(detector_params(settings))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from typing import Any
 
 from monitor.errors import StateError
 from monitor.models import DetectorSnapshot
@@ -69,16 +71,7 @@ class DetectorStateTable(Connection):
             ).fetchone()
             if row is None:
                 return None
-            return DetectorSnapshot(
-                aoi_id=row["aoi_id"],
-                geometry_hash=row["geometry_hash"],
-                detector_version=row["detector_version"],
-                params=_rows.loads(row["params_json"]) or {},
-                last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
-                n_scenes=int(row["n_scenes"]),
-                arrays={},
-                coverage=_rows.loads(row["coverage_json"]) or {},
-            )
+            return _snapshot(row, {})
         row = self._execute("SELECT * FROM detector_state WHERE aoi_id = ?", (aoi_id,)).fetchone()
         if row is None:
             return None
@@ -89,13 +82,18 @@ class DetectorStateTable(Connection):
                 "(checksum mismatch); run `monitor rebuild --aoi "
                 f"{aoi_id}`"
             )
-        return DetectorSnapshot(
-            aoi_id=row["aoi_id"],
-            geometry_hash=row["geometry_hash"],
-            detector_version=row["detector_version"],
-            params=_rows.loads(row["params_json"]) or {},
-            last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
-            n_scenes=int(row["n_scenes"]),
-            arrays=_rows.arrays_from_blob(blob),
-            coverage=_rows.loads(row["coverage_json"]) or {},
-        )
+        return _snapshot(row, _rows.arrays_from_blob(blob))
+
+
+def _snapshot(row: sqlite3.Row, arrays: dict[str, Any]) -> DetectorSnapshot:
+    """The snapshot a ``detector_state`` row holds, with ``arrays`` (empty: not read)."""
+    return DetectorSnapshot(
+        aoi_id=row["aoi_id"],
+        geometry_hash=row["geometry_hash"],
+        detector_version=row["detector_version"],
+        params=_rows.loads(row["params_json"]) or {},
+        last_datetime=_rows.from_iso_or_none(row["last_datetime"]),
+        n_scenes=int(row["n_scenes"]),
+        arrays=arrays,
+        coverage=_rows.loads(row["coverage_json"]) or {},
+    )

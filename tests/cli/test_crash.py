@@ -3,7 +3,9 @@
 ``monitor run`` is started as a child process on the ``east-test`` AOI (88 x 90 px, planted
 demolitions, 126 scenes) and killed with SIGKILL at moments drawn from a seeded RNG. A kill
 moment is an *anchor* seen on the run's stdout (process start, the catalog search line,
-the n-th recorded observation, the alerts line) plus a random delay, so kills fall in
+the n-th recorded observation, the alerts line) plus a random delay, or the k-th sample of
+the run's stacks that shows a scene being read (so a slow machine's long imports do not
+push every early kill out of the reads), so kills fall in
 every phase: start-up and state creation, catalog search, reads, detector, recording
 observations, the store transaction, the post-run export.
 
@@ -13,8 +15,9 @@ name the phase the kill landed in. The tally is printed (``-s``).
 
 One state is killed over and over, like a cron job on a machine that keeps crashing: first
 with ``--until`` in November 2025 (a run then completes and exports, as a daily job's
-would), then with the whole period. A second state, copied from it, is killed between its
-last recorded observation and its export. Each must then end, after one run to
+would), then with the whole period. A second state, copied from it after that first
+completed run, is killed between its last recorded observation of the whole period and
+its export. Each must then end, after one run to
 completion, exactly where one uninterrupted run ends (``east_reference``).
 """
 
@@ -108,6 +111,9 @@ def _phase_of(dump: str, lines: list[str]) -> str:
     """
     if not dump.strip():
         return "start-up (before the launcher)"
+    if "File " not in dump:
+        # "Garbage-collecting" or "<no Python frame>": a collection, or interpreter exit.
+        return "not told (no Python frame: garbage collection or exit)"
     names = set(re.findall(r" in (\w+)\s*$", dump, flags=re.MULTILINE))
     for phase, functions in _PHASES:
         if names & functions:
@@ -134,6 +140,39 @@ def _message(line: str) -> str:
     return str(data.get("message", line)) if isinstance(data, dict) else line
 
 
+def _dump_stacks(child: subprocess.Popen[str], log: Path) -> str:
+    """Have ``child`` write its threads' stacks to ``log`` (SIGUSR1); the dump, once written.
+
+    On a loaded machine the dump takes a while to write: this waits until the log has
+    stopped growing (at most 2 s), so the kill that follows does not cut it short.
+    """
+    before = log.stat().st_size
+    child.send_signal(signal.SIGUSR1)
+    size, deadline = before, time.monotonic() + 2.0
+    while time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.02)
+        grown = log.stat().st_size
+        if grown > before and grown == size:
+            break
+        size = grown
+    with log.open("rb") as written:
+        written.seek(before)
+        return written.read().decode(errors="replace")
+
+
+def _reads_seen(child: subprocess.Popen[str], log: Path, times: int) -> str | None:
+    """Sample ``child``'s stacks every 50 ms until the ``times``-th sample that shows a
+    scene being read; that dump, or None when the run ends first."""
+    while child.poll() is None:
+        dump = _dump_stacks(child, log)
+        if _phase_of(dump, []) == "reads":
+            times -= 1
+            if times == 0:
+                return dump
+        time.sleep(0.05)
+    return None
+
+
 def _run_child(
     args: list[str],
     log: Path,
@@ -145,9 +184,11 @@ def _run_child(
     """Start ``monitor ARGS``; ``delay_s`` after ``anchor`` is seen, SIGKILL it.
 
     ``anchor``: "start", "search", "record:N" (the N-th recorded observation; the summary
-    line stands in when fewer are recorded), "alerts" (the alerts line, after the detections
-    are stored and before the run is closed and exported); None lets the run finish. Without
-    ``dump`` the SIGKILL is sent at once (no stack: the phase is told by the output).
+    line stands in when fewer are recorded), "reads:K" (after the search line, the K-th
+    50 ms sample of the stacks that shows a scene being read; ``delay_s`` is not used),
+    "alerts" (the alerts line, after the detections are stored and before the run is closed
+    and exported); None lets the run finish. Without ``dump`` the SIGKILL is sent at once
+    (no stack: the phase is told by the output).
     """
     env = {
         **os.environ,
@@ -157,9 +198,11 @@ def _run_child(
     lines: list[str] = []
     seen = threading.Event()
     n_records = int(anchor.split(":")[1]) if anchor and anchor.startswith("record:") else 0
+    n_reads = int(anchor.split(":")[1]) if anchor and anchor.startswith("reads:") else 0
+    last_dump: str | None = None
 
     def matches(line: str) -> bool:
-        if anchor == "search":
+        if anchor == "search" or n_reads:
             return ": searching " in line
         if anchor == "alerts" and line.startswith("alerts: "):
             return True
@@ -197,10 +240,11 @@ def _run_child(
                 seen.wait(timeout_s)
                 anchored = time.monotonic()
             time.sleep(delay_s)
-            if child.poll() is None:
-                if dump:
-                    child.send_signal(signal.SIGUSR1)  # the stack, for the tally
-                    time.sleep(0.01)
+            if n_reads:
+                last_dump = _reads_seen(child, log, n_reads)
+            elif child.poll() is None and dump:
+                last_dump = _dump_stacks(child, log)  # the stacks, for the tally
+            if child.poll() is None and (last_dump is not None or not dump):
                 child.send_signal(signal.SIGKILL)
         code = child.wait(timeout_s)
         reader.join(10)
@@ -210,9 +254,10 @@ def _run_child(
     if not killed:
         phase = "ran to the end"
     elif code == -signal.SIGUSR1:
-        phase = "start-up (before the launcher)"
+        # No handler: not registered yet, or gone again as the interpreter exits.
+        phase = "exit (faulthandler gone)" if lines else "start-up (before the launcher)"
     elif dump:
-        phase = _phase_of(log.read_text(errors="replace"), lines)
+        phase = _phase_of(last_dump or "", lines)
     elif any(line.startswith("alerts: ") for line in lines) and not any(
         line.startswith(("exports: ", "nothing new")) for line in lines
     ):
@@ -344,6 +389,8 @@ def crash_runs(
     #    (creating the database, taking the lock), the catalog search and the reads ...
     for _ in range(7):
         kill(EARLY_UNTIL, "start", rng.uniform(0.05, 1.5))
+    # ... while reading scenes (whatever the machine's speed, the stacks tell when) ...
+    kill(EARLY_UNTIL, f"reads:{rng.randint(1, 3)}", 0.0)
     # ... then while recording observations (the remaining reads come first) ...
     early = _scenes_read_by(east_reference, EARLY_UNTIL)
     kill(EARLY_UNTIL, f"record:{rng.randint(1, max(1, _left_to_record(chain, early) // 2))}", 0.0)
@@ -353,21 +400,28 @@ def crash_runs(
     done = _run_child(_run_args(east_archive, chain, EARLY_UNTIL), logs / "early.err", None)
     assert done.exit_code == 0, done.lines[-5:]
 
-    # 2. The whole period: start-up, the new scenes' reads, the detector, the records ...
+    # 2. A second state, copied from the chain here, has the whole period's new scenes to
+    #    read and record: its next run is killed at its last recorded observation, in the
+    #    store transaction that follows.
     whole = _scenes_read_by(east_reference, FULL_PERIOD[1])
-    for _ in range(2):
-        kill(FULL_PERIOD[1], "start", rng.uniform(0.05, 1.5))
-    kill_after_search(2, FULL_PERIOD[1], 0.05, 1.0)
-    halfway = max(1, _left_to_record(chain, whole) // 2)
-    kill(FULL_PERIOD[1], f"record:{rng.randint(1, halfway)}", 0.0)
-    # A second state, copied here (the new scenes' reads are cached): its next run is killed
-    # at its last recorded observation, in the store transaction that follows.
     late = RunState(folder / "late" / "state", folder / "late" / "reports")
     shutil.copytree(chain.state, late.state)
     shutil.copytree(chain.reports, late.reports)
-    late_outcome = kill(FULL_PERIOD[1], f"record:{_left_to_record(late, whole)}", 0.0, on=late)
-    # ... the chain in its detector (reads cached: the plan, then the replay from the cache),
-    # once more while recording, then after its alerts, before its summary and its export.
+    left = _left_to_record(late, whole)
+    assert left > 0, "the late state should have scenes left to record"
+    late_outcome = kill(FULL_PERIOD[1], f"record:{left}", 0.0, on=late)
+
+    # 3. The chain over the whole period: start-up, the new scenes' reads, the detector,
+    #    the records ...
+    for _ in range(2):
+        kill(FULL_PERIOD[1], "start", rng.uniform(0.05, 1.5))
+    kill(FULL_PERIOD[1], f"reads:{rng.randint(1, 3)}", 0.0)
+    halfway = max(1, _left_to_record(chain, whole) // 2)
+    kill(FULL_PERIOD[1], f"record:{rng.randint(1, halfway)}", 0.0)
+    # ... at random moments after its search (a run may end: the delays learn from it),
+    # in its detector (reads cached: the plan, then the replay from the cache), once
+    # more while recording, then after its alerts, before its summary and its export.
+    kill_after_search(2, FULL_PERIOD[1], 0.05, 1.0)
     kill_after_search(2, FULL_PERIOD[1], 0.2, 0.6)
     kill(FULL_PERIOD[1], f"record:{max(1, _left_to_record(chain, whole) // 2)}", 0.0)
     kill(FULL_PERIOD[1], "alerts", 0.0, dump=False)

@@ -91,7 +91,7 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True)
     rows = [r for p in paths for r in json.loads(p.read_text())]
     x = np.array([_row_features(r) for r in rows])
     y = np.array([float(r["right"]) for r in rows])
-    beta = _logistic(x, y, ridge)
+    beta = logistic_fit(x, y, ridge)
     print(f"{len(rows)} confirmed detections, {int(y.sum())} right")
     confirmed = DEFAULT_CONFIDENCE.confirmed
     model = ConfidenceModel(beta[0] - confirmed, beta[1], beta[2], 0.0, confirmed, beta[3])
@@ -109,14 +109,18 @@ def fit_confidence(paths: list[Path], ridge: float = 1.0, *, cross: bool = True)
     return model
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
-    """Ridge-penalised logistic regression by Newton steps; column 0 is the intercept."""
+def logistic_fit(
+    x: np.ndarray, y: np.ndarray, ridge: float, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Ridge-penalised logistic regression by Newton steps; column 0 is the intercept;
+    ``weights``, per row, or all 1."""
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     beta = np.zeros(x.shape[1])
     penalty = ridge * np.diag([0.0] + [1.0] * (x.shape[1] - 1))
     for _ in range(100):
         p = 1 / (1 + np.exp(-(x @ beta)))
-        grad = x.T @ (y - p) - penalty @ beta
-        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + 1e-6 * np.eye(x.shape[1])
+        grad = x.T @ (w * (y - p)) - penalty @ beta
+        hess = (x * (w * p * (1 - p))[:, None]).T @ x + penalty + 1e-6 * np.eye(x.shape[1])
         beta += np.linalg.solve(hess, grad)
     return beta
 
@@ -126,7 +130,7 @@ def _verify_model(rows: list[dict], ridge: float, name: str) -> VerifyModel:
     y = np.array([float(r["right"]) for r in rows])
     mean, scale = f.mean(axis=0), np.maximum(f.std(axis=0), 1e-6)
     x = np.column_stack([np.ones(len(f)), (f - mean) / scale])
-    beta = _logistic(x, y, ridge)
+    beta = logistic_fit(x, y, ridge)
     return VerifyModel(
         float(beta[0]),
         tuple(float(b) for b in beta[1:]),

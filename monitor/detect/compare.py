@@ -40,8 +40,15 @@ from monitor.detect.objects import (
     build_objects,
     label_objects,
 )
-from monitor.detect.params import N_BANDS, CompareParams, day_number
-from monitor.models import Grid
+from monitor.detect.builtmodel import (
+    RED_EDGE_MODEL,
+    SIX_BAND_MODEL,
+    BuiltChangeModel,
+    built_probability,
+    pair_features,
+)
+from monitor.detect.params import BANDS, N_BANDS, CompareParams, day_number
+from monitor.models import RED_EDGE_BANDS, Grid
 
 __all__ = ["composite", "CompareResult", "compare_windows", "compare_objects", "BUILT_TYPES"]
 
@@ -56,11 +63,11 @@ def composite(
 
     Parameters
     ----------
-    observations : float (6, rows, cols) each, NaN where not clear.
+    observations : float (bands, rows, cols) each, NaN where not clear.
 
     Returns
     -------
-    median : float32 (6, rows, cols), NaN where no observation was clear.
+    median : float32 (bands, rows, cols), NaN where no observation was clear.
     count : int32 (rows, cols) clear observations per pixel.
     """
     if not observations:
@@ -91,6 +98,12 @@ class CompareResult:
     gain, offset : per band, ``after_raw ~ offset + gain * before``.
     score : float32 (rows, cols) ``magnitude`` with 0 where unknown (objects' mean score).
     shift : (rows, cols) pixels by which *after* was moved back onto *before*.
+    bands : band names of the composites' rows.
+    candidates : bool (rows, cols) pixels whose change passed the threshold, before the
+        built-change model.
+    probability : float32 (rows, cols) the model's probability of a change about
+        buildings, NaN where not a candidate (or the model is off).
+    before_views, after_views : int32 (rows, cols) clear observations in each composite.
     """
 
     codes: npt.NDArray[np.uint8]
@@ -102,6 +115,11 @@ class CompareResult:
     offset: tuple[float, ...]
     score: npt.NDArray[np.float32]
     shift: tuple[float, float] = (0.0, 0.0)
+    bands: tuple[str, ...] = BANDS
+    candidates: npt.NDArray[np.bool_] | None = None
+    probability: npt.NDArray[np.float32] | None = None
+    before_views: npt.NDArray[np.int32] | None = None
+    after_views: npt.NDArray[np.int32] | None = None
 
     @property
     def changed(self) -> npt.NDArray[np.bool_]:
@@ -187,88 +205,158 @@ def _threshold(values: npt.NDArray[np.float32], params: CompareParams) -> float:
     return med + params.mad_k * 1.4826 * float(np.median(np.abs(values - med)))
 
 
+@dataclass(frozen=True)
+class _Normalised:
+    """*after* co-registered and normalised onto *before*, and the pixels both know."""
+
+    after: npt.NDArray[np.float32]
+    known: npt.NDArray[np.bool_]
+    gain: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.float64]
+    shift: tuple[float, float]
+
+
+#: Largest gain change a red-edge band's normalisation may fit (as NIR's).
+_RED_EDGE_MAX_GAIN_CHANGE = 0.05
+
+
+def _normalise(
+    b: npt.NDArray[np.float32],
+    a_raw: npt.NDArray[np.float32],
+    known: npt.NDArray[np.bool_],
+    params: CompareParams,
+) -> _Normalised:
+    """Co-registration, then the radiometric normalisation: per-band gain and offset fitted
+    on all known pixels, then again on the pseudo-invariant share that changed least (the
+    six core bands decide which those are; any further band is fitted on them too)."""
+    n_bands = b.shape[0]
+    shift = (0.0, 0.0)
+    if params.register and known.sum() >= 10:
+        a_raw, shift = _coregister(a_raw, b, known, params.max_shift_px)
+        known = known & np.isfinite(a_raw).all(axis=0)
+    gain, offset = np.ones(n_bands), np.zeros(n_bands)
+    if known.sum() < 10:
+        return _Normalised(a_raw.copy(), known, gain, offset, shift)
+    core = slice(0, N_BANDS)
+    gain[core], offset[core] = fit_gain_offset(a_raw[core][:, known], b[core][:, known])
+    a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
+    diff = a[core][:, known] - b[core][:, known]
+    spread = 1.4826 * np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
+    raw = np.sqrt(np.mean((diff / np.maximum(spread, 1e-4)[:, None]) ** 2, axis=0))
+    # Refit on the pseudo-invariant pixels: the share that changed least.
+    calm = raw <= np.quantile(raw, params.invariant_fraction)
+    gain[core], offset[core] = fit_gain_offset(
+        a_raw[core][:, known][:, calm], b[core][:, known][:, calm]
+    )
+    if n_bands > N_BANDS:
+        extra = slice(N_BANDS, n_bands)
+        gain[extra], offset[extra] = fit_gain_offset(
+            a_raw[extra][:, known][:, calm],
+            b[extra][:, known][:, calm],
+            max_gain_change=(_RED_EDGE_MAX_GAIN_CHANGE,) * (n_bands - N_BANDS),
+        )
+    a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
+    return _Normalised(a, known, gain, offset, shift)
+
+
+def _magnitudes(
+    b: npt.NDArray[np.float32],
+    a: npt.NDArray[np.float32],
+    known: npt.NDArray[np.bool_],
+    params: CompareParams,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
+    """The smoothed standardised change of the six core bands, their smoothed Euclidean
+    change in reflectance, and the automatic threshold of the first.
+
+    The no-change statistics (each band's spread, the threshold's median and MAD) come
+    from land: open water changes between any two dates (waves, glint, turbidity) and,
+    where it is a large share of the AOI (Hong Kong's harbour, 27 % of the OSCD tile), it
+    inflates the threshold for the land.
+    """
+    rows, cols = known.shape
+    diff = a[:N_BANDS, known] - b[:N_BANDS, known]
+    land = _land(b, a, known) if params.land_statistics else known
+    land_diff = diff[:, land[known]]
+    spread = 1.4826 * np.median(
+        np.abs(land_diff - np.median(land_diff, axis=1, keepdims=True)), axis=1
+    )
+    z = diff / np.maximum(spread, 1e-4)[:, None]
+    grid_mag = np.zeros((rows, cols), dtype=np.float32)
+    grid_mag[known] = np.sqrt(np.mean(z**2, axis=0))
+    magnitude = _smooth(grid_mag, known, params.smooth_sigma_px)
+    grid_abs = np.zeros((rows, cols), dtype=np.float32)
+    grid_abs[known] = np.sqrt(np.sum(diff**2, axis=0))
+    absolute = _smooth(grid_abs, known, params.smooth_sigma_px)
+    threshold = max(_threshold(magnitude[land], params), params.min_threshold)
+    return magnitude, absolute, threshold
+
+
+def _built_model_for(bands: Sequence[str], model: BuiltChangeModel | None) -> BuiltChangeModel:
+    """The model given, else the fitted one the bands allow (red-edge when present)."""
+    if model is not None:
+        return model
+    if all(b in bands for b in RED_EDGE_BANDS) and RED_EDGE_MODEL is not None:
+        return RED_EDGE_MODEL
+    return SIX_BAND_MODEL
+
+
 def compare_windows(
     before: Sequence[npt.NDArray[np.floating]],
     after: Sequence[npt.NDArray[np.floating]],
     params: CompareParams,
     *,
     outside: npt.NDArray[np.bool_] | None = None,
+    bands: Sequence[str] = BANDS,
+    model: BuiltChangeModel | None = None,
 ) -> CompareResult:
     """Compare two windows of observations of one AOI.
 
     Parameters
     ----------
-    before, after : float (6, rows, cols) reflectance per scene, NaN where not clear, in
-        :data:`~monitor.detect.params.BANDS` order (top-of-atmosphere works too).
+    before, after : float (len(bands), rows, cols) reflectance per scene, NaN where not
+        clear (top-of-atmosphere works too).
     params : thresholds.
     outside : bool (rows, cols) pixels outside the AOI, or None.
+    bands : band names of the rows: :data:`~monitor.detect.params.BANDS` first, then any
+        of the red-edge bands (``rededge1`` ... ``nir08``), which only the built-change
+        model reads.
+    model : the built-change model; None: the fitted one the bands allow.
 
     Returns
     -------
     CompareResult
     """
-    b, _ = composite(before)
-    a_raw, _ = composite(after)
-    if b.shape != a_raw.shape or b.shape[0] != N_BANDS:
-        raise ValueError(f"before {b.shape} and after {a_raw.shape} must both be (6, rows, cols)")
+    bands = tuple(bands)
+    if bands[:N_BANDS] != BANDS:
+        raise ValueError(f"the bands must start with {', '.join(BANDS)}; got {', '.join(bands)}")
+    b, before_views = composite(before)
+    a_raw, after_views = composite(after)
+    if b.shape != a_raw.shape or b.shape[0] != len(bands):
+        raise ValueError(
+            f"before {b.shape} and after {a_raw.shape} must both be ({len(bands)}, rows, cols)"
+        )
     known = np.asarray(np.isfinite(b).all(axis=0) & np.isfinite(a_raw).all(axis=0), dtype=bool)
     if outside is not None:
         known &= ~outside
-    shift = (0.0, 0.0)
-    if params.register and known.sum() >= 10:
-        a_raw, shift = _coregister(a_raw, b, known, params.max_shift_px)
-        known &= np.isfinite(a_raw).all(axis=0)
+    norm = _normalise(b, a_raw, known, params)
+    known, a = norm.known, norm.after
     rows, cols = known.shape
-    gain = np.ones(N_BANDS)
-    offset = np.zeros(N_BANDS)
-    a = a_raw.copy()
     magnitude = np.full((rows, cols), np.nan, dtype=np.float32)
     threshold = float("inf")
+    candidates = np.zeros((rows, cols), dtype=bool)
     if known.sum() >= 10:
-        gain, offset = fit_gain_offset(a_raw[:, known], b[:, known])
-        a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
-        diff = a[:, known] - b[:, known]
-        spread = 1.4826 * np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
-        raw = np.sqrt(np.mean((diff / np.maximum(spread, 1e-4)[:, None]) ** 2, axis=0))
-        # Refit on the pseudo-invariant pixels: the half that changed least.
-        calm = raw <= np.quantile(raw, params.invariant_fraction)
-        gain, offset = fit_gain_offset(a_raw[:, known][:, calm], b[:, known][:, calm])
-        a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
-        diff = a[:, known] - b[:, known]
-        # The no-change statistics (each band's spread, the threshold's median and MAD)
-        # come from land: open water changes between any two dates (waves, glint,
-        # turbidity) and, where it is a large share of the AOI (Hong Kong's harbour, 27 %
-        # of the OSCD tile), it inflates the threshold for the land.
-        land = _land(b, a, known) if params.land_statistics else known
-        on_land = land[known]
-        land_diff = diff[:, on_land]
-        spread = 1.4826 * np.median(
-            np.abs(land_diff - np.median(land_diff, axis=1, keepdims=True)), axis=1
+        magnitude, absolute, threshold = _magnitudes(b, a, known, params)
+        candidates = known & (magnitude > threshold) & (absolute >= params.min_change)
+    probability = np.full((rows, cols), np.nan, dtype=np.float32)
+    changed = candidates.copy()
+    if params.built_model and candidates.any():
+        chosen = _built_model_for(bands, model)
+        features = pair_features(
+            b, a, bands, magnitude, candidates, red_edge=chosen.uses_red_edge
         )
-        z = diff / np.maximum(spread, 1e-4)[:, None]
-        grid_mag = np.zeros((rows, cols), dtype=np.float32)
-        grid_mag[known] = np.sqrt(np.mean(z**2, axis=0))
-        magnitude = _smooth(grid_mag, known, params.smooth_sigma_px)
-        grid_abs = np.zeros((rows, cols), dtype=np.float32)
-        grid_abs[known] = np.sqrt(np.sum(diff**2, axis=0))
-        absolute = _smooth(grid_abs, known, params.smooth_sigma_px)
-        threshold = max(_threshold(magnitude[land], params), params.min_threshold)
-    changed = known & (magnitude > threshold)
-    if known.sum() >= 10:
-        changed &= absolute >= params.min_change
-    codes = np.zeros((rows, cols), dtype=np.uint8)
-    if changed.any():
-        typed = type_changes(
-            b[:, changed].T, a[:, changed].T, max_misfit_ratio=params.max_misfit_ratio
-        )
-        codes[changed] = np.where(typed > 0, typed, 0 if params.typed_only else UNKNOWN_CODE)
-    # Minimum mapping unit on the typed change.
-    labels, count = ndimage.label(codes > 0, structure=np.ones((3, 3), dtype=bool))
-    if count:
-        sizes = np.bincount(labels.ravel(), minlength=count + 1)
-        small = sizes < params.min_pixels
-        small[0] = False
-        codes[small[labels]] = 0
+        probability[candidates] = built_probability(features, chosen)
+        changed &= probability >= params.min_built_probability
+    codes = _typed(b, a, changed, params)
     codes[~known] = NODATA_CODE
     score = np.where(known, magnitude, 0.0).astype(np.float32)
     return CompareResult(
@@ -277,11 +365,41 @@ def compare_windows(
         threshold=threshold,
         before=b,
         after=a,
-        gain=tuple(float(g) for g in gain),
-        offset=tuple(float(o) for o in offset),
+        gain=tuple(float(g) for g in norm.gain),
+        offset=tuple(float(o) for o in norm.offset),
         score=score,
-        shift=shift,
+        shift=norm.shift,
+        bands=bands,
+        candidates=candidates,
+        probability=probability,
+        before_views=before_views,
+        after_views=after_views,
     )
+
+
+def _typed(
+    b: npt.NDArray[np.float32],
+    a: npt.NDArray[np.float32],
+    changed: npt.NDArray[np.bool_],
+    params: CompareParams,
+) -> npt.NDArray[np.uint8]:
+    """The change codes of the changed pixels (material swap of the six core bands), then
+    the minimum mapping unit on the typed change."""
+    codes = np.zeros(changed.shape, dtype=np.uint8)
+    if changed.any():
+        typed = type_changes(
+            b[:N_BANDS, changed].T,
+            a[:N_BANDS, changed].T,
+            max_misfit_ratio=params.max_misfit_ratio,
+        )
+        codes[changed] = np.where(typed > 0, typed, 0 if params.typed_only else UNKNOWN_CODE)
+    labels, count = ndimage.label(codes > 0, structure=np.ones((3, 3), dtype=bool))
+    if count:
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        small = sizes < params.min_pixels
+        small[0] = False
+        codes[small[labels]] = 0
+    return codes
 
 
 def compare_objects(

@@ -240,6 +240,10 @@ class CompareParams:
     land_statistics : estimate the no-change statistics (each band's spread of the
         difference, the threshold's median and MAD) on land only, leaving out pixels that
         are open water on either date (NDWI > 0); every pixel is still tested.
+    built_model : keep only the candidates the built-change model
+        (:mod:`~monitor.detect.builtmodel`) finds likelier about buildings than not:
+        harvested, ploughed and burnt fields are most of a change vector's false alarms.
+    min_built_probability : the model's probability a candidate must reach.
     """
 
     smooth_sigma_px: float = 1.0
@@ -254,6 +258,8 @@ class CompareParams:
     register: bool = True
     max_shift_px: float = 1.6
     land_statistics: bool = True
+    built_model: bool = True
+    min_built_probability: float = 0.5
 
     def __post_init__(self) -> None:
         if self.threshold_method not in ("otsu", "mad"):

@@ -3,6 +3,7 @@ provenance, added to a cached chip that lacks them; six-band requests as before.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -171,3 +172,20 @@ def test_failed_added_band_leaves_the_cached_chip_as_it_was(
 def test_unknown_extra_band_is_refused(scene_files, aoi, cache, env):
     with pytest.raises(ValueError, match="unknown extra band 'coastal'"):
         load_chip(make_scene(scene_files.hrefs("c1")), aoi, cache, env=env, extra_bands=["coastal"])
+
+
+def test_the_runner_reads_the_bands_its_task_asks_for(scene_files, aoi, cache, env):
+    import pickle
+
+    from monitor.config import Settings
+    from monitor.runner import AoiTask, detector_params, read_scenes
+
+    scene = make_scene(scene_files.hrefs("c1", red_edge=RED_EDGE_BANDS))
+    task = AoiTask(aoi, (scene,), cache.state_dir, env, 0.1, detector_params(Settings()))
+    assert task.extra_bands == ()  # the red_edge setting's default: six bands, as before
+    [(_, six)] = read_scenes(aoi, [scene], cache, env, 0.1, extra_bands=task.extra_bands)
+    assert six.status == "used" and cache.load(aoi.id, aoi.grid, scene.id).bands == CHIP_BANDS
+    asking = pickle.loads(pickle.dumps(dataclasses.replace(task, extra_bands=RED_EDGE_BANDS)))
+    [(_, ten)] = read_scenes(aoi, [scene], cache, env, 0.1, extra_bands=asking.extra_bands)
+    assert ten.status == "used" and ten.chip is None  # the runner hands outcomes back bare
+    assert cache.load(aoi.id, aoi.grid, scene.id).bands == CHIP_BANDS + RED_EDGE_BANDS

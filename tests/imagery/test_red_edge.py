@@ -189,3 +189,23 @@ def test_the_runner_reads_the_bands_its_task_asks_for(scene_files, aoi, cache, e
     [(_, ten)] = read_scenes(aoi, [scene], cache, env, 0.1, extra_bands=asking.extra_bands)
     assert ten.status == "used" and ten.chip is None  # the runner hands outcomes back bare
     assert cache.load(aoi.id, aoi.grid, scene.id).bands == CHIP_BANDS + RED_EDGE_BANDS
+
+
+def test_dataset_of_chips_with_and_without_red_edge_keeps_the_common_bands(
+    scene_files, aoi, cache, env
+):
+    import datetime as dt
+
+    from monitor.imagery import chips_to_xarray, load_chips
+
+    base = dt.datetime(2025, 2, 1, 4, tzinfo=dt.UTC)
+    with_re = make_scene(scene_files.hrefs("c1", red_edge=RED_EDGE_BANDS), scene_id="A", when=base)
+    without = make_scene(scene_files.hrefs("c1"), scene_id="B", when=base + dt.timedelta(days=5))
+    outcomes = load_chips([with_re, without], aoi, cache, env=env, extra_bands=RED_EDGE_BANDS)
+    chips = [o.chip for o in outcomes]
+    assert [c.bands for c in chips] == [CHIP_BANDS + RED_EDGE_BANDS, CHIP_BANDS]
+    mixed = chips_to_xarray(chips)
+    assert list(mixed.band.values) == list(CHIP_BANDS)
+    np.testing.assert_array_equal(mixed.reflectance.values[0], chips[0].band_stack(CHIP_BANDS))
+    alone = chips_to_xarray(chips[:1])
+    assert list(alone.band.values) == list(CHIP_BANDS + RED_EDGE_BANDS)

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/read_cost.py [read|monsoon|throughput|all] [--work DIR]
+    python benchmarks/read_cost.py [read|chip|monsoon|throughput|all] [--work DIR]
 
 ``read``: the KK Park window (374 x 333 px at 10 m, crossing two rows of 1024-px tiles)
 from full-size 47QMU COGs (10980 x 10980 at 10 m, 5490 x 5490 at 20 m) on the local COG
@@ -10,6 +10,11 @@ server: requests and bytes per asset against the minimum (one header read plus o
 per row of tiles touched; the header's 16 KiB plus the compressed bytes of those tiles).
 Goal: at most 1.1 x the minimum bytes and at most one request per asset beyond the minimum.
 Exits 1 when missed, so it guards the rasterio/GDAL pin.
+
+``chip``: bytes and requests of one whole chip of the KK Park window (SCL, then the six
+chip bands), without and with the red-edge bands B05 B06 B07 B8A, against the sum of each
+asset's minimum; the same goal (at most 1.1 x the minimum bytes) for both, and what the
+red-edge bands add.
 
 ``monsoon``: 24 scenes, 17 of them cloudy over the AOI: bytes and requests with SCL-first
 skipping against reading every band of every scene.
@@ -35,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.imagery import ChipCache, GdalSettings, gdal_env, load_chip, read_asset  # noqa: E402
-from monitor.models import AssetRef  # noqa: E402
+from monitor.models import RED_EDGE_BANDS, AssetRef  # noqa: E402
 from tests.imagery.cogs import TILE_LEFT, TILE_TOP, make_scene, utm_box_aoi, write_cog  # noqa: E402
 from tests.servers.cog_server import CogServerProcess  # noqa: E402
 
@@ -43,6 +48,8 @@ from tests.servers.cog_server import CogServerProcess  # noqa: E402
 #: 10 m, so it crosses the tile-row boundary at row 2048 (and stays in tile column 4).
 KK_ROW, KK_COL, KK_W, KK_H = 1900, 4600, 374, 334  # height even: the grid is 20 m-aligned
 BANDS = ("blue", "green", "red", "nir", "swir16", "swir22", "scl")
+#: Assets at 20 m (5490 x 5490 in a full tile).
+BANDS_20M = ("swir16", "swir22", *RED_EDGE_BANDS)
 
 
 def _field(rows: int, cols: int, seed: int) -> np.ndarray:
@@ -55,10 +62,10 @@ def _field(rows: int, cols: int, seed: int) -> np.ndarray:
     return (base + noise).astype(np.float32)
 
 
-def _write_tile(folder: Path) -> None:
+def _write_tile(folder: Path, bands: tuple[str, ...] = BANDS) -> None:
     """Full-size 47QMU assets (+1000 offset in the pixels, as sentinel-2-c1-l2a)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i, band in enumerate(BANDS):
+    for i, band in enumerate(bands):
         path = folder / f"{band}.tif"
         if path.exists():
             continue
@@ -72,7 +79,7 @@ def _write_tile(folder: Path) -> None:
             )
             write_cog(path, data, TILE_LEFT, TILE_TOP, 20.0)
         else:
-            size, res = (5490, 20.0) if band.startswith("swir") else (10980, 10.0)
+            size, res = (5490, 20.0) if band in BANDS_20M else (10980, 10.0)
             dn = np.clip(np.rint(_field(size, size, i) * 10_000) + 1000, 1, 65535)
             write_cog(path, dn.astype(np.uint16), TILE_LEFT, TILE_TOP, res)
         print(f"  wrote {path.name} in {time.perf_counter() - t:.1f}s", file=sys.stderr)
@@ -130,6 +137,46 @@ def bench_read(work: Path, server: CogServerProcess) -> bool:
         )
         ok &= ratio <= 1.1 and len(log) <= min_req + 1
     print("goal (<= 1.1 x min bytes, <= min + 1 requests):", "MET" if ok else "MISSED")
+    return ok
+
+
+def bench_chip(work: Path, server: CogServerProcess) -> bool:
+    """Bytes of one chip of the KK window without and with the red-edge bands."""
+    folder = work / "tile"
+    every = BANDS + RED_EDGE_BANDS
+    _write_tile(folder, every)
+    aoi = _kk_aoi("kk-chip")
+    minimum = {
+        b: _minimum(folder / f"{b}.tif", 20.0 if b in BANDS_20M + ("scl",) else 10.0) for b in every
+    }
+    print("\nBytes of one chip of the KK Park window (374 x 334 px), SCL first")
+    print(
+        f"{'bands':22} {'requests':>8} {'min':>4} {'bytes':>10} {'min bytes':>10} {'ratio':>6}"
+        f" {'cache KB':>8}"
+    )
+    ok, sent_by = True, {}
+    for label, extra in (("6 + SCL", ()), ("6 + SCL + red-edge", RED_EDGE_BANDS)):
+        tag = f"?c={time.time_ns()}"
+        scene = make_scene({b: f"{server.url}/tile/{b}.tif{tag}" for b in every})
+        with _TempCache(work / "state-chip") as cache:
+            server.clear_log()
+            outcome = load_chip(scene, aoi, cache, min_clear_fraction=0.05, extra_bands=extra)
+            assert outcome.chip is not None, outcome.reason
+            log = server.log
+            chip_kb = cache.size_bytes() / 1024
+        read = BANDS + tuple(extra)
+        min_req = sum(minimum[b][0] for b in read)
+        min_bytes = sum(minimum[b][1] for b in read)
+        sent = sent_by[label] = sum(r.bytes_sent for r in log)
+        ratio = sent / min_bytes
+        print(
+            f"{label:22} {len(log):>8} {min_req:>4} {sent:>10} {min_bytes:>10} {ratio:>6.3f}"
+            f" {chip_kb:>8.0f}"
+        )
+        ok &= ratio <= 1.1 and len(log) <= min_req + len(read)
+    more = sent_by["6 + SCL + red-edge"] / sent_by["6 + SCL"] - 1
+    print(f"red-edge adds {more:.0%} to the bytes of a chip")
+    print("goal (<= 1.1 x min bytes, <= min + 1 requests per asset):", "MET" if ok else "MISSED")
     return ok
 
 
@@ -242,7 +289,10 @@ class _TempCache:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "which", nargs="?", default="all", choices=["read", "monsoon", "throughput", "all"]
+        "which",
+        nargs="?",
+        default="all",
+        choices=["read", "chip", "monsoon", "throughput", "all"],
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/monitor-bench"))
     parser.add_argument("--scenes", type=int, default=100)
@@ -253,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.which in ("read", "all"):
             ok = bench_read(args.work, server)
+        if args.which in ("chip", "all"):
+            ok &= bench_chip(args.work, server)
         if args.which in ("monsoon", "all"):
             bench_monsoon(args.work, server)
         if args.which in ("throughput", "all"):

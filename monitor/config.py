@@ -73,6 +73,19 @@ def _positive_float(value: Any) -> float:
     return number
 
 
+def _bool(value: Any) -> bool:
+    """A TOML boolean, or in the environment true/false (also 1/0, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("true", "1", "yes", "on"):
+            return True
+        if word in ("false", "0", "no", "off"):
+            return False
+    raise ValueError("expected true or false")
+
+
 def _fraction(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a number")
@@ -248,6 +261,15 @@ SETTINGS: tuple[Setting, ...] = (
         "after reading SCL alone.",
     ),
     Setting(
+        "red_edge",
+        False,
+        _bool,
+        "`monitor run` also reads and caches the red-edge bands B05 B06 B07 B8A (20 m) of "
+        "items that have them. The time series does not use them yet; they add about "
+        "two thirds to the bytes read per chip (reads are whole tiles, and a 20 m tile "
+        "holds as many pixels as a 10 m one). `monitor compare` reads them always.",
+    ),
+    Setting(
         "http_timeout_s",
         30.0,
         _positive_float,
@@ -339,6 +361,7 @@ class Settings:
     max_aoi_area_km2: float = _default("max_aoi_area_km2")
     max_cloud_cover: float = _default("max_cloud_cover")
     min_clear_fraction: float = _default("min_clear_fraction")
+    red_edge: bool = _default("red_edge")
     http_timeout_s: float = _default("http_timeout_s")
     http_retries: int = _default("http_retries")
     page_size: int = _default("page_size")

@@ -7,7 +7,7 @@ them into these records once, at its edge. Standard library, numpy and shapely o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal
@@ -19,6 +19,7 @@ __all__ = [
     "ChangeCode",
     "CHANGE_CODES",
     "CHIP_BANDS",
+    "RED_EDGE_BANDS",
     "CHIP_SCALE",
     "CHIP_OFFSET",
     "decode_chip",
@@ -60,6 +61,9 @@ OPTIONAL_BANDS: tuple[str, ...] = (
 )
 #: Bands of a chip, in order: B02 B03 B04 B08 (10 m) and B11 B12 (20 m, resampled to 10 m).
 CHIP_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
+#: Bands a chip may carry after CHIP_BANDS when asked for and the item has them, in this
+#: order: B05 B06 B07 B8A (20 m, resampled to 10 m as B11 and B12 are).
+RED_EDGE_BANDS: tuple[str, ...] = ("rededge1", "rededge2", "rededge3", "nir08")
 #: Chips store reflectance as uint16 ``v`` with reflectance = v * CHIP_SCALE + CHIP_OFFSET and
 #: 0 meaning no data: the encoding of baseline 04.00, so slightly negative surface
 #: reflectance (down to -0.0999) survives.
@@ -282,6 +286,10 @@ class Chip:
         alone when the scene has no SCL).
     scl : uint8 (rows, cols) on the 10 m grid (nearest), or None without SCL. Kept raw so the
         detector can tell bright roofs called cloud from cloud.
+
+    ``bands`` names the rows of ``reflectance``: CHIP_BANDS, then the RED_EDGE_BANDS that
+    were asked for and the scene has (in that order). ``valid`` is decided by the six
+    CHIP_BANDS and SCL alone, so a chip's core is the same with or without red-edge bands.
     """
 
     aoi_id: str
@@ -300,11 +308,45 @@ class Chip:
     def clear_fraction(self) -> float:
         return float(self.valid.mean()) if self.valid.size else 0.0
 
-    def to_float(self) -> npt.NDArray[np.float32]:
-        """Reflectance as float32 (bands, rows, cols), NaN where not valid."""
-        out = decode_chip(self.reflectance, missing_as_nan=True)
+    @property
+    def core_bands(self) -> tuple[str, ...]:
+        """The chip's bands other than the red-edge ones: CHIP_BANDS for every chip read
+        from a scene, what ``to_float()`` returns."""
+        return tuple(b for b in self.bands if b not in RED_EDGE_BANDS)
+
+    def has_bands(self, names: Sequence[str]) -> bool:
+        """Whether the chip carries every band of ``names``."""
+        return all(name in self.bands for name in names)
+
+    def band_stack(self, names: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Reflectance of the bands ``names``, in that order, as float32 (len(names), rows,
+        cols), NaN where not valid or where the band has no data.
+
+        Raises ValueError naming the first band the chip lacks.
+        """
+        for name in names:
+            if name not in self.bands:
+                raise ValueError(
+                    f"chip {self.scene_id} of AOI {self.aoi_id} has no {name} band "
+                    f"(it has {', '.join(self.bands)})"
+                )
+        index = [self.bands.index(name) for name in names]
+        if index == list(range(len(self.bands))):
+            selected = self.reflectance  # every band in order: no copy before decoding
+        else:
+            selected = self.reflectance[index]
+        out = decode_chip(selected, missing_as_nan=True)
         out[:, ~self.valid] = np.nan
         return out
+
+    def to_float(self, bands: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
+        """Reflectance as float32 (bands, rows, cols), NaN where not valid.
+
+        Without ``bands``: the core bands (``core_bands``, the six CHIP_BANDS), whatever
+        red-edge bands the chip also carries, so the detector sees the same arrays either
+        way. With ``bands``: those, as ``band_stack`` gives them.
+        """
+        return self.band_stack(self.core_bands if bands is None else bands)
 
 
 ChangeType = Literal["new_construction", "demolition", "rebuilding", "roof_change", "land_clearing"]

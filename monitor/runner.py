@@ -81,6 +81,8 @@ class AoiTask:
     gdal: GdalSettings
     min_clear_fraction: float
     detector: DetectorParams
+    #: Red-edge bands to read and cache with each chip (the ``red_edge`` setting).
+    extra_bands: tuple[str, ...] = ()
 
 
 @dataclass
@@ -192,6 +194,7 @@ def read_scenes(
     min_clear_fraction: float,
     stop: threading.Event | None = None,
     on_scene: Callable[[], None] | None = None,
+    extra_bands: Sequence[str] = (),
 ) -> list[tuple[Scene, ReadOutcome | ReadError]]:
     """Read the scenes into the chip cache, in date order; each with its outcome.
 
@@ -204,7 +207,14 @@ def read_scenes(
         if stop is not None and stop.is_set():
             break
         try:
-            outcome = load_chip(scene, aoi, cache, env=gdal, min_clear_fraction=min_clear_fraction)
+            outcome = load_chip(
+                scene,
+                aoi,
+                cache,
+                env=gdal,
+                min_clear_fraction=min_clear_fraction,
+                extra_bands=extra_bands,
+            )
         except ReadError as exc:
             results.append((scene, exc))
         else:
@@ -394,7 +404,13 @@ def aoi_work(task: AoiTask, on_scene: Callable[[], None] | None = None) -> AoiWo
     aoi = task.aoi
     cache = ChipCache(task.state_dir)
     reads = read_scenes(
-        aoi, task.todo, cache, task.gdal, task.min_clear_fraction, on_scene=on_scene
+        aoi,
+        task.todo,
+        cache,
+        task.gdal,
+        task.min_clear_fraction,
+        on_scene=on_scene,
+        extra_bands=task.extra_bands,
     )
     messages: list[str] = []
     with Store.open(task.state_dir, create=False) as store:

@@ -100,6 +100,8 @@ def test_settings_fields_are_the_declared_settings_with_their_defaults() -> None
 
 def _shown(default: Any) -> str:
     """A default as docs/settings.md writes it."""
+    if isinstance(default, bool):
+        return "true" if default else "false"
     if default is None or default == ():
         return "(none)"
     if isinstance(default, dt.date):
@@ -166,3 +168,15 @@ def test_bad_detector_override_is_a_one_line_error(tmp_path: Path, raw: str, mes
     with pytest.raises(ConfigError, match="MONITOR_DETECTOR") as info:
         load_settings(cwd=tmp_path, environ={"MONITOR_DETECTOR": raw})
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_red_edge_setting_from_file_and_environment(tmp_path: Path) -> None:
+    assert load_settings(environ={}, cwd=tmp_path).red_edge is False
+    (tmp_path / "monitor.toml").write_text("red_edge = true\n")
+    assert load_settings(environ={}, cwd=tmp_path).red_edge is True
+    assert load_settings(environ={"MONITOR_RED_EDGE": "false"}, cwd=tmp_path).red_edge is False
+    with pytest.raises(ConfigError, match="MONITOR_RED_EDGE.*expected true or false"):
+        load_settings(environ={"MONITOR_RED_EDGE": "maybe"}, cwd=tmp_path)
+    (tmp_path / "monitor.toml").write_text("red_edge = 1\n")
+    with pytest.raises(ConfigError, match="red_edge = 1: expected true or false"):
+        load_settings(environ={}, cwd=tmp_path)

@@ -35,15 +35,24 @@ def load_chips(
     *,
     env: GdalSettings | None = None,
     min_clear_fraction: float = 0.1,
+    extra_bands: Sequence[str] = (),
 ) -> list[ReadOutcome]:
-    """``load_chip`` for each scene, oldest first, one outcome per scene.
+    """``load_chip`` for each scene, oldest first, one outcome per scene (with the red-edge
+    ``extra_bands`` each scene has).
 
     Scenes are read in time order so that each offset check compares with the AOI's
     earlier scenes (taken from the cache). ``ReadError`` (bad input) propagates.
     """
     ordered = sorted(scenes, key=lambda s: (s.datetime, s.id))
     return [
-        load_chip(scene, aoi, cache, env=env, min_clear_fraction=min_clear_fraction)
+        load_chip(
+            scene,
+            aoi,
+            cache,
+            env=env,
+            min_clear_fraction=min_clear_fraction,
+            extra_bands=extra_bands,
+        )
         for scene in ordered
     ]
 
@@ -59,7 +68,8 @@ def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
     scl : uint8 (time, y, x), the raw SCL on the 10 m grid; 0 (SCL's no data) without SCL.
 
     Coordinates ``x``/``y`` are pixel centres in the AOI's CRS (metres), ``time`` is UTC
-    (numpy datetime64 without zone), ``band`` the chip band names; ``scene_id`` and
+    (numpy datetime64 without zone), ``band`` the band names every chip has (the six core
+    bands, and red-edge bands when every chip carries them); ``scene_id`` and
     ``offset`` (the reflectance rule's offset) run along ``time``. ``attrs["crs"]`` is the
     grid's "EPSG:nnnnn".
     """
@@ -69,14 +79,23 @@ def chips_to_xarray(chips: Sequence[Chip]) -> xarray.Dataset:
         raise ValueError("chips_to_xarray needs at least one chip")
     chips = sorted(chips, key=lambda c: (c.datetime, c.scene_id))
     grid = chips[0].grid
-    bands = chips[0].bands
+    bands = tuple(b for b in chips[0].bands if all(b in c.bands for c in chips))
     for chip in chips:
-        if chip.grid != grid or chip.bands != bands or chip.aoi_id != chips[0].aoi_id:
+        if (
+            chip.grid != grid
+            or chip.core_bands != chips[0].core_bands
+            or chip.aoi_id != chips[0].aoi_id
+        ):
             raise ValueError(
                 f"chip {chip.scene_id} is on another grid, AOI or band list "
                 f"than {chips[0].scene_id}"
             )
-    raw = np.stack([c.reflectance for c in chips])
+    raw = np.stack(
+        [
+            c.reflectance if c.bands == bands else c.reflectance[[c.bands.index(b) for b in bands]]
+            for c in chips
+        ]
+    )
     reflectance = decode_chip(raw, missing_as_nan=True)
     valid = np.stack([c.valid for c in chips])
     scl = np.stack([c.scl if c.scl is not None else np.zeros(grid.shape, np.uint8) for c in chips])

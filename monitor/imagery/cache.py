@@ -5,6 +5,10 @@ Layout under the state directory::
     chips/<aoi_id>/<grid hash>/<scene_id>.npz    reflectance (uint16), valid, scl; compressed
     chips/<aoi_id>/<grid hash>/<scene_id>.json   provenance sidecar (also alone for skips)
 
+The sidecar lists the chip's bands (``bands``: the six core bands, then any red-edge bands)
+and each band's asset href (``asset_hrefs``); a chip read with red-edge bands asked for also
+records ``extra_bands_asked`` and ``extra_bands_absent`` (asked, but not in the item).
+
 The grid hash changes when an AOI's grid changes, so an edited outline never reuses chips of
 another grid. Every write goes to a temporary file in the same folder, then ``os.replace``;
 the sidecar is written last and holds the chip's sha256, so a chip without a matching

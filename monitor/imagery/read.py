@@ -1,4 +1,8 @@
-"""The chip of one scene over one AOI: SCL first, then the six chip bands, as a ReadOutcome.
+"""The chip of one scene over one AOI: SCL first, then the chip bands, as a ReadOutcome.
+
+The chip bands are the six core bands and the red-edge bands asked for that the scene has
+(:mod:`monitor.imagery.bands`); a cached chip that lacks an asked band the scene has gets
+that band read and added.
 
 How each asset's window is read (native grid or warped, 20 m bands by repetition, retries)
 is in :mod:`monitor.imagery.asset`.
@@ -11,8 +15,8 @@ the href.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +26,12 @@ from monitor import __version__
 from monitor.aoi import aoi_mask
 from monitor.errors import ReadError
 from monitor.imagery.asset import AssetRead, TransientReadError, read_asset, read_assets
+from monitor.imagery.bands import (
+    extra_bands_asked,
+    extra_bands_present,
+    extra_record,
+    with_added_bands,
+)
 from monitor.imagery.env import GdalSettings, gdal_env
 from monitor.imagery.offset import (
     DARK_BANDS,
@@ -164,11 +174,17 @@ def _read_scl(
 
 
 def _read_chip_bands(
-    scene: Scene, grid: Grid, env: GdalSettings, tally: _Tally, bands_read: list[str]
+    scene: Scene,
+    grid: Grid,
+    env: GdalSettings,
+    tally: _Tally,
+    bands_read: list[str],
+    extra: Sequence[str] = (),
 ) -> dict[str, npt.NDArray[np.uint16]]:
-    """The digital numbers of every chip band the scene has, by band name."""
+    """The digital numbers of every core band the scene has and of the ``extra`` bands (which
+    it has), by band name; read together, in threads."""
     dn: dict[str, npt.NDArray[np.uint16]] = {}
-    wanted = [band for band in CHIP_BANDS if band in scene.assets]
+    wanted = [band for band in CHIP_BANDS if band in scene.assets] + list(extra)
     for band, got in zip(
         wanted, read_assets([scene.assets[b] for b in wanted], grid, scene.epsg, env), strict=True
     ):
@@ -181,22 +197,27 @@ def _read_chip_bands(
 def _valid_pixels(
     dn: Mapping[str, npt.NDArray[np.uint16]], scl: npt.NDArray[np.uint8] | None, grid: Grid
 ) -> tuple[npt.NDArray[np.bool_], str]:
-    """Pixels with data in every band and clear by SCL (by nodata alone without SCL), and
-    the words for how they were masked."""
+    """Pixels with data in every core band and clear by SCL (by nodata alone without SCL),
+    and the words for how they were masked. Red-edge bands do not count: a chip's mask is
+    the same with or without them."""
     has_data = np.ones(grid.shape, dtype=bool)
-    for values in dn.values():
-        has_data &= values > 0
+    for band, values in dn.items():
+        if band in CHIP_BANDS:
+            has_data &= values > 0
     if scl is not None:
         return has_data & ~np.isin(scl, list(SCL_MASKED)), "scl"
     return has_data, "nodata only (the scene has no SCL)"
 
 
 def _encode_chip_bands(
-    dn: Mapping[str, npt.NDArray[np.uint16]], rule: ReflectanceRule, grid: Grid
+    dn: Mapping[str, npt.NDArray[np.uint16]],
+    rule: ReflectanceRule,
+    grid: Grid,
+    bands: Sequence[str] = CHIP_BANDS,
 ) -> npt.NDArray[np.uint16]:
     """The chip's reflectance array (bands, rows, cols); 0 for a band the scene lacks."""
-    reflectance = np.zeros((len(CHIP_BANDS),) + grid.shape, dtype=np.uint16)
-    for i, band in enumerate(CHIP_BANDS):
+    reflectance = np.zeros((len(bands),) + grid.shape, dtype=np.uint16)
+    for i, band in enumerate(bands):
         if band in dn:
             reflectance[i] = encode_reflectance(dn[band], rule)
     return reflectance
@@ -238,8 +259,11 @@ def _used_provenance(
     bands_read: list[str],
     masked_by: str,
     missing_bands: list[str],
+    bands: Sequence[str],
+    extra_asked: Sequence[str],
 ) -> dict[str, Any]:
-    """The provenance a used chip is cached with."""
+    """The provenance a used chip is cached with; the extra bands' entries only when some
+    were asked for, so chips read without them are recorded as before."""
     provenance = _base_provenance(scene, aoi, bands_read)
     provenance.update(
         status="used",
@@ -254,8 +278,10 @@ def _used_provenance(
         missing_bands=missing_bands,
         resampling_20m="nearest (2 x 2 repetition)",
         warped_assets=tally.warped,
-        bands=list(CHIP_BANDS),
+        bands=list(bands),
     )
+    if extra_asked:
+        provenance.update(extra_record(scene, extra_asked, bands))
     return provenance
 
 
@@ -273,11 +299,13 @@ def _used(
     tally: _Tally,
     bands_read: list[str],
     masked_by: str,
+    extra_asked: Sequence[str],
 ) -> ReadOutcome:
     """A "used" outcome: the chip encoded under the checked rule, cached with its
     provenance."""
     grid = aoi.grid
     rule = check.rule
+    bands = CHIP_BANDS + tuple(b for b in extra_asked if b in dn)
     reason = _used_reason(clear_fraction, scl is not None, check, scene)
     provenance = _used_provenance(
         scene,
@@ -290,17 +318,19 @@ def _used(
         bands_read=bands_read,
         masked_by=masked_by,
         missing_bands=[b for b in CHIP_BANDS if b not in dn],
+        bands=bands,
+        extra_asked=extra_asked,
     )
     chip = Chip(
         aoi_id=aoi.id,
         scene_id=scene.id,
         datetime=scene.datetime,
         grid=grid,
-        reflectance=_encode_chip_bands(dn, rule, grid),
+        reflectance=_encode_chip_bands(dn, rule, grid, bands),
         valid=valid,
         scl=scl,
         rule=rule,
-        bands=CHIP_BANDS,
+        bands=bands,
         simulated=scene.simulated,
         provenance=provenance,
     )
@@ -419,6 +449,56 @@ def _too_little_data_reason(clear_fraction: float, min_clear_fraction: float, ha
     return f"AOI {_percent(clear_fraction)} {label} (< {_percent(min_clear_fraction)})"
 
 
+def _add_missing_bands(
+    scene: Scene,
+    aoi: Aoi,
+    cache: ChipCache,
+    cached: ReadOutcome,
+    missing: Sequence[str],
+    asked: Sequence[str],
+    env: GdalSettings,
+) -> ReadOutcome:
+    """The cached chip with the asked extra bands it lacks read, encoded under its own rule
+    and added; cached again with its provenance extended. "failed" when the reads' transient
+    errors outlive the retries (the chip is never handed back short)."""
+    chip = cached.chip
+    assert chip is not None
+    tally = _Tally()
+    try:
+        with gdal_env(env):
+            reads = read_assets([scene.assets[b] for b in missing], aoi.grid, scene.epsg, env)
+    except TransientReadError as exc:
+        return _failed(scene, aoi, env, tally, exc)
+    added: dict[str, npt.NDArray[np.uint16]] = {}
+    for band, got in zip(missing, reads, strict=True):
+        tally.add(got)
+        added[band] = encode_reflectance(got.data.astype(np.uint16), chip.rule)
+    merged = with_added_bands(chip, added)
+    provenance = dict(chip.provenance)
+    provenance.update(
+        asset_hrefs={
+            **provenance.get("asset_hrefs", {}),
+            **{b: scene.assets[b].href for b in added},
+        },
+        bands=list(merged.bands),
+        bands_added={"bands": list(added), "bytes_read": tally.bytes_read},
+        warped_assets=list(provenance.get("warped_assets", [])) + tally.warped,
+        **extra_record(scene, asked, merged.bands),
+    )
+    stored = cache.put(replace(merged, provenance=provenance), cached)
+    return ReadOutcome(
+        "used",
+        cached.reason,
+        stored,
+        cached.clear_fraction,
+        stored.rule,
+        tally.bytes_read,
+        scene.id,
+        aoi.id,
+        tally.attempts,
+    )
+
+
 def load_chip(
     scene: Scene,
     aoi: Aoi,
@@ -427,18 +507,24 @@ def load_chip(
     env: GdalSettings | None = None,
     min_clear_fraction: float = 0.1,
     history: OffsetHistory | None = None,
+    extra_bands: Sequence[str] = (),
 ) -> ReadOutcome:
     """Read (or take from the cache) the chip of ``scene`` over ``aoi``.
 
     SCL is read first; when less than ``min_clear_fraction`` of the AOI's pixels are clear
     the other bands are not read and the outcome is "skipped" (cached as a small record).
-    Otherwise B02 B03 B04 B08 B11 B12 are read, the offset is checked in the pixels, and
-    the chip is cached with its provenance.
+    Otherwise B02 B03 B04 B08 B11 B12 (and the ``extra_bands`` the scene has) are read, the
+    offset is checked in the pixels, and the chip is cached with its provenance.
 
     Parameters
     ----------
     history
         Dark levels of the AOI's earlier scenes; by default taken from ``cache``.
+    extra_bands
+        Red-edge bands (of RED_EDGE_BANDS) to carry after the six core bands, read when the
+        scene has their assets; an asked band the scene lacks is left out and named in the
+        provenance. A cached chip lacking one the scene has gets it read and added; a
+        cached chip with more bands than asked is returned as it is.
 
     Returns
     -------
@@ -450,11 +536,18 @@ def load_chip(
     ReadError
         Bad input: not a GeoTIFF, a COG in an unexpected CRS, a window outside the asset,
         a truncated file, a missing required asset. One line naming the href.
+    ValueError
+        An extra band that is not one of RED_EDGE_BANDS.
     """
     env = env or GdalSettings()
+    asked = extra_bands_asked(extra_bands)
+    present = extra_bands_present(scene, asked)
     cached = cache.get(scene, aoi, min_clear_fraction=min_clear_fraction)
     if cached is not None:
-        return cached
+        if cached.chip is None or cached.chip.has_bands(present):
+            return cached
+        missing = [b for b in present if b not in cached.chip.bands]
+        return _add_missing_bands(scene, aoi, cache, cached, missing, asked, env)
     _require_assets(scene)
     grid = aoi.grid
     mask = aoi_mask_for(aoi)
@@ -469,7 +562,7 @@ def load_chip(
             )
             if skipped is not None:
                 return skipped
-            dn = _read_chip_bands(scene, grid, env, tally, bands_read)
+            dn = _read_chip_bands(scene, grid, env, tally, bands_read, present)
     except TransientReadError as exc:
         return _failed(scene, aoi, env, tally, exc)
 
@@ -505,4 +598,5 @@ def load_chip(
         tally=tally,
         bands_read=bands_read,
         masked_by=masked_by,
+        extra_asked=asked,
     )

@@ -18,7 +18,7 @@ from monitor.errors import (
 from monitor.export import write_class_raster, write_geojson
 from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
-from monitor.models import Chip
+from monitor.models import RED_EDGE_BANDS, Chip
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,12 @@ def compare_aoi(
             chips = []
             for scene in search.scenes:
                 outcome = load_chip(
-                    scene, aoi, cache, env=gdal, min_clear_fraction=settings.min_clear_fraction
+                    scene,
+                    aoi,
+                    cache,
+                    env=gdal,
+                    min_clear_fraction=settings.min_clear_fraction,
+                    extra_bands=RED_EDGE_BANDS,
                 )
                 echo(f"  {scene.date} {scene.id}: {outcome.status} ({outcome.reason})")
                 if outcome.chip is not None:

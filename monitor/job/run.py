@@ -39,7 +39,7 @@ from monitor.job.common import (
 )
 from monitor.job.export import export_detections
 from monitor.job.report import ReportResult, owed_reports
-from monitor.models import Aoi, Observation, Scene
+from monitor.models import RED_EDGE_BANDS, Aoi, Observation, Scene
 from monitor.runner import (
     AoiTask,
     AoiWork,
@@ -396,6 +396,7 @@ def _tasks_of(
                 gdal,
                 settings.min_clear_fraction,
                 params,
+                RED_EDGE_BANDS if settings.red_edge else (),
             )
         )
     return tasks

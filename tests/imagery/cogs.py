@@ -34,6 +34,8 @@ PIECE_TOP = TILE_TOP - 50_000.0
 
 BANDS_10M = ("blue", "green", "red", "nir")
 BANDS_20M = ("swir16", "swir22")
+#: B05 B06 B07 B8A, as Earth Search names them (20 m).
+RED_EDGE_20M = ("rededge1", "rededge2", "rededge3", "nir08")
 
 
 def write_cog(
@@ -99,7 +101,8 @@ def utm_box_aoi(
 class Field:
     """True surface reflectance and SCL of the test piece, at 10 m.
 
-    A smooth land pattern (0.05-0.35) with a river band (SCL 6) whose NIR/SWIR is 0.01.
+    A smooth land pattern (0.05-0.45) with a river band (SCL 6) whose NIR/SWIR is 0.01;
+    the red-edge bands too (drawn after the six chip bands, which stay as they were).
     """
 
     reflectance: dict[str, np.ndarray]
@@ -113,9 +116,9 @@ def make_field(rows: int = 2048, cols: int = 2048, seed: int = 0) -> Field:
     # A 20 m-aligned river band three 20 m pixels wide, crossing every test window.
     river = (xx // 2) % 80 < 3
     refl: dict[str, np.ndarray] = {}
-    for i, band in enumerate(BANDS_10M + BANDS_20M):
+    for i, band in enumerate(BANDS_10M + BANDS_20M + RED_EDGE_20M):
         level = base + 0.03 * i + rng.normal(0, 0.003, size=(1,)).astype(np.float32)
-        if band in ("nir", "swir16", "swir22"):
+        if band in ("nir", "swir16", "swir22", "nir08"):
             level = np.where(river, np.float32(0.01), level)
         else:
             level = np.where(river, np.float32(0.04), level)
@@ -144,9 +147,10 @@ def write_scene_files(
     top: float = PIECE_TOP,
     epsg: int = EPSG,
     with_scl: bool = True,
+    red_edge: bool = False,
 ) -> dict[str, Path]:
-    """Write the six chip bands (and SCL unless ``with_scl`` is False) of one scene;
-    returns {band: path}."""
+    """Write the six chip bands (the four red-edge bands too with ``red_edge``, and SCL
+    unless ``with_scl`` is False) of one scene; returns {band: path}."""
     paths: dict[str, Path] = {}
     for band in BANDS_10M:
         paths[band] = write_cog(
@@ -157,7 +161,7 @@ def write_scene_files(
             10.0,
             epsg,
         )
-    for band in BANDS_20M:
+    for band in BANDS_20M + (RED_EDGE_20M if red_edge else ()):
         paths[band] = write_cog(
             folder / f"{band}.tif",
             to_dn(down2(field.reflectance[band]), offset_in_pixels),
@@ -192,7 +196,7 @@ def make_scene(
         band: AssetRef(
             band=band,
             href=href,
-            res_m=20.0 if band in BANDS_20M + ("scl",) else 10.0,
+            res_m=20.0 if band in BANDS_20M + RED_EDGE_20M + ("scl",) else 10.0,
             nodata=0,
             data_type="uint8" if band == "scl" else "uint16",
             declared_scale=None if band == "scl" else 0.0001,

@@ -11,8 +11,10 @@ import pytest
 from monitor.imagery import ChipCache, GdalSettings
 from monitor.models import Aoi
 from tests.imagery.cogs import (
+    BANDS_20M,
     PIECE_LEFT,
     PIECE_TOP,
+    RED_EDGE_20M,
     Field,
     make_field,
     utm_box_aoi,
@@ -39,12 +41,14 @@ class SceneFiles:
         scl: str = "clear",
         remote: bool = True,
         tag: str = "",
+        red_edge: tuple[str, ...] = (),
     ) -> dict[str, str]:
         """{band: href} of one style ("c1": +1000 in the pixels, "l2a": removed), with the
-        SCL of ``scl`` ("clear" or "cloudy"). ``tag`` makes URLs unique per test, so GDAL's
-        in-process cache of earlier tests cannot hide requests."""
+        SCL of ``scl`` ("clear" or "cloudy") and the ``red_edge`` bands named. ``tag`` makes
+        URLs unique per test, so GDAL's in-process cache of earlier tests cannot hide
+        requests."""
         out = {}
-        for band in ("blue", "green", "red", "nir", "swir16", "swir22", "scl"):
+        for band in ("blue", "green", "red", "nir", "swir16", "swir22", "scl", *red_edge):
             folder = f"scl-{scl}" if band == "scl" else style
             if remote:
                 out[band] = f"{self.base_url}/{folder}/{band}.tif" + (f"?t={tag}" if tag else "")
@@ -57,8 +61,8 @@ class SceneFiles:
 def scene_files(cog_server_session) -> SceneFiles:  # type: ignore[no-untyped-def]
     root = cog_server_session.root / "scenes"
     field = make_field()
-    write_scene_files(root / "c1", field, offset_in_pixels=True, with_scl=False)
-    write_scene_files(root / "l2a", field, offset_in_pixels=False, with_scl=False)
+    write_scene_files(root / "c1", field, offset_in_pixels=True, with_scl=False, red_edge=True)
+    write_scene_files(root / "l2a", field, offset_in_pixels=False, with_scl=False, red_edge=True)
     from tests.imagery.cogs import down2, write_cog
 
     write_cog(root / "scl-clear" / "scl.tif", down2(field.scl), PIECE_LEFT, PIECE_TOP, 20.0)
@@ -94,6 +98,6 @@ def expected_window(field: Field, band: str) -> np.ndarray:
     from tests.imagery.cogs import down2
 
     full = field.reflectance[band]
-    if band in ("swir16", "swir22"):
+    if band in BANDS_20M + RED_EDGE_20M:
         full = np.repeat(np.repeat(down2(full), 2, 0), 2, 1)
     return full[AOI_ROW : AOI_ROW + AOI_H, AOI_COL : AOI_COL + AOI_W]

@@ -29,10 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from compare_sim import load_model, parse_sets
 from skimage.filters import threshold_otsu
 
 from monitor.detect import CompareParams, compare_windows
 from monitor.detect.compare import BUILT_TYPES
+from monitor.detect.params import BANDS
+from monitor.models import RED_EDGE_BANDS
 
 BAND_FILES = {
     "blue": "B02",
@@ -42,13 +45,17 @@ BAND_FILES = {
     "swir16": "B11",
     "swir22": "B12",
 }
+RED_EDGE_FILES = {"rededge1": "B05", "rededge2": "B06", "rededge3": "B07", "nir08": "B8A"}
 DEFAULT_OSCD = Path(__file__).resolve().parents[2] / "shared" / "data" / "oscd"
 
 
-def read_item(city_dir: Path, item_id: str, shape: tuple[int, int]) -> np.ndarray:
-    """TOA reflectance float32 (6, rows, cols) of one item, NaN where no data."""
-    out = np.full((6,) + shape, np.nan, dtype=np.float32)
-    for i, band in enumerate(BAND_FILES.values()):
+def read_item(
+    city_dir: Path, item_id: str, shape: tuple[int, int], red_edge: bool = False
+) -> np.ndarray:
+    """TOA reflectance float32 (6 or 10, rows, cols) of one item, NaN where no data."""
+    files = list(BAND_FILES.values()) + (list(RED_EDGE_FILES.values()) if red_edge else [])
+    out = np.full((len(files),) + shape, np.nan, dtype=np.float32)
+    for i, band in enumerate(files):
         with rasterio.open(city_dir / "assets" / item_id / f"{band}.tif") as src:
             data = src.read(1)
         if data.shape != shape:  # 20 m band: repeat each pixel 2 x 2, crop to the 10 m grid
@@ -62,13 +69,20 @@ def read_item(city_dir: Path, item_id: str, shape: tuple[int, int]) -> np.ndarra
     return out
 
 
-def f1(pred: np.ndarray, truth: np.ndarray) -> float:
+def scores(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """F1, precision and recall of the change class over the labelled pixels."""
     labelled = truth != 255
     p, t = pred[labelled], truth[labelled] == 1
     tp = float(np.sum(p & t))
     fp = float(np.sum(p & ~t))
     fn = float(np.sum(~p & t))
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    if not tp:
+        return 0.0, 0.0, 0.0
+    return 2 * tp / (2 * tp + fp + fn), tp / (tp + fp), tp / (tp + fn)
+
+
+def f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    return scores(pred, truth)[0]
 
 
 def naive(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -92,8 +106,13 @@ def main() -> None:
         action="store_true",
         help="count the pixels each stage after the threshold removes",
     )
+    parser.add_argument("--red-edge", action="store_true", help="read B05 B06 B07 B8A too")
+    parser.add_argument("--model", type=Path, default=None, help="compare_fit.py --out")
+    parser.add_argument("--set", action="append", default=[], help="a CompareParams field")
     args = parser.parse_args()
-    params = CompareParams()
+    params = CompareParams(**parse_sets(args.set))  # type: ignore[arg-type]
+    model = load_model(args.model) if args.model else None
+    bands = BANDS + (RED_EDGE_BANDS if args.red_edge else ())
     rows = []
     stages = []
     for city_dir in sorted(p for p in args.oscd.iterdir() if (p / "collection.json").exists()):
@@ -101,10 +120,12 @@ def main() -> None:
             truth = src.read(1)
         links = json.loads((city_dir / "collection.json").read_text())["links"]
         items = sorted(Path(link["href"]).stem for link in links if link["rel"] == "item")
-        before = read_item(city_dir, items[0], truth.shape)
-        after = read_item(city_dir, items[1], truth.shape)
+        before = read_item(city_dir, items[0], truth.shape, args.red_edge)
+        after = read_item(city_dir, items[1], truth.shape, args.red_edge)
         start = time.perf_counter()
-        result = compare_windows([before], [after], params, outside=truth == 255)
+        result = compare_windows(
+            [before], [after], params, outside=truth == 255, bands=bands, model=model
+        )
         seconds = time.perf_counter() - start
         typed = result.changed
         built = np.isin(result.codes, BUILT_TYPES)
@@ -112,7 +133,7 @@ def main() -> None:
             (
                 city_dir.name,
                 f1(naive(before, after), truth),
-                f1(typed, truth),
+                scores(typed, truth),
                 f1(built, truth),
                 result.threshold,
                 result.shift,
@@ -135,16 +156,19 @@ def main() -> None:
                 counts.append(int(loose.changed[labelled].sum()))
             stages.append((city_dir.name, int(labelled.sum()), counts))
     print(
-        f"{'city':<12} {'naive F1':>9} {'all types':>10} {'buildings':>10} {'threshold':>10} "
-        f"{'shift px':>12} {'s':>6}"
+        f"{'city':<12} {'naive F1':>9} {'all types':>10} {'P':>6} {'R':>6} {'buildings':>10} "
+        f"{'threshold':>10} {'shift px':>12} {'s':>6}"
     )
-    for name, base, f_typed, f_built, thr, (dy, dx), sec in rows:
+    for name, base, (f_typed, precision, recall), f_built, thr, (dy, dx), sec in rows:
         print(
-            f"{name:<12} {base:>9.3f} {f_typed:>10.3f} {f_built:>10.3f} {thr:>10.2f} "
-            f"{dy:>+6.2f},{dx:>+5.2f} {sec:>6.2f}"
+            f"{name:<12} {base:>9.3f} {f_typed:>10.3f} {precision:>6.3f} {recall:>6.3f} "
+            f"{f_built:>10.3f} {thr:>10.2f} {dy:>+6.2f},{dx:>+5.2f} {sec:>6.2f}"
         )
-    means = np.mean([[r[1], r[2], r[3]] for r in rows], axis=0)
-    print(f"{'mean':<12} {means[0]:>9.3f} {means[1]:>10.3f} {means[2]:>10.3f}")
+    means = np.mean([[r[1], *r[2], r[3]] for r in rows], axis=0)
+    print(
+        f"{'mean':<12} {means[0]:>9.3f} {means[1]:>10.3f} {means[2]:>6.3f} {means[3]:>6.3f} "
+        f"{means[4]:>10.3f}"
+    )
     if stages:
         print(
             "\nflagged pixels (share of labelled pixels): as run; without min_change; without "

@@ -140,9 +140,7 @@ def pair_features(
     return np.stack([np.asarray(columns[n], dtype=np.float32)[mask] for n in names], axis=1)
 
 
-def built_probability(
-    features: npt.ArrayLike, model: BuiltChangeModel
-) -> npt.NDArray[np.float32]:
+def built_probability(features: npt.ArrayLike, model: BuiltChangeModel) -> npt.NDArray[np.float32]:
     """The model's probability that each row's change is about buildings: float32 (P,)."""
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != len(model.features):

@@ -31,6 +31,13 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu
 
 from monitor.detect.align import estimate_shift_sampled, fit_gain_offset
+from monitor.detect.builtmodel import (
+    RED_EDGE_MODEL,
+    SIX_BAND_MODEL,
+    BuiltChangeModel,
+    built_probability,
+    pair_features,
+)
 from monitor.detect.classify import NODATA_CODE, UNKNOWN_CODE, type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
 from monitor.detect.objects import (
@@ -39,13 +46,6 @@ from monitor.detect.objects import (
     PixelLayers,
     build_objects,
     label_objects,
-)
-from monitor.detect.builtmodel import (
-    RED_EDGE_MODEL,
-    SIX_BAND_MODEL,
-    BuiltChangeModel,
-    built_probability,
-    pair_features,
 )
 from monitor.detect.params import BANDS, N_BANDS, CompareParams, day_number
 from monitor.models import RED_EDGE_BANDS, Grid
@@ -351,9 +351,7 @@ def compare_windows(
     changed = candidates.copy()
     if params.built_model and candidates.any():
         chosen = _built_model_for(bands, model)
-        features = pair_features(
-            b, a, bands, magnitude, candidates, red_edge=chosen.uses_red_edge
-        )
+        features = pair_features(b, a, bands, magnitude, candidates, red_edge=chosen.uses_red_edge)
         probability[candidates] = built_probability(features, chosen)
         changed &= probability >= params.min_built_probability
     codes = _typed(b, a, changed, params)

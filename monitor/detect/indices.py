@@ -62,9 +62,7 @@ def indices(stack: npt.ArrayLike, bands: Sequence[str]) -> dict[str, Array]:
         "ndvi": normalised_difference(band["nir"], band["red"]),
         "ndbi": normalised_difference(band["swir16"], band["nir"]),
         "mndwi": normalised_difference(band["green"], band["swir16"]),
-        "bsi": normalised_difference(
-            band["swir16"] + band["red"], band["nir"] + band["blue"]
-        ),
+        "bsi": normalised_difference(band["swir16"] + band["red"], band["nir"] + band["blue"]),
         "visible_slope": normalised_difference(band["red"], band["blue"]),
     }
     if "rededge1" in band and "nir08" in band:

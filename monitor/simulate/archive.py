@@ -5,7 +5,7 @@ Layout of the output folder (one call, one collection)::
     DIR/simulation.json            marker: parameters, completeness, wrongly flagged items
     DIR/collection.json            static STAC collection linking every item
     DIR/items/<item id>.json       one item per acquisition and ground
-    DIR/assets/<item id>/B02.tif   COGs: B02 B03 B04 B08 (10 m), B11 B12 SCL (20 m)
+    DIR/assets/<item id>/B02.tif   COGs: B02 B03 B04 B08 (10 m), B05 B06 B07 B8A B11 B12 SCL (20 m)
     DIR/truth.geojson              every planted change (EPSG:4326)
     DIR/truth/<aoi id>.tif         class codes on each AOI's grid; DIR/truth.tif = first AOI's
     DIR/quicklook.png              with quicklook=True
@@ -72,7 +72,7 @@ _MARKER_FORMAT = 1
 #: Version of what the simulator draws. Bump it with any change that alters the output for
 #: a given seed: a folder holding an earlier version's output is then simulated again
 #: (``monitor demo`` also forgets what it derived from it).
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 #: Style ``l2a``: items per year whose flag says the offset was removed while the pixels keep
 #: +1000 (Earth Search has shipped such items; the imagery stage must catch them).
 WRONG_FLAGS_PER_YEAR = 2

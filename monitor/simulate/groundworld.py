@@ -35,7 +35,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from monitor.simulate import rededge
 from monitor.simulate.cover import ROOF_COVERS, Cover, FieldCrop
+from monitor.simulate.rededge import EdgeCoefficients, EdgeShape
 
 if TYPE_CHECKING:
     from monitor.simulate.ground import Ground
@@ -56,6 +58,9 @@ __all__ = [
 
 #: Second word of the random world's seed sequence ("grnd"): its own stream.
 GROUND_STREAM = 0x67726E64
+#: Third word of the seed sequence of the red edge's per-seed shapes ("redg"): a stream of
+#: its own, so no draw of the six bands moves.
+RED_EDGE_STREAM = 0x72656467
 #: Tints per material: each building, parcel or patch of ground takes one of them.
 N_VARIANTS = 16
 #: Harness bins in pixels for a random world: 200-399, 400-899, 900-1,999, 2,000-20,000 m2.
@@ -93,6 +98,24 @@ BASE_SPECTRA: dict[str, tuple[float, ...]] = {
     "fallow_green": (0.035, 0.066, 0.050, 0.290, 0.212, 0.110),
     "fallow_dry": (0.066, 0.090, 0.120, 0.212, 0.302, 0.232),
     "ash": (0.034, 0.038, 0.043, 0.070, 0.095, 0.088),
+}
+#: How each material runs from red to NIR (its red edge, :mod:`monitor.simulate.rededge`).
+MATERIAL_EDGE_SHAPES: dict[str, EdgeShape] = {
+    **{m: EdgeShape.FLAT for m in BASE_SPECTRA},
+    **{m: EdgeShape.SOIL for m in ("laterite", "alluvium", "sand", "ploughed")},
+    **{
+        m: EdgeShape.VEGETATION
+        for m in (
+            "stubble",
+            "flooded",
+            "rice_green",
+            "rice_ripe",
+            "maize_green",
+            "maize_dry",
+            "fallow_green",
+            "fallow_dry",
+        )
+    },
 }
 #: Roof materials of planted buildings (cover codes), drawn by the world's roof mix.
 ROOF_MATERIALS: dict[str, int] = {
@@ -237,13 +260,34 @@ def _object_factors(draw: GroundDraw) -> npt.NDArray[np.float32]:
     return np.clip(per_object * seed_level[None], lo, hi).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=32)
+def _material_edges(draw: GroundDraw) -> dict[str, EdgeCoefficients]:
+    """Each material's red-edge shapes for this seed: the default ones, jittered."""
+    assert draw.seed is not None
+    rng = np.random.default_rng([draw.seed, GROUND_STREAM, RED_EDGE_STREAM])
+    return {material: rededge.jittered_edge(rng) for material in BASE_SPECTRA}
+
+
 def material_spectrum(
-    draw: GroundDraw, material: str, variant: int | npt.NDArray[np.int_]
+    draw: GroundDraw,
+    material: str,
+    variant: int | npt.NDArray[np.int_],
+    *,
+    red_edge: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """The random world's reflectance of ``material`` for one variant (or an array of them)."""
+    """The random world's reflectance of ``material`` for one variant (or an array of them).
+
+    (..., 6); with ``red_edge`` (..., 10): B05 B06 B07 B8A derived from the six drawn bands
+    with the material's shape of this seed (the six are the same either way).
+    """
     index = list(BASE_SPECTRA).index(material)
     base = np.asarray(BASE_SPECTRA[material], dtype=np.float32)
-    return base * _object_factors(draw)[variant, index]
+    spectrum = base * _object_factors(draw)[variant, index]
+    if not red_edge:
+        return spectrum
+    shape, edge_shapes = MATERIAL_EDGE_SHAPES[material], _material_edges(draw)[material]
+    edge = rededge.red_edge(spectrum, shape, edge_shapes)
+    return np.concatenate([spectrum, edge], axis=-1)
 
 
 def _soil_of_variant(draw: GroundDraw) -> npt.NDArray[np.int64]:
@@ -262,16 +306,19 @@ def wetness(day: dt.date) -> float:
 def world_class_table(
     draw: GroundDraw, default_table: npt.NDArray[np.float32], day: dt.date
 ) -> npt.NDArray[np.float32]:
-    """(N_VARIANTS, n covers, 6) reflectance of every cover and variant on ``day``.
+    """(N_VARIANTS, n covers, bands) reflectance of every cover and variant on ``day``.
 
-    Covers without a random-world material (vegetation, water) keep ``default_table``.
-    Bare soils darken by up to a fifth when wet.
+    Covers without a random-world material (vegetation, water) keep ``default_table``
+    (n covers, 6, or 10 with the red edge). Bare soils darken by up to a fifth when wet.
     """
     table = np.repeat(default_table[None], N_VARIANTS, axis=0)
     variants = np.arange(N_VARIANTS)
+    with_edge = default_table.shape[-1] > 6
     for cover, material in _COVER_MATERIAL.items():
-        table[:, cover] = material_spectrum(draw, material, variants)
-    soils = np.stack([material_spectrum(draw, s, variants) for s in _SOILS])  # (3, K, 6)
+        table[:, cover] = material_spectrum(draw, material, variants, red_edge=with_edge)
+    soils = np.stack(
+        [material_spectrum(draw, s, variants, red_edge=with_edge) for s in _SOILS]
+    )  # (3, K, bands)
     soil = soils[_soil_of_variant(draw), variants]
     damp = 1.0 - 0.2 * wetness(day)
     table[:, Cover.SOIL] = soil * damp
@@ -388,18 +435,20 @@ def _current_season(
 def world_parcel_spectra(
     draw: GroundDraw, ground: Ground, day: dt.date, fallow_frames: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """Reflectance of every field parcel on ``day`` in a random world: (n_parcels, 6).
+    """Reflectance of every field parcel on ``day`` in a random world: (n_parcels, bands).
 
     Stages after planting day 0 (rice): ploughed from day -20, flooded 0-15, greening to
     day 70, green, ripening over the last 25 days (to half green, half golden), then an
     abrupt harvest to stubble within ``harvest_days``; maize is sown on dry soil and dries
     before its harvest. Fallow
-    seasons follow ``fallow_frames`` (the default fallow keyframes on that day).
+    seasons follow ``fallow_frames`` (the default fallow keyframes on that day); ten of them
+    (the red edge after the six) give ten bands, the six the same either way.
     """
     calendar = ground.calendar
     assert calendar is not None and ground.parcel_crop is not None
     crop = ground.parcel_crop
-    spec = {m: material_spectrum(draw, m, 0) for m in BASE_SPECTRA}
+    with_edge = fallow_frames.shape[-1] > 6
+    spec = {m: material_spectrum(draw, m, 0, red_edge=with_edge) for m in BASE_SPECTRA}
     t, h, fallow, _ = _current_season(calendar, crop, day)
     maize = (crop == FieldCrop.MAIZE)[:, None]
     stubble = np.where(maize, 0.6 * spec["maize_dry"] + 0.4 * spec["laterite"], spec["stubble"])
@@ -430,7 +479,10 @@ def world_parcel_spectra(
         np.where(since < 20, 0.9, np.clip(0.9 - (since - 20) * 0.9 / 35.0, 0, 0.9)),
     )
     out = out * (1.0 - weight[:, None]) + spec["ash"][None] * weight[:, None]
-    return (out * calendar.tint).astype(np.float32)
+    tint = calendar.tint
+    if with_edge:
+        tint = np.concatenate([tint, rededge.red_edge_tint(tint)], axis=-1)
+    return (out * tint).astype(np.float32)
 
 
 def harvest_day(ground: Ground, parcel: int, year: int, season: int = 0) -> dt.date | None:

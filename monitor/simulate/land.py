@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.simulate import groundworld
-from monitor.simulate.cover import BANDS, N_COVERS, Cover
+from monitor.simulate.cover import N_COVERS, Cover
 from monitor.simulate.geography import river_halfwidth_m
 from monitor.simulate.ground import Ground
 from monitor.simulate.seasons import class_spectra, parcel_spectra
@@ -67,11 +67,11 @@ def _random_world_reflectance(
     table: npt.NDArray[np.float32],
     draw: GroundDraw,
 ) -> npt.NDArray[np.float32]:
-    """(6, rows, cols) reflectance from the random world's table of cover and tint."""
+    """(bands, rows, cols) reflectance from the random world's table of cover and tint."""
     if ground.variant is None:
         raise ValueError(f"ground {ground.id} was built for the default world, not this draw")
-    world = groundworld.world_class_table(draw, table, day)  # (variants, covers, 6)
-    flat = np.ascontiguousarray(world.reshape(-1, len(BANDS)).T)
+    world = groundworld.world_class_table(draw, table, day)  # (variants, covers, bands)
+    flat = np.ascontiguousarray(world.reshape(-1, world.shape[-1]).T)
     index = ground.variant.astype(np.intp) * N_COVERS + cover
     return np.take(flat, index, axis=1)
 
@@ -132,13 +132,16 @@ def render_surface(
     sun_azimuth_deg: float,
     *,
     draw: GroundDraw | None = None,
+    red_edge: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Surface reflectance of the ground on ``day``: float32 (6, rows, cols), bands as BANDS.
+    """Surface reflectance of the ground on ``day``: float32 (6, rows, cols), bands as cover.BANDS.
 
     ``cover`` and ``height_m`` are the ground's state on that day (planted changes applied).
-    ``draw``: the world the ground was built with (None: the fixed world).
+    ``draw``: the world the ground was built with (None: the fixed world). ``red_edge``:
+    (10, rows, cols), B05 B06 B07 B8A after the six; every step below works band by band,
+    so the six are the same either way and the red edge mixes as they do.
     """
-    table = class_spectra(day)
+    table = class_spectra(day, red_edge=red_edge)
     random_world = draw is not None and draw.random
     if draw is not None and random_world:
         refl = _random_world_reflectance(ground, cover, day, table, draw)
@@ -146,7 +149,7 @@ def render_surface(
         refl = np.take(np.ascontiguousarray(table.T), cover, axis=1)  # (6, rows, cols)
     fields = cover == Cover.PADDY
     if fields.any() and ground.parcel is not None:
-        per_parcel = parcel_spectra(ground, day, draw if random_world else None)
+        per_parcel = parcel_spectra(ground, day, draw if random_world else None, red_edge=red_edge)
         refl[:, fields] = per_parcel.T[:, ground.parcel[fields]]
     if ground.tree_fraction is not None:
         under = _UNDER_TREES[cover] & (ground.tree_fraction > 0.01)

@@ -25,6 +25,7 @@ from monitor.simulate.changes import state_at
 from monitor.simulate.cogs import write_cog
 from monitor.simulate.grounds import GroundPlan, to_lonlat
 from monitor.simulate.land import render_surface
+from monitor.simulate.rededge import RED_EDGE_KEYS
 from monitor.simulate.schedule import Acquisition, Weather, sun_angles
 from monitor.simulate.sensor import SWATH_EDGE_RATE, Observed, SceneError, observe
 from monitor.simulate.skyworld import seed_words
@@ -32,6 +33,10 @@ from monitor.simulate.stac import ASSET_FILES, item_id, make_item, write_json
 from monitor.simulate.world import World
 
 __all__ = ["ItemRecord", "write_acquisitions"]
+
+#: Write the red-edge bands (B05 B06 B07 B8A). Off, the simulator runs exactly its six-band
+#: code: the tests compare every other file with it off and on.
+_WRITE_RED_EDGE = True
 
 
 class ItemRecord(TypedDict):
@@ -134,12 +139,14 @@ def _write_assets(
         "swir22": seen.bands20[1],
         "scl": seen.scl,
     }
+    if seen.red_edge20 is not None:
+        layers.update(zip(RED_EDGE_KEYS, seen.red_edge20, strict=True))
     for key, array in layers.items():
         name = ASSET_FILES[key][0]
         size += write_cog(
             asset_dir / f"{name}.tif",
             array,
-            grid20 if key in ("swir16", "swir22", "scl") else grid,
+            grid if key in ("blue", "green", "red", "nir") else grid20,
             resampling="NEAREST" if key == "scl" else "AVERAGE",
         )
         hrefs[key] = f"../assets/{item}/{name}.tif"
@@ -198,7 +205,16 @@ def _simulate_scene(
     lon, lat = ground.centre_lonlat
     elevation, azimuth = sun_angles(acq.datetime, lat, lon)
     cover, height = state_at(ground, plan.changes, acq.date, draw=world.ground)
-    surface = render_surface(ground, cover, height, acq.date, elevation, azimuth, draw=world.ground)
+    surface = render_surface(
+        ground,
+        cover,
+        height,
+        acq.date,
+        elevation,
+        azimuth,
+        draw=world.ground,
+        red_edge=_WRITE_RED_EDGE,
+    )
     cut = _swath_cut(grid, drawn.swath)
     if cut is None:
         return None
@@ -208,6 +224,12 @@ def _simulate_scene(
         None
         if drawn.scene_error is None
         else np.random.default_rng(seed_words(seed, "sky", "scene-error", acq.index, ground.id))
+    )
+    # The red edge's wobble and noise: a stream of its own, so no draw of the six bands moves.
+    red_edge_rng = (
+        np.random.default_rng(sky.stream("red-edge", "scene", acq.index, ground.id))
+        if _WRITE_RED_EDGE
+        else None
     )
     seen = observe(
         surface,
@@ -221,6 +243,7 @@ def _simulate_scene(
         band_gain=sky.band_gain(acq.platform),
         scene_error=drawn.scene_error,
         scene_error_rng=error_rng,
+        red_edge_rng=red_edge_rng,
     )
     item = item_id(acq, style, ground.id, single_ground)
     asset_dir = out_dir / "assets" / item

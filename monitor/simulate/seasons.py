@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from monitor.simulate import groundworld
+from monitor.simulate import groundworld, rededge
 from monitor.simulate.cover import BANDS, N_COVERS, Cover, FieldCrop
+from monitor.simulate.rededge import EdgeShape
 
 if TYPE_CHECKING:
     from monitor.simulate.ground import Ground
     from monitor.simulate.groundworld import GroundDraw
 
-__all__ = ["class_spectra", "interp_keyframes", "parcel_spectra"]
+__all__ = ["COVER_EDGE_SHAPES", "class_spectra", "interp_keyframes", "parcel_spectra"]
 
 # Seasonal keyframes: (day of year, reflectance B02 B03 B04 B08 B11 B12). Between keyframes
 # reflectance is interpolated linearly, wrapping over the new year.
@@ -138,51 +139,109 @@ _FIELD_KEYFRAMES: dict[int, list[tuple[int, tuple[float, ...]]]] = {
 #: A burnt field: black ash over stubble (February-April burning).
 _BURNT_FIELD = np.array([0.034, 0.038, 0.043, 0.070, 0.095, 0.088], dtype=np.float32)
 
+#: How each cover runs from red to NIR (:mod:`monitor.simulate.rededge`); fields follow
+#: their crop's stage instead (``_FIELD_SOIL_DAYS``).
+COVER_EDGE_SHAPES: dict[int, EdgeShape] = {
+    Cover.WATER: EdgeShape.WATER,
+    Cover.POND: EdgeShape.WATER,
+    Cover.FOREST: EdgeShape.VEGETATION,
+    Cover.SCRUB: EdgeShape.VEGETATION,
+    Cover.GRASS: EdgeShape.VEGETATION,
+    Cover.LAWN: EdgeShape.VEGETATION,
+    Cover.PADDY: EdgeShape.VEGETATION,
+    Cover.SOIL: EdgeShape.SOIL,
+    Cover.SANDBAR: EdgeShape.SOIL,
+    Cover.SITE: EdgeShape.SOIL,
+    **{cover: EdgeShape.FLAT for cover in _CONSTANT if cover != Cover.SITE},
+}
+# Keyframes of the field calendars that show bare soil (ploughed, or red soil before
+# maize); the others are crop canopy from green to senescent stubble.
+_FIELD_SOIL_DAYS: dict[int, frozenset[int]] = {
+    FieldCrop.RICE: frozenset({160}),
+    FieldCrop.DOUBLE: frozenset({160}),
+    FieldCrop.MAIZE: frozenset({60, 150}),
+    FieldCrop.FALLOW: frozenset(),
+}
+
+
+def _with_edge(value: tuple[float, ...], shape: EdgeShape) -> tuple[float, ...]:
+    """A six-band spectrum followed by its red edge (B05 B06 B07 B8A): ten values."""
+    return tuple(value) + tuple(float(v) for v in rededge.red_edge(value, shape))
+
+
+# The same keyframes with the red edge appended to every spectrum (ten bands): the first
+# six are the very numbers above, so whatever reads six bands sees what it always saw.
+_KEYFRAMES_RE = {
+    cover: [(d, _with_edge(v, COVER_EDGE_SHAPES[cover])) for d, v in frames]
+    for cover, frames in _KEYFRAMES.items()
+}
+_CONSTANT_RE = {cover: _with_edge(v, COVER_EDGE_SHAPES[cover]) for cover, v in _CONSTANT.items()}
+_FIELD_KEYFRAMES_RE = {
+    crop: [
+        (
+            d,
+            _with_edge(v, EdgeShape.SOIL if d in _FIELD_SOIL_DAYS[crop] else EdgeShape.VEGETATION),
+        )
+        for d, v in frames
+    ]
+    for crop, frames in _FIELD_KEYFRAMES.items()
+}
+_BURNT_FIELD_RE = np.asarray(_with_edge(tuple(_BURNT_FIELD), EdgeShape.FLAT), dtype=np.float32)
+
 
 def interp_keyframes(
     frames: list[tuple[int, tuple[float, ...]]], doy: npt.NDArray[np.float64] | float
 ) -> npt.NDArray[np.float32]:
-    """Periodic linear interpolation of keyframes at ``doy``: (..., 6) float32."""
+    """Periodic linear interpolation of keyframes at ``doy``: (..., n bands) float32."""
     days = np.array([d for d, _ in frames], dtype=float)
     values = np.array([v for _, v in frames], dtype=float)
     days_p = np.concatenate([days[-1:] - 365, days, days[:1] + 365])
     values_p = np.concatenate([values[-1:], values, values[:1]])
     doy = np.asarray(doy, dtype=float)
     return np.stack(
-        [np.interp(doy, days_p, values_p[:, b]) for b in range(len(BANDS))], axis=-1
+        [np.interp(doy, days_p, values_p[:, b]) for b in range(values.shape[1])], axis=-1
     ).astype(np.float32)
 
 
-def class_spectra(day: dt.date, phase_days: int = 0) -> npt.NDArray[np.float32]:
+def class_spectra(
+    day: dt.date, phase_days: int = 0, *, red_edge: bool = False
+) -> npt.NDArray[np.float32]:
     """Reflectance of every cover class on ``day``: float32 (n_classes, 6).
 
     ``phase_days`` shifts the seasonal calendar. Fields (``PADDY``) get the rain-fed rice
-    calendar here; :func:`render_surface` gives each parcel its own crop.
+    calendar here; :func:`render_surface` gives each parcel its own crop. ``red_edge``: ten
+    bands, B05 B06 B07 B8A after the six (which are the same either way).
     """
     doy = (day.timetuple().tm_yday + phase_days - 1) % 365 + 1
-    table = np.zeros((N_COVERS, len(BANDS)), dtype=np.float32)
-    for cover, frames in _KEYFRAMES.items():
+    keyframes = _KEYFRAMES_RE if red_edge else _KEYFRAMES
+    constant = _CONSTANT_RE if red_edge else _CONSTANT
+    fields = _FIELD_KEYFRAMES_RE if red_edge else _FIELD_KEYFRAMES
+    table = np.zeros((N_COVERS, len(BANDS) + 4 * red_edge), dtype=np.float32)
+    for cover, frames in keyframes.items():
         table[cover] = interp_keyframes(frames, doy)
-    table[Cover.PADDY] = interp_keyframes(_FIELD_KEYFRAMES[FieldCrop.RICE], doy)
-    for cover, value in _CONSTANT.items():
+    table[Cover.PADDY] = interp_keyframes(fields[FieldCrop.RICE], doy)
+    for cover, value in constant.items():
         table[cover] = value
     return table
 
 
 def parcel_spectra(
-    ground: Ground, day: dt.date, draw: GroundDraw | None = None
+    ground: Ground, day: dt.date, draw: GroundDraw | None = None, *, red_edge: bool = False
 ) -> npt.NDArray[np.float32]:
-    """Reflectance of every field parcel on ``day``: float32 (n_parcels, 6)."""
+    """Reflectance of every field parcel on ``day``: float32 (n_parcels, 6), or ten bands
+    with ``red_edge`` (B05 B06 B07 B8A after the six, which are the same either way)."""
+    field_keyframes = _FIELD_KEYFRAMES_RE if red_edge else _FIELD_KEYFRAMES
+    burnt_field = _BURNT_FIELD_RE if red_edge else _BURNT_FIELD
     if draw is not None and ground.calendar is not None:
         doy = day.timetuple().tm_yday
-        fallow = interp_keyframes(_FIELD_KEYFRAMES[FieldCrop.FALLOW], doy)
+        fallow = interp_keyframes(field_keyframes[FieldCrop.FALLOW], doy)
         return groundworld.world_parcel_spectra(draw, ground, day, fallow)
     assert ground.parcel_crop is not None and ground.parcel_phase is not None
     assert ground.parcel_burn_doy is not None
     doy_today = day.timetuple().tm_yday
     doy = (doy_today + ground.parcel_phase.astype(float) - 1) % 365 + 1
-    out = np.empty((ground.parcel_crop.size, len(BANDS)), dtype=np.float32)
-    for crop, frames in _FIELD_KEYFRAMES.items():
+    out = np.empty((ground.parcel_crop.size, len(burnt_field)), dtype=np.float32)
+    for crop, frames in field_keyframes.items():
         which = ground.parcel_crop == crop
         if which.any():
             out[which] = interp_keyframes(frames, doy[which])
@@ -199,5 +258,5 @@ def parcel_spectra(
             np.where(since < 20, 0.85, np.clip(0.85 - (since - 20) * 0.85 / 35.0, 0.0, 0.85)),
         )
         weight = np.where(burnt, weight, 0.0).astype(np.float32)[:, None]
-        out = out * (1.0 - weight) + _BURNT_FIELD[None, :] * weight
+        out = out * (1.0 - weight) + burnt_field[None, :] * weight
     return out

@@ -3,8 +3,9 @@
 One acquisition over one ground: the surface is blurred by the sensor's point spread, shifted
 by the scene's misregistration (sub-pixel, with an occasional one-pixel slip), seen through
 smoke haze, thin cirrus and cumulus with their shadows, wobbled radiometrically per scene,
-noised per pixel, averaged to 20 m for SWIR, quantised to uint16 with or without baseline
-04.00's +1000, and classified into an SCL layer that makes the errors real SCL makes.
+noised per pixel, averaged to 20 m for SWIR and the red edge, quantised to uint16 with or
+without baseline 04.00's +1000, and classified into an SCL layer that makes the errors real
+SCL makes.
 
 The constants below fix the difficulty of the simulated archive; ``docs/simulator.md`` gives
 the reason for each value. Changing one later needs a reason written there. Numpy and scipy.
@@ -24,6 +25,7 @@ from monitor.simulate.schedule import Weather
 
 __all__ = [
     "NOISE_SIGMA",
+    "RED_EDGE_NOISE_SIGMA",
     "PSF_SIGMA_PX",
     "MISREGISTRATION_SIGMA_PX",
     "SLIP_RATE",
@@ -45,6 +47,8 @@ __all__ = [
 
 #: Per-pixel noise (reflectance units, 1 sigma) of B02 B03 B04 B08 B11 B12 after L2A.
 NOISE_SIGMA: tuple[float, ...] = (0.0006, 0.0005, 0.0005, 0.0008, 0.0006, 0.0006)
+#: Per-pixel noise of the red-edge bands B05 B06 B07 B8A (20 m, like B11 and B12).
+RED_EDGE_NOISE_SIGMA: tuple[float, ...] = (0.0006, 0.0006, 0.0006, 0.0006)
 #: Gaussian sigma (10 m pixels) of the point spread: edges of a building spill into neighbours.
 PSF_SIGMA_PX = 0.45
 #: Per-scene misregistration, each axis, 1 sigma, in 10 m pixels.
@@ -68,12 +72,21 @@ SWATH_EDGE_RATE = 0.04
 #: Baseline 04.00's offset in digital numbers (reflectance = (DN - 1000) / 10000).
 BOA_ADD_OFFSET = 1000
 
-# Smoke haze: additive path reflectance and transmission loss per band at full strength.
-_HAZE_PATH = np.array([0.055, 0.040, 0.028, 0.012, 0.004, 0.002], dtype=np.float32)
-_HAZE_LOSS = np.array([0.12, 0.09, 0.07, 0.04, 0.015, 0.010], dtype=np.float32)
+# Per band B02 B03 B04 B08 B11 B12, then the red edge B05 B06 B07 B8A (a surface of six
+# bands uses the first six). Smoke haze: additive path reflectance and transmission loss at
+# full strength, falling with wavelength (the red edge between red and NIR).
+_HAZE_PATH = np.array(
+    [0.055, 0.040, 0.028, 0.012, 0.004, 0.002, 0.022, 0.018, 0.015, 0.011], dtype=np.float32
+)
+_HAZE_LOSS = np.array(
+    [0.12, 0.09, 0.07, 0.04, 0.015, 0.010, 0.060, 0.052, 0.046, 0.038], dtype=np.float32
+)
 # Cloud top reflectance relative to the visible, per band (ice/water absorb in SWIR).
-_CLOUD_SHAPE = np.array([1.0, 1.0, 1.0, 1.0, 0.72, 0.50], dtype=np.float32)
-_CIRRUS_SHAPE = np.array([1.0, 1.0, 1.0, 0.95, 0.60, 0.40], dtype=np.float32)
+_CLOUD_SHAPE = np.array([1.0, 1.0, 1.0, 1.0, 0.72, 0.50, 1.0, 1.0, 1.0, 1.0], dtype=np.float32)
+_CIRRUS_SHAPE = np.array([1.0, 1.0, 1.0, 0.95, 0.60, 0.40, 1.0, 0.98, 0.97, 0.95], dtype=np.float32)
+# Where the red-edge bands lie between red (0) and NIR (1): a satellite's gain for them is
+# interpolated between its red and NIR gains.
+_RED_EDGE_POSITION = np.array([0.226, 0.424, 0.667, 1.0])
 _COARSE = 8  # cloud fields are drawn at 80 m and interpolated
 # A veil of thin cloud over a misclassified scene: its top's reflectance relative to a cumulus
 # top; too thin for SCL's cloud test, so it is never flagged.
@@ -146,6 +159,8 @@ class Observed:
     bands10 : uint16 (4, rows, cols): B02 B03 B04 B08 at 10 m, 0 = nodata.
     bands20 : uint16 (2, rows/2, cols/2): B11 B12 at 20 m.
     scl : uint8 (rows/2, cols/2) at 20 m.
+    red_edge20 : uint16 (4, rows/2, cols/2): B05 B06 B07 B8A at 20 m, when the surface had
+        them.
     """
 
     bands10: npt.NDArray[np.uint16]
@@ -159,6 +174,7 @@ class Observed:
     cirrus_flagged: bool
     #: Share of the ground's 20 m cells a whole-scene SCL error put in the wrong class.
     misclassified_share: float = 0.0
+    red_edge20: npt.NDArray[np.uint16] | None = None
 
 
 def _coarse_field(
@@ -231,13 +247,16 @@ def observe(
     band_gain: Sequence[float] | None = None,
     scene_error: SceneError | None = None,
     scene_error_rng: np.random.Generator | None = None,
+    red_edge_rng: np.random.Generator | None = None,
 ) -> Observed:
     """Turn surface reflectance into one acquisition's stored pixels.
 
     Parameters
     ----------
     surface : float32 (6, rows, cols) at 10 m, bands B02 B03 B04 B08 B11 B12; rows and
-        cols even (the ground is on the 20 m lattice).
+        cols even (the ground is on the 20 m lattice). Ten bands: the red edge B05 B06 B07
+        B8A follows, seen like B11 and B12 (blurred, shifted, through the same sky, averaged
+        to 20 m) and stored in ``red_edge20``.
     weather : the acquisition's sky.
     rng : generator for this acquisition and ground.
     sun_elevation_deg, sun_azimuth_deg : where cloud shadows fall.
@@ -248,7 +267,13 @@ def observe(
     scene_error : SCL gets this scene wrong as a whole (random world), or None.
     scene_error_rng : draws where the error lies; required with ``scene_error``. Its own
         generator, so the rest of the scene is what it would be without the error.
+    red_edge_rng : draws the red edge's own wobble and noise; required with ten bands. Its
+        own generator, so the six bands are drawn exactly as without the red edge.
     """
+    if surface.shape[0] not in (6, 10):
+        raise ValueError(f"a surface has 6 or 10 bands, not {surface.shape[0]}")
+    if surface.shape[0] == 10 and red_edge_rng is None:
+        raise ValueError("the red edge needs its own generator (red_edge_rng)")
     rows, cols = surface.shape[1:]
     seen, shift_r, shift_c, slipped = _blur(surface, rng, params)
     # Sky: haze, cirrus, cloud and cloud shadow, all from smooth fields drawn at 80 m and
@@ -262,8 +287,10 @@ def observe(
         if scene_error_rng is None:
             raise ValueError("a scene error needs its own generator (scene_error_rng)")
         error_region = _degrade(seen, scene_error, scene_error_rng, lattice)
-    _wobble(seen, rng, params, band_gain)
-    bands10, bands20 = _noisy_counts(seen, cloud_alpha, rng, offset_in_pixels)
+    _wobble(seen, rng, params, band_gain, red_edge_rng)
+    bands10, bands20, red_edge20 = _noisy_counts(
+        seen, cloud_alpha, rng, offset_in_pixels, red_edge_rng
+    )
     wrong = (
         None
         if error_region is None or scene_error is None
@@ -272,7 +299,7 @@ def observe(
     scl, bright_called, cirrus_flagged = _classify(
         seen, cloud_alpha, shadow_alpha, cirrus_alpha, rng, params, wrong
     )
-    nodata_fraction = _blank_nodata(bands10, bands20, scl, nodata)
+    nodata_fraction = _blank_nodata(bands10, bands20, scl, nodata, red_edge20)
     misclassified = 0.0
     if error_region is not None and scene_error is not None:
         misclassified = float((scl == scene_error.scl_class)[error_region].sum() / scl.size)
@@ -287,6 +314,7 @@ def observe(
         bright_roofs_called_cloud=bright_called,
         cirrus_flagged=cirrus_flagged,
         misclassified_share=misclassified,
+        red_edge20=red_edge20,
     )
 
 
@@ -308,19 +336,33 @@ def _wobble(
     rng: np.random.Generator,
     params: SensorParams,
     band_gain: Sequence[float] | None,
+    red_edge_rng: np.random.Generator | None = None,
 ) -> None:
-    """Apply the processing's per-scene gain and offset wobble to ``seen`` in place."""
-    n_bands = seen.shape[0]
-    gain = (
-        1.0
-        + rng.normal(0.0, params.gain_wobble_sigma)
-        + rng.normal(0.0, params.gain_wobble_sigma / 2, n_bands)
-    ).astype(np.float32)
+    """Apply the processing's per-scene gain and offset wobble to ``seen`` in place.
+
+    The six bands draw from ``rng``; the red edge (bands 6-9) shares the scene's common
+    gain and draws its own per-band parts from ``red_edge_rng``.
+    """
+    common = rng.normal(0.0, params.gain_wobble_sigma)
+    gain = (1.0 + common + rng.normal(0.0, params.gain_wobble_sigma / 2, 6)).astype(np.float32)
     if band_gain is not None:
         gain *= np.asarray(band_gain, dtype=np.float32)
-    offset = rng.normal(0.0, params.offset_wobble_sigma, n_bands).astype(np.float32)
-    seen *= gain[:, None, None]
-    seen += offset[:, None, None]
+    offset = rng.normal(0.0, params.offset_wobble_sigma, 6).astype(np.float32)
+    six = seen[:6]
+    six *= gain[:, None, None]
+    six += offset[:, None, None]
+    if seen.shape[0] == 6 or red_edge_rng is None:
+        return
+    edge_gain = (1.0 + common + red_edge_rng.normal(0.0, params.gain_wobble_sigma / 2, 4)).astype(
+        np.float32
+    )
+    if band_gain is not None:
+        red, nir = float(band_gain[2]), float(band_gain[3])
+        edge_gain *= (red * (nir / red) ** _RED_EDGE_POSITION).astype(np.float32)
+    edge_offset = red_edge_rng.normal(0.0, params.offset_wobble_sigma, 4).astype(np.float32)
+    edge = seen[6:]
+    edge *= edge_gain[:, None, None]
+    edge += edge_offset[:, None, None]
 
 
 def _noisy_counts(
@@ -328,8 +370,10 @@ def _noisy_counts(
     cloud_alpha: npt.NDArray[np.float32],
     rng: np.random.Generator,
     offset_in_pixels: bool,
-) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16]]:
-    """The stored DNs with sensor noise: the 10 m bands and the 20 m bands."""
+    red_edge_rng: np.random.Generator | None = None,
+) -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uint16], npt.NDArray[np.uint16] | None]:
+    """The stored DNs with sensor noise: the 10 m bands, the 20 m SWIR bands and the 20 m
+    red edge (None without it; its noise from ``red_edge_rng``)."""
     rows, cols = seen.shape[1:]
     noise_sigma = np.asarray(NOISE_SIGMA, dtype=np.float32)
     # Inside thick cloud (20 m cells SCL always flags as cloud, class 9) the ground is gone
@@ -343,7 +387,7 @@ def _noisy_counts(
         * noise_sigma[:4, None, None]
         * full10[None]
     )
-    twenty = _to20(seen[4:])
+    twenty = _to20(seen[4:6])
     twenty = twenty + (
         rng.standard_normal(twenty.shape, dtype=np.float32)
         * noise_sigma[4:, None, None]
@@ -352,7 +396,16 @@ def _noisy_counts(
     add = BOA_ADD_OFFSET if offset_in_pixels else 0
     bands10 = np.clip(np.rint(tenm * 10000.0) + add, 1, 65535).astype(np.uint16)
     bands20 = np.clip(np.rint(twenty * 10000.0) + add, 1, 65535).astype(np.uint16)
-    return bands10, bands20
+    if seen.shape[0] == 6 or red_edge_rng is None:
+        return bands10, bands20, None
+    edge = _to20(seen[6:])
+    edge = edge + (
+        red_edge_rng.standard_normal(edge.shape, dtype=np.float32)
+        * np.asarray(RED_EDGE_NOISE_SIGMA, dtype=np.float32)[:, None, None]
+        * full20[None]
+    )
+    red_edge20 = np.clip(np.rint(edge * 10000.0) + add, 1, 65535).astype(np.uint16)
+    return bands10, bands20, red_edge20
 
 
 def _blank_nodata(
@@ -360,6 +413,7 @@ def _blank_nodata(
     bands20: npt.NDArray[np.uint16],
     scl: npt.NDArray[np.uint8],
     nodata: npt.NDArray[np.bool_] | None,
+    red_edge20: npt.NDArray[np.uint16] | None = None,
 ) -> float:
     """Zero the pixels outside the swath in every layer; the share of 10 m pixels zeroed."""
     if nodata is None or not nodata.any():
@@ -368,6 +422,8 @@ def _blank_nodata(
     bands10[:, nodata] = 0
     nodata20 = nodata.reshape(rows // 2, 2, cols // 2, 2).any(axis=(1, 3))
     bands20[:, nodata20] = 0
+    if red_edge20 is not None:
+        red_edge20[:, nodata20] = 0
     scl[nodata20] = 0
     return float(nodata.mean())
 
@@ -421,13 +477,14 @@ def _sky(
     """
     rows, cols = lattice.rows, lattice.cols
     coarse_shape, grid_r, grid_c = lattice.coarse_shape, lattice.grid_r, lattice.grid_c
+    n = seen.shape[0]
     if weather.haze > 0:
         haze_field = 1.0 + 0.25 * _sample(
             _coarse_field(rng, coarse_shape, (6.0,), (1.0,)), grid_r, grid_c
         )
         strength = weather.haze * haze_field
-        seen *= 1.0 - _HAZE_LOSS[:, None, None] * strength[None]
-        seen += _HAZE_PATH[:, None, None] * strength[None]
+        seen *= 1.0 - _HAZE_LOSS[:n, None, None] * strength[None]
+        seen += _HAZE_PATH[:n, None, None] * strength[None]
     cirrus_alpha = np.zeros((rows, cols), dtype=np.float32)
     if weather.cirrus > 0:
         cirrus_field = _sample(
@@ -437,7 +494,7 @@ def _sky(
             np.float32
         )
         seen *= (1.0 - 0.4 * cirrus_alpha)[None]
-        seen += 0.35 * _CIRRUS_SHAPE[:, None, None] * cirrus_alpha[None]
+        seen += 0.35 * _CIRRUS_SHAPE[:n, None, None] * cirrus_alpha[None]
 
     cloud_alpha = np.zeros((rows, cols), dtype=np.float32)
     shadow_alpha = np.zeros((rows, cols), dtype=np.float32)
@@ -476,7 +533,7 @@ def _sky(
         # Shadow where no cloud hides the ground, then the cloud over it (one pass each).
         clear_sky = 1.0 - cloud_alpha
         seen *= ((1.0 - 0.72 * shadow_alpha * clear_sky) * clear_sky)[None]
-        seen += (cloud_alpha * top)[None] * _CLOUD_SHAPE[:, None, None]
+        seen += (cloud_alpha * top)[None] * _CLOUD_SHAPE[:n, None, None]
     return cirrus_alpha, cloud_alpha, shadow_alpha, local_fraction
 
 
@@ -494,15 +551,16 @@ def _degrade(
     threshold = float(np.quantile(field, 1.0 - error.share))
     weight = np.clip((field - threshold) / 0.25 + 0.5, 0.0, 1.0).astype(np.float32)
     amount = (error.strength * weight)[None]
+    n = seen.shape[0]
     if error.degradation == "dark":
         # Low sun and terrain shade: the same share of the light lost in every band.
         seen *= 1.0 - amount
     elif error.degradation == "haze":
-        seen *= 1.0 - _HAZE_LOSS[:, None, None] * amount
-        seen += _HAZE_PATH[:, None, None] * amount
+        seen *= 1.0 - _HAZE_LOSS[:n, None, None] * amount
+        seen += _HAZE_PATH[:n, None, None] * amount
     else:
         seen *= 1.0 - amount
-        seen += _VEIL_TOP * _CLOUD_SHAPE[:, None, None] * amount
+        seen += _VEIL_TOP * _CLOUD_SHAPE[:n, None, None] * amount
     return _to20(weight) >= 0.5
 
 
@@ -537,7 +595,7 @@ def _classify(
     cloud, over any roof, shadow or cirrus flag.
     """
     edge_alpha = params.scl_cloud_edge_alpha
-    refl = _to20(seen)
+    refl = _to20(seen[:4])
     blue, red, nir = refl[0], refl[2], refl[3]
     ndvi = (nir - red) / np.maximum(nir + red, 1e-4)
     scl = np.full(blue.shape, 5, dtype=np.uint8)

@@ -37,9 +37,15 @@ ASSET_FILES: dict[str, tuple[str, str, float | None, float | None, int]] = {
     "red": ("B04", "Red - 10m", 0.665, 0.038, 10),
     "nir": ("B08", "NIR 1 - 10m", 0.842, 0.145, 10),
     "swir16": ("B11", "SWIR 1.6\u03bcm - 20m", 1.61, 0.143, 20),
+    "rededge1": ("B05", "Red Edge 1 - 20m", 0.704, 0.019, 20),
+    "rededge2": ("B06", "Red Edge 2 - 20m", 0.74, 0.018, 20),
+    "rededge3": ("B07", "Red Edge 3 - 20m", 0.783, 0.028, 20),
+    "nir08": ("B8A", "NIR 2 - 20m", 0.865, 0.033, 20),
     "swir22": ("B12", "SWIR 2.2\u03bcm - 20m", 2.19, 0.242, 20),
     "scl": ("SCL", "Scene classification map (SCL)", None, None, 20),
 }
+#: The eo extension's common name where it is not the asset key (B05-B07 share one).
+_COMMON_NAMES: dict[str, str] = {key: "rededge" for key in ("rededge1", "rededge2", "rededge3")}
 #: Collection id per style: the Earth Search collection the archive imitates.
 COLLECTION_IDS: dict[str, str] = {"c1": "sentinel-2-c1-l2a", "l2a": "sentinel-2-l2a"}
 STAC_EXTENSIONS: tuple[str, ...] = (
@@ -190,7 +196,7 @@ def _asset(key: str, href: str, ground_grid: Grid) -> dict[str, Any]:
         asset["eo:bands"] = [
             {
                 "name": band,
-                "common_name": key,
+                "common_name": _COMMON_NAMES.get(key, key),
                 "center_wavelength": centre,
                 "full_width_half_max": fwhm,
             }

@@ -47,11 +47,26 @@ def tiny_aoi() -> Aoi:
     )
 
 
+#: Files and asset keys of the red-edge bands, written after the digests were taken.
+RED_EDGE_FILES = {"B05.tif", "B06.tif", "B07.tif", "B8A.tif"}
+RED_EDGE_KEYS = ("rededge1", "rededge2", "rededge3", "nir08")
+
+
+def without_red_edge(item_json: str) -> bytes:
+    """An item's JSON as written before the red edge: its other assets and fields, as bytes."""
+    document = json.loads(item_json)
+    for key in RED_EDGE_KEYS:
+        document["assets"].pop(key, None)
+    return json.dumps(document, indent=1).encode("utf-8")
+
+
 def digest(out: Path) -> str:
+    """Every file of the archive but the red edge's (items without their red-edge assets)."""
     h = hashlib.sha256()
     for item in sorted((out / "items").glob("*.json")):
-        h.update(item.read_bytes())
-        for tif in sorted((out / "assets" / item.stem).glob("*.tif")):
+        h.update(without_red_edge(item.read_text(encoding="utf-8")))
+        tifs = (out / "assets" / item.stem).glob("*.tif")
+        for tif in sorted(t for t in tifs if t.name not in RED_EDGE_FILES):
             with rasterio.open(tif) as dataset:
                 h.update(dataset.read(1).tobytes())
     h.update((out / "truth.geojson").read_bytes())

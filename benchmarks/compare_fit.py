@@ -3,7 +3,8 @@
 For every world given (``monitor simulate --world random --seed S``), every AOI and window
 pair of ``benchmarks/compare_sim.py`` (one scene per window and composites, surface and
 emulated top-of-atmosphere reflectance), the candidates of :func:`compare_windows` (its
-threshold passed, model off) are described by :func:`pair_features` and labelled 1 where a
+threshold passed, model off) that the model judges (vegetation or bare ground on both
+dates, :func:`vegetation_or_bare`) are described by :func:`pair_features` and labelled 1 where a
 planted new building, demolition or rebuilding was completed between the windows, 0
 elsewhere (cleared land included: OSCD and analysts ask for urban change); pixels of a
 change under way during a window are left out. A ridge logistic regression on the
@@ -40,41 +41,99 @@ from monitor.detect.builtmodel import (  # noqa: E402
     CORE_FEATURES,
     RED_EDGE_FEATURES,
     BuiltChangeModel,
+    built_probability,
     pair_features,
+    vegetation_or_bare,
 )
 from monitor.detect.params import BANDS  # noqa: E402
 from monitor.models import RED_EDGE_BANDS  # noqa: E402
 
 
-def pair_rows(
-    sims: list[Path], params: CompareParams, cache: Path, red_edge: bool
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Features and labels of the candidates of every pair, a pair per list entry."""
+def world_rows(
+    sim: Path, params: CompareParams, cache: Path, red_edge: bool, dumps: Path | None
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Features and labels of the candidates of every pair of one world (a pair per list
+    entry), and per pair the built pixels that were no candidate (misses before the model).
+    Kept in ``dumps`` (by world, bands and params) so refits read them back."""
     bands = BANDS + (RED_EDGE_BANDS if red_edge else ())
     extra = RED_EDGE_BANDS if red_edge else ()
+    key = f"{sim.name}-{'re' if red_edge else 'six'}-k{params.mad_k:g}.npz"
+    if dumps is not None and (dumps / key).exists():
+        with np.load(dumps / key) as data:
+            n = int(data["n"])
+            return (
+                [data[f"x{i}"] for i in range(n)],
+                [data[f"y{i}"] for i in range(n)],
+                [int(v) for v in data["missed"]],
+            )
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
+    missed: list[int] = []
     loose = replace(params, built_model=False)
-    for sim in sims:
-        for pair in sim_pairs(sim, list(AOIS), cache, ("single", "composite"), extra):
-            for toa in (False, True):
-                before, after = pair.reflectance(toa, bands)
-                result = compare_windows(before, after, loose, outside=pair.outside, bands=bands)
-                assert result.candidates is not None
-                keep = result.candidates & ~pair.under_way
-                if not keep.any():
-                    continue
-                x = pair_features(
-                    result.before, result.after, bands, result.magnitude, keep, red_edge=red_edge
-                )
-                xs.append(x)
-                ys.append(pair.built[keep].astype(np.float64))
-                print(
-                    f"{sim.name} {pair.aoi_id:<11} {pair.mode:<9} {'toa' if toa else 'boa'} "
-                    f"candidates {int(keep.sum()):>6} built {int(pair.built[keep].sum()):>6}",
-                    flush=True,
-                )
-    return xs, ys
+    for pair in sim_pairs(sim, list(AOIS), cache, ("single", "composite"), extra):
+        for toa in (False, True):
+            before, after = pair.reflectance(toa, bands)
+            result = compare_windows(before, after, loose, outside=pair.outside, bands=bands)
+            assert result.candidates is not None
+            keep = result.candidates & ~pair.under_way
+            scored = ~pair.outside & ~pair.under_way & (result.codes != 255)
+            x = pair_features(
+                result.before, result.after, bands, result.magnitude, keep, red_edge=red_edge
+            )
+            xs.append(x)
+            ys.append(pair.built[keep].astype(np.float64))
+            missed.append(int((pair.built & scored & ~keep).sum()))
+            print(
+                f"{sim.name} {pair.aoi_id:<11} {pair.mode:<9} {'toa' if toa else 'boa'} "
+                f"candidates {int(keep.sum()):>6} built {int(pair.built[keep].sum()):>6}",
+                flush=True,
+            )
+    if dumps is not None:
+        dumps.mkdir(parents=True, exist_ok=True)
+        arrays = {f"x{i}": x for i, x in enumerate(xs)} | {f"y{i}": y for i, y in enumerate(ys)}
+        np.savez_compressed(dumps / key, n=len(xs), missed=np.array(missed), **arrays)
+    return xs, ys, missed
+
+
+def judged_rows(x: np.ndarray, names: tuple[str, ...], params: CompareParams) -> np.ndarray:
+    """Rows (candidates) the model judges: vegetation or bare ground on both dates."""
+    col = {n: i for i, n in enumerate(names)}
+
+    def natural(when: str) -> np.ndarray:
+        return vegetation_or_bare(
+            x[:, col[f"ndvi_{when}"]],
+            x[:, col[f"visible_slope_{when}"]],
+            x[:, col[f"ndbi_{when}"]],
+            params,
+        )
+
+    return natural("before") & natural("after") if len(x) else np.zeros(0, dtype=bool)
+
+
+def proxy_f1(
+    world: tuple[list[np.ndarray], list[np.ndarray], list[int]],
+    names: tuple[str, ...],
+    model: BuiltChangeModel | None,
+    params: CompareParams,
+) -> float:
+    """Mean over pairs of the F1 of building change among the pixels (the candidates the
+    model keeps, or every candidate without a model, against the labels; built pixels that
+    were no candidate count as misses): the pairs' F1 before typing and the mapping unit."""
+    f1s = []
+    columns = [names.index(n) for n in model.features] if model else []
+    for x, y, miss in zip(*world, strict=True):
+        kept = np.ones(len(x), dtype=bool)
+        if model is not None and len(x):
+            judged = judged_rows(x, names, params)
+            p = built_probability(x[:, columns], model)
+            kept = ~judged | (p >= params.min_built_probability)
+        truth = y > 0.5
+        tp = int((kept & truth).sum())
+        fp = int((kept & ~truth).sum())
+        fn = int((~kept & truth).sum()) + miss
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s)) if f1s else 0.0
 
 
 def fit(xs: list[np.ndarray], ys: list[np.ndarray], names: tuple[str, ...], ridge: float):
@@ -102,17 +161,49 @@ def main() -> None:
     parser.add_argument("--red-edge", action="store_true")
     parser.add_argument("--ridge", type=float, default=1.0)
     parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--dumps", type=Path, default=None, help="cache of the features")
+    parser.add_argument("--drop", action="append", default=[], help="leave a feature out")
     args = parser.parse_args()
     params = CompareParams(**parse_sets(args.set))  # type: ignore[arg-type]
     started = time.perf_counter()
-    xs, ys = pair_rows(args.sims, params, args.cache, args.red_edge)
-    names = CORE_FEATURES + (RED_EDGE_FEATURES if args.red_edge else ())
+    worlds = {
+        sim.name: world_rows(sim, params, args.cache, args.red_edge, args.dumps)
+        for sim in args.sims
+    }
+    every = CORE_FEATURES + (RED_EDGE_FEATURES if args.red_edge else ())
+    names = tuple(n for n in every if n not in set(args.drop))
+    columns = [every.index(n) for n in names]
+
+    def judged(keys: list[str]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The judged candidates of these worlds, with the model's columns."""
+        xs, ys = [], []
+        for key in keys:
+            for x, y in zip(worlds[key][0], worlds[key][1], strict=True):
+                rows = judged_rows(x, every, params)
+                if rows.any():
+                    xs.append(x[rows][:, columns])
+                    ys.append(y[rows])
+        return xs, ys
+
+    if len(worlds) > 1:
+        # Each world scored by a model fitted on the others: what a new world can expect.
+        print("\nleave one world out (proxy F1 of building change, mean of pairs):")
+        for held in worlds:
+            held_model = fit(*judged([k for k in worlds if k != held]), names, args.ridge)
+            none = proxy_f1(worlds[held], every, None, params)
+            cells = "  ".join(
+                f"cut {cut:.1f} {proxy_f1(worlds[held], every, held_model, at_cut):.3f}"
+                for cut in (0.2, 0.3, 0.4, 0.5)
+                for at_cut in [replace(params, min_built_probability=cut)]
+            )
+            print(f"  {held:<8} no model {none:.3f}  {cells}", flush=True)
+    xs, ys = judged(list(worlds))
     model = fit(xs, ys, names, args.ridge)
     n = sum(len(y) for y in ys)
     positives = int(sum(y.sum() for y in ys))
     seconds = time.perf_counter() - started
     print(f"\n{len(xs)} pairs, {n} candidates, {positives} built ({seconds:.0f} s)")
-    print(f"fitted on: {', '.join(s.name for s in args.sims)}; params {args.set or 'defaults'}")
+    print(f"fitted on: {', '.join(worlds)}; params {args.set or 'defaults'}")
     for name, w in zip(model.features, model.weights, strict=True):
         print(f"  {name:<22} {w:+.3f}")
     print(f"  {'intercept':<22} {model.intercept:+.3f}")

@@ -2,15 +2,17 @@
 
 A pixel whose spectrum changed a lot between two dates is a candidate; most candidates on
 peri-urban and farm land are fields harvested, ploughed, sown or burnt, which look like
-new soil or a new roof to a change vector. The model is a logistic function of evidence a
+new soil or a new roof to a change vector. Only candidates that look like vegetation or
+bare ground on both dates (:func:`vegetation_or_bare`) are judged: a roof that is plainly
+a roof on either date is never vetoed. The model is a logistic function of evidence a
 field and a building give differently: the indices of both dates (:mod:`indices`), how
 much greenness went or came, how the brightness and its local texture changed, how large
 the connected candidate area is and how much of its neighbourhood changed.
 
-The coefficients are fitted (``benchmarks/compare_fit.py``) on candidates of simulator pairs
-from randomised worlds only, surface and emulated top-of-atmosphere alike: a pixel of a
-planted new building, demolition or rebuilding is 1, everything else 0. Never on OSCD or
-other labelled real pairs. Numpy and scipy.
+The coefficients are fitted (``benchmarks/compare_fit.py``) on the judged candidates of
+simulator pairs from randomised worlds only, surface and emulated top-of-atmosphere alike:
+a pixel of a planted new building, demolition or rebuilding is 1, everything else 0.
+Never on OSCD or other labelled real pairs. Numpy and scipy.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from monitor.detect.indices import indices
+from monitor.detect.params import CompareParams
 
 __all__ = [
     "CORE_FEATURES",
     "RED_EDGE_FEATURES",
     "BuiltChangeModel",
     "pair_features",
+    "vegetation_or_bare",
     "built_probability",
     "SIX_BAND_MODEL",
     "RED_EDGE_MODEL",
@@ -75,6 +79,14 @@ class BuiltChangeModel:
         if not len(self.mean) == len(self.scale) == len(self.weights) == n:
             raise ValueError("a model needs a mean, a scale and a weight per feature")
 
+    @classmethod
+    def from_rows(
+        cls, intercept: float, rows: Sequence[tuple[str, float, float, float]]
+    ) -> BuiltChangeModel:
+        """A model from one row per feature: (name, mean, scale, weight)."""
+        names, mean, scale, weights = zip(*rows, strict=True)
+        return cls(tuple(names), tuple(mean), tuple(scale), tuple(weights), intercept)
+
     @property
     def uses_red_edge(self) -> bool:
         return any(f in RED_EDGE_FEATURES for f in self.features)
@@ -89,6 +101,17 @@ def _local_std(values: Array, size: int = 3) -> Array:
     mean = ndimage.uniform_filter(values, size, mode="nearest")
     square = ndimage.uniform_filter(values * values, size, mode="nearest")
     return np.asarray(np.sqrt(np.maximum(square - mean * mean, 0.0)), dtype=np.float32)
+
+
+def vegetation_or_bare(
+    ndvi: npt.ArrayLike, visible_slope: npt.ArrayLike, ndbi: npt.ArrayLike, params: CompareParams
+) -> npt.NDArray[np.bool_]:
+    """Where a date looks like vegetation or bare ground by its indices (see
+    :class:`~monitor.detect.params.CompareParams`): what the model may judge."""
+    ndvi, slope, ndbi = (np.asarray(v, dtype=np.float32) for v in (ndvi, visible_slope, ndbi))
+    vegetated = (ndvi >= params.vegetated_min_ndvi) & (slope >= params.vegetated_min_slope)
+    bare = (slope >= params.bare_min_slope) & (ndbi >= params.bare_min_ndbi)
+    return np.asarray(vegetated | bare, dtype=bool)
 
 
 def pair_features(
@@ -150,13 +173,29 @@ def built_probability(features: npt.ArrayLike, model: BuiltChangeModel) -> npt.N
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logit, -30, 30))), dtype=np.float32)
 
 
-#: Placeholder replaced by the fit of ``benchmarks/compare_fit.py`` (see the module text).
-SIX_BAND_MODEL = BuiltChangeModel(
-    features=CORE_FEATURES,
-    mean=(0.0,) * len(CORE_FEATURES),
-    scale=(1.0,) * len(CORE_FEATURES),
-    weights=(0.0,) * len(CORE_FEATURES),
-    intercept=0.0,
+#: Fitted by benchmarks/compare_fit.py on random worlds 0-3 (c1; see docs/detector.md).
+SIX_BAND_MODEL = BuiltChangeModel.from_rows(
+    -5.4782,
+    (
+        # (feature, mean, scale, weight)
+        ("log_magnitude", 1.77642, 0.40154, 0.7548),
+        ("ndvi_before", 0.36681, 0.17046, -1.8862),
+        ("ndvi_after", 0.34748, 0.20402, -4.1516),
+        ("ndbi_before", -0.00069, 0.17892, -3.6735),
+        ("ndbi_after", -0.00039, 0.16736, -6.618),
+        ("mndwi_before", -0.39093, 0.17365, 0.7463),
+        ("mndwi_after", -0.37707, 0.16107, -3.5191),
+        ("bsi_before", 0.02848, 0.14985, 6.7151),
+        ("bsi_after", 0.0246, 0.14565, 2.2859),
+        ("visible_slope_before", 0.11695, 0.12888, -1.2806),
+        ("visible_slope_after", 0.1153, 0.39015, -4.4745),
+        ("greenness_lost", 0.11227, 0.1381, 3.71),
+        ("greenness_gained", 0.09294, 0.1509, -0.0868),
+        ("log_brightness_ratio", 0.12591, 0.47942, -0.2138),
+        ("texture_change", 0.00688, 0.17861, 0.5344),
+        ("log_area_px", 5.05111, 2.1669, -0.2241),
+        ("changed_around", 0.61267, 0.25847, 0.6258),
+    ),
 )
 
 #: The model with the red-edge bands; None until one is fitted.

@@ -37,9 +37,11 @@ from monitor.detect.builtmodel import (
     BuiltChangeModel,
     built_probability,
     pair_features,
+    vegetation_or_bare,
 )
 from monitor.detect.classify import NODATA_CODE, UNKNOWN_CODE, type_changes
 from monitor.detect.confidence import DEFAULT_CONFIDENCE, ConfidenceModel, confidence
+from monitor.detect.indices import indices
 from monitor.detect.objects import (
     ChangeObject,
     ObjectInputs,
@@ -161,8 +163,9 @@ def _coregister(
     # Band sums, blurred a little: Lucas-Kanade linearises the image, and a sharp roof edge
     # is linear over a fraction of a pixel only.
     blur = partial(_smooth, known=known, sigma=1.0)
-    fill = np.nan_to_num(blur(np.nansum(before, axis=0).astype(np.float32)))
-    observed = np.nan_to_num(blur(np.nansum(after, axis=0).astype(np.float32)))
+    # The six core bands only: more bands would weigh the NIR-like ones four times.
+    fill = np.nan_to_num(blur(np.nansum(before[:N_BANDS], axis=0).astype(np.float32)))
+    observed = np.nan_to_num(blur(np.nansum(after[:N_BANDS], axis=0).astype(np.float32)))
     dy, dx = estimate_shift_sampled(observed, fill, known, iterations=6, max_shift_px=max_shift_px)
     if np.hypot(dy, dx) < 0.1:
         return after, (0.0, 0.0)
@@ -300,6 +303,14 @@ def _built_model_for(bands: Sequence[str], model: BuiltChangeModel | None) -> Bu
     return SIX_BAND_MODEL
 
 
+def _natural(
+    image: npt.NDArray[np.float32], bands: Sequence[str], params: CompareParams
+) -> npt.NDArray[np.bool_]:
+    """Where a composite looks like vegetation or bare ground (:func:`vegetation_or_bare`)."""
+    found = indices(np.nan_to_num(image), bands)
+    return vegetation_or_bare(found["ndvi"], found["visible_slope"], found["ndbi"], params)
+
+
 def compare_windows(
     before: Sequence[npt.NDArray[np.floating]],
     after: Sequence[npt.NDArray[np.floating]],
@@ -350,10 +361,15 @@ def compare_windows(
     probability = np.full((rows, cols), np.nan, dtype=np.float32)
     changed = candidates.copy()
     if params.built_model and candidates.any():
-        chosen = _built_model_for(bands, model)
-        features = pair_features(b, a, bands, magnitude, candidates, red_edge=chosen.uses_red_edge)
-        probability[candidates] = built_probability(features, chosen)
-        changed &= probability >= params.min_built_probability
+        judged = candidates & _natural(b, bands, params) & _natural(a, bands, params)
+        if judged.any():
+            chosen = _built_model_for(bands, model)
+            features = pair_features(
+                b, a, bands, magnitude, candidates, red_edge=chosen.uses_red_edge
+            )
+            probability[candidates] = built_probability(features, chosen)
+            probability[~judged] = np.nan
+            changed &= ~judged | (probability >= params.min_built_probability)
     codes = _typed(b, a, changed, params)
     codes[~known] = NODATA_CODE
     score = np.where(known, magnitude, 0.0).astype(np.float32)

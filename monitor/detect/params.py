@@ -240,10 +240,18 @@ class CompareParams:
     land_statistics : estimate the no-change statistics (each band's spread of the
         difference, the threshold's median and MAD) on land only, leaving out pixels that
         are open water on either date (NDWI > 0); every pixel is still tested.
-    built_model : keep only the candidates the built-change model
-        (:mod:`~monitor.detect.builtmodel`) finds likelier about buildings than not:
-        harvested, ploughed and burnt fields are most of a change vector's false alarms.
-    min_built_probability : the model's probability a candidate must reach.
+    built_model : judge with the built-change model (:mod:`~monitor.detect.builtmodel`)
+        the candidates that look like vegetation or bare ground on both dates: harvested,
+        ploughed, sown and burnt fields are most of a change vector's false alarms there.
+        Candidates that look built on either date (a blue or white roof, concrete) are not
+        judged: the model, fitted on simulated worlds, must never veto the roofs monitored.
+    min_built_probability : the model's probability a judged candidate must reach.
+    vegetated_min_ndvi, vegetated_min_slope : a date looks vegetated with NDVI and the
+        visible slope (red against blue) at least these (a blue metal roof has an NDVI of
+        0.3-0.4, but a visible slope near -0.35).
+    bare_min_slope, bare_min_ndbi : a date looks like bare ground (soil, stubble, a
+        site) with the visible slope and NDBI at least these: soils are red (iron oxides)
+        and brighter in SWIR-1 than in NIR.
     """
 
     smooth_sigma_px: float = 1.0
@@ -259,7 +267,11 @@ class CompareParams:
     max_shift_px: float = 1.6
     land_statistics: bool = True
     built_model: bool = True
-    min_built_probability: float = 0.5
+    min_built_probability: float = 0.3
+    vegetated_min_ndvi: float = 0.2
+    vegetated_min_slope: float = -0.15
+    bare_min_slope: float = 0.05
+    bare_min_ndbi: float = -0.05
 
     def __post_init__(self) -> None:
         if self.threshold_method not in ("otsu", "mad"):

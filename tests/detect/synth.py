@@ -160,16 +160,16 @@ def _river_mask(doy: int, size: int) -> npt.NDArray[np.bool_]:
     return np.abs(cols[None, :] - centre[:, None]) <= half
 
 
-_GREEN_RICE = (0.03, 0.065, 0.04, 0.40, 0.21, 0.10)
-_STUBBLE = (0.07, 0.09, 0.12, 0.20, 0.28, 0.22)
+GREEN_RICE = (0.03, 0.065, 0.04, 0.40, 0.21, 0.10)
+STUBBLE = (0.07, 0.09, 0.12, 0.20, 0.28, 0.22)
 
 
 def _abrupt_paddy(doy: int, harvest_doy: int) -> npt.NDArray[np.float32]:
     """The paddy with its harvest as a step on ``harvest_doy`` (green before, stubble after)."""
     if 250 <= doy < harvest_doy:
-        return np.array(_GREEN_RICE, dtype=np.float32)
+        return np.array(GREEN_RICE, dtype=np.float32)
     if doy >= harvest_doy or doy < 30:
-        return np.array(_STUBBLE, dtype=np.float32)
+        return np.array(STUBBLE, dtype=np.float32)
     return spectrum(PADDY, doy)
 
 

@@ -16,19 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import Transformer
+from shapely.geometry import Polygon, mapping
 
-from monitor.models import Aoi
 from tests.catalog.builders import make_item, write_static_collection
 from tests.imagery.cogs import (
     BANDS_10M,
     BANDS_20M,
+    EPSG,
     PIECE_LEFT,
     PIECE_TOP,
     RED_EDGE_20M,
     down2,
     make_field,
     to_dn,
-    utm_box_aoi,
     write_cog,
 )
 
@@ -53,19 +56,23 @@ FILES = {
     "nir08": "B8A.tif",
     "scl": "SCL.tif",
 }
-#: A bright concrete roof's reflectance per band (blue to swir22, then red-edge).
+#: A concrete roof's reflectance per band: red above NIR and bright in SWIR-1, so NDVI falls
+#: and NDBI rises where it stands.
 ROOF_SPECTRUM = {
-    "blue": 0.24,
-    "green": 0.26,
-    "red": 0.28,
-    "nir": 0.30,
+    "blue": 0.22,
+    "green": 0.25,
+    "red": 0.30,
+    "nir": 0.20,
     "swir16": 0.34,
     "swir22": 0.31,
-    "rededge1": 0.29,
-    "rededge2": 0.29,
-    "rededge3": 0.30,
-    "nir08": 0.30,
+    "rededge1": 0.27,
+    "rededge2": 0.24,
+    "rededge3": 0.22,
+    "nir08": 0.21,
 }
+#: The AOI leaves out the grid's top-right block (rows 0-19, cols 40-59): those pixels are
+#: outside it.
+MISSING = (slice(0, 20), slice(40, AOI_PX))
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,49 @@ class PlannedScene:
     item_id: str | None = None
 
 
-def compare_aoi_box(aoi_id: str = "cmp-test") -> Aoi:
-    return utm_box_aoi(PIECE_LEFT, PIECE_TOP, AOI_PX, AOI_PX, aoi_id=aoi_id)
+def aoi_feature(aoi_id: str = "cmp-test", name: str = "Compare <test> & co") -> dict[str, Any]:
+    """The AOI as a GeoJSON Feature: the 60 x 60 px grid less its MISSING block (1 m
+    inside each edge, so the grid snaps back onto the piece's corner)."""
+    left, top, res = PIECE_LEFT, PIECE_TOP, 10.0
+    right, bottom = left + AOI_PX * res, top - AOI_PX * res
+    notch_x, notch_y = left + MISSING[1].start * res, top - MISSING[0].stop * res
+    utm = Polygon(
+        [
+            (left + 1, bottom + 1),
+            (right - 1, bottom + 1),
+            (right - 1, notch_y),
+            (notch_x, notch_y),
+            (notch_x, top - 1),
+            (left + 1, top - 1),
+        ]
+    )
+    to_wgs84 = Transformer.from_crs(f"EPSG:{EPSG}", "EPSG:4326", always_xy=True)
+    geometry = shapely.transform(
+        utm, lambda xy: np.column_stack(to_wgs84.transform(xy[:, 0], xy[:, 1]))
+    )
+    return {
+        "type": "Feature",
+        "properties": {"id": aoi_id, "name": name},
+        "geometry": mapping(geometry),
+    }
+
+
+def inside_aoi() -> npt.NDArray[np.bool_]:
+    """The AOI's pixels on its grid, as built (not as the monitor computes them)."""
+    inside = np.ones((AOI_PX, AOI_PX), dtype=bool)
+    inside[MISSING] = False
+    return inside
+
+
+def true_reflectance(band: str, roof: bool, seed: int = 0) -> npt.NDArray[np.float32]:
+    """The noise-free reflectance of ``band`` on the AOI grid (20 m bands as 2 x 2 blocks),
+    with or without the planted roof."""
+    ground = make_field(PIECE_PX, PIECE_PX, seed=seed).reflectance[band].copy()
+    if band not in BANDS_10M:
+        ground = np.repeat(np.repeat(down2(ground), 2, axis=0), 2, axis=1)
+    if roof:
+        ground[ROOF] = ROOF_SPECTRUM[band]
+    return ground[:AOI_PX, :AOI_PX]
 
 
 def write_archive(

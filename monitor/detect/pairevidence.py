@@ -1,4 +1,4 @@
-"""The evidence of a before/after comparison: what each window saw and what each object shows.
+"""The evidence of a before/after comparison: each window's clear views, each object's measures.
 
 Per window (:class:`WindowViews`): how many scenes went into its composite and how many
 clear views each AOI pixel had (a pixel's composite is the median of its clear views; with

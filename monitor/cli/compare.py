@@ -27,12 +27,19 @@ __all__ = ["compare", "views_line"]
     required=True,
     help="Folder for change.tif, views.tif and changes.geojson.",
 )
+@click.option(
+    "--red-edge",
+    is_flag=True,
+    help="Also compare the red-edge bands B05 B06 B07 B8A when every scene has them "
+    "(the built-change model and ndre_change read them; off: the six core bands).",
+)
 def compare(
     settings: Settings,
     aoi: tuple[str, ...],
     before: tuple[dt.date, dt.date],
     after: tuple[dt.date, dt.date],
     out: Path,
+    red_edge: bool,
 ) -> None:
     """Before/after comparison of one AOI: DIR/change.tif, DIR/views.tif, DIR/changes.geojson.
 
@@ -44,7 +51,7 @@ def compare(
     from monitor.detect import stated_limits_note
     from monitor.job import compare_aoi
 
-    result = compare_aoi(settings, aoi, before=before, after=after, out=out)
+    result = compare_aoi(settings, aoi, before=before, after=after, out=out, red_edge=red_edge)
     click.echo(
         f"{result.aoi_id}: {result.n_before} scene(s) before, {result.n_after} after: "
         f"{result.n_objects} changed area(s)" + (" (SIMULATED)" if result.simulated else "")

@@ -31,8 +31,8 @@ class CompareOutput:
 
     views_before, views_after : how many scenes each window's composite took and the clear
         views per AOI pixel (``views.tif``'s summary).
-    bands : the bands compared (the six core bands, then the red-edge bands when every
-        scene of both windows has them).
+    bands : the bands compared (the six core bands, then with ``red_edge`` the red-edge
+        bands when every scene of both windows has them).
     """
 
     aoi_id: str
@@ -56,6 +56,7 @@ def compare_aoi(
     after: tuple[dt.date, dt.date],
     out: Path,
     overwrite: bool = True,
+    red_edge: bool = False,
     echo: Echo = say_nothing,
 ) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.
@@ -63,7 +64,8 @@ def compare_aoi(
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
     ``out/change.tif`` (the contract's codes on the AOI grid), ``out/views.tif`` (clear
     views per pixel before and after) and ``out/changes.geojson`` (the objects with their
-    evidence), all three or none.
+    evidence), all three or none. With ``red_edge`` the red-edge bands are compared too
+    when every scene of both windows has them (they are read either way).
     """
     # The detector proper (scipy, scikit-image) is imported when it runs.
     from monitor.detect import CompareParams, compare_objects, compare_windows
@@ -109,7 +111,7 @@ def compare_aoi(
                 )
             windows.append(chips)
     before_chips, after_chips = windows
-    bands = _bands_of([*before_chips, *after_chips])
+    bands = _bands_of([*before_chips, *after_chips], red_edge)
     params = CompareParams()
     outside = ~aoi_mask(aoi)
     result = compare_windows(
@@ -189,9 +191,9 @@ def compare_aoi(
     )
 
 
-def _bands_of(chips: Sequence[Chip]) -> tuple[str, ...]:
-    """The six core bands, then the red-edge bands when every chip has them (a median
-    composite needs each band from every view)."""
-    if all(c.has_bands(RED_EDGE_BANDS) for c in chips):
+def _bands_of(chips: Sequence[Chip], red_edge: bool) -> tuple[str, ...]:
+    """The six core bands, then with ``red_edge`` the red-edge bands when every chip has
+    them (a median composite needs each band from every view)."""
+    if red_edge and all(c.has_bands(RED_EDGE_BANDS) for c in chips):
         return CHIP_BANDS + RED_EDGE_BANDS
     return CHIP_BANDS

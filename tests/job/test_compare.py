@@ -59,16 +59,20 @@ def archive(tmp_path_factory: pytest.TempPathFactory, earthsearch_items: Path) -
 
 
 def _compare(
-    archive: Path, tmp: Path, after: tuple[dt.date, dt.date] = AFTER
+    archive: Path, tmp: Path, after: tuple[dt.date, dt.date] = AFTER, red_edge: bool = True
 ) -> tuple[CompareOutput, Path]:
     settings = Settings(state_dir=tmp / "state", reports_dir=tmp / "reports", stac=str(archive))
     aoi_file = archive.parent.parent / "aoi.geojson"
     out = tmp / "out"
-    return compare_aoi(settings, [str(aoi_file)], before=BEFORE, after=after, out=out), out
+    result = compare_aoi(
+        settings, [str(aoi_file)], before=BEFORE, after=after, out=out, red_edge=red_edge
+    )
+    return result, out
 
 
 @pytest.fixture(scope="module")
 def compared(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[CompareOutput, Path]:
+    """The comparison with the red-edge bands (every scene has them)."""
     return _compare(archive, tmp_path_factory.mktemp("cmp-out"))
 
 
@@ -108,7 +112,7 @@ def test_each_object_carries_its_evidence(compared: tuple[CompareOutput, Path]) 
     changed = _changed_pixels(out)
     assert props["n_pixels"] == int(changed.sum())
     views, _ = _read(out / "views.tif")
-    seen_before, seen_after = views[0][changed], views[1][changed]
+    seen_before = views[0][changed]
     assert set(seen_before) == {2, 3}  # the roof straddles the cloud's edge
     assert props["views_before_min"] == 2
     assert props["views_before_median"] == float(np.median(seen_before))
@@ -176,3 +180,13 @@ def test_nothing_is_written_when_one_output_cannot_be(archive: Path, tmp_path: P
     with pytest.raises(ExportError, match="views.tif: is a folder"):
         _compare(archive, tmp_path)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["views.tif"]
+
+
+def test_without_red_edge_the_six_core_bands_are_compared(archive: Path, tmp_path: Path) -> None:
+    result, out = _compare(archive, tmp_path, red_edge=False)
+    assert result.bands == CHIP_BANDS
+    collection = json.loads((out / "changes.geojson").read_text())
+    assert collection["monitor"]["bands"] == list(CHIP_BANDS)
+    [feature] = collection["features"]
+    assert feature["properties"]["ndre_change"] is None
+    assert feature["properties"]["ndvi_change"] < -0.15

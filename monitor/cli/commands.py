@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from monitor.cli.aoi import aoi
 from monitor.cli.claim import claim
-from monitor.cli.export import compare, export
+from monitor.cli.compare import compare
+from monitor.cli.export import export
 from monitor.cli.report import report
 from monitor.cli.review import review
 from monitor.cli.run import cache, rebuild, run

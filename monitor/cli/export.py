@@ -1,4 +1,4 @@
-"""``monitor export``, ``monitor compare``: the commands that write detections to files."""
+"""``monitor export``: detections to GIS files."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.options import DATE, DATE_RANGE, state_options
+from monitor.cli.options import DATE, state_options
 from monitor.config import Settings
 
-__all__ = ["export", "compare"]
+__all__ = ["export"]
 
 #: ``--format`` values, for reading: the job checks them (an unknown one is bad input, exit 1).
 FORMATS = ("gpkg", "geojson", "kml", "kmz", "fgb", "parquet", "shp", "csv", "stac", "timeline")
@@ -115,38 +115,3 @@ def _export_timeline(settings: Settings, aoi: tuple[str, ...], out: Path, overwr
     click.echo(f"wrote the timeline ({result.n_rows} rows){sim} to {result.path}")
     for aoi_id in result.skipped:
         click.echo(f"  {aoi_id}: left out (not seen by the detector yet)")
-
-
-@click.command()
-@state_options
-@click.option("--before", type=DATE_RANGE, required=True, help="Day or range D/D before.")
-@click.option("--after", type=DATE_RANGE, required=True, help="Day or range D/D after.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Folder for change.tif and changes.geojson.",
-)
-def compare(
-    settings: Settings,
-    aoi: tuple[str, ...],
-    before: tuple[dt.date, dt.date],
-    after: tuple[dt.date, dt.date],
-    out: Path,
-) -> None:
-    """Before/after comparison of one AOI: DIR/change.tif, DIR/changes.geojson.
-
-    Median composites of the clear observations of each window, radiometrically normalised,
-    compared with an automatic threshold. Works without SCL (Level-1C pairs).
-    """
-    from monitor.detect import stated_limits_note
-    from monitor.job import compare_aoi
-
-    result = compare_aoi(settings, aoi, before=before, after=after, out=out)
-    click.echo(
-        f"{result.aoi_id}: {result.n_before} scene(s) before, {result.n_after} after: "
-        f"{result.n_objects} changed area(s)" + (" (SIMULATED)" if result.simulated else "")
-    )
-    click.echo(f"  {result.change_tif}")
-    click.echo(f"  {result.changes_geojson}")
-    click.echo(stated_limits_note())

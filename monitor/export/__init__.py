@@ -21,11 +21,15 @@ from monitor.export.fields import (
     detection_properties,
     export_properties,
 )
+from monitor.export.geojson import stage_geojson
 from monitor.export.raster import (
+    VIEWS_NODATA,
     AoiLayers,
     burn_detections,
     detection_image_path,
     detection_window,
+    stage_class_raster,
+    stage_views_raster,
     true_colour,
     write_aoi_rasters,
     write_class_raster,
@@ -64,6 +68,10 @@ __all__ = [
     "write_format",
     "write_geojson",
     "write_class_raster",
+    "stage_class_raster",
+    "stage_views_raster",
+    "stage_geojson",
+    "VIEWS_NODATA",
     "AoiLayers",
     "burn_detections",
     "detection_window",

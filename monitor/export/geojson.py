@@ -21,6 +21,7 @@ __all__ = [
     "geojson_bytes",
     "geojson_geometry",
     "write_bytes",
+    "stage_geojson",
     "write_geojson",
     "write_geojson_export",
 ]
@@ -31,15 +32,26 @@ def geojson_bytes(
     *,
     metadata: Mapping[str, Any] | None = None,
     review: bool = False,
+    extra_properties: Sequence[Mapping[str, Any]] | None = None,
 ) -> bytes:
     """An RFC 7946 FeatureCollection (EPSG:4326, exterior rings counter-clockwise).
 
     ``metadata`` becomes the foreign member ``monitor`` (limits, filters, ...); ``review``
-    adds the review fields to the contract's.
+    adds the review fields to the contract's; ``extra_properties``, one mapping per
+    detection, follow them (``monitor compare``'s evidence).
     """
+    if extra_properties is not None and len(extra_properties) != len(detections):
+        raise ValueError(
+            f"{len(extra_properties)} sets of extra properties for {len(detections)} detections"
+        )
     lines = []
-    for det in detections:
+    for i, det in enumerate(detections):
         properties = export_properties(det) if review else detection_properties(det)
+        if extra_properties is not None:
+            clashing = set(properties) & set(extra_properties[i])
+            if clashing:
+                raise ValueError(f"extra properties may not replace {', '.join(sorted(clashing))}")
+            properties = {**properties, **extra_properties[i]}
         feature = {
             "type": "Feature",
             "id": det.id,
@@ -81,9 +93,24 @@ def write_geojson(
     metadata: Mapping[str, Any] | None = None,
 ) -> int:
     """Write the contract's fields as an RFC 7946 FeatureCollection, replacing ``path``
-    atomically (alerts and ``monitor compare``). Returns the number of features."""
+    atomically (alerts). Returns the number of features."""
     with staged(overwrite) as staging:
-        write_bytes(staging.file(path), geojson_bytes(detections, metadata=metadata))
+        stage_geojson(staging, detections, path, metadata=metadata)
+    return len(detections)
+
+
+def stage_geojson(
+    staging: Staging,
+    detections: Sequence[Detection],
+    path: Path,
+    *,
+    metadata: Mapping[str, Any] | None = None,
+    extra_properties: Sequence[Mapping[str, Any]] | None = None,
+) -> int:
+    """Stage the contract's fields (then ``extra_properties``, one mapping per detection)
+    as an RFC 7946 FeatureCollection at ``path``. Returns the number of features."""
+    payload = geojson_bytes(detections, metadata=metadata, extra_properties=extra_properties)
+    write_bytes(staging.file(path), payload)
     return len(detections)
 
 

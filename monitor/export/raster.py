@@ -39,7 +39,10 @@ __all__ = [
     "detection_window",
     "true_colour",
     "write_cog",
+    "VIEWS_NODATA",
     "write_class_raster",
+    "stage_class_raster",
+    "stage_views_raster",
     "write_aoi_rasters",
     "write_true_colour",
     "aoi_raster_paths",
@@ -58,6 +61,8 @@ CLASS_NAMES: dict[int, str] = {
     255: "outside the AOI or no data",
 }
 CLASS_NODATA = 255
+#: ``views.tif`` (``monitor compare``): no clear view, or outside the AOI.
+VIEWS_NODATA = 0
 #: COG tile size: GDAL adds overviews (halving) until the image fits one tile.
 BLOCK_PX = 256
 #: True colour: surface reflectance 0 to this maps linearly to 1-255, the same for every
@@ -146,10 +151,48 @@ def write_class_raster(
     tags: Mapping[str, str] | None = None,
 ) -> None:
     """Write the contract's class codes (uint8, nodata 255) as a COG on ``grid``."""
-    if codes.shape != grid.shape:
-        raise ValueError(f"codes {codes.shape} do not match the grid {grid.shape}")
     with staged(overwrite) as staging:
-        _write_class(codes, grid, staging.file(path), tags or {})
+        stage_class_raster(staging, codes, grid, path, tags or {})
+
+
+def stage_class_raster(
+    staging: Staging,
+    codes: npt.NDArray[np.uint8],
+    grid: Grid,
+    path: Path,
+    tags: Mapping[str, str],
+) -> None:
+    """Stage the contract's class codes (uint8 (rows, cols), nodata 255) at ``path``."""
+    _check_layer_shape(codes, grid, "codes")
+    _write_class(codes, grid, staging.file(path), tags)
+
+
+def stage_views_raster(
+    staging: Staging,
+    views: npt.NDArray[np.uint16],
+    grid: Grid,
+    path: Path,
+    tags: Mapping[str, str],
+) -> None:
+    """Stage the clear views per pixel of a comparison's two windows (uint16 (2, rows,
+    cols): before, after; nodata 0, outside the AOI or no clear view) at ``path``."""
+    if views.ndim != 3 or views.shape[0] != 2:
+        raise ValueError(f"views {views.shape} must be (2, rows, cols): before, after")
+    _check_layer_shape(views, grid, "views")
+    write_cog(
+        views.astype(np.uint16),
+        grid,
+        staging.file(path),
+        nodata=VIEWS_NODATA,
+        descriptions=["clear views before", "clear views after"],
+        tags=tags,
+    )
+
+
+def _check_layer_shape(array: npt.NDArray[Any], grid: Grid, what: str) -> None:
+    """A layer must cover ``grid`` exactly: (rows, cols) or (bands, rows, cols)."""
+    if array.shape[-2:] != grid.shape or array.ndim not in (2, 3):
+        raise ValueError(f"{what} {array.shape} do not match the grid {grid.shape}")
 
 
 def _write_class(

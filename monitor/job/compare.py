@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.aoi import aoi_mask, to_wgs84
 from monitor.catalog import find_scenes
@@ -15,14 +16,25 @@ from monitor.errors import (
     InputError,
     NotEnoughData,
 )
-from monitor.export import write_class_raster, write_geojson
+from monitor.export import stage_class_raster, stage_geojson, stage_views_raster, staged
 from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
-from monitor.models import RED_EDGE_BANDS, Chip
+from monitor.models import CHIP_BANDS, RED_EDGE_BANDS, Chip
+
+if TYPE_CHECKING:
+    from monitor.detect.pairevidence import WindowViews
 
 
 @dataclass(frozen=True)
 class CompareOutput:
+    """What ``monitor compare`` wrote.
+
+    views_before, views_after : how many scenes each window's composite took and the clear
+        views per AOI pixel (``views.tif``'s summary).
+    bands : the bands compared (the six core bands, then with ``red_edge`` the red-edge
+        bands when every scene of both windows has them).
+    """
+
     aoi_id: str
     change_tif: Path
     changes_geojson: Path
@@ -30,6 +42,10 @@ class CompareOutput:
     n_after: int
     n_objects: int
     simulated: bool
+    views_tif: Path
+    views_before: WindowViews
+    views_after: WindowViews
+    bands: tuple[str, ...]
 
 
 def compare_aoi(
@@ -40,15 +56,20 @@ def compare_aoi(
     after: tuple[dt.date, dt.date],
     out: Path,
     overwrite: bool = True,
+    red_edge: bool = False,
     echo: Echo = say_nothing,
 ) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.
 
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
-    ``out/change.tif`` (the contract's codes on the AOI grid) and ``out/changes.geojson``.
+    ``out/change.tif`` (the contract's codes on the AOI grid), ``out/views.tif`` (clear
+    views per pixel before and after) and ``out/changes.geojson`` (the objects with their
+    evidence), all three or none. With ``red_edge`` the red-edge bands are compared too
+    when every scene of both windows has them (they are read either way).
     """
     # The detector proper (scipy, scikit-image) is imported when it runs.
     from monitor.detect import CompareParams, compare_objects, compare_windows
+    from monitor.detect.pairevidence import pair_evidence, views_layers, window_views
 
     aois = aois_of(settings, selectors)
     if len(aois) != 1:
@@ -90,12 +111,15 @@ def compare_aoi(
                 )
             windows.append(chips)
     before_chips, after_chips = windows
+    bands = _bands_of([*before_chips, *after_chips], red_edge)
     params = CompareParams()
+    outside = ~aoi_mask(aoi)
     result = compare_windows(
-        [c.to_float() for c in before_chips],
-        [c.to_float() for c in after_chips],
+        [c.to_float(bands) for c in before_chips],
+        [c.to_float(bands) for c in after_chips],
         params,
-        outside=~aoi_mask(aoi),
+        outside=outside,
+        bands=bands,
     )
     simulated = any(c.simulated for c in (*before_chips, *after_chips))
     objects = compare_objects(
@@ -109,23 +133,67 @@ def compare_aoi(
         simulated=simulated,
         params=params,
     )
+    evidence = pair_evidence(result, objects)
+    views = views_layers(result, outside)
+    views_before = window_views(views[0], ~outside, len(before_chips))
+    views_after = window_views(views[1], ~outside, len(after_chips))
     detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
     change_tif = out / "change.tif"
+    views_tif = out / "views.tif"
     changes = out / "changes.geojson"
-    write_class_raster(result.codes, aoi.grid, change_tif, overwrite=overwrite)
-    write_geojson(
-        detections,
-        changes,
-        overwrite=overwrite,
-        metadata={
-            "before": f"{before[0]}/{before[1]}",
-            "after": f"{after[0]}/{after[1]}",
-            "threshold": float(result.threshold),
-            "shift_px": [round(float(v), 3) for v in result.shift],
-            "limits": stated_limits_note(),
-            "simulated": simulated,
-        },
-    )
+    before_range, after_range = f"{before[0]}/{before[1]}", f"{after[0]}/{after[1]}"
+    metadata = {
+        "before": before_range,
+        "after": after_range,
+        "threshold": float(result.threshold),
+        "shift_px": [round(float(v), 3) for v in result.shift],
+        "limits": stated_limits_note(),
+        "simulated": simulated,
+        "bands": list(result.bands),
+        "views_before": views_before.to_metadata(),
+        "views_after": views_after.to_metadata(),
+    }
+    # The three files are one result: all are renamed into place, or none.
+    with staged(overwrite) as staging:
+        stage_class_raster(staging, result.codes, aoi.grid, change_tif, {})
+        stage_views_raster(
+            staging,
+            views,
+            aoi.grid,
+            views_tif,
+            {
+                "AOI": aoi.id,
+                "BEFORE": before_range,
+                "AFTER": after_range,
+                "SIMULATED": "yes" if simulated else "no",
+                "SOURCE": "monitor compare: clear views per pixel in each window's composite",
+            },
+        )
+        stage_geojson(
+            staging,
+            detections,
+            changes,
+            metadata=metadata,
+            extra_properties=[e.properties() for e in evidence],
+        )
     return CompareOutput(
-        aoi.id, change_tif, changes, len(before_chips), len(after_chips), len(detections), simulated
+        aoi_id=aoi.id,
+        change_tif=change_tif,
+        changes_geojson=changes,
+        n_before=len(before_chips),
+        n_after=len(after_chips),
+        n_objects=len(detections),
+        simulated=simulated,
+        views_tif=views_tif,
+        views_before=views_before,
+        views_after=views_after,
+        bands=result.bands,
     )
+
+
+def _bands_of(chips: Sequence[Chip], red_edge: bool) -> tuple[str, ...]:
+    """The six core bands, then with ``red_edge`` the red-edge bands when every chip has
+    them (a median composite needs each band from every view)."""
+    if red_edge and all(c.has_bands(RED_EDGE_BANDS) for c in chips):
+        return CHIP_BANDS + RED_EDGE_BANDS
+    return CHIP_BANDS

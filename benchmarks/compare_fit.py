@@ -5,9 +5,11 @@ pair of ``benchmarks/compare_sim.py`` (one scene per window and composites, surf
 emulated top-of-atmosphere reflectance), the candidates of :func:`compare_windows` (its
 threshold passed, model off) that the model judges (vegetation or bare ground on both
 dates, :func:`vegetation_or_bare`) are described by :func:`pair_features` and labelled 1 where a
-planted new building, demolition or rebuilding was completed between the windows, 0
-elsewhere (cleared land included: OSCD and analysts ask for urban change); pixels of a
-change under way during a window are left out. A ridge logistic regression on the
+planted new building, demolition or rebuilding was completed between the windows or
+begun between them and still under way in the after window (a construction site, a
+demolition in progress: urban change to OSCD's labels and to an analyst), 0 elsewhere
+(cleared land and fields included); pixels of other changes under way during a window are
+left out. A ridge logistic regression on the
 standardised features (``detector_accuracy.logistic_fit``) is the model; each pair's
 candidates weigh as much in all as any other pair's, so a large composite does not drown
 the rest. Prints the model as the Python literal ``monitor/detect/builtmodel.py`` holds and
@@ -57,7 +59,7 @@ def world_rows(
     Kept in ``dumps`` (by world, bands and params) so refits read them back."""
     bands = BANDS + (RED_EDGE_BANDS if red_edge else ())
     extra = RED_EDGE_BANDS if red_edge else ()
-    key = f"{sim.name}-{'re' if red_edge else 'six'}-k{params.mad_k:g}.npz"
+    key = f"{sim.name}-{'re' if red_edge else 'six'}-k{params.mad_k:g}-begun.npz"
     if dumps is not None and (dumps / key).exists():
         with np.load(dumps / key) as data:
             n = int(data["n"])
@@ -75,14 +77,18 @@ def world_rows(
             before, after = pair.reflectance(toa, bands)
             result = compare_windows(before, after, loose, outside=pair.outside, bands=bands)
             assert result.candidates is not None
-            keep = result.candidates & ~pair.under_way
-            scored = ~pair.outside & ~pair.under_way & (result.codes != 255)
+            # Sites and demolitions begun between the windows count as building change;
+            # other changes under way in a window are left out.
+            positive = pair.built | pair.begun
+            left_out = pair.under_way & ~pair.begun
+            keep = result.candidates & ~left_out
+            scored = ~pair.outside & ~left_out & (result.codes != 255)
             x = pair_features(
                 result.before, result.after, bands, result.magnitude, keep, red_edge=red_edge
             )
             xs.append(x)
-            ys.append(pair.built[keep].astype(np.float64))
-            missed.append(int((pair.built & scored & ~keep).sum()))
+            ys.append(positive[keep].astype(np.float64))
+            missed.append(int((positive & scored & ~keep).sum()))
             print(
                 f"{sim.name} {pair.aoi_id:<11} {pair.mode:<9} {'toa' if toa else 'boa'} "
                 f"candidates {int(keep.sum()):>6} built {int(pair.built[keep].sum()):>6}",

@@ -116,8 +116,11 @@ def f1(pred: np.ndarray, truth: np.ndarray, scored: np.ndarray) -> tuple[float, 
 
 def pair_truth(
     changes: list[dict[str, Any]], masks: list[np.ndarray], before: list[Chip], after: list[Chip]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Change, building change and under-way pixels of one pair (see the module's docstring)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Change, building change, under-way and begun pixels of one pair (see the module's
+    docstring). *Begun*: a building change (new, demolished, rebuilt, re-roofed) that started
+    after the before window and was still under way in the after window: a construction site
+    or a demolition in progress, urban change to OSCD's labels and to an analyst."""
     first_before = min(c.datetime.date() for c in before)
     last_before = max(c.datetime.date() for c in before)
     first_after = min(c.datetime.date() for c in after)
@@ -126,16 +129,20 @@ def pair_truth(
     change = np.zeros(shape, dtype=bool)
     built = np.zeros(shape, dtype=bool)
     ignored = np.zeros(shape, dtype=bool)
+    begun = np.zeros(shape, dtype=bool)
     for feature, mask in zip(changes, masks, strict=True):
         start = D.fromisoformat(feature["properties"]["start"])
         end = D.fromisoformat(feature["properties"]["end"])
+        is_built = feature["properties"]["class_code"] in BUILT_TYPES
         if start > last_before and end < first_after:
             change |= mask
-            if feature["properties"]["class_code"] in BUILT_TYPES:
+            if is_built:
                 built |= mask
         elif not (end < first_before or start > last_after):
             ignored |= mask
-    return change, built, ignored & ~change
+            if is_built and start > last_before and start < first_after:
+                begun |= mask
+    return change, built, ignored & ~change, begun & ~change
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,7 @@ class SimPair:
     change: np.ndarray
     built: np.ndarray
     under_way: np.ndarray
+    begun: np.ndarray
 
     def reflectance(self, toa: bool, bands: tuple[str, ...] = CHIP_BANDS) -> tuple[list, list]:
         """Each window's float reflectance (``bands``), emulated top of atmosphere with ``toa``."""
@@ -190,8 +198,10 @@ def sim_pairs(
             clearest = [[max(w, key=lambda c: (c.clear_fraction, c.datetime))] for w in windows]
             for mode, (before, after) in (("single", clearest), ("composite", windows)):
                 if mode in modes:
-                    change, built, under_way = pair_truth(changes, masks, before, after)
-                    yield SimPair(aoi_id, mode, outside, before, after, change, built, under_way)
+                    change, built, under_way, begun = pair_truth(changes, masks, before, after)
+                    yield SimPair(
+                        aoi_id, mode, outside, before, after, change, built, under_way, begun
+                    )
 
 
 def main() -> None:

@@ -28,8 +28,9 @@ __all__ = ["compare", "views_line"]
     help="Folder for change.tif, views.tif and changes.geojson.",
 )
 @click.option(
-    "--red-edge",
-    is_flag=True,
+    "--red-edge/--no-red-edge",
+    default=True,
+    show_default=True,
     help="Also compare the red-edge bands B05 B06 B07 B8A when every scene has them "
     "(the built-change model and ndre_change read them; off: the six core bands).",
 )

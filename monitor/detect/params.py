@@ -267,7 +267,7 @@ class CompareParams:
     max_shift_px: float = 1.6
     land_statistics: bool = True
     built_model: bool = True
-    min_built_probability: float = 0.3
+    min_built_probability: float = 0.2
     vegetated_min_ndvi: float = 0.2
     vegetated_min_slope: float = -0.15
     bare_min_slope: float = 0.05

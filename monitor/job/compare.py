@@ -56,7 +56,7 @@ def compare_aoi(
     after: tuple[dt.date, dt.date],
     out: Path,
     overwrite: bool = True,
-    red_edge: bool = False,
+    red_edge: bool = True,
     echo: Echo = say_nothing,
 ) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.

@@ -74,7 +74,8 @@ def flanders_pairs(root: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     folder = root / "0000280849BAC91C"
     series = rc.read_series(folder)
     coarse_path = next(folder.glob("S2_L2A_20m_*.nc"))
-    with xr.open_dataset(coarse_path) as c:
+    # DNs as stored (scale 1e-4), as real_catalog reads the other bands.
+    with xr.open_dataset(coarse_path, engine="netcdf4", mask_and_scale=False) as c:
         red_edge = np.stack([c[b].values for b in ("B05", "B06", "B07", "B8A")], axis=1)
     rows, cols = series.shape
 

@@ -34,6 +34,14 @@ __all__ = ["compare", "views_line"]
     help="Also compare the red-edge bands B05 B06 B07 B8A when every scene has them "
     "(the built-change model and ndre_change read them; off: the six core bands).",
 )
+@click.option(
+    "--built-model/--no-built-model",
+    default=True,
+    show_default=True,
+    help="Judge changes that look like vegetation or bare ground on both dates with the "
+    "built-change model (harvested fields are dropped); off: every change above the "
+    "threshold, to see what the model left out.",
+)
 def compare(
     settings: Settings,
     aoi: tuple[str, ...],
@@ -41,6 +49,7 @@ def compare(
     after: tuple[dt.date, dt.date],
     out: Path,
     red_edge: bool,
+    built_model: bool,
 ) -> None:
     """Before/after comparison of one AOI: DIR/change.tif, DIR/views.tif, DIR/changes.geojson.
 
@@ -52,7 +61,15 @@ def compare(
     from monitor.detect import stated_limits_note
     from monitor.job import compare_aoi
 
-    result = compare_aoi(settings, aoi, before=before, after=after, out=out, red_edge=red_edge)
+    result = compare_aoi(
+        settings,
+        aoi,
+        before=before,
+        after=after,
+        out=out,
+        red_edge=red_edge,
+        built_model=built_model,
+    )
     click.echo(
         f"{result.aoi_id}: {result.n_before} scene(s) before, {result.n_after} after: "
         f"{result.n_objects} changed area(s)" + (" (SIMULATED)" if result.simulated else "")

@@ -57,6 +57,7 @@ def compare_aoi(
     out: Path,
     overwrite: bool = True,
     red_edge: bool = True,
+    built_model: bool = True,
     echo: Echo = say_nothing,
 ) -> CompareOutput:
     """``monitor compare``: median composites of two windows of one AOI, compared.
@@ -64,7 +65,9 @@ def compare_aoi(
     Works on scenes without SCL (Level-1C pairs): only nodata is masked then. Writes
     ``out/change.tif`` (the contract's codes on the AOI grid), ``out/views.tif`` (clear
     views per pixel before and after) and ``out/changes.geojson`` (the objects with their
-    evidence), all three or none. With ``red_edge`` the red-edge bands are compared too
+    evidence), all three or none. Without ``built_model`` every candidate is kept (the
+    change vector as it is, for checking what the built-change model left out). With
+    ``red_edge`` the red-edge bands are compared too
     when every scene of both windows has them (they are read either way).
     """
     # The detector proper (scipy, scikit-image) is imported when it runs.
@@ -112,7 +115,7 @@ def compare_aoi(
             windows.append(chips)
     before_chips, after_chips = windows
     bands = _bands_of([*before_chips, *after_chips], red_edge)
-    params = CompareParams()
+    params = CompareParams(built_model=built_model)
     outside = ~aoi_mask(aoi)
     result = compare_windows(
         [c.to_float(bands) for c in before_chips],
@@ -150,6 +153,7 @@ def compare_aoi(
         "limits": stated_limits_note(),
         "simulated": simulated,
         "bands": list(result.bands),
+        "built_model": built_model,
         "views_before": views_before.to_metadata(),
         "views_after": views_after.to_metadata(),
     }

@@ -96,3 +96,12 @@ def test_a_window_of_one_scene_is_said_to_be_that_scene(
     assert lines[0].startswith("cmp-test: 3 scene(s) before, 1 after: ")
     assert lines[2] == "  after: 1 scene (1 clear view per pixel; the composite is that scene)"
     assert lines[3] == "  bands: blue green red nir swir16 swir22"  # --no-red-edge
+
+
+def test_no_built_model_keeps_every_change_and_says_so(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _argv(archive, tmp_path, "2025-03-01/2025-03-31", "--no-built-model")
+    assert main(argv) == 0, capsys.readouterr().err
+    meta = json.loads((tmp_path / "out" / "changes.geojson").read_text())["monitor"]
+    assert meta["built_model"] is False

@@ -59,13 +59,23 @@ def archive(tmp_path_factory: pytest.TempPathFactory, earthsearch_items: Path) -
 
 
 def _compare(
-    archive: Path, tmp: Path, after: tuple[dt.date, dt.date] = AFTER, red_edge: bool = True
+    archive: Path,
+    tmp: Path,
+    after: tuple[dt.date, dt.date] = AFTER,
+    red_edge: bool = True,
+    built_model: bool = True,
 ) -> tuple[CompareOutput, Path]:
     settings = Settings(state_dir=tmp / "state", reports_dir=tmp / "reports", stac=str(archive))
     aoi_file = archive.parent.parent / "aoi.geojson"
     out = tmp / "out"
     result = compare_aoi(
-        settings, [str(aoi_file)], before=BEFORE, after=after, out=out, red_edge=red_edge
+        settings,
+        [str(aoi_file)],
+        before=BEFORE,
+        after=after,
+        out=out,
+        red_edge=red_edge,
+        built_model=built_model,
     )
     return result, out
 
@@ -190,3 +200,18 @@ def test_without_red_edge_the_six_core_bands_are_compared(archive: Path, tmp_pat
     [feature] = collection["features"]
     assert feature["properties"]["ndre_change"] is None
     assert feature["properties"]["ndvi_change"] < -0.15
+
+
+def test_without_the_built_model_every_candidate_is_kept(
+    archive: Path, tmp_path: Path, compared: tuple[CompareOutput, Path]
+) -> None:
+    """The change vector as it is: a superset of what the model keeps, said in the metadata,
+    no object with a probability."""
+    _, with_model = compared
+    _, out = _compare(archive, tmp_path, built_model=False)
+    collection = json.loads((out / "changes.geojson").read_text())
+    assert collection["monitor"]["built_model"] is False
+    assert json.loads((with_model / "changes.geojson").read_text())["monitor"]["built_model"]
+    assert all(f["properties"]["built_probability"] is None for f in collection["features"])
+    kept, every = _changed_pixels(with_model), _changed_pixels(out)
+    assert every.any() and not (kept & ~every).any()

@@ -46,6 +46,12 @@ __all__ = ["simulate", "demo"]
     help="default: the fixed world (same seed, same bytes); random: a ground and "
     "sky drawn for the seed from documented distributions.",
 )
+@click.option(
+    "--red-edge/--no-red-edge",
+    default=True,
+    show_default=True,
+    help="Also write the red-edge bands B05 B06 B07 B8A (every other file is the same either way).",
+)
 def simulate(
     settings: Settings,
     aoi: tuple[str, ...],
@@ -57,6 +63,7 @@ def simulate(
     quicklook: bool,
     overwrite: bool,
     world: str,
+    red_edge: bool,
 ) -> None:
     """A simulated Sentinel-2 archive of the given AOIs, with the planted truth."""
     from monitor.job import simulate_aois
@@ -77,6 +84,7 @@ def simulate(
         quicklook=quicklook,
         overwrite=overwrite,
         world=world,
+        red_edge=red_edge,
     )
     click.echo(
         f"SIMULATED archive ({world} world): {result.n_items} items, "

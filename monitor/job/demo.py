@@ -29,7 +29,7 @@ def simulate_aois(
     """``monitor simulate``: a simulated archive of the given AOIs (all of --aoi-dir if none).
 
     ``options`` go to ``simulate_archive`` as they are (seed, style, start, end, quicklook,
-    overwrite, world).
+    overwrite, world, red_edge).
     """
     # The simulator pulls in scipy: imported when it runs.
     from monitor.simulate import simulate_archive
@@ -134,7 +134,9 @@ def _demo_archive(
         )
     echo(f"demo archive (SIMULATED DATA): {paths.archive}")
     # Our own folder: a different (older) simulation in it is replaced, not refused.
-    # The demo shows the fixed, default world (its figures in the docs are that world's).
+    # The demo shows the fixed, default world (its figures in the docs are that world's),
+    # without the red-edge bands: its run does not read them, and they would take the
+    # archive over its 1 GB budget.
     sim = simulate_archive(
         aois,
         paths.archive,
@@ -142,6 +144,7 @@ def _demo_archive(
         end=period[1],
         overwrite=True,
         world="default",
+        red_edge=False,
         progress=lambda line: echo(f"  {line}"),
     )
     if sim.reused:

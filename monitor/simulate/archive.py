@@ -322,6 +322,7 @@ def simulate_archive(
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
     world: str = "default",
+    red_edge: bool = True,
 ) -> SimulationResult:
     """Write a simulated Sentinel-2 archive of ``aois`` with the truth of every planted change.
 
@@ -343,6 +344,8 @@ def simulate_archive(
     world : ``default`` (the fixed world: the same seed gives the same bytes) or ``random`` (a
         ground and sky drawn for the seed, see :mod:`monitor.simulate.world`). Recorded in
         the marker's parameters: a different world is a different simulation.
+    red_edge : also write the red-edge bands B05 B06 B07 B8A (every other file is the same
+        bytes either way). Recorded in the marker's parameters.
 
     Raises
     ------
@@ -355,7 +358,7 @@ def simulate_archive(
     _check_inputs(aois, style, start, end, scenario)
     drawn = draw_world(world, seed)
     out_dir = Path(out_dir)
-    params = _params(aois, seed, style, start, end, scenario, world)
+    params = _params(aois, seed, style, start, end, scenario, world) | {"red_edge": red_edge}
     earlier = _prepare_out_dir(out_dir, params, overwrite)
     if earlier is not None:
         return _result_from_marker(out_dir, earlier, time.perf_counter() - started)
@@ -365,7 +368,18 @@ def simulate_archive(
 
     plans = _plan_grounds(aois, seed, start, end, scenario, drawn, say)
     written = _write_outputs(
-        out_dir, aois, plans, seed, style, start, end, world, drawn, quicklook, workers, say
+        out_dir,
+        aois,
+        plans,
+        seed,
+        style,
+        (start, end),
+        world,
+        drawn,
+        quicklook,
+        workers,
+        say,
+        red_edge,
     )
     return _complete(out_dir, marker, written, aois[0].id, plans, drawn, start, end, started, say)
 
@@ -413,22 +427,24 @@ def _write_outputs(
     plans: list[GroundPlan],
     seed: int,
     style: str,
-    start: dt.date,
-    end: dt.date,
+    period: tuple[dt.date, dt.date],
     world: str,
     drawn: World,
     quicklook: bool,
     workers: int | None,
     say: Callable[[str], None],
+    red_edge: bool,
 ) -> _Written:
     """Write the items with their COGs, the collection, the truth and the quicklook."""
+    start, end = period
     acquisitions = acquisition_schedule(start, end)
     wrong = _wrongly_flagged(acquisitions, start, end, drawn.sky) if style == "l2a" else set()
     (out_dir / "items").mkdir(exist_ok=True)
     (out_dir / "assets").mkdir(exist_ok=True)
     jobs = [(acq, acq.index in wrong) for acq in acquisitions]
+    n_workers = workers or min(2, os.cpu_count() or 1)
     records = write_acquisitions(
-        jobs, plans, out_dir, seed, style, drawn, workers or min(2, os.cpu_count() or 1), say
+        jobs, plans, out_dir, seed, style, drawn, n_workers, say, red_edge=red_edge
     )
 
     bytes_written = sum(r["bytes"] for r in records)

@@ -34,10 +34,6 @@ from monitor.simulate.world import World
 
 __all__ = ["ItemRecord", "write_acquisitions"]
 
-#: Write the red-edge bands (B05 B06 B07 B8A). Off, the simulator runs exactly its six-band
-#: code: the tests compare every other file with it off and on.
-_WRITE_RED_EDGE = True
-
 
 class ItemRecord(TypedDict):
     """What the archive keeps of each item it wrote, for the collection, marker, quicklook."""
@@ -197,6 +193,7 @@ def _simulate_scene(
     wrong_flag: bool,
     world: World,
     drawn: _Sky,
+    red_edge: bool,
 ) -> ItemRecord | None:
     """Write one ground's COGs and item for one acquisition; None when the swath misses it."""
     sky = world.sky
@@ -213,7 +210,7 @@ def _simulate_scene(
         elevation,
         azimuth,
         draw=world.ground,
-        red_edge=_WRITE_RED_EDGE,
+        red_edge=red_edge,
     )
     cut = _swath_cut(grid, drawn.swath)
     if cut is None:
@@ -228,7 +225,7 @@ def _simulate_scene(
     # The red edge's wobble and noise: a stream of its own, so no draw of the six bands moves.
     red_edge_rng = (
         np.random.default_rng(sky.stream("red-edge", "scene", acq.index, ground.id))
-        if _WRITE_RED_EDGE
+        if red_edge
         else None
     )
     seen = observe(
@@ -278,13 +275,15 @@ def _simulate_acquisition(
     wrong_flag: bool,
     x_range: tuple[float, float],
     world: World,
+    red_edge: bool,
 ) -> list[ItemRecord]:
-    """Write every ground's COGs and item for one acquisition; return item records."""
+    """Write every ground's COGs and item for one acquisition (with the red-edge bands when
+    ``red_edge``); return item records."""
     drawn = _draw_sky(acq, world, x_range)
     records: list[ItemRecord] = []
     for plan in plans:
         record = _simulate_scene(
-            acq, plan, len(plans) == 1, out_dir, seed, style, wrong_flag, world, drawn
+            acq, plan, len(plans) == 1, out_dir, seed, style, wrong_flag, world, drawn, red_edge
         )
         if record is not None:
             records.append(record)
@@ -301,10 +300,17 @@ def _init_worker(
     style: str,
     x_range: tuple[float, float],
     world: World,
+    red_edge: bool,
 ) -> None:
     """Keep what every acquisition of this worker process shares."""
     _WORKER.update(
-        plans=plans, out_dir=out_dir, seed=seed, style=style, x_range=x_range, world=world
+        plans=plans,
+        out_dir=out_dir,
+        seed=seed,
+        style=style,
+        x_range=x_range,
+        world=world,
+        red_edge=red_edge,
     )
 
 
@@ -313,7 +319,15 @@ def _worker_job(job: tuple[Acquisition, bool]) -> list[ItemRecord]:
     acq, wrong_flag = job
     w = _WORKER
     return _simulate_acquisition(
-        acq, w["plans"], w["out_dir"], w["seed"], w["style"], wrong_flag, w["x_range"], w["world"]
+        acq,
+        w["plans"],
+        w["out_dir"],
+        w["seed"],
+        w["style"],
+        wrong_flag,
+        w["x_range"],
+        w["world"],
+        w["red_edge"],
     )
 
 
@@ -326,6 +340,7 @@ def write_acquisitions(
     drawn: World,
     n_workers: int,
     say: Callable[[str], None],
+    red_edge: bool = True,
 ) -> list[ItemRecord]:
     """Every acquisition's item and COGs, in worker processes when there are enough; the
     item records sorted by time."""
@@ -339,7 +354,7 @@ def write_acquisitions(
             max_workers=n_workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(plans, out_dir, seed, style, x_range, drawn),
+            initargs=(plans, out_dir, seed, style, x_range, drawn, red_edge),
         ) as pool:
             for done, batch in enumerate(pool.map(_worker_job, jobs, chunksize=4), start=1):
                 records.extend(batch)
@@ -348,7 +363,9 @@ def write_acquisitions(
     else:
         for done, (acq, wrong_flag) in enumerate(jobs, start=1):
             records.extend(
-                _simulate_acquisition(acq, plans, out_dir, seed, style, wrong_flag, x_range, drawn)
+                _simulate_acquisition(
+                    acq, plans, out_dir, seed, style, wrong_flag, x_range, drawn, red_edge
+                )
             )
             if done % 25 == 0 or done == len(jobs):
                 say(f"acquisitions {done}/{len(jobs)}")

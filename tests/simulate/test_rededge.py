@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from monitor.simulate import MARKER, scenes, simulate_archive
+from monitor.simulate import MARKER, simulate_archive
 from monitor.simulate.cover import Cover, FieldCrop
 from monitor.simulate.groundworld import (
     BASE_SPECTRA,
@@ -226,7 +226,7 @@ def test_the_sensor_keeps_the_physical_order_within_noise() -> None:
 PERIOD = dt.date(2025, 2, 1), dt.date(2025, 3, 10)
 
 
-def _simulate(out: Path, world: str, style: str) -> Path:
+def _simulate(out: Path, world: str, style: str, red_edge: bool = True) -> Path:
     simulate_archive(
         [tiny_aoi()],
         out,
@@ -236,6 +236,7 @@ def _simulate(out: Path, world: str, style: str) -> Path:
         end=PERIOD[1],
         world=world,
         workers=1,
+        red_edge=red_edge,
     )
     return out
 
@@ -245,9 +246,7 @@ def both(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     """The same tiny archive with the red edge and without it (the six-band code)."""
     world, style = request.param
     with_edge = _simulate(tmp_path_factory.mktemp(f"with-{world}"), world, style)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(scenes, "_WRITE_RED_EDGE", False)
-        without = _simulate(tmp_path_factory.mktemp(f"without-{world}"), world, style)
+    without = _simulate(tmp_path_factory.mktemp(f"without-{world}"), world, style, False)
     return world, style, with_edge, without
 
 
@@ -278,6 +277,11 @@ def test_every_other_file_is_byte_identical(both) -> None:
     new_marker = json.loads((with_edge / MARKER).read_text())
     for key in ("bytes_written", "seconds"):
         old_marker.pop(key), new_marker.pop(key)
+    # The one parameter that differs is recorded: a different simulation to the marker.
+    assert (old_marker["params"].pop("red_edge"), new_marker["params"].pop("red_edge")) == (
+        False,
+        True,
+    )
     assert new_marker == old_marker
 
 

@@ -449,20 +449,23 @@ def _too_little_data_reason(clear_fraction: float, min_clear_fraction: float, ha
     return f"AOI {_percent(clear_fraction)} {label} (< {_percent(min_clear_fraction)})"
 
 
-def _add_missing_bands(
+def _with_present_bands(
     scene: Scene,
     aoi: Aoi,
     cache: ChipCache,
     cached: ReadOutcome,
-    missing: Sequence[str],
+    present: Sequence[str],
     asked: Sequence[str],
     env: GdalSettings,
 ) -> ReadOutcome:
-    """The cached chip with the asked extra bands it lacks read, encoded under its own rule
-    and added; cached again with its provenance extended. "failed" when the reads' transient
-    errors outlive the retries (the chip is never handed back short)."""
+    """A cached outcome as it is when its chip has the ``present`` extra bands; else the
+    chip with those it lacks read, encoded under its own rule and added, cached again with
+    its provenance extended. "failed" when the reads' transient errors outlive the retries
+    (the chip is never handed back short)."""
     chip = cached.chip
-    assert chip is not None
+    if chip is None or chip.has_bands(present):
+        return cached
+    missing = [b for b in present if b not in chip.bands]
     tally = _Tally()
     try:
         with gdal_env(env):
@@ -544,10 +547,7 @@ def load_chip(
     present = extra_bands_present(scene, asked)
     cached = cache.get(scene, aoi, min_clear_fraction=min_clear_fraction)
     if cached is not None:
-        if cached.chip is None or cached.chip.has_bands(present):
-            return cached
-        missing = [b for b in present if b not in cached.chip.bands]
-        return _add_missing_bands(scene, aoi, cache, cached, missing, asked, env)
+        return _with_present_bands(scene, aoi, cache, cached, present, asked, env)
     _require_assets(scene)
     grid = aoi.grid
     mask = aoi_mask_for(aoi)

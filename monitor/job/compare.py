@@ -19,7 +19,7 @@ from monitor.errors import (
 from monitor.export import stage_class_raster, stage_geojson, stage_views_raster, staged
 from monitor.imagery import ChipCache, GdalSettings, load_chip
 from monitor.job.common import Echo, aois_of, catalog_of, say_nothing, store_of
-from monitor.models import CHIP_BANDS, RED_EDGE_BANDS, Chip
+from monitor.models import CHIP_BANDS, RED_EDGE_BANDS, Aoi, Chip
 
 if TYPE_CHECKING:
     from monitor.detect.pairevidence import WindowViews
@@ -67,53 +67,15 @@ def compare_aoi(
     views per pixel before and after) and ``out/changes.geojson`` (the objects with their
     evidence), all three or none. Without ``built_model`` every candidate is kept (the
     change vector as it is, for checking what the built-change model left out). With
-    ``red_edge`` the red-edge bands are compared too
-    when every scene of both windows has them (they are read either way).
+    ``red_edge`` the red-edge bands are read and compared too when every scene of both
+    windows has them.
     """
     # The detector proper (scipy, scikit-image) is imported when it runs.
     from monitor.detect import CompareParams, compare_objects, compare_windows
     from monitor.detect.pairevidence import pair_evidence, views_layers, window_views
 
-    aois = aois_of(settings, selectors)
-    if len(aois) != 1:
-        raise InputError(f"compare works on one AOI; {len(aois)} given (choose one with --aoi)")
-    [aoi] = aois
-    if before[1] >= after[0]:
-        raise InputError(
-            f"the before window ({before[0]}/{before[1]}) must end before the "
-            f"after window ({after[0]}/{after[1]}) starts"
-        )
-    catalog = catalog_of(settings)
-    gdal = GdalSettings.from_settings(settings)
-    with store_of(settings) as store:
-        store.put_aoi(aoi)
-        cache = ChipCache(settings.state_dir)
-        windows: list[list[Chip]] = []
-        for first, last in (before, after):
-            search = find_scenes(
-                catalog, aoi, first, last, max_cloud_cover=settings.max_cloud_cover
-            )
-            chips = []
-            for scene in search.scenes:
-                outcome = load_chip(
-                    scene,
-                    aoi,
-                    cache,
-                    env=gdal,
-                    min_clear_fraction=settings.min_clear_fraction,
-                    extra_bands=RED_EDGE_BANDS,
-                )
-                echo(f"  {scene.date} {scene.id}: {outcome.status} ({outcome.reason})")
-                if outcome.chip is not None:
-                    chips.append(outcome.chip)
-            if not chips:
-                raise NotEnoughData(
-                    f"AOI {aoi.id}: not enough clear observations between "
-                    f"{first} and {last} ({len(search.scenes)} scenes found, "
-                    "none clear enough)"
-                )
-            windows.append(chips)
-    before_chips, after_chips = windows
+    aoi = _one_aoi(settings, selectors, before, after)
+    before_chips, after_chips = _read_windows(settings, aoi, (before, after), red_edge, echo)
     bands = _bands_of([*before_chips, *after_chips], red_edge)
     params = CompareParams(built_model=built_model)
     outside = ~aoi_mask(aoi)
@@ -141,9 +103,7 @@ def compare_aoi(
     views_before = window_views(views[0], ~outside, len(before_chips))
     views_after = window_views(views[1], ~outside, len(after_chips))
     detections = [o.to_detection(to_wgs84(o.geometry_utm, aoi.grid.epsg)) for o in objects]
-    change_tif = out / "change.tif"
-    views_tif = out / "views.tif"
-    changes = out / "changes.geojson"
+    change_tif, views_tif, changes = out / "change.tif", out / "views.tif", out / "changes.geojson"
     before_range, after_range = f"{before[0]}/{before[1]}", f"{after[0]}/{after[1]}"
     metadata = {
         "before": before_range,
@@ -157,22 +117,17 @@ def compare_aoi(
         "views_before": views_before.to_metadata(),
         "views_after": views_after.to_metadata(),
     }
+    views_tags = {
+        "AOI": aoi.id,
+        "BEFORE": before_range,
+        "AFTER": after_range,
+        "SIMULATED": "yes" if simulated else "no",
+        "SOURCE": "monitor compare: clear views per pixel in each window's composite",
+    }
     # The three files are one result: all are renamed into place, or none.
     with staged(overwrite) as staging:
         stage_class_raster(staging, result.codes, aoi.grid, change_tif, {})
-        stage_views_raster(
-            staging,
-            views,
-            aoi.grid,
-            views_tif,
-            {
-                "AOI": aoi.id,
-                "BEFORE": before_range,
-                "AFTER": after_range,
-                "SIMULATED": "yes" if simulated else "no",
-                "SOURCE": "monitor compare: clear views per pixel in each window's composite",
-            },
-        )
+        stage_views_raster(staging, views, aoi.grid, views_tif, views_tags)
         stage_geojson(
             staging,
             detections,
@@ -193,6 +148,68 @@ def compare_aoi(
         views_after=views_after,
         bands=result.bands,
     )
+
+
+def _one_aoi(
+    settings: Settings,
+    selectors: Sequence[str],
+    before: tuple[dt.date, dt.date],
+    after: tuple[dt.date, dt.date],
+) -> Aoi:
+    """The one AOI selected; InputError for another number of them or windows out of order."""
+    aois = aois_of(settings, selectors)
+    if len(aois) != 1:
+        raise InputError(f"compare works on one AOI; {len(aois)} given (choose one with --aoi)")
+    if before[1] >= after[0]:
+        raise InputError(
+            f"the before window ({before[0]}/{before[1]}) must end before the "
+            f"after window ({after[0]}/{after[1]}) starts"
+        )
+    return aois[0]
+
+
+def _read_windows(
+    settings: Settings,
+    aoi: Aoi,
+    windows: tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]],
+    red_edge: bool,
+    echo: Echo,
+) -> tuple[list[Chip], list[Chip]]:
+    """The usable chips of each window, read through the chip cache (the red-edge bands
+    too with ``red_edge``); NotEnoughData when a window has none."""
+    catalog = catalog_of(settings)
+    gdal = GdalSettings.from_settings(settings)
+    extra_bands = RED_EDGE_BANDS if red_edge else ()
+    read: list[list[Chip]] = []
+    with store_of(settings) as store:
+        store.put_aoi(aoi)
+        cache = ChipCache(settings.state_dir)
+        for first, last in windows:
+            search = find_scenes(
+                catalog, aoi, first, last, max_cloud_cover=settings.max_cloud_cover
+            )
+            chips = []
+            for scene in search.scenes:
+                outcome = load_chip(
+                    scene,
+                    aoi,
+                    cache,
+                    env=gdal,
+                    min_clear_fraction=settings.min_clear_fraction,
+                    extra_bands=extra_bands,
+                )
+                echo(f"  {scene.date} {scene.id}: {outcome.status} ({outcome.reason})")
+                if outcome.chip is not None:
+                    chips.append(outcome.chip)
+            if not chips:
+                raise NotEnoughData(
+                    f"AOI {aoi.id}: not enough clear observations between "
+                    f"{first} and {last} ({len(search.scenes)} scenes found, "
+                    "none clear enough)"
+                )
+            read.append(chips)
+    before, after = read
+    return before, after
 
 
 def _bands_of(chips: Sequence[Chip], red_edge: bool) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ import real_catalog as rc  # noqa: E402
 from compare_sim import load_model, parse_sets  # noqa: E402
 
 from monitor.detect import CompareParams, compare_windows  # noqa: E402
-from monitor.detect.builtmodel import RED_EDGE_MODEL, BuiltChangeModel  # noqa: E402
+from monitor.detect.builtmodel import BuiltChangeModel  # noqa: E402
 from monitor.detect.params import BANDS  # noqa: E402
 from monitor.models import RED_EDGE_BANDS  # noqa: E402
 
@@ -135,9 +135,6 @@ def main() -> None:
     for name, before, after in pairs:
         cells = []
         for variant, p, bands, model in variants:
-            if variant == "red edge" and (model or RED_EDGE_MODEL) is None:
-                cells.append(f"{'-':>18}")
-                continue
             px, obj, known = flagged(before, after, p, bands, model)
             acc = totals[variant]
             acc[0], acc[1], acc[2] = acc[0] + px, acc[1] + obj, acc[2] + known

@@ -161,8 +161,8 @@ class SimPair:
 
     def reflectance(self, toa: bool, bands: tuple[str, ...] = CHIP_BANDS) -> tuple[list, list]:
         """Each window's float reflectance (``bands``), emulated top of atmosphere with ``toa``."""
-        before = [c.to_float() if bands == CHIP_BANDS else c.band_stack(bands) for c in self.before]
-        after = [c.to_float() if bands == CHIP_BANDS else c.band_stack(bands) for c in self.after]
+        before = [c.to_float(bands) for c in self.before]
+        after = [c.to_float(bands) for c in self.after]
         if toa:
             before = [to_toa(r, 0) for r in before]
             after = [to_toa(r, 1) for r in after]

@@ -244,8 +244,7 @@ def _normalise(
     gain[core], offset[core] = fit_gain_offset(a_raw[core][:, known], b[core][:, known])
     a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
     diff = a[core][:, known] - b[core][:, known]
-    spread = 1.4826 * np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
-    raw = np.sqrt(np.mean((diff / np.maximum(spread, 1e-4)[:, None]) ** 2, axis=0))
+    raw = np.sqrt(np.mean((diff / _band_spread(diff)[:, None]) ** 2, axis=0))
     # Refit on the pseudo-invariant pixels: the share that changed least.
     calm = raw <= np.quantile(raw, params.invariant_fraction)
     gain[core], offset[core] = fit_gain_offset(
@@ -260,6 +259,12 @@ def _normalise(
         )
     a = ((a_raw - offset[:, None, None]) / gain[:, None, None]).astype(np.float32)
     return _Normalised(a, known, gain, offset, shift)
+
+
+def _band_spread(diff: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """Each band's (row's) robust spread of its differences: 1.4826 MAD, at least 1e-4."""
+    mad = np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
+    return np.asarray(np.maximum(1.4826 * mad, 1e-4))
 
 
 def _magnitudes(
@@ -280,10 +285,7 @@ def _magnitudes(
     diff = a[:N_BANDS, known] - b[:N_BANDS, known]
     land = _land(b, a, known) if params.land_statistics else known
     land_diff = diff[:, land[known]]
-    spread = 1.4826 * np.median(
-        np.abs(land_diff - np.median(land_diff, axis=1, keepdims=True)), axis=1
-    )
-    z = diff / np.maximum(spread, 1e-4)[:, None]
+    z = diff / _band_spread(land_diff)[:, None]
     grid_mag = np.zeros((rows, cols), dtype=np.float32)
     grid_mag[known] = np.sqrt(np.mean(z**2, axis=0))
     magnitude = _smooth(grid_mag, known, params.smooth_sigma_px)
@@ -298,9 +300,7 @@ def _built_model_for(bands: Sequence[str], model: BuiltChangeModel | None) -> Bu
     """The model given, else the fitted one the bands allow (red-edge when present)."""
     if model is not None:
         return model
-    if all(b in bands for b in RED_EDGE_BANDS) and RED_EDGE_MODEL is not None:
-        return RED_EDGE_MODEL
-    return SIX_BAND_MODEL
+    return RED_EDGE_MODEL if all(b in bands for b in RED_EDGE_BANDS) else SIX_BAND_MODEL
 
 
 def _natural(
